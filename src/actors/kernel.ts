@@ -1,0 +1,197 @@
+import { randomUUID } from 'node:crypto';
+import { start, stop, type Ref } from 'nact';
+import { send } from './actor.ts';
+import { setCurrentKernel, peekCurrentKernel, type Submitter } from './current.ts';
+import { spawnDfk, type ToDfk } from './dfk.ts';
+import type { BashSpec, StreamSpec } from './protocol.ts';
+import type { AppDefinition } from '../apps/app.ts';
+import { AppFuture, DataFuture, type TaskControl } from '../apps/future.ts';
+import { Config } from '../config/config.ts';
+import { parseDuration } from '../config/validate.ts';
+import { ConfigError, IllegalStateError } from '../errors.ts';
+import { findCallOptions } from '../dataflow/arguments.ts';
+import type { TaskRecord } from '../dataflow/task.ts';
+import { File } from '../staging/file.ts';
+
+/** Lifecycle of a kernel. */
+export type KernelState = 'running' | 'closing' | 'closed';
+
+/**
+ * The DataFlowKernel: what `load()` starts. App calls come here; the DFK supervisor actor
+ * does the rest. The process stays alive while tasks are outstanding and no longer: idle
+ * workers never hold it open.
+ */
+export class DataFlowKernel implements Submitter, AsyncDisposable {
+  readonly config: Config;
+  /** Unique id of this run. */
+  readonly runId: string;
+  readonly #system: Ref<never>;
+  readonly #dfk: Ref<ToDfk>;
+  readonly #control: TaskControl;
+  #state: KernelState = 'running';
+  #nextTid = 0;
+  #submissions: TaskRecord[] = [];
+  #outstanding = 0;
+  #idleWaiters: (() => void)[] = [];
+  #keepAlive: NodeJS.Timeout | undefined;
+  #closed: Promise<void> | undefined;
+
+  constructor(config: Config = new Config()) {
+    if (!(config instanceof Config)) {
+      throw new ConfigError('load(config)', `expected a Config, got ${typeof config}; write load(new Config({...}))`);
+    }
+    this.config = config;
+    this.runId = randomUUID();
+    this.#system = start();
+    this.#control = { cancel: (future) => this.#cancel(future) };
+    this.#dfk = spawnDfk(this.#system, 'dfk', config, { taskEnded: () => this.#taskEnded() });
+  }
+
+  get state(): KernelState {
+    return this.#state;
+  }
+
+  /** Tasks called and not yet ended. */
+  get tasksOutstanding(): number {
+    return this.#outstanding;
+  }
+
+  /** @internal Called by an app call. */
+  submit(app: AppDefinition, args: unknown[]): AppFuture<unknown> {
+    if (this.#state !== 'running') throw new IllegalStateError(`the DataFlowKernel is not running; current state: ${this.#state}`);
+    const kwargsIndex = findCallOptions(args);
+    const kwargs = kwargsIndex >= 0 ? (args[kwargsIndex] as Record<string, unknown>) : undefined;
+    this.#checkExecutors(app);
+    const stdout = streamSpec(kwargs?.stdout ?? app.options.stdout, 'stdout');
+    const stderr = streamSpec(kwargs?.stderr ?? app.options.stderr, 'stderr');
+    const walltimeMs = walltimeOf(kwargs?.walltime, app.options.walltime);
+    const future = new AppFuture<unknown>(++this.#nextTid, app.name, this.#control, {
+      stdout: stdout?.path,
+      stderr: stderr?.path,
+    });
+    const outputs = outputFiles(kwargs?.outputs);
+    for (const file of outputs) future.outputs.push(new DataFuture(future, file));
+    const bash: BashSpec | undefined =
+      app.kind === 'bash' ? { stdout, stderr, outputs: outputs.map((f) => f.filepath) } : undefined;
+    const record: TaskRecord = {
+      id: future.tid,
+      app,
+      future,
+      args,
+      kwargsIndex,
+      walltimeMs,
+      bash,
+      waitingOn: 0,
+      attempt: 0,
+      failCost: 0,
+      executor: undefined,
+      foreign: undefined,
+    };
+    if (this.#submissions.length === 0) queueMicrotask(() => this.#flushSubmissions());
+    this.#submissions.push(record);
+    if (this.#outstanding++ === 0) this.#holdProcess(true);
+    return future;
+  }
+
+  /** Waits until every task called so far has ended. */
+  waitForCurrentTasks(): Promise<void> {
+    if (this.#outstanding === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /**
+   * Stops the kernel: tasks still outstanding fail with `KernelClosedError`, executors and
+   * their workers stop. Safe to call more than once.
+   */
+  cleanup(): Promise<void> {
+    if (this.#closed) return this.#closed;
+    this.#state = 'closing';
+    this.#closed = (async () => {
+      this.#flushSubmissions();
+      await new Promise<void>((done) => send(this.#dfk, { type: 'shutdown', done }));
+      stop(this.#system);
+      this.#holdProcess(false);
+      this.#state = 'closed';
+      if (peekCurrentKernel() === this) setCurrentKernel(undefined);
+    })();
+    return this.#closed;
+  }
+
+  /** `await using dfk = load()` ends the run per `Config.exitMode`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this.config.exitMode === 'skip') return;
+    if (this.config.exitMode === 'wait') await this.waitForCurrentTasks();
+    await this.cleanup();
+  }
+
+  #flushSubmissions(): void {
+    if (this.#submissions.length === 0) return;
+    const records = this.#submissions;
+    this.#submissions = [];
+    send(this.#dfk, { type: 'submit', records });
+  }
+
+  #cancel(future: AppFuture<unknown>): boolean {
+    if (future.done() || future.state !== 'pending') return false;
+    future.cancelNow();
+    for (const output of future.outputs) output.setException(future.settledError);
+    send(this.#dfk, { type: 'cancelled', taskId: future.tid });
+    this.#taskEnded();
+    return true;
+  }
+
+  #taskEnded(): void {
+    if (--this.#outstanding > 0) return;
+    this.#holdProcess(false);
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  /** Worker threads are unref'd; this timer keeps the process alive while tasks are outstanding. */
+  #holdProcess(hold: boolean): void {
+    if (hold && !this.#keepAlive) this.#keepAlive = setInterval(() => {}, 1 << 30);
+    else if (!hold && this.#keepAlive) {
+      clearInterval(this.#keepAlive);
+      this.#keepAlive = undefined;
+    }
+  }
+
+  #checkExecutors(app: AppDefinition): void {
+    if (app.options.executors === 'all') return;
+    for (const label of app.options.executors) {
+      if (!this.config.executors.some((e) => e.label === label)) {
+        const known = this.config.executors.map((e) => `'${e.label}'`).join(', ');
+        throw new ConfigError(`${app.name} options.executors`, `no executor is labelled '${label}'; the config has ${known}`);
+      }
+    }
+  }
+}
+
+function streamSpec(value: unknown, name: string): StreamSpec | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'string') return { path: value, mode: 'a' };
+  if (Array.isArray(value) && typeof value[0] === 'string' && typeof value[1] === 'string' && /^[wa]\+?$/.test(value[1])) {
+    return { path: value[0], mode: value[1][0] as 'w' | 'a' };
+  }
+  throw new ConfigError(name, `expected a path or [path, 'w' | 'a'], got ${JSON.stringify(value)}`);
+}
+
+function walltimeOf(callValue: unknown, appDefault: number | undefined): number | undefined {
+  if (callValue === undefined) return appDefault;
+  const ms = typeof callValue === 'number' || typeof callValue === 'string' ? parseDuration(callValue) : Number.NaN;
+  if (!Number.isFinite(ms) || ms <= 0) {
+    throw new ConfigError('walltime', `expected a positive duration in ms or a string such as '30s', got ${JSON.stringify(callValue)}`);
+  }
+  return ms;
+}
+
+function outputFiles(outputs: unknown): File[] {
+  if (outputs === undefined) return [];
+  if (!Array.isArray(outputs)) throw new ConfigError('outputs', `expected an array of File or paths, got ${typeof outputs}`);
+  return outputs.map((item, i) => {
+    if (item instanceof File) return item;
+    if (typeof item === 'string' || item instanceof URL) return new File(item);
+    throw new ConfigError(`outputs[${i}]`, `expected a File or a path, got ${typeof item}`);
+  });
+}

@@ -1,0 +1,183 @@
+import type { ResourceLimits } from 'node:worker_threads';
+import type { SupervisionContext } from 'nact';
+import { send, type Ref } from './actor.ts';
+import { AppTimeout, serializeError, WorkerLost } from '../errors.ts';
+import type { WireOutcome } from './protocol.ts';
+import { spawnWorker, WorkerThreadExit, type FromWorkerActor, type PoolTask, type ToWorkerActor } from './worker.ts';
+
+/** Tasks a worker holds before anything is known about how long its tasks take. */
+const INITIAL_CAPACITY = 2;
+/** A worker holds enough tasks for about this much work, so that it never waits for the next batch. */
+const BUFFER_MS = 4;
+/** Never more than this many tasks on one worker. */
+const MAX_CAPACITY = 1024;
+/** A worker whose thread dies this many times in a row without finishing a task is given up. */
+const MAX_CONSECUTIVE_CRASHES = 5;
+
+interface WorkerSlot {
+  id: string;
+  ref: Ref<ToWorkerActor>;
+  inFlight: number;
+  capacity: number;
+  crashes: number;
+  alive: boolean;
+}
+
+export interface WorkerPoolOptions {
+  /** Prefix of worker ids, e.g. the executor label. */
+  name: string;
+  workers: number;
+  resourceLimits?: ResourceLimits | undefined;
+  /** Receives the ends of tasks, in batches. */
+  report: (outcomes: WireOutcome[]) => void;
+  /** Told when a worker starts a task. */
+  running?: (taskId: number, attempt: number) => void;
+}
+
+/**
+ * The worker actors of one host (the thread executor in the DFK's process, or a block
+ * manager on a node), and the queue in front of them. The owning actor forwards the workers'
+ * messages and crashes here. Each worker gets as many tasks as it can finish in a few
+ * milliseconds, judged from how long its tasks have taken, so quick tasks travel in large
+ * batches and slow tasks spread one by one.
+ */
+export class WorkerPool {
+  readonly #options: WorkerPoolOptions;
+  readonly #workers: WorkerSlot[] = [];
+  readonly #byId = new Map<string, WorkerSlot>();
+  #queue: PoolTask[] = [];
+  #head = 0;
+
+  constructor(owner: Ref<FromWorkerActor>, options: WorkerPoolOptions) {
+    this.#options = options;
+    for (let i = 0; i < options.workers; i++) {
+      const id = `${options.name}-worker-${i}`;
+      const ref = spawnWorker(owner, { workerId: id, pool: owner, resourceLimits: options.resourceLimits });
+      const slot: WorkerSlot = { id, ref, inFlight: 0, capacity: INITIAL_CAPACITY, crashes: 0, alive: true };
+      this.#workers.push(slot);
+      this.#byId.set(id, slot);
+    }
+  }
+
+  /** Tasks waiting for a worker. */
+  get queued(): number {
+    return this.#queue.length - this.#head;
+  }
+
+  /** Tasks on workers. */
+  get inFlight(): number {
+    let n = 0;
+    for (const w of this.#workers) n += w.inFlight;
+    return n;
+  }
+
+  submit(tasks: PoolTask[]): void {
+    for (const task of tasks) this.#queue.push(task);
+    this.#pump();
+  }
+
+  /** Handles a message from one of the pool's worker actors. */
+  handle(msg: FromWorkerActor): void {
+    const slot = this.#byId.get(msg.workerId);
+    if (msg.type === 'worker-running') {
+      this.#options.running?.(msg.taskId, msg.attempt);
+      return;
+    }
+    if (slot) {
+      slot.inFlight = Math.max(0, slot.inFlight - msg.outcomes.length);
+      slot.crashes = 0;
+      const wanted = Math.ceil(BUFFER_MS / Math.max(msg.meanTaskMs, 1e-3));
+      slot.capacity = Math.min(MAX_CAPACITY, Math.max(1, wanted));
+    }
+    this.#options.report(msg.outcomes);
+    this.#pump();
+  }
+
+  /**
+   * Supervises a worker actor that crashed: the task it was running fails with `WorkerLost`
+   * (or `AppTimeout`), the tasks it had not started go back to the front of the queue, and
+   * the worker is restarted with a new thread.
+   */
+  childCrashed(child: Ref<unknown>, error: Error | undefined, ctx: SupervisionContext<unknown, Ref<any>>): symbol {
+    const slot = this.#workers.find((w) => w.ref === child) ?? this.#byId.get((child as { name?: string }).name ?? '');
+    if (!slot || !(error instanceof WorkerThreadExit)) {
+      // A bug in the worker actor itself, not a dead thread: restart it and lose nothing we know of.
+      return ctx.resetChild as symbol;
+    }
+    const lost: WireOutcome[] = [];
+    if (error.running) {
+      const { taskId, attempt, walltimeMs } = error.running.wire;
+      const cause = error.timedOut && walltimeMs !== undefined ? new AppTimeout(walltimeMs) : new WorkerLost(slot.id, error.reason);
+      lost.push({ taskId, attempt, ok: false, error: serializeError(cause) });
+    }
+    slot.inFlight = Math.max(0, slot.inFlight - lost.length - error.queued.length);
+    slot.capacity = INITIAL_CAPACITY;
+    slot.crashes++;
+    this.#queue.splice(this.#head, 0, ...error.queued);
+    if (lost.length > 0) this.#options.report(lost);
+    if (slot.crashes >= MAX_CONSECUTIVE_CRASHES) {
+      slot.alive = false;
+      if (!this.#workers.some((w) => w.alive)) this.#failQueue(`every worker died ${MAX_CONSECUTIVE_CRASHES} times in a row; last: ${error.reason}`);
+      else queueMicrotask(() => this.#pump());
+      return ctx.stopChild as symbol;
+    }
+    queueMicrotask(() => this.#pump());
+    return ctx.resetChild as symbol;
+  }
+
+  /** Stops every worker and its thread. */
+  async stop(): Promise<void> {
+    await Promise.all(
+      this.#workers
+        .filter((w) => w.alive)
+        .map((w) => new Promise<void>((done) => send(w.ref, { type: 'stop', done }))),
+    );
+  }
+
+  /** Takes back every task not yet on a worker, e.g. to hand them elsewhere at shutdown. */
+  drainQueue(): PoolTask[] {
+    const rest = this.#queue.slice(this.#head);
+    this.#queue = [];
+    this.#head = 0;
+    return rest;
+  }
+
+  #failQueue(reason: string): void {
+    const outcomes: WireOutcome[] = this.drainQueue().map(({ wire }) => ({
+      taskId: wire.taskId,
+      attempt: wire.attempt,
+      ok: false,
+      error: serializeError(new WorkerLost(this.#options.name, reason)),
+    }));
+    if (outcomes.length > 0) this.#options.report(outcomes);
+  }
+
+  #pump(): void {
+    let waiting = this.queued;
+    if (waiting === 0) return;
+    const open = this.#workers.filter((w) => w.alive && w.inFlight < w.capacity);
+    if (open.length === 0) {
+      if (!this.#workers.some((w) => w.alive)) this.#failQueue('no worker is alive');
+      return;
+    }
+    // Least loaded first, and an even share each, so a short queue spreads over all workers.
+    open.sort((a, b) => a.inFlight - b.inFlight);
+    for (let i = 0; i < open.length && waiting > 0; i++) {
+      const worker = open[i]!;
+      const share = Math.ceil(waiting / (open.length - i));
+      const count = Math.min(share, worker.capacity - worker.inFlight);
+      const batch = this.#queue.slice(this.#head, this.#head + count);
+      this.#head += count;
+      waiting -= count;
+      worker.inFlight += count;
+      send(worker.ref, { type: 'run', tasks: batch });
+    }
+    if (this.#head === this.#queue.length) {
+      this.#queue = [];
+      this.#head = 0;
+    } else if (this.#head > 4096 && this.#head * 2 > this.#queue.length) {
+      this.#queue = this.#queue.slice(this.#head);
+      this.#head = 0;
+    }
+  }
+}

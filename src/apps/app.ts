@@ -1,0 +1,197 @@
+import { z } from 'zod';
+import { FunctionSerializationError } from '../errors.ts';
+import type { AppKind } from '../actors/protocol.ts';
+import { durationSchema, parseOptions } from '../config/validate.ts';
+import { currentKernel } from '../actors/current.ts';
+import type { File } from '../staging/file.ts';
+import { sourceRef, type FunctionRef } from './function-ref.ts';
+import type { AppFuture, DataFuture } from './future.ts';
+
+const streamSchema = z.union([z.string().min(1), z.tuple([z.string().min(1), z.enum(['w', 'a', 'w+', 'a+'])])]);
+
+const appOptionsSchema = z
+  .object({
+    /** Labels of the executors this app may run on; `'all'` for any. @default 'all' */
+    executors: z.union([z.literal('all'), z.array(z.string().min(1)).min(1)]).default('all'),
+    /** Whether results may be memoized (used once memoization lands). @default false */
+    cache: z.boolean().default(false),
+    /** Default walltime of each call. */
+    walltime: durationSchema.optional(),
+    /** Default stdout of each call of a bash app. */
+    stdout: streamSchema.optional(),
+    /** Default stderr of each call of a bash app. */
+    stderr: streamSchema.optional(),
+    /** Name shown in futures and errors. @default the function's name */
+    name: z.string().min(1).optional(),
+    /**
+     * `import.meta.url` of the module that exports this app: workers then import the module
+     * instead of rebuilding the function from its source, so it may use module scope.
+     */
+    module: z.union([z.string().min(1), z.instanceof(URL)]).optional(),
+    /** Export name of the app in `module`. @default found by importing the module */
+    exportName: z.string().min(1).optional(),
+  })
+  .strict()
+  .refine((o) => o.exportName === undefined || o.module !== undefined, {
+    message: "'exportName' needs 'module' (the import.meta.url of the module that exports the app)",
+    path: ['exportName'],
+  });
+
+/** Options of `app()`, `bashApp()` and `joinApp()`. */
+export type AppOptions = z.input<typeof appOptionsSchema>;
+/** App options with defaults filled in. */
+export type ResolvedAppOptions = z.output<typeof appOptionsSchema>;
+
+const APP_BRAND = Symbol.for('parsl-ts.App');
+let appIds = 0;
+
+/** What the kernel knows of an app: its function, its kind, its options and how workers find it. */
+export class AppDefinition {
+  readonly id = ++appIds;
+  readonly name: string;
+  readonly kind: AppKind;
+  readonly fn: Function;
+  readonly options: ResolvedAppOptions;
+  #ref: FunctionRef | undefined;
+  #refPromise: Promise<FunctionRef> | undefined;
+
+  constructor(kind: AppKind, fn: Function, options: ResolvedAppOptions) {
+    this.kind = kind;
+    this.fn = fn;
+    this.options = options;
+    this.name = options.name ?? (fn.name || `${kind}_app_${this.id}`);
+    if (kind === 'join') return; // Join apps run in this thread: closures are fine.
+    if (options.module !== undefined) {
+      const module = String(options.module);
+      if (options.exportName !== undefined) {
+        this.#ref = { kind: 'module', name: this.name, module, exportName: options.exportName };
+      }
+    } else {
+      this.#ref = sourceRef(fn, this.name);
+    }
+  }
+
+  /** How a worker finds the code; for a module app without `exportName`, found on first use. */
+  functionRef(): FunctionRef | Promise<FunctionRef> {
+    if (this.#ref) return this.#ref;
+    return (this.#refPromise ??= this.#findExport().then((ref) => (this.#ref = ref)));
+  }
+
+  async #findExport(): Promise<FunctionRef> {
+    const module = String(this.options.module);
+    const exports = (await import(module)) as Record<string, unknown>;
+    for (const [exportName, value] of Object.entries(exports)) {
+      if ((value as Record<symbol, unknown> | undefined)?.[APP_BRAND] === this) {
+        return { kind: 'module', name: this.name, module, exportName };
+      }
+    }
+    throw new FunctionSerializationError(
+      `app '${this.name}' was created with { module: '${module}' } but that module does not export it; ` +
+        "export the app, or give { exportName: '…' }.",
+    );
+  }
+}
+
+/** A value or anything that resolves to it: the futures of other apps, promises. */
+export type Dep<T> = T | PromiseLike<T> | (T extends File ? DataFuture : never);
+
+/** What a call accepts for a parameter of type `T`: a value, a future, or for options objects, futures inside. */
+export type Arg<T> =
+  | Dep<T>
+  | (T extends readonly (infer E)[]
+      ? readonly Dep<E>[]
+      : T extends Record<string, unknown>
+        ? { [K in keyof T]: T[K] extends readonly (infer E)[] | undefined ? readonly Dep<E>[] | Dep<T[K]> : Dep<T[K]> }
+        : never);
+
+/** The arguments of an app call: each parameter may be given as a future. */
+export type AppArgs<P extends unknown[]> = { [K in keyof P]: Arg<P[K]> };
+
+/** Keyword arguments the runtime reads from a call's trailing options object, as Parsl does. */
+export interface ParslCallOptions {
+  /** Files and futures the call reads; futures among them are dependencies. */
+  inputs?: unknown[];
+  /** Files the call writes; each gets a `DataFuture` in `future.outputs`. */
+  outputs?: (File | string)[];
+  /** A bash app's stdout: a path (appended to), or `[path, 'w' | 'a']`. */
+  stdout?: string | [string, 'w' | 'a' | 'w+' | 'a+'];
+  /** A bash app's stderr, like `stdout`. */
+  stderr?: string | [string, 'w' | 'a' | 'w+' | 'a+'];
+  /** Walltime of this call: milliseconds, or a string such as `'30s'`. */
+  walltime?: number | string;
+}
+
+/** The keys that make a trailing plain object the call's options object. */
+export const CALL_OPTION_KEYS: ReadonlySet<string> = new Set(['inputs', 'outputs', 'stdout', 'stderr', 'walltime']);
+
+/** An app: call it like the function, get an `AppFuture` back at once. */
+export type App<P extends unknown[], R> = ((...args: AppArgs<P>) => AppFuture<R>) & {
+  /** The app's name. */
+  readonly appName: string;
+  /** The plain function, to call without the runtime. */
+  readonly fn: (...args: P) => unknown;
+};
+
+function makeApp<P extends unknown[], R>(kind: AppKind, fn: Function, options: AppOptions | undefined, caller: string): App<P, R> {
+  if (typeof fn !== 'function') {
+    throw new TypeError(`${caller}() expects a function as its first argument, got ${typeof fn}`);
+  }
+  const resolved = parseOptions(appOptionsSchema, options ?? {}, `${caller}() options`);
+  const definition = new AppDefinition(kind, fn, resolved);
+  const call = (...args: unknown[]): AppFuture<R> => currentKernel().submit(definition, args) as AppFuture<R>;
+  Object.defineProperty(call, 'name', { value: definition.name });
+  Object.defineProperty(call, 'appName', { value: definition.name });
+  Object.defineProperty(call, 'fn', { value: fn });
+  Object.defineProperty(call, APP_BRAND, { value: definition });
+  return call as App<P, R>;
+}
+
+/**
+ * Turns a function into an app (Parsl's `python_app`): each call returns an `AppFuture` at once
+ * and runs on a worker when the futures among its arguments have resolved.
+ *
+ * The function is sent to workers by its source, so it must be self-contained (import what it
+ * needs inside, with `await import(…)`), or exported from a module and created with
+ * `{ module: import.meta.url }`.
+ *
+ * ```ts
+ * const double = app((x: number) => x * 2);
+ * const four = await double(double(1));
+ * ```
+ */
+export function app<P extends unknown[], R>(fn: (...args: P) => R, options?: AppOptions): App<P, Awaited<R>> {
+  return makeApp('python', fn, options, 'app');
+}
+
+/**
+ * Turns a function that returns a command line into a bash app: the command runs under bash
+ * on a worker; the future resolves to the exit code 0, or fails with `BashExitFailure`.
+ * `stdout` and `stderr` in the call's options object redirect its streams.
+ *
+ * ```ts
+ * const echo = bashApp((msg: string, _o: { stdout: string }) => `echo ${msg}`);
+ * await echo('hi', { stdout: 'hi.txt' });
+ * ```
+ */
+export function bashApp<P extends unknown[]>(
+  fn: (...args: P) => string | Promise<string>,
+  options?: AppOptions,
+): App<P, number> {
+  return makeApp('bash', fn, options, 'bashApp');
+}
+
+/** What a join app's future resolves to, given what its function returns. */
+export type Joined<R> = R extends readonly PromiseLike<infer U>[] ? U[] : R extends PromiseLike<infer U> ? U : R;
+
+/**
+ * A join app runs in this thread and returns the future of another app (or an array of them);
+ * its own future resolves when those do. Use it to build parts of the graph at run time.
+ */
+export function joinApp<P extends unknown[], R>(fn: (...args: P) => R, options?: AppOptions): App<P, Joined<Awaited<R>>> {
+  return makeApp('join', fn, options, 'joinApp');
+}
+
+/** The definition behind an app, or undefined for anything else. */
+export function appDefinitionOf(value: unknown): AppDefinition | undefined {
+  return (value as Record<symbol, AppDefinition | undefined> | null | undefined)?.[APP_BRAND];
+}

@@ -1,0 +1,94 @@
+import * as acorn from 'acorn';
+import { analyze } from 'eslint-scope';
+import { FunctionSerializationError } from '../errors.ts';
+
+/**
+ * How a worker finds an app's code.
+ * - `source`: the function's text, rebuilt in the worker. It must be self-contained.
+ * - `module`: a module URL and an export name; the worker imports the module.
+ */
+export type FunctionRef =
+  | { kind: 'source'; name: string; source: string }
+  | { kind: 'module'; name: string; module: string; exportName: string };
+
+/**
+ * Helpers that loaders inject into function bodies. tsx (esbuild with `keepNames`) rewrites
+ * `function inner(){}` into `function inner(){} __name(inner, "inner")`; the worker provides
+ * these, so they are not captured state.
+ */
+export const INJECTED_HELPERS = ['__name'] as const;
+
+const knownGlobals = new Set<string>([
+  ...Object.getOwnPropertyNames(globalThis),
+  ...INJECTED_HELPERS,
+  'arguments',
+  'undefined',
+  'globalThis',
+]);
+
+/**
+ * Turns `fn.toString()` into an expression that evaluates to the function. Method
+ * shorthand (`foo(x) {…}` from an object literal) becomes a function expression.
+ */
+export function functionExpression(fn: Function): string {
+  const text = Function.prototype.toString.call(fn);
+  if (/^class[\s{]/.test(text)) {
+    throw new FunctionSerializationError(`${describe(fn)} is a class, not a function: wrap the work in a function.`);
+  }
+  if (/\{\s*\[native code\]\s*\}$/.test(text)) {
+    throw new FunctionSerializationError(
+      `${describe(fn)} has no source to send to a worker (a native or bound function). ` +
+        'Wrap it in an arrow function, or export the app from a module and pass { module: import.meta.url }.',
+    );
+  }
+  if (/^(async\s+)?(function\b|\(|[\w$]+\s*=>)/.test(text) || /^async\s*\(/.test(text)) return text;
+  // Method shorthand from an object literal: `name(…) {`, `async name(…) {`, `*name(…) {`.
+  const prefix = /^(async\s+)?(\*\s*)?(?=[\w$]+\s*\()/.exec(text);
+  if (prefix) {
+    return `${prefix[1] ? 'async ' : ''}function${prefix[2] ? '*' : ''} ${text.slice(prefix[0].length)}`;
+  }
+  throw new FunctionSerializationError(`${describe(fn)} cannot be rebuilt from its source: ${text.slice(0, 80)}`);
+}
+
+/**
+ * Names the variables a function reads from outside itself that are not globals.
+ * Those are captured from the script and would not exist in a worker.
+ */
+export function capturedVariables(expression: string): string[] {
+  let ast: acorn.Node;
+  try {
+    ast = acorn.parse(`(${expression})`, { ecmaVersion: 'latest', sourceType: 'module', ranges: true });
+  } catch (error) {
+    throw new FunctionSerializationError(`cannot parse the function's source: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  const scopes = analyze(ast as never, { ecmaVersion: 2022, sourceType: 'module' });
+  const names = new Set<string>();
+  for (const reference of scopes.globalScope?.through ?? []) {
+    const name = reference.identifier.name;
+    if (!knownGlobals.has(name)) names.add(name);
+  }
+  return [...names];
+}
+
+/** Builds the by-source reference of an inline function, refusing captured variables. */
+export function sourceRef(fn: Function, appName: string): FunctionRef {
+  const source = functionExpression(fn);
+  const captured = capturedVariables(source);
+  if (captured.length > 0) {
+    const list = captured.map((n) => `'${n}'`).join(', ');
+    throw new FunctionSerializationError(
+      `app '${appName}' reads ${captured.length === 1 ? 'the variable' : 'the variables'} ${list} from the ` +
+        'surrounding script. Inline apps are sent to workers by their source, so they must be self-contained: ' +
+        `pass ${list} as ${captured.length === 1 ? 'an argument' : 'arguments'}, import what you need inside the ` +
+        "function with `await import('…')`, or export the app from a module and create it with " +
+        '{ module: import.meta.url } so that workers import the module instead.',
+    );
+  }
+  return { kind: 'source', name: appName, source };
+}
+
+function describe(fn: Function): string {
+  return fn.name ? `function '${fn.name}'` : 'the anonymous function';
+}

@@ -1,0 +1,254 @@
+import { inspect } from 'node:util';
+import { TaskCancelledError, TimeoutError } from '../errors.ts';
+import { FINAL_STATES, type TaskState } from '../dataflow/states.ts';
+import type { File } from '../staging/file.ts';
+
+type Settled = (future: BaseFuture<unknown>) => void;
+
+const PENDING = 0;
+const FULFILLED = 1;
+const REJECTED = 2;
+
+/**
+ * A value that will exist later. Awaitable (`await f`, `f.then`), and it never rejects an
+ * unobserved promise: the promise behind `then` is made only when someone asks.
+ */
+export abstract class BaseFuture<T> implements PromiseLike<T> {
+  #status: 0 | 1 | 2 = PENDING;
+  #value: T | undefined;
+  #error: unknown;
+  #listeners: Settled[] | undefined;
+
+  /** True once the future has a result or an error. */
+  done(): boolean {
+    return this.#status !== PENDING;
+  }
+
+  /**
+   * The result, waiting for it if needed. With `timeoutMs`, rejects with `TimeoutError` if the
+   * future is not done by then (the task itself goes on).
+   */
+  result(timeoutMs?: number): Promise<T> {
+    if (timeoutMs === undefined || this.done()) return this.#promise();
+    // Made here so that the stack points at the caller.
+    const timeoutError = new TimeoutError(`no result within ${timeoutMs} ms`);
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => reject(timeoutError), timeoutMs);
+      this.#promise().then(
+        (v) => {
+          clearTimeout(timer);
+          resolve(v);
+        },
+        (e: unknown) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      );
+    });
+  }
+
+  /** Waits until done, then gives the error the future failed with, or `undefined`. */
+  async exception(): Promise<unknown> {
+    if (!this.done()) await new Promise<void>((resolve) => this.onSettled(() => resolve()));
+    return this.#status === REJECTED ? this.#error : undefined;
+  }
+
+  then<R1 = T, R2 = never>(
+    onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+    onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2> {
+    return this.#promise().then(onfulfilled, onrejected);
+  }
+
+  catch<R = never>(onrejected?: ((reason: unknown) => R | PromiseLike<R>) | null): Promise<T | R> {
+    return this.#promise().catch(onrejected);
+  }
+
+  /** @internal Calls `listener` once the future is done (at once if it already is). */
+  onSettled(listener: Settled): void {
+    if (this.#status !== PENDING) listener(this as BaseFuture<unknown>);
+    else (this.#listeners ??= []).push(listener);
+  }
+
+  /** @internal The value, for a future known to be fulfilled. */
+  get settledValue(): T | undefined {
+    return this.#value;
+  }
+
+  /** @internal The error, for a future known to be rejected. */
+  get settledError(): unknown {
+    return this.#error;
+  }
+
+  /** @internal */
+  get fulfilled(): boolean {
+    return this.#status === FULFILLED;
+  }
+
+  /** @internal */
+  get rejected(): boolean {
+    return this.#status === REJECTED;
+  }
+
+  /** @internal Settles with a value; a second settle is ignored. */
+  setResult(value: T): void {
+    if (this.#status !== PENDING) return;
+    this.#status = FULFILLED;
+    this.#value = value;
+    this.#notify();
+  }
+
+  /** @internal Settles with an error; a second settle is ignored. */
+  setException(error: unknown): void {
+    if (this.#status !== PENDING) return;
+    this.#status = REJECTED;
+    this.#error = error;
+    this.#notify();
+  }
+
+  #notify(): void {
+    const listeners = this.#listeners;
+    this.#listeners = undefined;
+    if (listeners) for (const listener of listeners) listener(this as BaseFuture<unknown>);
+  }
+
+  #promise(): Promise<T> {
+    if (this.#status === FULFILLED) return Promise.resolve(this.#value as T);
+    if (this.#status === REJECTED) return Promise.reject(this.#error);
+    return new Promise<T>((resolve, reject) =>
+      this.onSettled(() => (this.#status === FULFILLED ? resolve(this.#value as T) : reject(this.#error))),
+    );
+  }
+}
+
+/** Hooks an `AppFuture` needs from the kernel that owns its task. */
+export interface TaskControl {
+  /** Cancels the task if it is not launched yet; returns whether it was cancelled. */
+  cancel(future: AppFuture<unknown>): boolean;
+}
+
+const APP_FUTURE_BRAND = Symbol.for('parsl-ts.AppFuture');
+
+/**
+ * The future of one app call: `tid`, `state`, the result, and a `DataFuture` for each declared
+ * output. Parsl's `AppFuture`.
+ */
+export class AppFuture<T> extends BaseFuture<T> {
+  /** The task id, unique within one DataFlowKernel. */
+  readonly tid: number;
+  /** Name of the app that made this task. */
+  readonly appName: string;
+  /** A `DataFuture` for each entry of the call's `outputs`. */
+  readonly outputs: DataFuture[];
+  /** The bash app's stdout file, if one was given. */
+  readonly stdout: string | undefined;
+  /** The bash app's stderr file, if one was given. */
+  readonly stderr: string | undefined;
+  /** @internal */
+  readonly control: TaskControl;
+  #state: TaskState = 'pending';
+
+  constructor(
+    tid: number,
+    appName: string,
+    control: TaskControl,
+    streams: { stdout?: string | undefined; stderr?: string | undefined } = {},
+  ) {
+    super();
+    this.tid = tid;
+    this.appName = appName;
+    this.control = control;
+    this.outputs = [];
+    this.stdout = streams.stdout;
+    this.stderr = streams.stderr;
+    Object.defineProperty(this, APP_FUTURE_BRAND, { value: true });
+  }
+
+  /** Where the task is in its life: pending, launched, running, exec_done, failed, dep_fail… */
+  get state(): TaskState {
+    return this.#state;
+  }
+
+  /** @internal Set by the kernel only. Final states are never left. */
+  setState(state: TaskState): void {
+    if (!FINAL_STATES.has(this.#state)) this.#state = state;
+  }
+
+  /**
+   * Cancels the task if it has not been launched yet: it fails with `TaskCancelledError`, and
+   * tasks depending on it fail with `DependencyError`. Returns whether it was cancelled.
+   */
+  cancel(): boolean {
+    return this.control.cancel(this as AppFuture<unknown>);
+  }
+
+  /** @internal */
+  cancelNow(): void {
+    this.#state = 'failed';
+    this.setException(new TaskCancelledError(`task ${this.tid} (${this.appName}) was cancelled before launch`));
+  }
+
+  [inspect.custom](): string {
+    return `<AppFuture tid=${this.tid} state=${this.#state}${describeOutcome(this)}>`;
+  }
+
+  static [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[APP_FUTURE_BRAND] === true;
+  }
+}
+
+/**
+ * The future of a file an app produces: resolves to the `File` when the app finishes.
+ * Parsl's `DataFuture`.
+ */
+export class DataFuture extends BaseFuture<File> {
+  /** The file this future stands for. */
+  readonly file: File;
+  /** The future of the app that produces the file. */
+  readonly parent: AppFuture<unknown>;
+
+  constructor(parent: AppFuture<unknown>, file: File) {
+    super();
+    this.parent = parent;
+    this.file = file;
+  }
+
+  /** Task id of the producing app. */
+  get tid(): number {
+    return this.parent.tid;
+  }
+
+  get filepath(): string {
+    return this.file.filepath;
+  }
+
+  get filename(): string {
+    return this.file.filename;
+  }
+
+  [inspect.custom](): string {
+    return `<DataFuture ${this.file.url} of tid=${this.parent.tid}${describeOutcome(this)}>`;
+  }
+}
+
+function describeOutcome(future: BaseFuture<unknown>): string {
+  if (future.fulfilled) {
+    const value = future.settledValue;
+    const kind = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value === 'object' ? (value.constructor?.name ?? 'object') : typeof value;
+    return ` returned ${kind}`;
+  }
+  if (future.rejected) {
+    const error = future.settledError;
+    return ` raised ${error instanceof Error ? error.name : typeof error}`;
+  }
+  return '';
+}
+
+/** True for anything `await` would wait on. */
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}

@@ -1,0 +1,83 @@
+import { z } from 'zod';
+import { ConfigError } from '../errors.ts';
+import { isExecutor, type Executor } from '../executors/executor.ts';
+import { MAIN_THREAD_EXECUTOR_LABEL } from '../executors/main-thread-executor.ts';
+import { ThreadPoolExecutor } from '../executors/thread-executor.ts';
+import { parseOptions } from './validate.ts';
+
+/** What a retry handler is told about the failed task. */
+export interface RetryTaskInfo {
+  taskId: number;
+  appName: string;
+  /** Tries so far, this one included. */
+  tries: number;
+  /** Sum of the costs of earlier failures. */
+  failCost: number;
+  executor: string;
+}
+
+/**
+ * Decides how much a failure costs: the task is retried while the sum of costs stays at or
+ * under `retries`. Return 0 to retry for free, `Infinity` to give up at once.
+ */
+export type RetryHandler = (error: unknown, task: RetryTaskInfo) => number;
+
+const configSchema = z
+  .object({
+    /** Where tasks run. @default [new ThreadPoolExecutor()] */
+    executors: z
+      .array(z.custom<Executor>(isExecutor, { message: 'expected an executor such as new ThreadPoolExecutor({...})' }))
+      .min(1)
+      .optional(),
+    /** How many times a failed task is tried again. @default 0 */
+    retries: z.number().int().min(0).default(0),
+    /** Weighs each failure against `retries` (Parsl's `retry_handler`). */
+    retryHandler: z.custom<RetryHandler>((v) => typeof v === 'function', { message: 'expected a function (error, task) => cost' }).optional(),
+    /**
+     * What leaving an `await using` scope does: `cleanup` stops at once and fails what is still
+     * outstanding, `wait` first waits for outstanding tasks, `skip` does nothing.
+     * @default 'cleanup'
+     */
+    exitMode: z.enum(['cleanup', 'wait', 'skip']).default('cleanup'),
+  })
+  .strict();
+
+/** Config options as the user gives them. */
+export type ConfigOptions = z.input<typeof configSchema>;
+
+/**
+ * The configuration of one run: where tasks go and how failures are handled. Validated at
+ * construction: an unknown option, a wrong type or a contradiction throws `ConfigError`
+ * naming the option.
+ *
+ * ```ts
+ * load(new Config({ executors: [new ThreadPoolExecutor({ maxThreads: 4 })], retries: 2 }));
+ * ```
+ */
+export class Config {
+  readonly executors: Executor[];
+  readonly retries: number;
+  readonly retryHandler: RetryHandler | undefined;
+  readonly exitMode: 'cleanup' | 'wait' | 'skip';
+
+  constructor(options: ConfigOptions = {}) {
+    const parsed = parseOptions(configSchema, options, 'Config');
+    this.executors = parsed.executors ?? [new ThreadPoolExecutor()];
+    this.retries = parsed.retries;
+    this.retryHandler = parsed.retryHandler;
+    this.exitMode = parsed.exitMode;
+    const seen = new Set<string>();
+    this.executors.forEach((executor, i) => {
+      if (executor.label === MAIN_THREAD_EXECUTOR_LABEL) {
+        throw new ConfigError(`Config.executors[${i}].label`, `'${MAIN_THREAD_EXECUTOR_LABEL}' is reserved for join apps`);
+      }
+      if (seen.has(executor.label)) {
+        throw new ConfigError(
+          `Config.executors[${i}].label`,
+          `'${executor.label}' is used by two executors; each executor needs its own label`,
+        );
+      }
+      seen.add(executor.label);
+    });
+  }
+}

@@ -1,0 +1,56 @@
+import { inspect } from 'node:util';
+import { z } from 'zod';
+import { ConfigError } from '../errors.ts';
+
+/**
+ * Parses user options with a zod schema. A failure throws one `ConfigError` that names each
+ * offending option by its path, says what was expected and shows what was given.
+ */
+export function parseOptions<S extends z.ZodType>(schema: S, input: unknown, root: string): z.output<S> {
+  const parsed = schema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => {
+    const path = formatPath(root, issue.path);
+    if (issue.code === 'unrecognized_keys') {
+      const keys = issue.keys.map((k) => `'${k}'`).join(', ');
+      return `${path}: unknown option${issue.keys.length > 1 ? 's' : ''} ${keys}`;
+    }
+    const given = valueAt(input, issue.path);
+    const shown = given.found ? inspect(given.value, { depth: 1, breakLength: Infinity }) : 'nothing';
+    return `${path}: ${issue.message}; got ${shown}`;
+  });
+  const first = parsed.error.issues[0];
+  throw new ConfigError(first ? formatPath(root, first.path) : root, problems.length === 1 ? problems[0]!.replace(/^[^:]*: /, '') : `\n  ${problems.join('\n  ')}`);
+}
+
+function formatPath(root: string, path: readonly PropertyKey[]): string {
+  let out = root;
+  for (const part of path) out += typeof part === 'number' ? `[${part}]` : `.${String(part)}`;
+  return out;
+}
+
+function valueAt(input: unknown, path: readonly PropertyKey[]): { found: boolean; value?: unknown } {
+  let current: unknown = input;
+  for (const part of path) {
+    if (current === null || typeof current !== 'object' || !(part in (current as object))) return { found: false };
+    current = (current as Record<PropertyKey, unknown>)[part];
+  }
+  return { found: true, value: current };
+}
+
+/** A duration: milliseconds as a number, or a string such as `'500ms'`, `'30s'`, `'2m'`, `'1h'`. */
+export function parseDuration(value: number | string): number {
+  if (typeof value === 'number') return value;
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(value);
+  if (!match) return Number.NaN;
+  const scale = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(match[2] ?? 'ms') as 'ms' | 's' | 'm' | 'h'];
+  return Number(match[1]) * scale;
+}
+
+/** Schema of a duration option: positive milliseconds, or a string with a unit. */
+export const durationSchema = z
+  .union([z.number(), z.string()])
+  .transform((value) => parseDuration(value))
+  .refine((ms) => Number.isFinite(ms) && ms > 0, {
+    message: "expected a positive duration: milliseconds as a number, or a string such as '30s', '5m', '500ms'",
+  });

@@ -1,0 +1,26 @@
+import type { AppDefinition } from '../apps/app.ts';
+import type { AppFuture } from '../apps/future.ts';
+import type { BashSpec } from '../actors/protocol.ts';
+
+/** The DFK's record of one task, from the call until it ends. Dropped once the task ends. */
+export interface TaskRecord {
+  readonly id: number;
+  readonly app: AppDefinition;
+  readonly future: AppFuture<unknown>;
+  /** The call's arguments as given (futures included). */
+  readonly args: unknown[];
+  /** Index in `args` of the trailing options object, or -1. */
+  readonly kwargsIndex: number;
+  readonly walltimeMs: number | undefined;
+  readonly bash: BashSpec | undefined;
+  /** Dependencies not yet settled. */
+  waitingOn: number;
+  /** Tries launched so far. */
+  attempt: number;
+  /** Sum of failure costs, compared with `Config.retries`. */
+  failCost: number;
+  /** Label of the executor of the current try. */
+  executor: string | undefined;
+  /** Values of dependencies that are promises rather than futures. */
+  foreign: Map<PromiseLike<unknown>, { ok: boolean; value: unknown }> | undefined;
+}

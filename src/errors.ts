@@ -1,0 +1,245 @@
+/**
+ * Every error parsl-ts raises. Local errors end in `Error`; errors that crossed a boundary
+ * (a worker thread, a process, a site) end in `Failure`.
+ *
+ * Each class is branded with a `Symbol.for` key so that `instanceof` holds for an error made
+ * in another realm (a worker thread, a second copy of this package).
+ */
+
+/** What an error looks like once it has crossed a thread or a network. */
+export interface SerializedError {
+  name: string;
+  message: string;
+  stack?: string | undefined;
+  cause?: SerializedError | { value: unknown } | undefined;
+  /** Own enumerable data properties that survive a structured clone (`code`, `exitCode`…). */
+  props?: Record<string, unknown> | undefined;
+}
+
+const BRAND = Symbol.for('parsl-ts.error-brand');
+
+/** Base of all parsl-ts errors. */
+export class ParslError extends Error {
+  static {
+    this.prototype.name = 'ParslError';
+  }
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+    Object.defineProperty(this, BRAND, { value: new.target.name });
+  }
+  static [Symbol.hasInstance](value: unknown): boolean {
+    if (typeof value !== 'object' || value === null) return false;
+    if (Object.prototype.isPrototypeOf.call(this.prototype, value)) return true;
+    // Across realms, compare the brand chain by class name.
+    const brand = (value as Record<symbol, unknown>)[BRAND];
+    if (typeof brand !== 'string') return false;
+    if (this === ParslError) return true;
+    return brand === this.name || errorClasses.get(brand)?.prototype instanceof this;
+  }
+}
+
+/** A configuration or argument that does not pass validation. */
+export class ConfigError extends ParslError {
+  /** Path of the offending option, such as `executors[0].maxThreads`. */
+  readonly path: string;
+  constructor(path: string, message: string, options?: ErrorOptions) {
+    super(path ? `${path}: ${message}` : message, options);
+    this.path = path;
+  }
+}
+
+/** A call made in the wrong lifecycle state, e.g. submitting after `clear()`. */
+export class IllegalStateError extends ParslError {}
+
+/** No DataFlowKernel is loaded and an app was called. */
+export class NoKernelError extends IllegalStateError {
+  constructor() {
+    super('No DataFlowKernel is loaded: call load() (or load(config)) before calling apps.');
+  }
+}
+
+/** An app function cannot be sent to a worker (captured variables, native code, a class method…). */
+export class FunctionSerializationError extends ParslError {}
+
+/** An argument or a result cannot be sent between threads or processes. */
+export class SerializationError extends ParslError {}
+
+/** A task failed because tasks it depends on failed. */
+export class DependencyError extends ParslError {
+  /** Ids of the failed tasks this task depended on directly. */
+  readonly dependentTaskIds: number[];
+  readonly taskId: number;
+  /** The representative path to the root failure: a failed dependency, its failed dependency… */
+  readonly chain: number[];
+  constructor(taskId: number, dependentTaskIds: number[], chain: number[], cause: unknown) {
+    const via = chain.length > 0 ? ` The representative cause is via task ${chain.join(' <- task ')}.` : '';
+    const on = dependentTaskIds.length > 0 ? ` on failed task(s) ${dependentTaskIds.join(', ')}` : ' on a failed promise';
+    super(`Dependency failure for task ${taskId}${on}.${via}`, { cause });
+    this.taskId = taskId;
+    this.dependentTaskIds = dependentTaskIds;
+    this.chain = chain;
+  }
+}
+
+/** A join app's inner futures failed. */
+export class JoinError extends ParslError {
+  readonly taskId: number;
+  readonly failedTaskIds: number[];
+  constructor(taskId: number, failedTaskIds: number[], cause: unknown) {
+    super(`join app task ${taskId} failed: the future(s) it returned failed (tasks ${failedTaskIds.join(', ') || 'unknown'})`, {
+      cause,
+    });
+    this.taskId = taskId;
+    this.failedTaskIds = failedTaskIds;
+  }
+}
+
+/** A bash app's command exited with a non-zero status. */
+export class BashExitFailure extends ParslError {
+  readonly exitCode: number;
+  readonly command: string;
+  constructor(command: string, exitCode: number) {
+    super(`bash app exited with code ${exitCode}: ${command}`);
+    this.exitCode = exitCode;
+    this.command = command;
+  }
+}
+
+/** A bash app finished but some of its declared `outputs` do not exist. */
+export class MissingOutputs extends ParslError {
+  readonly outputs: string[];
+  constructor(outputs: string[]) {
+    super(`app finished but these declared outputs are missing: ${outputs.join(', ')}`);
+    this.outputs = outputs;
+  }
+}
+
+/** An app ran longer than its `walltime`. */
+export class AppTimeout extends ParslError {
+  readonly walltimeMs: number;
+  constructor(walltimeMs: number) {
+    super(`app exceeded its walltime of ${walltimeMs} ms`);
+    this.walltimeMs = walltimeMs;
+  }
+}
+
+/** The worker thread running the task died (process.exit, a memory limit, a crash). */
+export class WorkerLost extends ParslError {
+  readonly workerId: string;
+  constructor(workerId: string, reason: string) {
+    super(`worker ${workerId} was lost while running this task: ${reason}`);
+    this.workerId = workerId;
+  }
+}
+
+/** A block manager stopped heartbeating while it held this task. */
+export class ManagerLost extends ParslError {
+  readonly blockId: string;
+  constructor(blockId: string, reason: string) {
+    super(`block manager ${blockId} was lost while holding this task: ${reason}`);
+    this.blockId = blockId;
+  }
+}
+
+/** The task was cancelled before it was launched. */
+export class TaskCancelledError extends ParslError {}
+
+/** `result(timeoutMs)` ran out of time; the task itself goes on. */
+export class TimeoutError extends ParslError {}
+
+/** The DataFlowKernel was cleared while the task was still outstanding. */
+export class KernelClosedError extends ParslError {}
+
+/** An app's own error, rebuilt on this side when its class is not a built-in one. */
+export class RemoteFailure extends ParslError {}
+
+const builtinErrors: Record<string, ErrorConstructor> = {
+  Error,
+  TypeError,
+  RangeError,
+  SyntaxError,
+  ReferenceError,
+  EvalError,
+  URIError,
+};
+
+const errorClasses = new Map<string, { prototype: object }>();
+for (const cls of [
+  ParslError,
+  ConfigError,
+  IllegalStateError,
+  NoKernelError,
+  FunctionSerializationError,
+  SerializationError,
+  DependencyError,
+  JoinError,
+  BashExitFailure,
+  MissingOutputs,
+  AppTimeout,
+  WorkerLost,
+  ManagerLost,
+  TaskCancelledError,
+  TimeoutError,
+  KernelClosedError,
+  RemoteFailure,
+]) {
+  errorClasses.set(cls.name, cls);
+}
+
+function cloneableProps(error: object): Record<string, unknown> | undefined {
+  let props: Record<string, unknown> | undefined;
+  for (const [key, value] of Object.entries(error)) {
+    if (key === 'name' || key === 'message' || key === 'stack' || key === 'cause') continue;
+    const t = typeof value;
+    if (value === null || t === 'string' || t === 'number' || t === 'boolean' || t === 'bigint') {
+      (props ??= {})[key] = value;
+    } else if (Array.isArray(value) && value.every((v) => typeof v !== 'object' && typeof v !== 'function')) {
+      (props ??= {})[key] = value;
+    }
+  }
+  return props;
+}
+
+/** Turns any thrown value into a plain object that survives structured clone and JSON. */
+export function serializeError(error: unknown, depth = 0): SerializedError {
+  if (error instanceof Error) {
+    const serialized: SerializedError = {
+      name: error.name || error.constructor?.name || 'Error',
+      message: error.message,
+      stack: error.stack,
+      props: cloneableProps(error),
+    };
+    if (error.cause !== undefined && depth < 8) {
+      serialized.cause = serializeError(error.cause, depth + 1);
+    }
+    return serialized;
+  }
+  return { name: 'NonErrorThrown', message: `a non-Error value was thrown: ${String(error)}` };
+}
+
+/**
+ * Rebuilds a serialized error: parsl-ts classes and built-ins become their own class; any
+ * other class becomes a `RemoteFailure` whose `name` is the original class name.
+ */
+export function deserializeError(serialized: SerializedError): Error {
+  const cls = errorClasses.get(serialized.name) ?? builtinErrors[serialized.name];
+  const cause =
+    serialized.cause && 'name' in serialized.cause
+      ? deserializeError(serialized.cause as SerializedError)
+      : serialized.cause
+        ? (serialized.cause as { value: unknown }).value
+        : undefined;
+  const error: Error = Object.create((cls ?? RemoteFailure).prototype as object);
+  Object.defineProperty(error, 'message', { value: serialized.message, writable: true, configurable: true });
+  Object.defineProperty(error, 'name', { value: serialized.name, writable: true, configurable: true });
+  if (serialized.stack !== undefined) {
+    Object.defineProperty(error, 'stack', { value: serialized.stack, writable: true, configurable: true });
+  }
+  if (cause !== undefined) {
+    Object.defineProperty(error, 'cause', { value: cause, writable: true, configurable: true });
+  }
+  if (error instanceof ParslError) Object.defineProperty(error, BRAND, { value: serialized.name });
+  if (serialized.props) Object.assign(error, serialized.props);
+  return error;
+}

@@ -1,0 +1,59 @@
+import { spawnBehaviour, send, type Behaviour, type Ref } from '../actors/actor.ts';
+import type { ExecTask, FromExecutor, TaskOutcome, ToExecutor } from '../actors/protocol.ts';
+import { brandExecutor, type Executor } from './executor.ts';
+
+/** Label of the executor that runs join apps in the DFK's own thread. */
+export const MAIN_THREAD_EXECUTOR_LABEL = '_parsl_internal';
+
+/**
+ * Runs join apps in this thread (they call other apps, so they need the kernel at hand), as
+ * Parsl runs them on its internal executor. Their futures are passed back unchanged; the DFK
+ * waits for them.
+ */
+export class MainThreadExecutor implements Executor {
+  readonly label = MAIN_THREAD_EXECUTOR_LABEL;
+
+  constructor() {
+    brandExecutor(this);
+  }
+
+  spawnManager(parent: Ref<unknown>, dfk: Ref<FromExecutor>): Ref<ToExecutor> {
+    return spawnBehaviour<ToExecutor, MainThreadManager>(parent, this.label, () => new MainThreadManager(dfk));
+  }
+}
+
+class MainThreadManager implements Behaviour<ToExecutor> {
+  readonly #dfk: Ref<FromExecutor>;
+
+  constructor(dfk: Ref<FromExecutor>) {
+    this.#dfk = dfk;
+  }
+
+  receive(msg: ToExecutor): void {
+    if (msg.type === 'shutdown') return msg.done();
+    const outcomes: TaskOutcome[] = [];
+    for (const task of msg.tasks) {
+      const outcome = this.#run(task);
+      if (outcome) outcomes.push(outcome);
+    }
+    if (outcomes.length > 0) send(this.#dfk, { type: 'results', outcomes });
+  }
+
+  #run(task: ExecTask): TaskOutcome | undefined {
+    const { taskId, attempt } = task;
+    try {
+      const value: unknown = task.local(...task.args);
+      if (value instanceof Promise) {
+        // An async join function: report when its promise settles.
+        value.then(
+          (v: unknown) => send(this.#dfk, { type: 'results', outcomes: [{ taskId, attempt, ok: true, value: v }] }),
+          (error: unknown) => send(this.#dfk, { type: 'results', outcomes: [{ taskId, attempt, ok: false, error }] }),
+        );
+        return undefined;
+      }
+      return { taskId, attempt, ok: true, value };
+    } catch (error) {
+      return { taskId, attempt, ok: false, error };
+    }
+  }
+}

@@ -1,0 +1,78 @@
+import { basename, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { inspect } from 'node:util';
+import { ConfigError } from '../errors.ts';
+
+const FILE_BRAND = Symbol.for('parsl-ts.File');
+
+/**
+ * A file an app reads or writes, named by a local path or a URL (`file://`, and later
+ * `http(s)://`, `ftp://`, `sftp://`, `globus://` for staging). Parsl's `File`.
+ *
+ * ```ts
+ * const unsorted = new File('unsorted_numbers.txt');
+ * sortNumbers({ inputs: [unsorted] });
+ * ```
+ */
+export class File {
+  /** The file as a URL: `file:///abs/path` for local files. */
+  readonly url: string;
+  /** `file`, `http`, `https`, `ftp`, `sftp`, `globus`… */
+  readonly scheme: string;
+  /** Host part of the URL; empty for local files. */
+  readonly netloc: string;
+  /** Path part of the URL; for a local file, the path as given (relative or absolute). */
+  readonly path: string;
+  /** Where a staged copy of a remote file lives on the worker's file system, once staged. */
+  localPath: string | undefined;
+
+  constructor(pathOrUrl: string | URL | File) {
+    if (pathOrUrl instanceof File) pathOrUrl = pathOrUrl.url;
+    const text = pathOrUrl instanceof URL ? pathOrUrl.href : pathOrUrl;
+    if (typeof text !== 'string' || text.length === 0) {
+      throw new ConfigError('File', `expected a non-empty path or URL, got ${inspect(pathOrUrl)}`);
+    }
+    const schemeMatch = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(text);
+    if (!schemeMatch) {
+      this.scheme = 'file';
+      this.netloc = '';
+      // Kept as given: a relative path names a file in the worker's working directory.
+      this.path = text;
+      this.url = pathToFileURL(resolve(text)).href;
+    } else {
+      const url = new URL(text);
+      this.scheme = url.protocol.slice(0, -1).toLowerCase();
+      this.netloc = url.host;
+      this.path = this.scheme === 'file' ? fileURLToPath(url) : decodeURIComponent(url.pathname);
+      this.url = url.href;
+    }
+    this.localPath = undefined;
+    Object.defineProperty(this, FILE_BRAND, { value: true });
+  }
+
+  /** The path an app should open: the staged local copy if any, else the path itself. */
+  get filepath(): string {
+    return this.localPath ?? this.path;
+  }
+
+  /** The last component of the path. */
+  get filename(): string {
+    return basename(this.path);
+  }
+
+  toString(): string {
+    return this.filepath;
+  }
+
+  toJSON(): string {
+    return this.url;
+  }
+
+  [inspect.custom](): string {
+    return `<File ${this.url}>`;
+  }
+
+  static [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[FILE_BRAND] === true;
+  }
+}
