@@ -3,7 +3,14 @@ import type { SupervisionContext } from 'nact';
 import { send, type Ref } from './actor.ts';
 import { AppTimeout, serializeError, WorkerLost } from '../errors.ts';
 import type { WireOutcome } from './protocol.ts';
-import { spawnWorker, WorkerThreadExit, type FromWorkerActor, type PoolTask, type ToWorkerActor } from './worker.ts';
+import {
+  spawnWorker,
+  WorkerThreadExit,
+  type FromWorkerActor,
+  type PoolTask,
+  type ToWorkerActor,
+  type WorkerChannel,
+} from './worker.ts';
 
 /** Tasks a worker holds before anything is known about how long its tasks take. */
 const INITIAL_CAPACITY = 2;
@@ -17,7 +24,8 @@ const MAX_CONSECUTIVE_CRASHES = 5;
 interface WorkerSlot {
   id: string;
   ref: Ref<ToWorkerActor>;
-  inFlight: number;
+  /** The data plane of the current thread; undefined until it is ready, and while it restarts. */
+  channel: WorkerChannel | undefined;
   capacity: number;
   crashes: number;
   alive: boolean;
@@ -53,7 +61,7 @@ export class WorkerPool {
     for (let i = 0; i < options.workers; i++) {
       const id = `${options.name}-worker-${i}`;
       const ref = spawnWorker(owner, { workerId: id, pool: owner, resourceLimits: options.resourceLimits });
-      const slot: WorkerSlot = { id, ref, inFlight: 0, capacity: INITIAL_CAPACITY, crashes: 0, alive: true };
+      const slot: WorkerSlot = { id, ref, channel: undefined, capacity: INITIAL_CAPACITY, crashes: 0, alive: true };
       this.#workers.push(slot);
       this.#byId.set(id, slot);
     }
@@ -67,7 +75,7 @@ export class WorkerPool {
   /** Tasks on workers. */
   get inFlight(): number {
     let n = 0;
-    for (const w of this.#workers) n += w.inFlight;
+    for (const w of this.#workers) n += w.channel?.inFlight.size ?? 0;
     return n;
   }
 
@@ -83,8 +91,15 @@ export class WorkerPool {
       this.#options.running?.(msg.taskId, msg.attempt);
       return;
     }
-    if (slot) {
-      slot.inFlight = Math.max(0, slot.inFlight - msg.outcomes.length);
+    if (msg.type === 'worker-ready') {
+      if (slot) {
+        slot.channel = msg.channel;
+        slot.capacity = INITIAL_CAPACITY;
+      }
+      this.#pump();
+      return;
+    }
+    if (slot && slot.channel === msg.channel) {
       slot.crashes = 0;
       const wanted = Math.ceil(BUFFER_MS / Math.max(msg.meanTaskMs, 1e-3));
       slot.capacity = Math.min(MAX_CAPACITY, Math.max(1, wanted));
@@ -110,8 +125,7 @@ export class WorkerPool {
       const cause = error.timedOut && walltimeMs !== undefined ? new AppTimeout(walltimeMs) : new WorkerLost(slot.id, error.reason);
       lost.push({ taskId, attempt, ok: false, error: serializeError(cause) });
     }
-    slot.inFlight = Math.max(0, slot.inFlight - lost.length - error.queued.length);
-    slot.capacity = INITIAL_CAPACITY;
+    slot.channel = undefined;
     slot.crashes++;
     this.#queue.splice(this.#head, 0, ...error.queued);
     if (lost.length > 0) this.#options.report(lost);
@@ -155,22 +169,21 @@ export class WorkerPool {
   #pump(): void {
     let waiting = this.queued;
     if (waiting === 0) return;
-    const open = this.#workers.filter((w) => w.alive && w.inFlight < w.capacity);
+    const open = this.#workers.filter((w) => w.alive && w.channel?.open && w.channel.inFlight.size < w.capacity);
     if (open.length === 0) {
       if (!this.#workers.some((w) => w.alive)) this.#failQueue('no worker is alive');
       return;
     }
     // Least loaded first, and an even share each, so a short queue spreads over all workers.
-    open.sort((a, b) => a.inFlight - b.inFlight);
+    open.sort((a, b) => a.channel!.inFlight.size - b.channel!.inFlight.size);
     for (let i = 0; i < open.length && waiting > 0; i++) {
-      const worker = open[i]!;
+      const channel = open[i]!.channel!;
       const share = Math.ceil(waiting / (open.length - i));
-      const count = Math.min(share, worker.capacity - worker.inFlight);
+      const count = Math.min(share, open[i]!.capacity - channel.inFlight.size);
       const batch = this.#queue.slice(this.#head, this.#head + count);
       this.#head += count;
       waiting -= count;
-      worker.inFlight += count;
-      send(worker.ref, { type: 'run', tasks: batch });
+      channel.run(batch);
     }
     if (this.#head === this.#queue.length) {
       this.#queue = [];

@@ -15,16 +15,78 @@ export interface PoolTask {
 
 /** Messages a worker actor handles. */
 export type ToWorkerActor =
-  | { type: 'run'; tasks: PoolTask[] }
-  | { type: 'thread'; generation: number; msg: FromWorker }
   | { type: 'thread-exit'; generation: number; code: number; reason: string }
   | { type: 'watchdog' }
   | { type: 'stop'; done: () => void };
 
-/** Messages a worker actor sends to the pool that supervises it. */
+/** Messages a worker actor, or its channel, sends to the pool that supervises it. */
 export type FromWorkerActor =
-  | { type: 'worker-results'; workerId: string; outcomes: WireOutcome[]; meanTaskMs: number }
+  | { type: 'worker-ready'; workerId: string; channel: WorkerChannel }
+  | { type: 'worker-results'; workerId: string; channel: WorkerChannel; outcomes: WireOutcome[]; meanTaskMs: number }
   | { type: 'worker-running'; workerId: string; taskId: number; attempt: number };
+
+/**
+ * The data plane of one worker thread: batches of tasks out, batches of results back, and
+ * the record of what the thread holds. The worker actor makes it and hands it to its pool,
+ * so that a task costs no actor message of its own between the pool and the thread; the
+ * worker actor keeps the control plane (start, death, walltime, stop).
+ */
+export class WorkerChannel {
+  readonly workerId: string;
+  /** Tasks on the thread, by task id (a task has at most one try on a thread at a time). */
+  readonly inFlight = new Map<number, PoolTask>();
+  readonly #port: MessagePort;
+  readonly #knownFunctions = new Set<number>();
+  #open = true;
+  /** Told when a task with a walltime is sent, so that the worker actor watches it. */
+  onWalltime: (() => void) | undefined;
+
+  constructor(workerId: string, port: MessagePort, pool: Ref<FromWorkerActor>) {
+    this.workerId = workerId;
+    this.#port = port;
+    port.on('message', (msg: FromWorker) => {
+      if (!this.#open) return;
+      if (msg.type === 'running') {
+        send(pool, { type: 'worker-running', workerId, taskId: msg.taskId, attempt: msg.attempt });
+        return;
+      }
+      for (const outcome of msg.outcomes) this.inFlight.delete(outcome.taskId);
+      send(pool, { type: 'worker-results', workerId, channel: this, outcomes: msg.outcomes, meanTaskMs: msg.meanTaskMs });
+    });
+    // An idle worker must not keep the process alive; the kernel does that while tasks run.
+    port.unref();
+  }
+
+  get open(): boolean {
+    return this.#open;
+  }
+
+  /** Sends a batch of tasks to the thread. */
+  run(tasks: PoolTask[]): void {
+    const functions: FunctionDef[] = [];
+    const wire: WireTask[] = new Array(tasks.length);
+    let withWalltime = false;
+    for (let i = 0; i < tasks.length; i++) {
+      const task = tasks[i]!;
+      if (!this.#knownFunctions.has(task.fn.id)) {
+        this.#knownFunctions.add(task.fn.id);
+        functions.push(task.fn);
+      }
+      this.inFlight.set(task.wire.taskId, task);
+      wire[i] = task.wire;
+      if (task.wire.walltimeMs !== undefined) withWalltime = true;
+    }
+    const msg: ToWorker = { type: 'run', functions, tasks: wire };
+    this.#port.postMessage(msg);
+    if (withWalltime) this.onWalltime?.();
+  }
+
+  /** Stops delivering; late messages of a dead thread are dropped. */
+  close(): void {
+    this.#open = false;
+    this.#port.close();
+  }
+}
 
 /**
  * Thrown by a worker actor whose thread died, so that its supervisor restarts it. Carries the
@@ -57,45 +119,41 @@ const WATCHDOG_PERIOD_MS = 100;
 const WATCHDOG_GRACE_MS = 250;
 
 /**
- * The actor that owns one worker thread: it sends it batches of tasks, hands results to the
- * pool, and turns the thread's death into a crash that its supervisor answers with a restart.
+ * The actor that owns one worker thread: it starts it, hands its channel to the pool, stops
+ * a synchronous task that overruns its walltime, and turns the thread's death into a crash
+ * that its supervisor answers with a restart.
  */
 class WorkerActor implements Behaviour<ToWorkerActor> {
   readonly #id: string;
   readonly #self: Ref<ToWorkerActor>;
   /** Tells this thread's messages from those of the thread it replaced, still in the mailbox. */
   readonly #generation = ++generations;
-  readonly #pool: Ref<FromWorkerActor>;
   readonly #thread: Worker;
-  readonly #port: MessagePort;
+  readonly #channel: WorkerChannel;
   readonly #slot = new RunningSlot();
   readonly #control: Comlink.Remote<WorkerControl>;
-  readonly #inFlight = new Map<number, PoolTask>();
-  readonly #knownFunctions = new Set<number>();
   #watchdog: NodeJS.Timeout | undefined;
-  #timedOut: { taskId: number; attempt: number } | undefined;
+  #timedOut = false;
   #stopping = false;
   #lastError: Error | undefined;
 
   constructor(self: Ref<ToWorkerActor>, options: WorkerActorOptions) {
     this.#id = options.workerId;
     this.#self = self;
-    this.#pool = options.pool;
-    const channel = new MessageChannel();
-    this.#port = channel.port1;
-    const data: WorkerThreadData = { workerId: this.#id, dataPort: channel.port2, slot: this.#slot.buffer };
-    this.#thread = spawnThread(data, [channel.port2], options.resourceLimits);
+    const ports = new MessageChannel();
+    const data: WorkerThreadData = { workerId: this.#id, dataPort: ports.port2, slot: this.#slot.buffer };
+    this.#thread = spawnThread(data, [ports.port2], options.resourceLimits);
+    this.#channel = new WorkerChannel(this.#id, ports.port1, options.pool);
+    this.#channel.onWalltime = () => this.#startWatchdog();
     const generation = this.#generation;
-    this.#port.on('message', (msg: FromWorker) => send(self, { type: 'thread', generation, msg }));
     this.#thread.on('error', (error) => (this.#lastError = error));
     this.#thread.once('exit', (code) => {
       const reason = this.#lastError ? `${this.#lastError.name}: ${this.#lastError.message}` : `exit code ${code}`;
       send(self, { type: 'thread-exit', generation, code, reason });
     });
-    // Idle workers must not keep the process alive; the kernel holds it open while tasks run.
     this.#thread.unref();
-    this.#port.unref();
     this.#control = Comlink.wrap<WorkerControl>(nodeEndpoint(this.#thread));
+    send(options.pool, { type: 'worker-ready', workerId: this.#id, channel: this.#channel });
   }
 
   /** Control calls (ping, memory) through comlink. */
@@ -104,91 +162,59 @@ class WorkerActor implements Behaviour<ToWorkerActor> {
   }
 
   receive(msg: ToWorkerActor): void {
-    if ('generation' in msg && msg.generation !== this.#generation) return;
     switch (msg.type) {
-      case 'run':
-        return this.#run(msg.tasks);
-      case 'thread':
-        return this.#fromThread(msg.msg);
       case 'watchdog':
         return this.#checkWalltime();
       case 'thread-exit':
-        return this.#exited(msg.reason);
+        if (msg.generation === this.#generation) this.#exited(msg.reason);
+        return;
       case 'stop':
         this.#stopping = true;
-        this.#clearWatchdog();
+        this.#stopWatchdog();
+        this.#channel.close();
         void this.#thread.terminate().finally(msg.done);
         return;
     }
   }
 
-  #run(tasks: PoolTask[]): void {
-    const functions: FunctionDef[] = [];
-    const wire: WireTask[] = new Array(tasks.length);
-    let withWalltime = false;
-    for (let i = 0; i < tasks.length; i++) {
-      const task = tasks[i]!;
-      if (!this.#knownFunctions.has(task.fn.id)) {
-        this.#knownFunctions.add(task.fn.id);
-        functions.push(task.fn);
-      }
-      this.#inFlight.set(task.wire.taskId, task);
-      wire[i] = task.wire;
-      if (task.wire.walltimeMs !== undefined) withWalltime = true;
-    }
-    const msg: ToWorker = { type: 'run', functions, tasks: wire };
-    this.#port.postMessage(msg);
-    if (withWalltime && !this.#watchdog) {
-      this.#watchdog = setInterval(() => send(this.#self, { type: 'watchdog' }), WATCHDOG_PERIOD_MS);
-      this.#watchdog.unref();
-    }
+  #startWatchdog(): void {
+    if (this.#watchdog) return;
+    this.#watchdog = setInterval(() => send(this.#self, { type: 'watchdog' }), WATCHDOG_PERIOD_MS);
+    this.#watchdog.unref();
   }
 
-  #fromThread(msg: FromWorker): void {
-    if (msg.type === 'running') {
-      send(this.#pool, { type: 'worker-running', workerId: this.#id, taskId: msg.taskId, attempt: msg.attempt });
-      return;
-    }
-    for (const outcome of msg.outcomes) this.#inFlight.delete(outcome.taskId);
-    if (this.#inFlight.size === 0) this.#clearWatchdog();
-    send(this.#pool, { type: 'worker-results', workerId: this.#id, outcomes: msg.outcomes, meanTaskMs: msg.meanTaskMs });
+  #stopWatchdog(): void {
+    if (this.#watchdog) clearInterval(this.#watchdog);
+    this.#watchdog = undefined;
   }
 
   #checkWalltime(): void {
+    if (this.#channel.inFlight.size === 0) return this.#stopWatchdog();
     const running = this.#slot.current();
-    if (!running) return;
-    const task = this.#inFlight.get(running.taskId);
-    const walltime = task?.wire.walltimeMs;
-    if (walltime === undefined) return;
+    const walltime = running && this.#channel.inFlight.get(running.taskId)?.wire.walltimeMs;
+    if (!running || walltime === undefined) return;
     const elapsed = performance.timeOrigin + performance.now() - running.startedAt;
     if (elapsed > walltime + WATCHDOG_GRACE_MS) {
       // A synchronous function cannot be interrupted inside its thread: end the thread.
-      this.#timedOut = { taskId: running.taskId, attempt: running.attempt };
+      this.#timedOut = true;
       void this.#thread.terminate();
     }
   }
 
   #exited(reason: string): void {
-    this.#clearWatchdog();
+    this.#stopWatchdog();
+    this.#channel.close();
+    this.#control[Comlink.releaseProxy]();
     if (this.#stopping) return;
     const current = this.#slot.current();
-    const runningId = this.#timedOut?.taskId ?? current?.taskId;
-    const running = runningId === undefined ? undefined : this.#inFlight.get(runningId);
-    if (running) this.#inFlight.delete(running.wire.taskId);
-    this.#port.close();
-    this.#control[Comlink.releaseProxy]();
-    throw new WorkerThreadExit(this.#id, reason, running, [...this.#inFlight.values()], this.#timedOut !== undefined);
-  }
-
-  #clearWatchdog(): void {
-    if (this.#watchdog) clearInterval(this.#watchdog);
-    this.#watchdog = undefined;
+    const running = current === undefined ? undefined : this.#channel.inFlight.get(current.taskId);
+    if (running) this.#channel.inFlight.delete(running.wire.taskId);
+    throw new WorkerThreadExit(this.#id, reason, running, [...this.#channel.inFlight.values()], this.#timedOut);
   }
 
   stopped(): void {
-    this.#clearWatchdog();
-    this.#control[Comlink.releaseProxy]();
-    this.#port.close();
+    this.#stopWatchdog();
+    this.#channel.close();
     void this.#thread.terminate();
   }
 }

@@ -49,6 +49,14 @@ const FLUSH_AFTER_COUNT = 512;
  */
 const ANNOUNCE_AFTER_MS = 0.5;
 
+/**
+ * After its queue empties, a worker polls for more work this long before it sleeps. Waking a
+ * sleeping thread costs ~170 µs on these VMs against ~10 µs for one that is awake, and in a
+ * chain of dependent tasks the next task arrives 50–150 µs after the last result (measured:
+ * 0.27 ms per chain link without the spin, 0.15 with 0.25 ms of spin, 0.11 with 1 ms).
+ */
+const IDLE_SPIN_MS = 1;
+
 /** A helper that tsx/esbuild injects into function bodies (see function-ref.ts). */
 const __name = <T>(target: T, value: string): T => {
   try {
@@ -83,6 +91,7 @@ export async function loadFunction(ref: FunctionRef): Promise<Function> {
 export class TaskRunner {
   readonly #post: (msg: FromWorker) => void;
   readonly #slot: RunningSlot | undefined;
+  readonly #poll: (() => ToWorker | undefined) | undefined;
   readonly #functions = new Map<number, Promise<Function> | Function>();
   readonly #queue: WireTask[] = [];
   #head = 0;
@@ -93,12 +102,23 @@ export class TaskRunner {
   #batchCount = 0;
   #lastTaskMs = Infinity;
 
-  constructor(post: (msg: FromWorker) => void, slot?: RunningSlot) {
+  /**
+   * @param post sends a message to the owner
+   * @param slot shared memory where the running task is shown
+   * @param poll takes a waiting message without going through the event loop, if any
+   */
+  constructor(post: (msg: FromWorker) => void, slot?: RunningSlot, poll?: () => ToWorker | undefined) {
     this.#post = post;
     this.#slot = slot;
+    this.#poll = poll;
   }
 
   receive(msg: ToWorker): void {
+    this.#accept(msg);
+    if (!this.#draining) void this.#drain();
+  }
+
+  #accept(msg: ToWorker): void {
     for (const def of msg.functions) {
       if (!this.#functions.has(def.id)) {
         const loading = loadFunction(def.ref);
@@ -108,13 +128,26 @@ export class TaskRunner {
       }
     }
     for (const task of msg.tasks) this.#queue.push(task);
-    if (!this.#draining) void this.#drain();
+  }
+
+  /** With the queue empty, results sent: wait a little for more work, awake. */
+  #spinForWork(): boolean {
+    if (!this.#poll) return false;
+    const until = performance.now() + IDLE_SPIN_MS;
+    do {
+      const msg = this.#poll();
+      if (msg) {
+        this.#accept(msg);
+        return true;
+      }
+    } while (performance.now() < until);
+    return false;
   }
 
   async #drain(): Promise<void> {
     this.#draining = true;
     try {
-      while (this.#head < this.#queue.length) {
+      while (this.#head < this.#queue.length || (this.#flush(), this.#spinForWork())) {
         const task = this.#queue[this.#head]!;
         this.#queue[this.#head++] = undefined as never;
         if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {

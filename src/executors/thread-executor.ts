@@ -130,6 +130,7 @@ class ThreadExecutorManager implements Behaviour<ToExecutor | FromWorkerActor> {
         this.pool.submit(ready);
         return;
       }
+      case 'worker-ready':
       case 'worker-results':
       case 'worker-running':
         this.pool.handle(msg);

@@ -3,7 +3,7 @@
  * comlink on `parentPort` for control calls, and a raw `MessagePort` for batches of tasks and
  * results, so that a task never pays for a comlink round trip of its own.
  */
-import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import type { FromWorker, ToWorker } from '../actors/protocol.ts';
 import { nodeEndpoint } from './comlink-endpoint.ts';
@@ -24,7 +24,11 @@ export interface WorkerControl {
 }
 
 const { workerId, dataPort, slot } = workerData as WorkerThreadData;
-const runner = new TaskRunner((msg: FromWorker) => dataPort.postMessage(msg), new RunningSlot(slot));
+const runner = new TaskRunner(
+  (msg: FromWorker) => dataPort.postMessage(msg),
+  new RunningSlot(slot),
+  () => receiveMessageOnPort(dataPort)?.message as ToWorker | undefined,
+);
 dataPort.on('message', (msg: ToWorker) => runner.receive(msg));
 
 const control: WorkerControl = {
