@@ -28,6 +28,10 @@ export type ToDfk =
 export interface KernelHooks {
   /** A task reached a final state. */
   taskEnded(): void;
+  /** The executor managers were spawned (once, at start). */
+  executorsStarted?(refs: ReadonlyMap<string, Ref<ToExecutor>>): void;
+  /** An executor manager crashed and was restarted. */
+  executorRestarted?(label: string): void;
 }
 
 /**
@@ -57,6 +61,7 @@ class DfkSupervisor implements Behaviour<ToDfk> {
     for (const executor of executors) {
       this.#executors.set(executor.label, executor.spawnManager(self, self as Ref<FromExecutor>));
     }
+    hooks.executorsStarted?.(this.#executors);
   }
 
   receive(msg: ToDfk): void | Promise<void> {
@@ -81,6 +86,7 @@ class DfkSupervisor implements Behaviour<ToDfk> {
           this.#table.delete(msg.taskId);
           break;
         case 'executor-restarted':
+          this.#hooks.executorRestarted?.(msg.label);
           this.#relaunchFrom(msg.label);
           break;
         case 'shutdown':

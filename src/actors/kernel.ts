@@ -3,7 +3,7 @@ import { start, stop, type Ref } from 'nact';
 import { send } from './actor.ts';
 import { setCurrentKernel, peekCurrentKernel, type Submitter } from './current.ts';
 import { spawnDfk, type ToDfk } from './dfk.ts';
-import type { BashSpec, StreamSpec } from './protocol.ts';
+import type { BashSpec, StreamSpec, ToExecutor } from './protocol.ts';
 import type { AppDefinition } from '../apps/app.ts';
 import { AppFuture, DataFuture, type TaskControl } from '../apps/future.ts';
 import { Config } from '../config/config.ts';
@@ -35,6 +35,8 @@ export class DataFlowKernel implements Submitter, AsyncDisposable {
   #idleWaiters: (() => void)[] = [];
   #keepAlive: NodeJS.Timeout | undefined;
   #closed: Promise<void> | undefined;
+  #executorRefs: ReadonlyMap<string, Ref<ToExecutor>> = new Map();
+  #executorRestarts = 0;
 
   constructor(config: Config = new Config()) {
     if (!(config instanceof Config)) {
@@ -44,7 +46,11 @@ export class DataFlowKernel implements Submitter, AsyncDisposable {
     this.runId = randomUUID();
     this.#system = start();
     this.#control = { cancel: (future) => this.#cancel(future) };
-    this.#dfk = spawnDfk(this.#system, 'dfk', config, { taskEnded: () => this.#taskEnded() });
+    this.#dfk = spawnDfk(this.#system, 'dfk', config, {
+      taskEnded: () => this.#taskEnded(),
+      executorsStarted: (refs) => (this.#executorRefs = refs),
+      executorRestarted: () => this.#executorRestarts++,
+    });
   }
 
   get state(): KernelState {
@@ -54,6 +60,16 @@ export class DataFlowKernel implements Submitter, AsyncDisposable {
   /** Tasks called and not yet ended. */
   get tasksOutstanding(): number {
     return this.#outstanding;
+  }
+
+  /** @internal The executor manager actors, by label (for supervision tests). */
+  get executorManagers(): ReadonlyMap<string, Ref<ToExecutor>> {
+    return this.#executorRefs;
+  }
+
+  /** How many times a crashed executor manager was restarted by the DFK supervisor. */
+  get executorRestarts(): number {
+    return this.#executorRestarts;
   }
 
   /** @internal Called by an app call. */

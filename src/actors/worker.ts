@@ -172,7 +172,10 @@ class WorkerActor implements Behaviour<ToWorkerActor> {
         this.#stopping = true;
         this.#stopWatchdog();
         this.#channel.close();
-        void this.#thread.terminate().finally(msg.done);
+        void this.#thread.terminate().finally(() => {
+          this.#killChildCommand();
+          msg.done();
+        });
         return;
     }
   }
@@ -201,7 +204,19 @@ class WorkerActor implements Behaviour<ToWorkerActor> {
     }
   }
 
+  /** A terminated thread cannot clean up: end the command its bash app was running. */
+  #killChildCommand(): void {
+    const pid = this.#slot.child();
+    if (pid <= 0) return;
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
+
   #exited(reason: string): void {
+    this.#killChildCommand();
     this.#stopWatchdog();
     this.#channel.close();
     this.#control[Comlink.releaseProxy]();
@@ -215,7 +230,7 @@ class WorkerActor implements Behaviour<ToWorkerActor> {
   stopped(): void {
     this.#stopWatchdog();
     this.#channel.close();
-    void this.#thread.terminate();
+    void this.#thread.terminate().finally(() => this.#killChildCommand());
   }
 }
 

@@ -1,17 +1,14 @@
 import { spawn } from 'node:child_process';
-import { closeSync } from 'node:fs';
 import { constants } from 'node:os';
-import { access, mkdir, open } from 'node:fs/promises';
+import { access, mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { AppTimeout, BashExitFailure, MissingOutputs } from '../errors.ts';
 import type { BashSpec, StreamSpec } from '../actors/protocol.ts';
 
-async function openStream(spec: StreamSpec | undefined): Promise<number | 'ignore'> {
-  if (!spec) return 'ignore';
+async function openStream(spec: StreamSpec | undefined): Promise<FileHandle | undefined> {
+  if (!spec) return undefined;
   await mkdir(dirname(spec.path), { recursive: true });
-  const handle = await open(spec.path, spec.mode);
-  // The child gets its own copy of the descriptor; ours is closed once it has started.
-  return handle.fd;
+  return open(spec.path, spec.mode);
 }
 
 /**
@@ -20,20 +17,27 @@ async function openStream(spec: StreamSpec | undefined): Promise<number | 'ignor
  * exit, `AppTimeout` when `walltimeMs` passes (the whole process group is killed), and
  * `MissingOutputs` when declared outputs do not exist afterwards.
  */
-export async function runBash(command: string, spec: BashSpec, walltimeMs?: number): Promise<number> {
+export async function runBash(
+  command: string,
+  spec: BashSpec,
+  walltimeMs?: number,
+  started?: (pid: number) => void,
+): Promise<number> {
   if (typeof command !== 'string') {
     throw new TypeError(`a bash app must return its command line as a string, got ${typeof command}`);
   }
-  const stdoutFd = await openStream(spec.stdout);
+  const stdoutFile = await openStream(spec.stdout);
   const sameFile = spec.stderr && spec.stdout && spec.stderr.path === spec.stdout.path;
-  const stderrFd = sameFile ? stdoutFd : await openStream(spec.stderr);
+  const stderrFile = sameFile ? stdoutFile : await openStream(spec.stderr);
   let timedOut = false;
   const exitCode = await new Promise<number>((resolve, reject) => {
     const child = spawn('bash', ['-c', command], {
-      stdio: ['ignore', stdoutFd, stderrFd],
+      // The child gets its own copies of the descriptors; ours are closed when it ends.
+      stdio: ['ignore', stdoutFile?.fd ?? 'ignore', stderrFile?.fd ?? 'ignore'],
       // Its own process group, so that a walltime kill also reaches what the command started.
       detached: true,
     });
+    if (child.pid !== undefined) started?.(child.pid);
     const timer =
       walltimeMs === undefined
         ? undefined
@@ -53,9 +57,9 @@ export async function runBash(command: string, spec: BashSpec, walltimeMs?: numb
       if (timer) clearTimeout(timer);
       resolve(code ?? (signal ? 128 + (constants.signals[signal] ?? 0) : 1));
     });
-  }).finally(() => {
-    closeQuietly(stdoutFd);
-    if (!sameFile) closeQuietly(stderrFd);
+  }).finally(async () => {
+    await stdoutFile?.close();
+    if (!sameFile) await stderrFile?.close();
   });
   if (timedOut) throw new AppTimeout(walltimeMs!);
   if (exitCode !== 0) throw new BashExitFailure(command, exitCode);
@@ -71,11 +75,3 @@ export async function runBash(command: string, spec: BashSpec, walltimeMs?: numb
   return 0;
 }
 
-function closeQuietly(fd: number | 'ignore'): void {
-  if (fd === 'ignore') return;
-  try {
-    closeSync(fd);
-  } catch {
-    // Already closed: nothing to release.
-  }
-}

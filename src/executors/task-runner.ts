@@ -6,14 +6,14 @@ import { runBash } from './bash.ts';
 
 /** Shared memory through which the owner of a worker sees which task it is running. */
 export class RunningSlot {
-  /** [taskId, attempt]; taskId -1 when idle. */
+  /** [taskId, attempt, pid of a bash app's command or 0]; taskId -1 when idle. */
   readonly ids: Int32Array;
   /** [start time in ms since the time origin of the owner] */
   readonly started: Float64Array;
 
-  constructor(buffer = new SharedArrayBuffer(16)) {
-    this.ids = new Int32Array(buffer, 0, 2);
-    this.started = new Float64Array(buffer, 8, 1);
+  constructor(buffer = new SharedArrayBuffer(24)) {
+    this.ids = new Int32Array(buffer, 0, 3);
+    this.started = new Float64Array(buffer, 16, 1);
     Atomics.store(this.ids, 0, -1);
   }
 
@@ -28,7 +28,18 @@ export class RunningSlot {
   }
 
   clear(): void {
+    Atomics.store(this.ids, 2, 0);
     Atomics.store(this.ids, 0, -1);
+  }
+
+  /** Records the process group of the command a bash app runs, so its owner can kill it. */
+  setChild(pid: number): void {
+    Atomics.store(this.ids, 2, pid);
+  }
+
+  /** The process group of the running bash command, if any. */
+  child(): number {
+    return Atomics.load(this.ids, 2);
   }
 
   /** The task running now, if any. */
@@ -185,7 +196,9 @@ export class TaskRunner {
         // It will take a while: let the owner have what is done so far.
         this.#flush();
         value = await withWalltime(Promise.resolve(value), task.walltimeMs);
-        if (task.kind === 'bash') value = await runBash(value as string, task.bash ?? { outputs: [] }, task.walltimeMs);
+        if (task.kind === 'bash') {
+          value = await runBash(value as string, task.bash ?? { outputs: [] }, task.walltimeMs, (pid) => this.#slot?.setChild(pid));
+        }
       }
       outcome = { taskId: task.taskId, attempt: task.attempt, ok: true, value: encodeResult(value) };
     } catch (error) {

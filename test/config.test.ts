@@ -1,0 +1,111 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import {
+  app,
+  bashApp,
+  clear,
+  Config,
+  ConfigError,
+  IllegalStateError,
+  load,
+  NoKernelError,
+  ThreadPoolExecutor,
+} from '../src/index.ts';
+
+function configError(make: () => unknown): ConfigError {
+  try {
+    make();
+  } catch (error) {
+    assert.instance(error, ConfigError, `expected a ConfigError, got ${String(error)}`);
+    return error as ConfigError;
+  }
+  throw new Error('expected a ConfigError, nothing was thrown');
+}
+
+test('Config - an unknown option is named', () => {
+  const error = configError(() => new Config({ retires: 2 } as never));
+  assert.match(error.message, "unknown option 'retires'");
+  assert.is(error.path, 'Config');
+});
+
+test('Config - a wrong value names the option, the rule and what was given', () => {
+  const error = configError(() => new Config({ retries: -1 }));
+  assert.is(error.path, 'Config.retries');
+  assert.match(error.message, 'Config.retries');
+  assert.match(error.message, '>=0');
+  assert.match(error.message, 'got -1');
+  const typeError = configError(() => new Config({ retries: 'two' as never }));
+  assert.match(typeError.message, 'expected number');
+  assert.match(typeError.message, "got 'two'");
+});
+
+test('Config - executors must be executors', () => {
+  const error = configError(() => new Config({ executors: [{ label: 'x' }] as never }));
+  assert.is(error.path, 'Config.executors[0]');
+  assert.match(error.message, 'new ThreadPoolExecutor');
+  const empty = configError(() => new Config({ executors: [] }));
+  assert.is(empty.path, 'Config.executors');
+});
+
+test('Config - two executors with one label is a contradiction', () => {
+  const error = configError(
+    () => new Config({ executors: [new ThreadPoolExecutor({ label: 'a' }), new ThreadPoolExecutor({ label: 'a' })] }),
+  );
+  assert.is(error.path, 'Config.executors[1].label');
+  assert.match(error.message, "'a' is used by two executors");
+});
+
+test('Config - retryHandler must be a function; exitMode one of three', () => {
+  assert.match(configError(() => new Config({ retryHandler: 3 as never })).message, 'Config.retryHandler');
+  const exitMode = configError(() => new Config({ exitMode: 'later' as never }));
+  assert.is(exitMode.path, 'Config.exitMode');
+  assert.match(exitMode.message, "got 'later'");
+});
+
+test('ThreadPoolExecutor - options are checked', () => {
+  assert.match(configError(() => new ThreadPoolExecutor({ maxThreads: 0 })).message, 'ThreadPoolExecutor.maxThreads');
+  assert.match(configError(() => new ThreadPoolExecutor({ maxThreads: 1.5 })).message, 'expected int');
+  assert.match(configError(() => new ThreadPoolExecutor({ threads: 2 } as never)).message, "unknown option 'threads'");
+  assert.match(
+    configError(() => new ThreadPoolExecutor({ resourceLimits: { maxOldGenerationSizeMb: -5 } })).message,
+    'ThreadPoolExecutor.resourceLimits.maxOldGenerationSizeMb',
+  );
+  assert.is(new ThreadPoolExecutor({ maxThreads: 3 }).options.maxThreads, 3);
+  assert.ok(new ThreadPoolExecutor().options.maxThreads >= 1, 'defaults to the number of cores');
+});
+
+test('app options - are checked when the app is made', () => {
+  assert.match(configError(() => app(() => 1, { executors: 'gpu' as never })).message, 'app() options.executors');
+  assert.match(configError(() => app(() => 1, { exportName: 'x' })).message, "'exportName' needs 'module'");
+  assert.match(configError(() => app(() => 1, { walltime: 'soon' })).message, 'positive duration');
+  assert.match(configError(() => bashApp(() => 'true', { stdout: 5 as never })).message, 'bashApp() options.stdout');
+  assert.match(configError(() => app(() => 1, { retries: 1 } as never)).message, "unknown option 'retries'");
+});
+
+test('calls - without load() an app call says what to do', () => {
+  const f = app(() => 1);
+  assert.throws(() => f(), (e: unknown) => e instanceof NoKernelError && /call load\(\)/.test((e as Error).message));
+});
+
+test('calls - an unknown executor label, a bad walltime or stdout throw at the call', async () => {
+  load(new Config({ executors: [new ThreadPoolExecutor({ label: 'cpu', maxThreads: 1 })] }));
+  try {
+    const gpu = app(() => 1, { executors: ['gpu'] });
+    const error = configError(() => gpu());
+    assert.match(error.message, "no executor is labelled 'gpu'; the config has 'cpu'");
+    const timed = app((_o: { walltime: unknown }) => 1);
+    assert.match(configError(() => timed({ walltime: -3 })).message, 'walltime');
+    const echo = bashApp((_o: { stdout: unknown }) => 'echo');
+    assert.match(configError(() => echo({ stdout: ['x', 'r'] })).message, "[path, 'w' | 'a']");
+    assert.throws(() => load(), (e: unknown) => e instanceof IllegalStateError && /already loaded/.test((e as Error).message));
+  } finally {
+    await clear();
+  }
+});
+
+test('load - a non-Config is refused', () => {
+  const error = configError(() => load({ executors: [] } as never));
+  assert.match(error.message, 'expected a Config');
+});
+
+test.run();
