@@ -20,7 +20,10 @@ export function parseOptions<S extends z.ZodType>(schema: S, input: unknown, roo
     return `${path}: ${issue.message}; got ${shown}`;
   });
   const first = parsed.error.issues[0];
-  throw new ConfigError(first ? formatPath(root, first.path) : root, problems.length === 1 ? problems[0]!.replace(/^[^:]*: /, '') : `\n  ${problems.join('\n  ')}`);
+  if (problems.length === 1 && first) {
+    throw new ConfigError(formatPath(root, first.path), problems[0]!.slice(formatPath(root, first.path).length + 2));
+  }
+  throw new ConfigError(root, `${problems.length} problems:\n  ${problems.join('\n  ')}`);
 }
 
 function formatPath(root: string, path: readonly PropertyKey[]): string {
