@@ -1,0 +1,357 @@
+/**
+ * The block manager: the process a provider starts on each node of a block (Parsl's
+ * `process_worker_pool`). It connects to NATS, registers, heartbeats, pulls task batches from
+ * the JetStream work queue up to its capacity, runs them on worker actors (the same worker
+ * code as the thread executor) and sends results back in batches. A batch is acknowledged
+ * only once its results are stored, so a block that dies loses nothing.
+ */
+import { hostname, availableParallelism } from 'node:os';
+import { start, stop } from 'nact';
+import { jetstream, type Consumer, type JsMsg, type JetStreamClient } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { spawnBehaviour, send, type Behaviour, type Ref } from '../../actors/actor.ts';
+import type { WireOutcome } from '../../actors/protocol.ts';
+import { WorkerPool } from '../../actors/worker-pool.ts';
+import type { FromWorkerActor, PoolTask } from '../../actors/worker.ts';
+import { connectNats, type NatsConnectionOptions } from '../../nats/connection.ts';
+import {
+  PROTOCOL_VERSION,
+  controlSchema,
+  decodeBinary,
+  decodeJson,
+  encodeBinary,
+  encodeJson,
+  registrationReplySchema,
+  subjectsFor,
+  taskBatchSchema,
+  type BlockReport,
+  type Registration,
+  type Subjects,
+} from '../../nats/protocol.ts';
+import { PACKAGE_VERSION } from '../../version.ts';
+
+export interface BlockManagerOptions {
+  runId: string;
+  label: string;
+  blockId: string;
+  nats: NatsConnectionOptions;
+  /** Workers on this node. @default cores / coresPerWorker */
+  maxWorkers?: number | undefined;
+  coresPerWorker: number;
+  /** Task batches held beyond one per worker. */
+  prefetchCapacity: number;
+  heartbeatPeriodMs: number;
+  heartbeatThresholdMs: number;
+  /** Overrides the version this block reports (tests of the version check). */
+  packageVersion?: string | undefined;
+  log?: (line: string) => void;
+}
+
+/** JetStream consumer that every block of one executor pulls from. */
+export const BLOCK_CONSUMER = 'blocks';
+/** A held batch is marked in progress this often, so JetStream does not hand it to another block. */
+const WORKING_PERIOD_MS = 10_000;
+
+type ToBlock =
+  | FromWorkerActor
+  | { type: 'batch'; msg: JsMsg }
+  | { type: 'stored'; outcomes: WireOutcome[] }
+  | { type: 'drain' };
+
+interface HeldBatch {
+  msg: JsMsg;
+  remaining: number;
+}
+
+/** Runs a block manager until it is drained, shut down, or the DFK is gone. Resolves with the exit code. */
+export async function runBlockManager(options: BlockManagerOptions): Promise<number> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`[block ${options.blockId}] ${line}\n`));
+  const subjects = subjectsFor(options.runId, options.label);
+  const workers = Math.max(1, Math.min(options.maxWorkers ?? Infinity, Math.floor(availableParallelism() / options.coresPerWorker)));
+  const nc = await connectNats(options.nats, `parsl-ts block ${options.blockId}`);
+  try {
+    const refusal = await register(nc, subjects, options, workers, log);
+    if (refusal) {
+      log(`registration refused: ${refusal}`);
+      return 3;
+    }
+    const js = jetstream(nc);
+    const system = start();
+    let finished!: (code: number) => void;
+    const done = new Promise<number>((resolve) => (finished = resolve));
+    const manager = spawnBehaviour<ToBlock, BlockManager>(
+      system,
+      'block-manager',
+      (ctx) => new BlockManager(ctx.self, js, subjects, options, workers, log, finished),
+      { onChildCrash: (child, error, ctx) => managers.get(ctx.self)?.pool.childCrashed(child, error, ctx) ?? (ctx.resetChild as symbol) },
+    );
+    const stopPulling = pullBatches(js, subjects, manager, workers + options.prefetchCapacity, log);
+    const heartbeat = startHeartbeats(nc, subjects, options, manager, log, finished);
+    const control = nc.subscribe(subjects.blockControl(options.blockId), {
+      callback: (error, msg) => {
+        if (error) return;
+        try {
+          const command = decodeJson(msg.data, controlSchema, 'control message');
+          log(`told to ${command.type}`);
+          if (command.type === 'shutdown') finished(0);
+          else send(manager, { type: 'drain' });
+        } catch (e) {
+          log(`rejected a control message: ${(e as Error).message}`);
+        }
+      },
+    });
+    const onSignal = () => send(manager, { type: 'drain' });
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+    const code = await done;
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    stopPulling();
+    heartbeat();
+    control.unsubscribe();
+    await managers.get(manager)?.pool.stop();
+    stop(system);
+    return code;
+  } finally {
+    await nc.drain().catch(() => nc.close());
+  }
+}
+
+async function register(
+  nc: NatsConnection,
+  subjects: Subjects,
+  options: BlockManagerOptions,
+  workers: number,
+  log: (line: string) => void,
+): Promise<string | undefined> {
+  const registration: Registration = {
+    protocolVersion: PROTOCOL_VERSION,
+    packageVersion: options.packageVersion ?? PACKAGE_VERSION,
+    blockId: options.blockId,
+    host: hostname(),
+    pid: process.pid,
+    workers,
+  };
+  const until = Date.now() + options.heartbeatThresholdMs;
+  for (;;) {
+    try {
+      const reply = await nc.request(subjects.register, encodeJson(registration), { timeout: 2_000 });
+      const answer = decodeJson(reply.data, registrationReplySchema, 'registration reply');
+      return answer.ok ? undefined : answer.error;
+    } catch (error) {
+      if (Date.now() > until) return `no DFK answered on ${subjects.register} within ${options.heartbeatThresholdMs} ms`;
+      log(`registration not answered yet (${(error as Error).message}); trying again`);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+}
+
+/** Pulls task batches while fewer than `capacity` are held. Returns a function that stops pulling. */
+function pullBatches(
+  js: JetStreamClient,
+  subjects: Subjects,
+  manager: Ref<ToBlock>,
+  capacity: number,
+  log: (line: string) => void,
+): () => void {
+  let running = true;
+  void (async () => {
+    let consumer: Consumer | undefined;
+    while (running) {
+      try {
+        const free = capacity - (managers.get(manager)?.held ?? capacity);
+        if (free <= 0) {
+          await new Promise((resolve) => setTimeout(resolve, 2));
+          continue;
+        }
+        consumer ??= await js.consumers.get(subjects.taskStream, BLOCK_CONSUMER);
+        const messages = await consumer.fetch({ max_messages: free, expires: 1_000 });
+        for await (const msg of messages) send(manager, { type: 'batch', msg });
+      } catch (error) {
+        consumer = undefined;
+        if (!running) return;
+        log(`pulling tasks failed (${(error as Error).message}); trying again`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
+  })();
+  return () => {
+    running = false;
+  };
+}
+
+function startHeartbeats(
+  nc: NatsConnection,
+  subjects: Subjects,
+  options: BlockManagerOptions,
+  manager: Ref<ToBlock>,
+  log: (line: string) => void,
+  finished: (code: number) => void,
+): () => void {
+  let lastDfkBeat = Date.now();
+  const sub = nc.subscribe(subjects.dfkHeartbeat, {
+    callback: () => {
+      lastDfkBeat = Date.now();
+    },
+  });
+  const timer = setInterval(() => {
+    const inFlight = managers.get(manager)?.pool.inFlight ?? 0;
+    nc.publish(subjects.blockHeartbeat(options.blockId), encodeJson({ blockId: options.blockId, inFlight, at: Date.now() }));
+    if (Date.now() - lastDfkBeat > options.heartbeatThresholdMs) {
+      log(`no heartbeat from the DFK for ${options.heartbeatThresholdMs} ms: it is gone; exiting`);
+      finished(4);
+    }
+  }, options.heartbeatPeriodMs);
+  return () => {
+    clearInterval(timer);
+    sub.unsubscribe();
+  };
+}
+
+const managers = new WeakMap<Ref<unknown>, BlockManager>();
+
+/** The block manager actor: holds pulled batches, runs their tasks, and acks each batch once its results are stored. */
+class BlockManager implements Behaviour<ToBlock> {
+  readonly pool: WorkerPool;
+  readonly #self: Ref<ToBlock>;
+  readonly #js: JetStreamClient;
+  readonly #subjects: Subjects;
+  readonly #blockId: string;
+  readonly #log: (line: string) => void;
+  readonly #finished: (code: number) => void;
+  /** Batches pulled and not yet acknowledged, by stream sequence. */
+  readonly #batches = new Map<number, HeldBatch>();
+  /** Which batch each task try came in. */
+  readonly #batchOf = new Map<string, number>();
+  readonly #working: NodeJS.Timeout;
+  #draining = false;
+  #published = 0;
+
+  constructor(
+    self: Ref<ToBlock>,
+    js: JetStreamClient,
+    subjects: Subjects,
+    options: BlockManagerOptions,
+    workers: number,
+    log: (line: string) => void,
+    finished: (code: number) => void,
+  ) {
+    managers.set(self, this);
+    this.#self = self;
+    this.#js = js;
+    this.#subjects = subjects;
+    this.#blockId = options.blockId;
+    this.#log = log;
+    this.#finished = finished;
+    this.pool = new WorkerPool(self as Ref<FromWorkerActor>, {
+      name: `block-${options.blockId}`,
+      workers,
+      report: (outcomes) => this.#report(outcomes),
+      running: (taskId, attempt) =>
+        void this.#publish({ v: PROTOCOL_VERSION, kind: 'running', blockId: this.#blockId, taskId, attempt }).catch(() => {}),
+    });
+    this.#working = setInterval(() => {
+      for (const batch of this.#batches.values()) batch.msg.working();
+    }, WORKING_PERIOD_MS);
+  }
+
+  /** Batches held (for the puller). */
+  get held(): number {
+    return this.#draining ? Infinity : this.#batches.size;
+  }
+
+  receive(msg: ToBlock): void {
+    switch (msg.type) {
+      case 'batch':
+        return this.#accept(msg.msg);
+      case 'stored':
+        return this.#stored(msg.outcomes);
+      case 'drain':
+        this.#draining = true;
+        return this.#maybeDone();
+      default:
+        this.pool.handle(msg);
+    }
+  }
+
+  #accept(msg: JsMsg): void {
+    let batch;
+    try {
+      batch = decodeBinary(msg.data, taskBatchSchema, `task batch #${msg.seq}`);
+    } catch (error) {
+      // Never retried: the same bytes would fail the same way.
+      this.#log(`rejected ${(error as Error).message}`);
+      msg.term();
+      return;
+    }
+    const functions = new Map(batch.functions.map((f) => [f.id, f]));
+    const tasks: PoolTask[] = [];
+    for (const wire of batch.tasks) {
+      const fn = functions.get(wire.fnId);
+      if (!fn) {
+        this.#log(`rejected task batch #${msg.seq}: task ${wire.taskId} names function ${wire.fnId}, which the batch does not carry`);
+        msg.term();
+        return;
+      }
+      tasks.push({ wire, fn });
+    }
+    this.#batches.set(msg.seq, { msg, remaining: tasks.length });
+    for (const { wire } of tasks) this.#batchOf.set(`${wire.taskId}:${wire.attempt}`, msg.seq);
+    void this.#publish({
+      v: PROTOCOL_VERSION,
+      kind: 'claimed',
+      blockId: this.#blockId,
+      seq: msg.seq,
+      tasks: tasks.map(({ wire }) => ({ taskId: wire.taskId, attempt: wire.attempt })),
+    });
+    this.pool.submit(tasks);
+  }
+
+  #report(outcomes: WireOutcome[]): void {
+    void this.#publish({ v: PROTOCOL_VERSION, kind: 'results', blockId: this.#blockId, outcomes }).then(() =>
+      send(this.#self, { type: 'stored', outcomes }),
+    );
+  }
+
+  /** Results are stored: acknowledge the batches that are now complete. */
+  #stored(outcomes: WireOutcome[]): void {
+    for (const outcome of outcomes) {
+      const key = `${outcome.taskId}:${outcome.attempt}`;
+      const seq = this.#batchOf.get(key);
+      if (seq === undefined) continue;
+      this.#batchOf.delete(key);
+      const batch = this.#batches.get(seq);
+      if (batch && --batch.remaining === 0) {
+        batch.msg.ack();
+        this.#batches.delete(seq);
+      }
+    }
+    this.#maybeDone();
+  }
+
+  #maybeDone(): void {
+    if (this.#draining && this.#batches.size === 0) {
+      this.#log('drained: every batch is done');
+      this.#finished(0);
+    }
+  }
+
+  /** Publishes to the results stream until JetStream has stored it (a server restart only delays it). */
+  async #publish(report: BlockReport): Promise<void> {
+    const msgID = `${this.#blockId}-${++this.#published}`;
+    const data = encodeBinary(report);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.#js.publish(this.#subjects.results, data, { msgID, timeout: 5_000 });
+        return;
+      } catch (error) {
+        if (attempt === 1 || attempt % 20 === 0) this.#log(`storing ${report.kind} not acknowledged (${(error as Error).message}); retrying`);
+        await new Promise((resolve) => setTimeout(resolve, Math.min(1_000, 50 * attempt)));
+      }
+    }
+  }
+
+  stopped(): void {
+    clearInterval(this.#working);
+  }
+}

@@ -1,0 +1,92 @@
+import { z } from 'zod';
+import type { Ref } from '../../actors/actor.ts';
+import { spawnBehaviour } from '../../actors/actor.ts';
+import type { FromExecutor, ToExecutor } from '../../actors/protocol.ts';
+import { durationSchema, parseOptions } from '../../config/validate.ts';
+import { natsConnectionShape, withCredentialRules } from '../../nats/connection.ts';
+import { brandExecutor, type Executor } from '../executor.ts';
+import { LocalProvider } from '../../providers/local.ts';
+import type { ExecutionProvider } from '../../providers/provider.ts';
+import { HtexManager, htexManagers, type ToHtex } from './manager.ts';
+
+const natsOptionsSchema = withCredentialRules(
+  z
+    .object({
+      ...natsConnectionShape,
+      /** Servers the DFK and blocks use. @default an embedded nats-server started for the run */
+      servers: natsConnectionShape.servers.optional(),
+    })
+    .strict(),
+);
+
+const htexSchema = z
+  .object({
+    /** Name apps use in `executors: [...]`. @default 'htex' */
+    label: z.string().min(1).default('htex'),
+    /** Starts and stops blocks. @default new LocalProvider() */
+    provider: z
+      .custom<ExecutionProvider>((v) => typeof (v as ExecutionProvider | null)?.submit === 'function', {
+        message: 'expected a provider such as new LocalProvider({...}) or new SlurmProvider({...})',
+      })
+      .optional(),
+    /** Workers per node at most. @default cores / coresPerWorker */
+    maxWorkersPerNode: z.number().int().positive().optional(),
+    /** Cores each worker needs. @default 1 */
+    coresPerWorker: z.number().positive().default(1),
+    /** Task batches a block holds beyond one per worker. @default 0 */
+    prefetchCapacity: z.number().int().min(0).default(0),
+    /** How often DFK and blocks heartbeat. @default '30s' */
+    heartbeatPeriod: durationSchema.default(30_000),
+    /** Silence after which a block is lost, or the DFK is gone for a block. @default '120s' */
+    heartbeatThreshold: durationSchema.default(120_000),
+    /** How long a block may take to finish its tasks when drained before it is cancelled. @default '30s' */
+    drainPeriod: durationSchema.default(30_000),
+    /** At most this many tasks travel in one message. @default 256 */
+    maxTasksPerMessage: z.number().int().positive().max(10_000).default(256),
+    /** NATS servers and credentials. */
+    nats: natsOptionsSchema.default({}),
+  })
+  .strict()
+  .refine((o) => o.heartbeatThreshold > o.heartbeatPeriod, {
+    message: 'must be longer than heartbeatPeriod, or every block would be declared lost between two heartbeats',
+    path: ['heartbeatThreshold'],
+  })
+  .refine((o) => o.nats.servers !== undefined || (o.nats.user ?? o.nats.token ?? o.nats.nkeySeed ?? o.nats.credsFile) === undefined, {
+    message: 'credentials are for your own servers: give nats.servers too (the embedded server makes its own credential)',
+    path: ['nats'],
+  });
+
+/** Options of `HighThroughputExecutor`, as the user gives them. */
+export type HighThroughputExecutorOptions = z.input<typeof htexSchema>;
+/** Options of `HighThroughputExecutor` with defaults filled in. */
+export type ResolvedHighThroughputExecutorOptions = z.output<typeof htexSchema> & { provider: ExecutionProvider };
+
+/**
+ * Runs tasks on blocks (pilot jobs) that a provider starts: each block runs a block manager
+ * that connects to NATS, pulls task batches from a JetStream work queue and runs them on its
+ * worker threads. Parsl's HighThroughputExecutor, with NATS in place of ZeroMQ: a block
+ * anywhere only needs to reach a NATS server. With no `nats.servers`, an embedded
+ * `nats-server` is started for the run with a generated credential.
+ */
+export class HighThroughputExecutor implements Executor {
+  readonly options: ResolvedHighThroughputExecutorOptions;
+
+  constructor(options: HighThroughputExecutorOptions = {}) {
+    const parsed = parseOptions(htexSchema, options, 'HighThroughputExecutor');
+    this.options = { ...parsed, provider: parsed.provider ?? new LocalProvider() };
+    brandExecutor(this);
+  }
+
+  get label(): string {
+    return this.options.label;
+  }
+
+  spawnManager(parent: Ref<unknown>, dfk: Ref<FromExecutor>): Ref<ToExecutor> {
+    return spawnBehaviour<ToHtex, HtexManager>(parent, this.label, (ctx) => new HtexManager(ctx.self, dfk, this.options), {
+      onChildCrash: (child, error, ctx) => {
+        htexManagers.get(ctx.self)?.blockActorCrashed(child, error);
+        return ctx.resetChild as symbol;
+      },
+    }) as Ref<ToExecutor>;
+  }
+}

@@ -1,0 +1,445 @@
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { jetstream, jetstreamManager, AckPolicy, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import { send, type Behaviour, type Ref } from '../../actors/actor.ts';
+import type { ExecTask, FromExecutor, FunctionDef, TaskOutcome, ToExecutor, WireTask } from '../../actors/protocol.ts';
+import { ManagerLost } from '../../errors.ts';
+import { connectNats, NATS_ENV, type NatsConnectionOptions } from '../../nats/connection.ts';
+import { NatsServer } from '../../nats/server.ts';
+import {
+  PROTOCOL_VERSION,
+  blockHeartbeatSchema,
+  blockReportSchema,
+  decodeBinary,
+  decodeJson,
+  encodeBinary,
+  encodeJson,
+  registrationSchema,
+  subjectsFor,
+  type BlockReport,
+  type Registration,
+  type RegistrationReply,
+  type Subjects,
+  type TaskBatchMessage,
+} from '../../nats/protocol.ts';
+import { PACKAGE_VERSION } from '../../version.ts';
+import { fromWire, toPoolTask } from '../thread-executor.ts';
+import { BLOCK_CONSUMER } from './block-manager.ts';
+import { spawnBlock, type FromBlockActor, type ToBlockActor } from './block.ts';
+import type { ResolvedHighThroughputExecutorOptions } from './executor.ts';
+
+/** Durable consumer through which the DFK reads the results stream. */
+const DFK_CONSUMER = 'dfk';
+/** How long JetStream waits for a block's ack before handing a batch to another block. */
+const TASK_ACK_WAIT_MS = 30_000;
+
+/** The run's NATS resources, once started. */
+interface Connected {
+  nc: NatsConnection;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  server: NatsServer | undefined;
+  /** What blocks are given to connect. */
+  blockConnection: NatsConnectionOptions;
+  subscriptions: Subscription[];
+  stopConsuming: () => void;
+}
+
+/** Messages the HTEX manager handles. */
+export type ToHtex =
+  | ToExecutor
+  | FromBlockActor
+  | { type: 'started'; connected: Connected }
+  | { type: 'start-failed'; error: unknown }
+  | { type: 'report'; report: BlockReport; msg: JsMsg }
+  | { type: 'register'; registration: Registration; respond: (reply: RegistrationReply) => void }
+  | { type: 'heartbeat'; blockId: string }
+  | { type: 'tick' };
+
+interface BlockRecord {
+  ref: Ref<ToBlockActor>;
+  workers: number;
+  live: boolean;
+}
+
+/** State of the managers, by actor reference, for supervision callbacks. */
+export const htexManagers = new WeakMap<Ref<unknown>, HtexManager>();
+
+/** Resolves the entry of the block manager: built `.js`, or the `.ts` source through tsx. */
+function blockCommandPrefix(): string {
+  const here = import.meta.url;
+  const entry = fileURLToPath(new URL(`./block-main${here.endsWith('.ts') ? '.ts' : '.js'}`, here));
+  const loader = here.endsWith('.ts') ? ` --import ${JSON.stringify(import.meta.resolve('tsx'))}` : '';
+  return `${JSON.stringify(process.execPath)}${loader} ${JSON.stringify(entry)}`;
+}
+
+/**
+ * The executor manager of a HighThroughputExecutor: owns the run's NATS connection (and the
+ * embedded server), publishes task batches, reads results, registers blocks, and supervises
+ * one block actor per block. A lost block's tasks fail that try with `ManagerLost`.
+ */
+export class HtexManager implements Behaviour<ToHtex> {
+  readonly #self: Ref<ToHtex>;
+  readonly #dfk: Ref<FromExecutor>;
+  readonly #options: ResolvedHighThroughputExecutorOptions;
+  readonly #runId: string;
+  readonly #subjects: Subjects;
+  #connected: Connected | undefined;
+  #startError: unknown;
+  #waiting: ExecTask[] = [];
+  readonly #blocks = new Map<string, BlockRecord>();
+  /** Tries a block has claimed and not reported, by task id. */
+  readonly #inFlight = new Map<number, { attempt: number; blockId: string; seq: number }>();
+  #nextBlock = 0;
+  #ticker: NodeJS.Timeout | undefined;
+  #stopping = false;
+
+  constructor(self: Ref<ToHtex>, dfk: Ref<FromExecutor>, options: ResolvedHighThroughputExecutorOptions) {
+    htexManagers.set(self, this);
+    this.#self = self;
+    this.#dfk = dfk;
+    this.#options = options;
+    this.#runId = randomBytes(6).toString('hex');
+    this.#subjects = subjectsFor(this.#runId, options.label);
+    start(this.#runId, this.#subjects, options, self).then(
+      (connected) => send(self, { type: 'started', connected }),
+      (error: unknown) => send(self, { type: 'start-failed', error }),
+    );
+  }
+
+  /** Blocks that are submitted or registered and not lost. */
+  get liveBlocks(): number {
+    let n = 0;
+    for (const block of this.#blocks.values()) if (block.live) n++;
+    return n;
+  }
+
+  receive(msg: ToHtex): void | Promise<void> {
+    switch (msg.type) {
+      case 'started':
+        return this.#started(msg.connected);
+      case 'start-failed':
+        this.#startError = msg.error;
+        this.#fail(this.#waiting.splice(0), msg.error);
+        return;
+      case 'launch':
+        if (this.#startError) return this.#fail(msg.tasks, this.#startError);
+        if (!this.#connected) {
+          this.#waiting.push(...msg.tasks);
+          return;
+        }
+        return this.#publish(msg.tasks);
+      case 'report':
+        return this.#report(msg.report, msg.msg);
+      case 'register':
+        return this.#register(msg.registration, msg.respond);
+      case 'heartbeat': {
+        const block = this.#blocks.get(msg.blockId);
+        if (block) send(block.ref, { type: 'heartbeat' });
+        return;
+      }
+      case 'block-registered':
+        return;
+      case 'block-lost':
+        return this.#blockLost(msg.blockId, msg.reason);
+      case 'tick':
+        this.#connected?.nc.publish(this.#subjects.dfkHeartbeat, encodeJson({ at: Date.now() }));
+        this.#keepMinimumBlocks();
+        return;
+      case 'shutdown':
+        return this.#shutdown().finally(msg.done);
+    }
+  }
+
+  /** A block actor crashed: treat its block as lost. */
+  blockActorCrashed(child: Ref<unknown>, error: Error | undefined): void {
+    const name = (child as { name?: string }).name ?? '';
+    const blockId = name.replace(/^block-/, '');
+    send(this.#self, { type: 'block-lost', blockId, reason: `its actor crashed: ${error?.message ?? 'unknown error'}` });
+  }
+
+  #started(connected: Connected): void {
+    this.#connected = connected;
+    if (this.#stopping) return;
+    this.#ticker = setInterval(() => send(this.#self, { type: 'tick' }), this.#options.heartbeatPeriod);
+    this.#ticker.unref();
+    connected.nc.publish(this.#subjects.dfkHeartbeat, encodeJson({ at: Date.now() }));
+    const { initBlocks } = this.#options.provider.options;
+    for (let i = 0; i < initBlocks; i++) this.#startBlock();
+    const waiting = this.#waiting.splice(0);
+    if (waiting.length > 0) this.#publish(waiting);
+  }
+
+  #startBlock(): void {
+    const blockId = String(this.#nextBlock++);
+    const options = this.#options;
+    const args = [
+      `--run ${this.#runId}`,
+      `--label ${JSON.stringify(options.label)}`,
+      `--block-id ${blockId}`,
+      `--cores-per-worker ${options.coresPerWorker}`,
+      `--prefetch ${options.prefetchCapacity}`,
+      `--heartbeat-period ${options.heartbeatPeriod}`,
+      `--heartbeat-threshold ${options.heartbeatThreshold}`,
+    ];
+    if (options.maxWorkersPerNode !== undefined) args.push(`--max-workers ${options.maxWorkersPerNode}`);
+    const ref = spawnBlock(this.#self, {
+      blockId,
+      provider: options.provider,
+      manager: this.#self as Ref<FromBlockActor>,
+      command: `${blockCommandPrefix()} ${args.join(' ')}`,
+      env: { [NATS_ENV]: JSON.stringify(this.#connected!.blockConnection) },
+      tasksPerNode: 1,
+      heartbeatPeriodMs: options.heartbeatPeriod,
+      heartbeatThresholdMs: options.heartbeatThreshold,
+    });
+    this.#blocks.set(blockId, { ref, workers: 0, live: true });
+  }
+
+  #keepMinimumBlocks(): void {
+    if (this.#stopping || !this.#connected) return;
+    const { minBlocks } = this.#options.provider.options;
+    for (let live = this.liveBlocks; live < minBlocks; live++) this.#startBlock();
+  }
+
+  #register(registration: Registration, respond: (reply: RegistrationReply) => void): void {
+    if (registration.protocolVersion !== PROTOCOL_VERSION || registration.packageVersion !== PACKAGE_VERSION) {
+      const error =
+        `version mismatch: the DFK runs parsl-ts ${PACKAGE_VERSION} (protocol ${PROTOCOL_VERSION}), block ` +
+        `${registration.blockId} on ${registration.host} runs parsl-ts ${registration.packageVersion} ` +
+        `(protocol ${registration.protocolVersion}); install the same version on both sides`;
+      process.emitWarning(error, { code: 'PARSL_TS_VERSION_MISMATCH' });
+      respond({ ok: false, error });
+      const block = this.#blocks.get(registration.blockId);
+      if (block) send(block.ref, { type: 'refused', reason: error });
+      return;
+    }
+    const block = this.#blocks.get(registration.blockId);
+    if (block) {
+      block.workers = registration.workers;
+      send(block.ref, { type: 'registered', workers: registration.workers });
+    }
+    respond({ ok: true, heartbeatPeriodMs: this.#options.heartbeatPeriod, heartbeatThresholdMs: this.#options.heartbeatThreshold });
+  }
+
+  #publish(tasks: ExecTask[]): void {
+    const ready: WireTask[] = [];
+    const functions = new Map<number, FunctionDef>();
+    const refused: TaskOutcome[] = [];
+    for (const task of tasks) {
+      const encoded = toPoolTask(task);
+      if ('wire' in encoded) {
+        ready.push(encoded.wire);
+        functions.set(encoded.fn.id, encoded.fn);
+      } else {
+        refused.push(encoded);
+      }
+    }
+    if (refused.length > 0) send(this.#dfk, { type: 'results', outcomes: refused });
+    if (ready.length === 0) return;
+    // Many small messages spread a short queue over blocks; large ones carry a flood cheaply.
+    let workers = 0;
+    for (const block of this.#blocks.values()) if (block.live) workers += block.workers;
+    const size = Math.max(1, Math.min(this.#options.maxTasksPerMessage, Math.ceil(ready.length / (8 * Math.max(1, workers)))));
+    for (let i = 0; i < ready.length; i += size) {
+      const chunk = ready.slice(i, i + size);
+      const needed = new Set(chunk.map((t) => t.fnId));
+      const batch: TaskBatchMessage = {
+        v: PROTOCOL_VERSION,
+        kind: 'tasks',
+        functions: [...needed].map((id) => functions.get(id)!),
+        tasks: chunk,
+      };
+      void this.#store(batch, `${chunk[0]!.taskId}.${chunk[0]!.attempt}.${chunk.length}`);
+    }
+  }
+
+  /** Publishes a batch to the work queue until JetStream has stored it. */
+  async #store(batch: TaskBatchMessage, msgID: string): Promise<void> {
+    const data = encodeBinary(batch);
+    for (let attempt = 1; !this.#stopping; attempt++) {
+      try {
+        await this.#connected!.js.publish(this.#subjects.tasks, data, { msgID: `${this.#runId}.${msgID}`, timeout: 5_000 });
+        return;
+      } catch (error) {
+        if (attempt === 1 || attempt % 20 === 0) {
+          process.emitWarning(`storing a task batch not acknowledged (${(error as Error).message}); retrying`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, Math.min(1_000, 50 * attempt)));
+      }
+    }
+  }
+
+  #report(report: BlockReport, msg: JsMsg): void {
+    msg.ack();
+    switch (report.kind) {
+      case 'claimed':
+        for (const { taskId, attempt } of report.tasks) {
+          this.#inFlight.set(taskId, { attempt, blockId: report.blockId, seq: report.seq });
+        }
+        return;
+      case 'running':
+        send(this.#dfk, { type: 'running', taskId: report.taskId, attempt: report.attempt });
+        return;
+      case 'results': {
+        for (const outcome of report.outcomes) {
+          const held = this.#inFlight.get(outcome.taskId);
+          if (held && held.attempt === outcome.attempt) this.#inFlight.delete(outcome.taskId);
+        }
+        send(this.#dfk, { type: 'results', outcomes: report.outcomes.map(fromWire) });
+        return;
+      }
+    }
+  }
+
+  #blockLost(blockId: string, reason: string): void {
+    const block = this.#blocks.get(blockId);
+    if (!block || !block.live) return;
+    block.live = false;
+    process.emitWarning(`block ${blockId} of executor '${this.#options.label}' is lost: ${reason}`, { code: 'PARSL_TS_BLOCK_LOST' });
+    const outcomes: TaskOutcome[] = [];
+    const withdrawn = new Set<number>();
+    for (const [taskId, held] of this.#inFlight) {
+      if (held.blockId !== blockId) continue;
+      this.#inFlight.delete(taskId);
+      withdrawn.add(held.seq);
+      outcomes.push({ taskId, attempt: held.attempt, ok: false, error: new ManagerLost(blockId, reason) });
+    }
+    // Its batches would otherwise come back to another block when their ack wait ends.
+    for (const seq of withdrawn) void this.#connected?.jsm.streams.deleteMessage(this.#subjects.taskStream, seq).catch(() => {});
+    if (outcomes.length > 0) send(this.#dfk, { type: 'results', outcomes });
+    this.#keepMinimumBlocks();
+  }
+
+  #fail(tasks: ExecTask[], error: unknown): void {
+    if (tasks.length === 0) return;
+    const outcomes: TaskOutcome[] = tasks.map((t) => ({ taskId: t.taskId, attempt: t.attempt, ok: false, error }));
+    send(this.#dfk, { type: 'results', outcomes });
+  }
+
+  async #shutdown(): Promise<void> {
+    this.#stopping = true;
+    if (this.#ticker) clearInterval(this.#ticker);
+    const connected = this.#connected;
+    for (const blockId of this.#blocks.keys()) {
+      connected?.nc.publish(this.#subjects.blockControl(blockId), encodeJson({ type: 'shutdown' }));
+    }
+    await Promise.all(
+      [...this.#blocks.values()].map((block) => new Promise<void>((done) => send(block.ref, { type: 'cancel', done }))),
+    );
+    if (!connected) return;
+    connected.stopConsuming();
+    for (const sub of connected.subscriptions) sub.unsubscribe();
+    if (!connected.server) {
+      // On a shared server, leave nothing of this run behind.
+      await connected.jsm.streams.delete(this.#subjects.taskStream).catch(() => false);
+      await connected.jsm.streams.delete(this.#subjects.resultStream).catch(() => false);
+    }
+    await connected.nc.close();
+    await connected.server?.stop();
+  }
+
+  stopped(): void {
+    if (this.#ticker) clearInterval(this.#ticker);
+  }
+}
+
+/** Starts (or reaches) the NATS server, creates the run's streams and subscriptions. */
+async function start(
+  runId: string,
+  subjects: Subjects,
+  options: ResolvedHighThroughputExecutorOptions,
+  self: Ref<ToHtex>,
+): Promise<Connected> {
+  let server: NatsServer | undefined;
+  let connection: NatsConnectionOptions;
+  if (options.nats.servers === undefined) {
+    // A credential for this run only: whoever can publish tasks can run code on the workers.
+    const password = randomBytes(24).toString('base64url');
+    server = await NatsServer.start({ auth: { user: 'parsl', password } });
+    connection = { servers: [server.url], user: 'parsl', password };
+  } else {
+    connection = { ...options.nats, servers: options.nats.servers };
+  }
+  try {
+    const nc = await connectNats(connection, `parsl-ts dfk ${runId} ${options.label}`);
+    const js = jetstream(nc);
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({
+      name: subjects.taskStream,
+      subjects: [subjects.tasks],
+      retention: RetentionPolicy.Workqueue,
+      storage: StorageType.File,
+      duplicate_window: 120_000_000_000,
+    });
+    await jsm.streams.add({
+      name: subjects.resultStream,
+      subjects: [subjects.results],
+      retention: RetentionPolicy.Workqueue,
+      storage: StorageType.File,
+      duplicate_window: 120_000_000_000,
+    });
+    await jsm.consumers.add(subjects.taskStream, {
+      durable_name: BLOCK_CONSUMER,
+      ack_policy: AckPolicy.Explicit,
+      ack_wait: TASK_ACK_WAIT_MS * 1_000_000,
+      max_ack_pending: 100_000,
+      max_waiting: 4096,
+    });
+    await jsm.consumers.add(subjects.resultStream, {
+      durable_name: DFK_CONSUMER,
+      ack_policy: AckPolicy.Explicit,
+      max_ack_pending: 100_000,
+    });
+    const register = nc.subscribe(subjects.register, {
+      callback: (error, msg) => {
+        if (error) return;
+        try {
+          const registration = decodeJson(msg.data, registrationSchema, 'block registration');
+          send(self, { type: 'register', registration, respond: (reply) => msg.respond(encodeJson(reply)) });
+        } catch (e) {
+          process.emitWarning(`rejected a block registration: ${(e as Error).message}`);
+          msg.respond(encodeJson({ ok: false, error: (e as Error).message }));
+        }
+      },
+    });
+    const heartbeats = nc.subscribe(subjects.allBlockHeartbeats, {
+      callback: (error, msg) => {
+        if (error) return;
+        try {
+          const beat = decodeJson(msg.data, blockHeartbeatSchema, 'block heartbeat');
+          send(self, { type: 'heartbeat', blockId: beat.blockId });
+        } catch (e) {
+          process.emitWarning(`rejected a block heartbeat: ${(e as Error).message}`);
+        }
+      },
+    });
+    const consumer = await js.consumers.get(subjects.resultStream, DFK_CONSUMER);
+    const messages = await consumer.consume({ max_messages: 1024 });
+    void (async () => {
+      for await (const msg of messages) {
+        try {
+          send(self, { type: 'report', report: decodeBinary(msg.data, blockReportSchema, `block report #${msg.seq}`), msg });
+        } catch (e) {
+          process.emitWarning(`rejected ${(e as Error).message}`);
+          msg.term();
+        }
+      }
+    })();
+    return {
+      nc,
+      js,
+      jsm,
+      server,
+      blockConnection: connection,
+      subscriptions: [register, heartbeats],
+      stopConsuming: () => void messages.close(),
+    };
+  } catch (error) {
+    await server?.stop();
+    throw error;
+  }
+}
+
+

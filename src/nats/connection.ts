@@ -1,0 +1,71 @@
+import { readFileSync } from 'node:fs';
+import { connect, credsAuthenticator, nkeyAuthenticator, type NatsConnection } from '@nats-io/transport-node';
+import { z } from 'zod';
+
+/** Fields of the NATS connection options. */
+export const natsConnectionShape = {
+  /** Server URLs, e.g. `nats://login1:4222`. */
+  servers: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+  /** User and password login. */
+  user: z.string().min(1).optional(),
+  password: z.string().min(1).optional(),
+  /** Token login. */
+  token: z.string().min(1).optional(),
+  /** NKey login: the seed (starts with `SU`). */
+  nkeySeed: z.string().min(1).optional(),
+  /** JWT login: a `.creds` file. */
+  credsFile: z.string().min(1).optional(),
+  /** TLS: files of the CA, and of a client certificate and key for mutual TLS. */
+  tls: z
+    .object({ caFile: z.string().optional(), certFile: z.string().optional(), keyFile: z.string().optional() })
+    .strict()
+    .optional(),
+};
+
+type Credentials = { user?: string | undefined; password?: string | undefined; token?: string | undefined; nkeySeed?: string | undefined; credsFile?: string | undefined };
+
+/** Adds the rules between credential fields to a schema that has them. */
+export function withCredentialRules<S extends z.ZodType<Credentials>>(schema: S): S {
+  return schema
+    .refine((o) => (o.user === undefined) === (o.password === undefined), {
+      message: "'user' and 'password' go together",
+      path: ['password'],
+    })
+    .refine((o) => [o.user, o.token, o.nkeySeed, o.credsFile].filter((v) => v !== undefined).length <= 1, {
+      message: "'user'/'password', 'token', 'nkeySeed' and 'credsFile' are mutually exclusive",
+    }) as S;
+}
+
+/** How to reach and log in to a NATS server: what the DFK uses, and what blocks are given. */
+export const natsConnectionSchema = withCredentialRules(z.object(natsConnectionShape).strict());
+
+export type NatsConnectionOptions = z.output<typeof natsConnectionSchema>;
+
+/** Name of the environment variable through which a block receives its connection options. */
+export const NATS_ENV = 'PARSL_TS_NATS';
+
+/**
+ * Connects with reconnection for as long as it takes (a server restart must not end a run),
+ * waiting 100 ms between tries.
+ */
+export async function connectNats(options: NatsConnectionOptions, name: string): Promise<NatsConnection> {
+  const servers = Array.isArray(options.servers) ? options.servers : [options.servers];
+  const authenticator = options.nkeySeed
+    ? nkeyAuthenticator(new TextEncoder().encode(options.nkeySeed))
+    : options.credsFile
+      ? credsAuthenticator(readFileSync(options.credsFile))
+      : undefined;
+  return connect({
+    servers,
+    name,
+    user: options.user,
+    pass: options.password,
+    token: options.token,
+    authenticator,
+    tls: options.tls,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 100,
+    pingInterval: 5_000,
+    waitOnFirstConnect: false,
+  });
+}

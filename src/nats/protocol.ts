@@ -1,0 +1,177 @@
+/**
+ * What the DFK and block managers say to each other over NATS: subjects, stream names and
+ * message schemas. Every message that arrives is validated with zod before it is used; a
+ * message that fails is rejected and logged, and never kills its receiver.
+ */
+import { deserialize, serialize } from 'node:v8';
+import { z } from 'zod';
+import { ParslError, type SerializedError } from '../errors.ts';
+
+/** Bumped whenever a message changes shape; a block of another protocol is refused. */
+export const PROTOCOL_VERSION = 1;
+
+/** A message that does not decode or does not match its schema. */
+export class ProtocolError extends ParslError {}
+
+/** Subjects of one executor of one run. `run` and `label` are made subject-safe first. */
+export function subjectsFor(runId: string, label: string) {
+  const base = `parsl.${safeToken(runId)}.${safeToken(label)}`;
+  const stream = `PARSL_${safeToken(runId).replace(/-/g, '')}_${safeToken(label)}`.toUpperCase();
+  return {
+    /** JetStream work queue of task batches. */
+    tasks: `${base}.tasks`,
+    /** JetStream stream of results, claims and running notices from blocks. */
+    results: `${base}.results`,
+    /** Request/reply: a block registers. */
+    register: `${base}.register`,
+    /** A block's heartbeats. */
+    blockHeartbeat: (blockId: string) => `${base}.block.${safeToken(blockId)}.hb`,
+    /** Every block's heartbeats, for the DFK. */
+    allBlockHeartbeats: `${base}.block.*.hb`,
+    /** Control messages to one block (drain, shutdown). */
+    blockControl: (blockId: string) => `${base}.block.${safeToken(blockId)}.ctl`,
+    /** The DFK's heartbeats, for blocks. */
+    dfkHeartbeat: `${base}.dfk.hb`,
+    taskStream: `${stream}_TASKS`,
+    resultStream: `${stream}_RESULTS`,
+  };
+}
+
+export type Subjects = ReturnType<typeof subjectsFor>;
+
+function safeToken(value: string): string {
+  return value.replace(/[^A-Za-z0-9_-]/g, '_');
+}
+
+const serializedError: z.ZodType<SerializedError> = z.lazy(() =>
+  z
+    .object({
+      name: z.string(),
+      message: z.string(),
+      stack: z.string().optional(),
+      cause: z.union([serializedError, z.object({ value: z.unknown() })]).optional(),
+      props: z.record(z.string(), z.unknown()).optional(),
+    })
+    .strict(),
+);
+
+const functionRef = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('source'), name: z.string(), source: z.string() }).strict(),
+  z.object({ kind: z.literal('module'), name: z.string(), module: z.string(), exportName: z.string() }).strict(),
+]);
+
+const streamSpec = z.object({ path: z.string(), mode: z.enum(['w', 'a']) }).strict();
+
+const wireTask = z
+  .object({
+    taskId: z.number().int().nonnegative(),
+    attempt: z.number().int().positive(),
+    kind: z.enum(['python', 'bash']),
+    fnId: z.number().int(),
+    args: z.array(z.unknown()),
+    walltimeMs: z.number().positive().optional(),
+    bash: z.object({ stdout: streamSpec.optional(), stderr: streamSpec.optional(), outputs: z.array(z.string()) }).strict().optional(),
+  })
+  .strict();
+
+const wireOutcome = z.union([
+  z.object({ taskId: z.number().int(), attempt: z.number().int(), ok: z.literal(true), value: z.unknown() }).strict(),
+  z.object({ taskId: z.number().int(), attempt: z.number().int(), ok: z.literal(false), error: serializedError }).strict(),
+]);
+
+/** DFK → blocks, on the task work queue: a batch of tries and the functions they need. */
+export const taskBatchSchema = z
+  .object({
+    v: z.literal(PROTOCOL_VERSION),
+    kind: z.literal('tasks'),
+    functions: z.array(z.object({ id: z.number().int(), ref: functionRef }).strict()),
+    tasks: z.array(wireTask).min(1),
+  })
+  .strict();
+
+/** Blocks → DFK, on the results stream. */
+export const blockReportSchema = z.discriminatedUnion('kind', [
+  z.object({ v: z.literal(PROTOCOL_VERSION), kind: z.literal('results'), blockId: z.string(), outcomes: z.array(wireOutcome) }).strict(),
+  z
+    .object({
+      v: z.literal(PROTOCOL_VERSION),
+      kind: z.literal('claimed'),
+      blockId: z.string(),
+      /** Stream sequence of the task batch, so the DFK can withdraw it if the block is lost. */
+      seq: z.number().int(),
+      tasks: z.array(z.object({ taskId: z.number().int(), attempt: z.number().int() }).strict()),
+    })
+    .strict(),
+  z
+    .object({ v: z.literal(PROTOCOL_VERSION), kind: z.literal('running'), blockId: z.string(), taskId: z.number().int(), attempt: z.number().int() })
+    .strict(),
+]);
+
+/** A block → DFK registration request. */
+export const registrationSchema = z
+  .object({
+    protocolVersion: z.number().int(),
+    packageVersion: z.string(),
+    blockId: z.string(),
+    host: z.string(),
+    pid: z.number().int(),
+    workers: z.number().int().positive(),
+  })
+  .strict();
+
+/** The DFK's answer to a registration. */
+export const registrationReplySchema = z.union([
+  z.object({ ok: z.literal(true), heartbeatPeriodMs: z.number(), heartbeatThresholdMs: z.number() }).strict(),
+  z.object({ ok: z.literal(false), error: z.string() }).strict(),
+]);
+
+/** A block's heartbeat. */
+export const blockHeartbeatSchema = z.object({ blockId: z.string(), inFlight: z.number().int(), at: z.number() }).strict();
+
+/** DFK → one block. */
+export const controlSchema = z.object({ type: z.enum(['drain', 'shutdown']) }).strict();
+
+export type TaskBatchMessage = z.infer<typeof taskBatchSchema>;
+export type BlockReport = z.infer<typeof blockReportSchema>;
+export type Registration = z.infer<typeof registrationSchema>;
+export type RegistrationReply = z.infer<typeof registrationReplySchema>;
+export type BlockHeartbeat = z.infer<typeof blockHeartbeatSchema>;
+export type ControlMessage = z.infer<typeof controlSchema>;
+
+/** Binary form of batches and reports: v8's serializer keeps Map, Set, Date, BigInt and typed arrays. */
+export function encodeBinary(message: unknown): Uint8Array {
+  return serialize(message);
+}
+
+/** Decodes and validates a binary message; throws `ProtocolError` saying what is wrong. */
+export function decodeBinary<S extends z.ZodType>(bytes: Uint8Array, schema: S, what: string): z.output<S> {
+  let value: unknown;
+  try {
+    value = deserialize(bytes);
+  } catch (error) {
+    throw new ProtocolError(`${what}: ${bytes.length} bytes that do not decode (${(error as Error).message})`);
+  }
+  return validate(value, schema, what);
+}
+
+/** Text form of small control-plane messages. */
+export function encodeJson(message: unknown): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(message));
+}
+
+export function decodeJson<S extends z.ZodType>(bytes: Uint8Array, schema: S, what: string): z.output<S> {
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder().decode(bytes));
+  } catch (error) {
+    throw new ProtocolError(`${what}: not JSON (${(error as Error).message})`);
+  }
+  return validate(value, schema, what);
+}
+
+function validate<S extends z.ZodType>(value: unknown, schema: S, what: string): z.output<S> {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+  throw new ProtocolError(`${what} does not match the protocol: ${issues.join('; ')}`);
+}

@@ -1,0 +1,185 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect as tcpConnect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { ParslError } from '../errors.ts';
+
+/** `nats-server` is not installed, or failed to start. */
+export class NatsServerError extends ParslError {}
+
+export interface NatsServerOptions {
+  /** Client port; `-1` picks a free one. @default -1 */
+  port?: number;
+  /** Turn JetStream on, with its store in `storeDir`. @default true */
+  jetstream?: boolean;
+  /** JetStream domain (needed when sites are joined as leaf nodes). */
+  domain?: string;
+  /** Where the server keeps its files (config, ports file, JetStream store, log). @default a new temp dir */
+  dir?: string;
+  /** Clients must log in with this user and password. */
+  auth?: { user: string; password: string };
+  /** Extra lines for the configuration file (cluster, leafnodes…). */
+  extraConfig?: string;
+  /** @default 'nats-server' on PATH (and /usr/sbin, where Debian puts it) */
+  binary?: string;
+  /** How long to wait for the server to accept connections. @default 10000 */
+  startTimeoutMs?: number;
+}
+
+/** Where to look for nats-server besides PATH: Debian installs it in /usr/sbin. */
+const EXTRA_DIRS = ['/usr/sbin', '/usr/local/sbin', '/usr/local/bin'];
+
+/** Finds the nats-server binary, or throws saying how to install it. */
+export function findNatsServer(binary = 'nats-server'): string {
+  if (binary.includes('/')) {
+    if (existsSync(binary)) return binary;
+  } else {
+    for (const dir of [...(process.env.PATH ?? '').split(delimiter), ...EXTRA_DIRS]) {
+      if (dir && existsSync(join(dir, binary))) return join(dir, binary);
+    }
+  }
+  throw new NatsServerError(
+    `nats-server not found on PATH. The HighThroughputExecutor starts its own NATS server when no ` +
+      `nats.servers are given: install it (Debian/Ubuntu: apt-get install nats-server; elsewhere: ` +
+      `the nats-server release binary), or point the executor at a running server with nats: { servers: [...] }.`,
+  );
+}
+
+/**
+ * A `nats-server` process on loopback: the HighThroughputExecutor's embedded default, and
+ * what the tests start. JetStream is on, its store in a temporary directory.
+ */
+export class NatsServer {
+  readonly dir: string;
+  readonly #options: NatsServerOptions;
+  readonly #ownsDir: boolean;
+  #child: ChildProcess | undefined;
+  #port: number;
+  #stderr = '';
+
+  private constructor(options: NatsServerOptions) {
+    this.#options = options;
+    this.#ownsDir = options.dir === undefined;
+    this.dir = options.dir ?? mkdtempSync(join(tmpdir(), 'parsl-ts-nats-'));
+    this.#port = options.port ?? -1;
+  }
+
+  /** Starts a server and waits until it accepts connections. */
+  static async start(options: NatsServerOptions = {}): Promise<NatsServer> {
+    const server = new NatsServer(options);
+    try {
+      await server.#launch();
+    } catch (error) {
+      server.#cleanup();
+      throw error;
+    }
+    return server;
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  /** `nats://127.0.0.1:PORT` */
+  get url(): string {
+    return `nats://127.0.0.1:${this.#port}`;
+  }
+
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
+  /** The end of the server's log, to show when something failed. */
+  get log(): string {
+    const file = join(this.dir, 'nats.log');
+    return existsSync(file) ? readFileSync(file, 'utf8').slice(-4096) : this.#stderr;
+  }
+
+  async #launch(): Promise<void> {
+    const binary = findNatsServer(this.#options.binary);
+    const portsDir = this.dir;
+    const config = [
+      `listen: "127.0.0.1:${this.#port}"`,
+      `ports_file_dir: ${JSON.stringify(portsDir)}`,
+      `log_file: ${JSON.stringify(join(this.dir, 'nats.log'))}`,
+      `max_payload: 8MB`,
+    ];
+    if (this.#options.jetstream !== false) {
+      const domain = this.#options.domain ? `, domain: ${JSON.stringify(this.#options.domain)}` : '';
+      config.push(`jetstream { store_dir: ${JSON.stringify(join(this.dir, 'js'))}${domain} }`);
+    }
+    if (this.#options.auth) {
+      const { user, password } = this.#options.auth;
+      config.push(`authorization { users: [ { user: ${JSON.stringify(user)}, password: ${JSON.stringify(password)} } ] }`);
+    }
+    if (this.#options.extraConfig) config.push(this.#options.extraConfig);
+    const configFile = join(this.dir, 'nats.conf');
+    writeFileSync(configFile, config.join('\n') + '\n', { mode: 0o600 });
+    const child = spawn(binary, ['-c', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.#child = child;
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+      this.#stderr = (this.#stderr + chunk).slice(-4 * 1024 * 1024);
+    });
+    const exited = new Promise<never>((_, reject) =>
+      child.once('exit', (code) => reject(new NatsServerError(`nats-server exited with code ${code} at start:\n${this.log}`))),
+    );
+    exited.catch(() => {});
+    const timeoutMs = this.#options.startTimeoutMs ?? 10_000;
+    const until = Date.now() + timeoutMs;
+    const portsFile = join(portsDir, `nats-server_${child.pid}.ports`);
+    while (Date.now() < until) {
+      if (child.exitCode !== null) await exited;
+      if (this.#port < 0 && existsSync(portsFile)) {
+        try {
+          const ports = JSON.parse(readFileSync(portsFile, 'utf8')) as { nats?: string[] };
+          const port = Number(/:(\d+)$/.exec(ports.nats?.[0] ?? '')?.[1]);
+          if (port > 0) this.#port = port;
+        } catch {
+          // Written but not complete yet: read again.
+        }
+      }
+      if (this.#port > 0 && (await canConnect(this.#port))) return;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    child.kill('SIGKILL');
+    throw new NatsServerError(`nats-server did not accept connections within ${timeoutMs} ms:\n${this.log}`);
+  }
+
+  /** Kills the server and starts it again on the same port with the same store. */
+  async restart(downMs = 0): Promise<void> {
+    await this.#kill('SIGKILL');
+    if (downMs > 0) await new Promise((resolve) => setTimeout(resolve, downMs));
+    await this.#launch();
+  }
+
+  /** Stops the server and removes its files (if it made the directory). */
+  async stop(): Promise<void> {
+    await this.#kill('SIGKILL');
+    this.#cleanup();
+  }
+
+  async #kill(signal: NodeJS.Signals): Promise<void> {
+    const child = this.#child;
+    this.#child = undefined;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill(signal);
+    await gone;
+  }
+
+  #cleanup(): void {
+    if (this.#ownsDir) rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = tcpConnect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
