@@ -1,19 +1,24 @@
 import { DataFlowKernel } from './actors/kernel.ts';
 import { peekCurrentKernel, setCurrentKernel } from './actors/current.ts';
-import { Config } from './config/config.ts';
+import type { Config } from './config/config.ts';
+import { defaultConfig, noteLoadedKernel } from './config/from-environment.ts';
 import { IllegalStateError, NoKernelError } from './errors.ts';
 
 /**
- * Starts a DataFlowKernel with `config` (default: a `ThreadPoolExecutor` with one worker per
- * core) and makes it the one app calls go to. `await using dfk = load()` clears it at the end
- * of the scope.
+ * Starts a DataFlowKernel with `config` and makes it the one app calls go to.
+ * `await using dfk = load()` clears it at the end of the scope.
+ *
+ * Without a config: the one `parsl-ts run` chose (`--config`, `--threads`…), else
+ * `PARSL_TS_THREADS`/`PARSL_TS_RETRIES` from the environment, else a `ThreadPoolExecutor`
+ * with one worker per core.
  */
-export function load(config: Config = new Config()): DataFlowKernel {
+export function load(config?: Config): DataFlowKernel {
   if (peekCurrentKernel()) {
     throw new IllegalStateError('a DataFlowKernel is already loaded; call clear() before loading another config');
   }
-  const kernel = new DataFlowKernel(config);
+  const kernel = new DataFlowKernel(config ?? defaultConfig());
   setCurrentKernel(kernel);
+  noteLoadedKernel(kernel);
   return kernel;
 }
 

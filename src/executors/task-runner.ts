@@ -80,12 +80,22 @@ const __name = <T>(target: T, value: string): T => {
 
 const APP_BRAND = Symbol.for('parsl-ts.App');
 
+let typescript: Promise<void> | undefined;
+
+/** Lets this thread import `.ts` modules (apps exported from TypeScript files), once. */
+function registerTypeScript(): Promise<void> {
+  return (typescript ??= import('tsx/esm/api').then((tsx) => {
+    tsx.register();
+  }));
+}
+
 /** Rebuilds an app's function in this thread. */
 export async function loadFunction(ref: FunctionRef): Promise<Function> {
   if (ref.kind === 'source') {
     const factory = new Function('__name', `"use strict"; return (${ref.source});`);
     return factory(__name) as Function;
   }
+  if (/\.[mc]?tsx?$/.test(new URL(ref.module, 'file:///').pathname)) await registerTypeScript();
   const mod = (await import(ref.module)) as Record<string, unknown>;
   const exported = mod[ref.exportName];
   const fn = (exported as Record<symbol, { fn: Function } | undefined> | undefined)?.[APP_BRAND]?.fn ?? exported;
