@@ -1,0 +1,10 @@
+import { ParslError } from '../../errors.ts';
+
+/** A command on a channel ran longer than its timeout and was killed. */
+export class ChannelTimeoutError extends ParslError {
+  readonly command: string;
+  constructor(command: string, timeoutMs: number, where: string) {
+    super(`command on ${where} did not finish within ${timeoutMs} ms: ${command}`);
+    this.command = command;
+  }
+}

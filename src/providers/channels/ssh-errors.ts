@@ -1,0 +1,141 @@
+/** Errors of the SSH channels (`SSHChannel`, `SSHInteractiveLoginChannel`). */
+import { IllegalStateError, ParslError } from '../../errors.ts';
+
+/** The channel could not reach the server or finish the SSH handshake (refused, DNS, timeout…). */
+export class ChannelConnectError extends ParslError {
+  /** `ssh user@host:port` */
+  readonly where: string;
+  constructor(where: string, reason: string, options?: ErrorOptions) {
+    super(`could not connect (${where}): ${reason}`, options);
+    this.where = where;
+  }
+}
+
+/** The server accepted the connection but refused every authentication method we tried. */
+export class ChannelAuthError extends ParslError {
+  readonly where: string;
+  /** Methods tried, in order, e.g. `['publickey', 'keyboard-interactive']`. */
+  readonly methods: string[];
+  constructor(where: string, methods: string[], reason: string, options?: ErrorOptions) {
+    const tried = methods.length > 0 ? methods.join(', ') : 'none';
+    super(`authentication failed (${where}): ${reason} (methods tried: ${tried})`, options);
+    this.where = where;
+    this.methods = methods;
+  }
+}
+
+/** Facts about a host key that every host key error carries. */
+export interface HostKeyFacts {
+  /** The host as known_hosts files it: `host`, or `[host]:port` off port 22. */
+  host: string;
+  /** Key type the server offered, e.g. `ssh-ed25519`. */
+  keyType: string;
+  /** `SHA256:…`, as `ssh-keygen -lf` prints it. */
+  fingerprint: string;
+  knownHostsPath: string;
+}
+
+/**
+ * Under `hostKeyPolicy: 'strict'`, the server's host key is not in known_hosts. The message
+ * names the host, the key's SHA256 fingerprint and the file, and gives the line to add.
+ */
+export class HostKeyUnknownError extends ParslError {
+  readonly host: string;
+  readonly keyType: string;
+  readonly fingerprint: string;
+  readonly knownHostsPath: string;
+  /** The known_hosts line that would trust this key. */
+  readonly knownHostsLine: string;
+  constructor(facts: HostKeyFacts, knownHostsLine: string, port: number, hostname: string) {
+    const scan = `ssh-keyscan -p ${port} -t ${facts.keyType} ${hostname} >> ${facts.knownHostsPath}`;
+    super(
+      `host key of ${facts.host} is not known: the server offered ${facts.keyType} key ${facts.fingerprint}, ` +
+        `which is not in ${facts.knownHostsPath}. Check that fingerprint against the server's ` +
+        `(ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub on it), then add this line to ${facts.knownHostsPath}:\n` +
+        `  ${knownHostsLine}\n` +
+        `(or run: ${scan}; or connect once with ssh; or set hostKeyPolicy: 'accept-new' to trust it on first use)`,
+    );
+    this.host = facts.host;
+    this.keyType = facts.keyType;
+    this.fingerprint = facts.fingerprint;
+    this.knownHostsPath = facts.knownHostsPath;
+    this.knownHostsLine = knownHostsLine;
+  }
+}
+
+/**
+ * known_hosts holds a different key for this host: the server's key was replaced, or someone is
+ * in the middle. Refused under every policy, `'accept-new'` included.
+ */
+export class HostKeyChangedError extends ParslError {
+  readonly host: string;
+  readonly keyType: string;
+  readonly fingerprint: string;
+  readonly knownHostsPath: string;
+  /** Lines of known_hosts that hold the other key(s). */
+  readonly lines: number[];
+  constructor(facts: HostKeyFacts, known: Array<{ line: number; keyType: string; fingerprint: string }>) {
+    const was = known.map((k) => `${k.keyType} ${k.fingerprint} (line ${k.line})`).join(', ');
+    super(
+      `HOST KEY CHANGED for ${facts.host}: the server offered ${facts.keyType} key ${facts.fingerprint}, ` +
+        `but ${facts.knownHostsPath} holds ${was} for it. Someone may be intercepting the connection, or the ` +
+        `host's key was replaced. If the new key is expected, remove the old entry ` +
+        `(ssh-keygen -R '${facts.host}' -f ${facts.knownHostsPath}) and connect again.`,
+    );
+    this.host = facts.host;
+    this.keyType = facts.keyType;
+    this.fingerprint = facts.fingerprint;
+    this.knownHostsPath = facts.knownHostsPath;
+    this.lines = known.map((k) => k.line);
+  }
+}
+
+/** The server's host key is marked `@revoked` in known_hosts. */
+export class HostKeyRevokedError extends ParslError {
+  readonly host: string;
+  readonly fingerprint: string;
+  readonly knownHostsPath: string;
+  constructor(facts: HostKeyFacts, line: number) {
+    super(
+      `host key of ${facts.host} is revoked: the server offered ${facts.keyType} key ${facts.fingerprint}, ` +
+        `which ${facts.knownHostsPath} marks @revoked (line ${line})`,
+    );
+    this.host = facts.host;
+    this.fingerprint = facts.fingerprint;
+    this.knownHostsPath = facts.knownHostsPath;
+  }
+}
+
+/**
+ * The connection dropped while a command was running. The command may or may not have run to
+ * its end on the server, so it is not retried; the next call opens a new connection.
+ */
+export class ChannelDisconnectedError extends ParslError {
+  readonly command: string;
+  constructor(command: string, where: string, options?: ErrorOptions) {
+    super(`connection lost (${where}) while running: ${command}`, options);
+    this.command = command;
+  }
+}
+
+/** A call on a channel after its `close()`. */
+export class ChannelClosedError extends IllegalStateError {
+  constructor(where: string) {
+    super(`channel is closed (${where})`);
+  }
+}
+
+/** An SFTP operation (push, pull, writeFile, makeDirs) failed. */
+export class ChannelTransferError extends ParslError {
+  readonly operation: 'push' | 'pull' | 'writeFile' | 'makeDirs';
+  readonly path: string;
+  constructor(operation: ChannelTransferError['operation'], path: string, where: string, options?: ErrorOptions) {
+    const reason = options?.cause instanceof Error ? `: ${options.cause.message}` : '';
+    super(`${operation} ${path} failed (${where})${reason}`, options);
+    this.operation = operation;
+    this.path = path;
+  }
+}
+
+/** A keyboard-interactive prompt could not be answered (no callback and no terminal, or the callback failed). */
+export class LoginPromptError extends ParslError {}
