@@ -1,0 +1,112 @@
+import { availableParallelism } from 'node:os';
+import { parseArgs } from 'node:util';
+
+/** The subjects a run can measure. */
+export const SUBJECT_IDS = ['parsl', 'raw', 'piscina'] as const;
+export type SubjectId = (typeof SUBJECT_IDS)[number];
+
+/** Options of one benchmark run, every default filled in. */
+export interface BenchOptions {
+  /** No-op tasks per throughput run. @default 100000 */
+  tasks: number;
+  /** Links of the dependent chain. @default 2000 */
+  chain: number;
+  /** Worker threads of every subject. @default os.availableParallelism() */
+  threads: number;
+  /** Timed runs of each measurement. @default 3 */
+  repeat: number;
+  /** No-op tasks of the untimed warm-up of each subject. @default 20000 */
+  warmup: number;
+  /** Finished tasks per heap measurement. @default 20000 */
+  memTasks: number;
+  /** Raw baseline: messages in flight per worker. @default 64 */
+  window: number;
+  /** Raw baseline, batched row: tasks per message. @default 256 */
+  batch: number;
+  /** Subjects to measure. @default all */
+  only: SubjectId[];
+  /** Force a full GC before each timed run. @default false */
+  gcBetween: boolean;
+  /** Also write every sample to this JSON file. */
+  json: string | undefined;
+  help: boolean;
+}
+
+export const USAGE = `Usage: npm run bench -- [options]
+       node --import tsx bench/threads.ts [options]
+
+  --tasks N       no-op tasks per throughput run            (BENCH_TASKS, default 100000)
+  --chain N       links of the dependent chain              (BENCH_CHAIN, default 2000)
+  --threads N     worker threads of every subject           (BENCH_THREADS, default os.availableParallelism())
+  --repeat N      timed runs of each measurement            (BENCH_REPEAT, default 3)
+  --warmup N      no-op tasks of each subject's warm-up     (BENCH_WARMUP, default 20000)
+  --mem-tasks N   finished tasks per heap measurement       (BENCH_MEM_TASKS, default 20000; 0 skips)
+  --window N      raw baseline: messages in flight/worker   (BENCH_WINDOW, default 64)
+  --batch N       raw baseline: tasks per batched message   (BENCH_BATCH, default 256)
+  --only LIST     comma-separated subset of parsl,raw,piscina (BENCH_ONLY, default all)
+  --gc-between    force a full GC before each timed run     (BENCH_GC_BETWEEN=1, default off)
+  --json FILE     also write every sample to FILE
+  -h, --help      this text
+`;
+
+/** Thrown for a flag or variable that makes no sense; the entry prints it with the usage. */
+export class BenchOptionError extends Error {
+  override name = 'BenchOptionError';
+}
+
+function positiveInt(name: string, raw: string | undefined, fallback: number, allowZero = false): number {
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw.replace(/_/g, ''));
+  if (!Number.isInteger(value) || value < (allowZero ? 0 : 1)) {
+    throw new BenchOptionError(`${name} must be a ${allowZero ? 'non-negative' : 'positive'} integer, got '${raw}'`);
+  }
+  return value;
+}
+
+/** Reads flags, then `BENCH_*` variables, then defaults. A flag wins over its variable. */
+export function parseBenchOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): BenchOptions {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      tasks: { type: 'string' },
+      chain: { type: 'string' },
+      threads: { type: 'string' },
+      repeat: { type: 'string' },
+      warmup: { type: 'string' },
+      'mem-tasks': { type: 'string' },
+      window: { type: 'string' },
+      batch: { type: 'string' },
+      only: { type: 'string' },
+      'gc-between': { type: 'boolean' },
+      json: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const onlyRaw = values.only ?? env.BENCH_ONLY;
+  let only: SubjectId[] = [...SUBJECT_IDS];
+  if (onlyRaw !== undefined && onlyRaw !== '') {
+    const names = onlyRaw.split(',').map((s) => s.trim()).filter(Boolean);
+    for (const name of names) {
+      if (!(SUBJECT_IDS as readonly string[]).includes(name)) {
+        throw new BenchOptionError(`--only takes a comma-separated list of ${SUBJECT_IDS.join(', ')}; got '${name}'`);
+      }
+    }
+    only = SUBJECT_IDS.filter((id) => names.includes(id));
+  }
+  return {
+    tasks: positiveInt('--tasks', values.tasks ?? env.BENCH_TASKS, 100_000),
+    chain: positiveInt('--chain', values.chain ?? env.BENCH_CHAIN, 2_000),
+    threads: positiveInt('--threads', values.threads ?? env.BENCH_THREADS, availableParallelism()),
+    repeat: positiveInt('--repeat', values.repeat ?? env.BENCH_REPEAT, 3),
+    warmup: positiveInt('--warmup', values.warmup ?? env.BENCH_WARMUP, 20_000, true),
+    memTasks: positiveInt('--mem-tasks', values['mem-tasks'] ?? env.BENCH_MEM_TASKS, 20_000, true),
+    window: positiveInt('--window', values.window ?? env.BENCH_WINDOW, 64),
+    batch: positiveInt('--batch', values.batch ?? env.BENCH_BATCH, 256),
+    only,
+    gcBetween: values['gc-between'] ?? ['1', 'true', 'yes'].includes((env.BENCH_GC_BETWEEN ?? '').toLowerCase()),
+    json: values.json,
+    help: values.help ?? false,
+  };
+}
