@@ -1,0 +1,135 @@
+import { z } from 'zod';
+import { parseOptions } from '../../config/validate.ts';
+import { checkCounts, debugLine, withSpace, writeCommandFile, type Launcher } from './launcher.ts';
+
+const baseSchema = {
+  /** Print what is launched on stderr. @default false */
+  debug: z.boolean().default(false),
+  /** Extra arguments for the parallel runner. @default '' */
+  overrides: z.string().default(''),
+};
+
+const aprunSchema = z.object(baseSchema).strict();
+export type AprunLauncherOptions = z.input<typeof aprunSchema>;
+
+/**
+ * Cray ALPS: `aprun -n <tasks> -N <tasksPerNode>` over the block's nodes (Cobalt and PBS on
+ * Cray systems).
+ */
+export class AprunLauncher implements Launcher {
+  readonly name = 'AprunLauncher';
+  readonly debug: boolean;
+  readonly overrides: string;
+  constructor(options: AprunLauncherOptions = {}) {
+    const parsed = parseOptions(aprunSchema, options, 'AprunLauncher');
+    this.debug = parsed.debug;
+    this.overrides = parsed.overrides;
+  }
+  launch(command: string, tasksPerNode: number, nodesPerBlock: number): string {
+    checkCounts(this.name, tasksPerNode, nodesPerBlock);
+    const tasks = tasksPerNode * nodesPerBlock;
+    return [
+      ...writeCommandFile(command),
+      ...debugLine(this.debug, this.name, `${tasks} tasks, ${tasksPerNode} per node`),
+      `aprun -n ${tasks} -N ${tasksPerNode}${withSpace(this.overrides)} /bin/bash "$PARSL_CMD_FILE"`,
+    ].join('\n');
+  }
+}
+
+const jsrunSchema = z.object(baseSchema).strict();
+export type JsrunLauncherOptions = z.input<typeof jsrunSchema>;
+
+/** IBM LSF CSM (Summit): `jsrun -n <tasks> -r <tasksPerNode>` — one resource set per task. */
+export class JsrunLauncher implements Launcher {
+  readonly name = 'JsrunLauncher';
+  readonly debug: boolean;
+  readonly overrides: string;
+  constructor(options: JsrunLauncherOptions = {}) {
+    const parsed = parseOptions(jsrunSchema, options, 'JsrunLauncher');
+    this.debug = parsed.debug;
+    this.overrides = parsed.overrides;
+  }
+  launch(command: string, tasksPerNode: number, nodesPerBlock: number): string {
+    checkCounts(this.name, tasksPerNode, nodesPerBlock);
+    const tasks = tasksPerNode * nodesPerBlock;
+    return [
+      ...writeCommandFile(command),
+      ...debugLine(this.debug, this.name, `${tasks} resource sets, ${tasksPerNode} per node`),
+      `jsrun -n ${tasks} -r ${tasksPerNode}${withSpace(this.overrides)} /bin/bash "$PARSL_CMD_FILE"`,
+    ].join('\n');
+  }
+}
+
+const mpiExecSchema = z
+  .object({
+    ...baseSchema,
+    /** Binding arguments, e.g. `'--bind-to core'` or `'--cpu-bind depth'`. @default '' */
+    bindCmd: z.string().default(''),
+    /** The flag that sets processes per node: `-ppn` (MPICH/Hydra, Intel MPI), `--ppn` (PALS). @default '-ppn' */
+    ppnFlag: z.string().min(1).default('-ppn'),
+  })
+  .strict();
+export type MpiExecLauncherOptions = z.input<typeof mpiExecSchema>;
+
+/**
+ * `mpiexec -n <tasks> -ppn <tasksPerNode>` (MPICH, Intel MPI, PALS), with `$PBS_NODEFILE` or
+ * `$COBALT_NODEFILE` as host file when the scheduler provides one.
+ */
+export class MpiExecLauncher implements Launcher {
+  readonly name = 'MpiExecLauncher';
+  readonly debug: boolean;
+  readonly overrides: string;
+  readonly bindCmd: string;
+  readonly ppnFlag: string;
+  constructor(options: MpiExecLauncherOptions = {}) {
+    const parsed = parseOptions(mpiExecSchema, options, 'MpiExecLauncher');
+    this.debug = parsed.debug;
+    this.overrides = parsed.overrides;
+    this.bindCmd = parsed.bindCmd;
+    this.ppnFlag = parsed.ppnFlag;
+  }
+  launch(command: string, tasksPerNode: number, nodesPerBlock: number): string {
+    checkCounts(this.name, tasksPerNode, nodesPerBlock);
+    const tasks = tasksPerNode * nodesPerBlock;
+    return [
+      ...writeCommandFile(command),
+      'PARSL_HOSTFILE="${PBS_NODEFILE:-${COBALT_NODEFILE:-}}"',
+      ...debugLine(this.debug, this.name, `${tasks} ranks, ${tasksPerNode} per node`),
+      `mpiexec -n ${tasks} ${this.ppnFlag} ${tasksPerNode}` +
+        '${PARSL_HOSTFILE:+ -hostfile "$PARSL_HOSTFILE"}' +
+        `${withSpace(this.bindCmd)}${withSpace(this.overrides)} /bin/bash "$PARSL_CMD_FILE"`,
+    ].join('\n');
+  }
+}
+
+const mpiRunSchema = z
+  .object({
+    ...baseSchema,
+    /** The shell that runs the command file on each rank. @default '/bin/bash' */
+    bashLocation: z.string().min(1).default('/bin/bash'),
+  })
+  .strict();
+export type MpiRunLauncherOptions = z.input<typeof mpiRunSchema>;
+
+/** Open MPI: `mpirun -np <tasks> --npernode <tasksPerNode>`. */
+export class MpiRunLauncher implements Launcher {
+  readonly name = 'MpiRunLauncher';
+  readonly debug: boolean;
+  readonly overrides: string;
+  readonly bashLocation: string;
+  constructor(options: MpiRunLauncherOptions = {}) {
+    const parsed = parseOptions(mpiRunSchema, options, 'MpiRunLauncher');
+    this.debug = parsed.debug;
+    this.overrides = parsed.overrides;
+    this.bashLocation = parsed.bashLocation;
+  }
+  launch(command: string, tasksPerNode: number, nodesPerBlock: number): string {
+    checkCounts(this.name, tasksPerNode, nodesPerBlock);
+    const tasks = tasksPerNode * nodesPerBlock;
+    return [
+      ...writeCommandFile(command),
+      ...debugLine(this.debug, this.name, `${tasks} ranks, ${tasksPerNode} per node`),
+      `mpirun -np ${tasks} --npernode ${tasksPerNode}${withSpace(this.overrides)} ${this.bashLocation} "$PARSL_CMD_FILE"`,
+    ].join('\n');
+  }
+}

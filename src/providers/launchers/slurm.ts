@@ -1,0 +1,85 @@
+import { z } from 'zod';
+import { parseOptions } from '../../config/validate.ts';
+import { checkCounts, debugLine, waitForPids, withSpace, writeCommandFile, type Launcher } from './launcher.ts';
+
+const srunSchema = z
+  .object({
+    /** Print what is launched on stderr. @default false */
+    debug: z.boolean().default(false),
+    /** Extra arguments for `srun`, e.g. `'--cpu-bind=none'`. @default '' */
+    overrides: z.string().default(''),
+  })
+  .strict();
+
+export type SrunLauncherOptions = z.input<typeof srunSchema>;
+
+/**
+ * Runs `tasksPerNode × nodesPerBlock` copies with one `srun` inside the Slurm allocation,
+ * `tasksPerNode` per node. Output lines are labelled with the task rank (`-l`).
+ */
+export class SrunLauncher implements Launcher {
+  readonly name = 'SrunLauncher';
+  readonly debug: boolean;
+  readonly overrides: string;
+  constructor(options: SrunLauncherOptions = {}) {
+    const parsed = parseOptions(srunSchema, options, 'SrunLauncher');
+    this.debug = parsed.debug;
+    this.overrides = parsed.overrides;
+  }
+  launch(command: string, tasksPerNode: number, nodesPerBlock: number): string {
+    checkCounts(this.name, tasksPerNode, nodesPerBlock);
+    const tasks = tasksPerNode * nodesPerBlock;
+    return [
+      ...writeCommandFile(command),
+      ...debugLine(this.debug, this.name, `${tasks} tasks on ${nodesPerBlock} node(s)`),
+      `srun --ntasks=${tasks} --ntasks-per-node=${tasksPerNode} -l${withSpace(this.overrides)} bash "$PARSL_CMD_FILE"`,
+    ].join('\n');
+  }
+}
+
+export type SrunMPILauncherOptions = SrunLauncherOptions;
+
+/**
+ * For commands that start MPI applications themselves: runs `tasksPerNode × nodesPerBlock`
+ * copies ("task blocks"), each through its own `srun --exclusive` over a share of the allocation.
+ * With at least as many nodes as task blocks, each copy gets `nodes / blocks` whole nodes;
+ * otherwise the copies split the allocation's cores (`nodes × cores / blocks` tasks each).
+ */
+export class SrunMPILauncher implements Launcher {
+  readonly name = 'SrunMPILauncher';
+  readonly debug: boolean;
+  readonly overrides: string;
+  constructor(options: SrunMPILauncherOptions = {}) {
+    const parsed = parseOptions(srunSchema, options, 'SrunMPILauncher');
+    this.debug = parsed.debug;
+    this.overrides = parsed.overrides;
+  }
+  launch(command: string, tasksPerNode: number, nodesPerBlock: number): string {
+    checkCounts(this.name, tasksPerNode, nodesPerBlock);
+    const blocks = tasksPerNode * nodesPerBlock;
+    const extra = withSpace(this.overrides);
+    return [
+      ...writeCommandFile(command),
+      `PARSL_TASK_BLOCKS=${blocks}`,
+      `PARSL_NODES=\${SLURM_JOB_NUM_NODES:-${nodesPerBlock}}`,
+      'PARSL_CORES=${SLURM_CPUS_ON_NODE:-1}',
+      ...debugLine(this.debug, this.name, `${blocks} task blocks over $PARSL_NODES node(s) of $PARSL_CORES core(s)`),
+      'PARSL_PIDS=""',
+      'if [ "$PARSL_TASK_BLOCKS" -gt "$PARSL_NODES" ]; then',
+      '  PARSL_TASKS_PER_BLOCK=$(( PARSL_NODES * PARSL_CORES / PARSL_TASK_BLOCKS ))',
+      '  [ "$PARSL_TASKS_PER_BLOCK" -ge 1 ] || PARSL_TASKS_PER_BLOCK=1',
+      '  for PARSL_COUNT in $(seq 1 "$PARSL_TASK_BLOCKS"); do',
+      `    srun --exclusive --ntasks="$PARSL_TASKS_PER_BLOCK" -l${extra} bash "$PARSL_CMD_FILE" &`,
+      '    PARSL_PIDS="$PARSL_PIDS $!"',
+      '  done',
+      'else',
+      '  PARSL_NODES_PER_BLOCK=$(( PARSL_NODES / PARSL_TASK_BLOCKS ))',
+      '  for PARSL_COUNT in $(seq 1 "$PARSL_TASK_BLOCKS"); do',
+      `    srun --exclusive --nodes="$PARSL_NODES_PER_BLOCK" -l${extra} bash "$PARSL_CMD_FILE" &`,
+      '    PARSL_PIDS="$PARSL_PIDS $!"',
+      '  done',
+      'fi',
+      ...waitForPids(false),
+    ].join('\n');
+  }
+}
