@@ -201,6 +201,11 @@ function cloneableProps(error: object): Record<string, unknown> | undefined {
   return props;
 }
 
+/** Lets errors of this class cross threads and processes as themselves (see `deserializeError`). */
+export function registerErrorClasses(...classes: { name: string; prototype: object }[]): void {
+  for (const cls of classes) errorClasses.set(cls.name, cls);
+}
+
 /** Turns any thrown value into a plain object that survives structured clone and JSON. */
 export function serializeError(error: unknown, depth = 0): SerializedError {
   if (error instanceof Error) {

@@ -18,6 +18,49 @@ export { load, dfk, clear, waitForCurrentTasks } from './load.ts';
 export { DataFlowKernel } from './actors/kernel.ts';
 export { Config } from './config/config.ts';
 export { ThreadPoolExecutor } from './executors/thread-executor.ts';
+export { HighThroughputExecutor } from './executors/htex/executor.ts';
+export {
+  LocalProvider,
+  AdHocProvider,
+  SlurmProvider,
+  PBSProProvider,
+  TorqueProvider,
+  CondorProvider,
+  GridEngineProvider,
+  LSFProvider,
+  CobaltProvider,
+  KubernetesProvider,
+  TERMINAL_JOB_STATES,
+  SubmitError,
+  JobStatusError,
+  JobCancelError,
+  ProviderCommandError,
+  SimpleLauncher,
+  SingleNodeLauncher,
+  WrappedLauncher,
+  GnuParallelLauncher,
+  SrunLauncher,
+  SrunMPILauncher,
+  AprunLauncher,
+  JsrunLauncher,
+  MpiExecLauncher,
+  MpiRunLauncher,
+} from './providers/index.ts';
+export { LocalChannel } from './providers/channels/local.ts';
+export { SSHChannel } from './providers/channels/ssh.ts';
+export { SSHInteractiveLoginChannel } from './providers/channels/ssh-interactive.ts';
+export {
+  ChannelConnectError,
+  ChannelAuthError,
+  HostKeyUnknownError,
+  HostKeyChangedError,
+  HostKeyRevokedError,
+  ChannelDisconnectedError,
+  ChannelClosedError,
+  ChannelTransferError,
+  LoginPromptError,
+} from './providers/channels/ssh-errors.ts';
+export { ChannelTimeoutError } from './providers/channels/errors.ts';
 export { FINAL_STATES } from './dataflow/states.ts';
 export {
   ParslError,
@@ -44,5 +87,29 @@ export type { TaskState } from './dataflow/states.ts';
 export type { ConfigOptions, RetryHandler, RetryTaskInfo } from './config/config.ts';
 export type { Executor } from './executors/executor.ts';
 export type { ThreadPoolExecutorOptions, ResolvedThreadPoolExecutorOptions } from './executors/thread-executor.ts';
+export type {
+  HighThroughputExecutorOptions,
+  ResolvedHighThroughputExecutorOptions,
+} from './executors/htex/executor.ts';
+export type {
+  ExecutionProvider,
+  JobState,
+  JobStatus,
+  SubmitOptions,
+  ResolvedProviderOptions,
+  Launcher,
+  LocalProviderOptions,
+  AdHocProviderOptions,
+  AdHocHost,
+  SlurmProviderOptions,
+  PBSProProviderOptions,
+  TorqueProviderOptions,
+  CondorProviderOptions,
+  GridEngineProviderOptions,
+  LSFProviderOptions,
+  CobaltProviderOptions,
+  KubernetesProviderOptions,
+} from './providers/index.ts';
+export type { Channel, ExecResult, ExecOptions } from './providers/channels/channel.ts';
 export type { KernelState } from './actors/kernel.ts';
 export type { SerializedError } from './errors.ts';

@@ -9,6 +9,8 @@ Usage:
 Commands:
   run <script>       Run a TypeScript or JavaScript script. In it, load() with
                      no argument starts a kernel with the config chosen here.
+  block ...          Run a block manager (what providers start on each node
+                     for a HighThroughputExecutor). 'parsl-ts block --help'.
   help               Show this screen.
 
 Options of run:

@@ -12,7 +12,8 @@ import type { RunOptions } from './run.ts';
 export type Command =
   | { kind: 'help' }
   | { kind: 'version' }
-  | { kind: 'run'; options: RunOptions; script: string; args: string[] };
+  | { kind: 'run'; options: RunOptions; script: string; args: string[] }
+  | { kind: 'block'; args: string[] };
 
 /** Exit status of a command line that cannot be run, or a config that is wrong. */
 export const EXIT_USAGE = 2;
@@ -37,6 +38,19 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
     case 'version':
       process.stdout.write(`${PACKAGE_VERSION}\n`);
       return 0;
+    case 'block': {
+      const { blockMain } = await import('../executors/htex/block-main.ts');
+      try {
+        const code = await blockMain(command.args);
+        // A block manager must end when it is done, whatever user code left running in it.
+        process.stderr.write('', () => process.exit(code));
+        return code;
+      } catch (error) {
+        if (!(error instanceof TypeError && (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS'))) throw error;
+        process.stderr.write(`parsl-ts block: ${error.message}\n`);
+        return EXIT_USAGE;
+      }
+    }
     case 'run':
       try {
         // Loaded here, not above: it brings in the kernel and tsx, which --help does not need.
@@ -59,10 +73,14 @@ export function parseCommandLine(argv: readonly string[]): Command {
   const rest = argv.slice(1);
   switch (first) {
     case 'help':
-      if (rest.length > 0 && rest[0] !== 'run') throw new UsageError(`unknown command '${rest[0]}'; the only command is 'run'`);
+      if (rest.length > 0 && rest[0] !== 'run' && rest[0] !== 'block') {
+        throw new UsageError(`unknown command '${rest[0]}'; the commands are 'run' and 'block'`);
+      }
       return { kind: 'help' };
     case 'run':
       return parseRun(rest);
+    case 'block':
+      return { kind: 'block', args: rest };
     default:
       throw new UsageError(
         `unknown command '${first}'` + (/\.[cm]?[jt]sx?$/.test(first) ? `; to run a script, write 'parsl-ts run ${first}'` : ''),

@@ -1,4 +1,4 @@
-import { ParslError } from '../errors.ts';
+import { ParslError, registerErrorClasses } from '../errors.ts';
 
 /** What a scheduler command left behind, kept on provider errors as evidence. */
 export interface CommandEvidence {
@@ -64,3 +64,5 @@ export class JobCancelError extends ProviderCommandError {
     this.jobIds = jobIds;
   }
 }
+
+registerErrorClasses(ProviderCommandError, SubmitError, JobStatusError, JobCancelError);

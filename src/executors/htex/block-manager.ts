@@ -75,6 +75,7 @@ export async function runBlockManager(options: BlockManagerOptions): Promise<num
       log(`registration refused: ${refusal}`);
       return 3;
     }
+    log(`registered with the DFK: ${workers} workers on ${hostname()}, pid ${process.pid}`);
     const js = jetstream(nc);
     const system = start();
     let finished!: (code: number) => void;

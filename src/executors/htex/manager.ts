@@ -61,6 +61,18 @@ interface BlockRecord {
   ref: Ref<ToBlockActor>;
   workers: number;
   live: boolean;
+  /** Where its block manager runs, once registered. */
+  host?: string | undefined;
+  pid?: number | undefined;
+}
+
+/** What the executor knows of one of its blocks. */
+export interface BlockInfo {
+  blockId: string;
+  live: boolean;
+  workers: number;
+  host: string | undefined;
+  pid: number | undefined;
 }
 
 /** State of the managers, by actor reference, for supervision callbacks. */
@@ -152,6 +164,21 @@ export class HtexManager implements Behaviour<ToHtex> {
     }
   }
 
+  /** The blocks started so far. */
+  blocks(): BlockInfo[] {
+    return [...this.#blocks].map(([blockId, b]) => ({ blockId, live: b.live, workers: b.workers, host: b.host, pid: b.pid }));
+  }
+
+  /** Connection options blocks are given (the embedded server's URL and credential included). */
+  get blockConnection(): NatsConnectionOptions | undefined {
+    return this.#connected?.blockConnection;
+  }
+
+  /** Subjects and stream names of this executor's run. */
+  get subjects(): Subjects {
+    return this.#subjects;
+  }
+
   /** A block actor crashed: treat its block as lost. */
   blockActorCrashed(child: Ref<unknown>, error: Error | undefined): void {
     const name = (child as { name?: string }).name ?? '';
@@ -218,6 +245,8 @@ export class HtexManager implements Behaviour<ToHtex> {
     const block = this.#blocks.get(registration.blockId);
     if (block) {
       block.workers = registration.workers;
+      block.host = registration.host;
+      block.pid = registration.pid;
       send(block.ref, { type: 'registered', workers: registration.workers });
     }
     respond({ ok: true, heartbeatPeriodMs: this.#options.heartbeatPeriod, heartbeatThresholdMs: this.#options.heartbeatThreshold });

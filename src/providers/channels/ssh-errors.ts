@@ -1,5 +1,5 @@
 /** Errors of the SSH channels (`SSHChannel`, `SSHInteractiveLoginChannel`). */
-import { IllegalStateError, ParslError } from '../../errors.ts';
+import { IllegalStateError, ParslError, registerErrorClasses } from '../../errors.ts';
 
 /** The channel could not reach the server or finish the SSH handshake (refused, DNS, timeout…). */
 export class ChannelConnectError extends ParslError {
@@ -139,3 +139,15 @@ export class ChannelTransferError extends ParslError {
 
 /** A keyboard-interactive prompt could not be answered (no callback and no terminal, or the callback failed). */
 export class LoginPromptError extends ParslError {}
+
+registerErrorClasses(
+  ChannelConnectError,
+  ChannelAuthError,
+  HostKeyUnknownError,
+  HostKeyChangedError,
+  HostKeyRevokedError,
+  ChannelDisconnectedError,
+  ChannelClosedError,
+  ChannelTransferError,
+  LoginPromptError,
+);

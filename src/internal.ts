@@ -1,0 +1,19 @@
+/**
+ * Internals for tests and tools: not part of the public API, and may change at any time.
+ */
+import type { DataFlowKernel } from './actors/kernel.ts';
+import { htexManagers, type HtexManager } from './executors/htex/manager.ts';
+
+export { send } from './actors/actor.ts';
+export { NatsServer, findNatsServer, NatsServerError } from './nats/server.ts';
+export { subjectsFor, encodeBinary, encodeJson, PROTOCOL_VERSION } from './nats/protocol.ts';
+export { connectNats, NATS_ENV } from './nats/connection.ts';
+export type { BlockInfo } from './executors/htex/manager.ts';
+
+/** The manager of the HighThroughputExecutor labelled `label` in `kernel`. */
+export function htexManager(kernel: DataFlowKernel, label: string): HtexManager {
+  const ref = kernel.executorManagers.get(label);
+  const manager = ref && htexManagers.get(ref);
+  if (!manager) throw new Error(`no HighThroughputExecutor labelled '${label}' in this kernel`);
+  return manager;
+}
