@@ -151,8 +151,9 @@ class WorkerActor implements Behaviour<ToWorkerActor> {
       const reason = this.#lastError ? `${this.#lastError.name}: ${this.#lastError.message}` : `exit code ${code}`;
       send(self, { type: 'thread-exit', generation, code, reason });
     });
-    this.#thread.unref();
     this.#control = Comlink.wrap<WorkerControl>(nodeEndpoint(this.#thread));
+    // After comlink's listener: adding a 'message' listener refs the thread's port again.
+    this.#thread.unref();
     send(options.pool, { type: 'worker-ready', workerId: this.#id, channel: this.#channel });
   }
 
