@@ -142,6 +142,18 @@ export class ManagerLost extends ParslError {
   }
 }
 
+/** Blocks of an executor keep failing to start; the executor stopped submitting more. */
+export class BlockStartError extends ParslError {
+  readonly executor: string;
+  constructor(executor: string, failures: number, lastReason: string) {
+    super(
+      `executor '${executor}' stopped scaling: ${failures} blocks in a row failed to start; the last one: ${lastReason}. ` +
+        'Check the provider settings (partition, account, walltime, workerInit) and the block logs in the provider script directory.',
+    );
+    this.executor = executor;
+  }
+}
+
 /** The task was cancelled before it was launched. */
 export class TaskCancelledError extends ParslError {}
 
@@ -179,6 +191,7 @@ for (const cls of [
   AppTimeout,
   WorkerLost,
   ManagerLost,
+  BlockStartError,
   TaskCancelledError,
   TimeoutError,
   KernelClosedError,

@@ -76,6 +76,7 @@ export {
   AppTimeout,
   WorkerLost,
   ManagerLost,
+  BlockStartError,
   TaskCancelledError,
   TimeoutError,
   KernelClosedError,

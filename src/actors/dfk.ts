@@ -59,7 +59,8 @@ class DfkSupervisor implements Behaviour<ToDfk> {
     this.#labels = config.executors.map((e) => e.label);
     const executors: Executor[] = [...config.executors, new MainThreadExecutor()];
     for (const executor of executors) {
-      this.#executors.set(executor.label, executor.spawnManager(self, self as Ref<FromExecutor>));
+      const context = { strategy: config.strategy, strategyPeriodMs: config.strategyPeriodMs, maxIdleTimeMs: config.maxIdleTimeMs };
+      this.#executors.set(executor.label, executor.spawnManager(self, self as Ref<FromExecutor>, context));
     }
     hooks.executorsStarted?.(this.#executors);
   }

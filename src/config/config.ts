@@ -3,7 +3,7 @@ import { ConfigError } from '../errors.ts';
 import { isExecutor, type Executor } from '../executors/executor.ts';
 import { MAIN_THREAD_EXECUTOR_LABEL } from '../executors/main-thread-executor.ts';
 import { ThreadPoolExecutor } from '../executors/thread-executor.ts';
-import { parseOptions } from './validate.ts';
+import { durationSchema, parseOptions } from './validate.ts';
 
 /** What a retry handler is told about the failed task. */
 export interface RetryTaskInfo {
@@ -39,6 +39,17 @@ const configSchema = z
      * @default 'cleanup'
      */
     exitMode: z.enum(['cleanup', 'wait', 'skip']).default('cleanup'),
+    /**
+     * How executors with blocks scale: `simple` submits blocks for outstanding work (up to
+     * `maxBlocks`, by `parallelism`) and cancels blocks idle longer than `maxIdleTime` (down
+     * to `minBlocks`); `none` keeps the `initBlocks` it started with.
+     * @default 'simple'
+     */
+    strategy: z.enum(['simple', 'none']).default('simple'),
+    /** How often the strategy looks at the work. @default '5s' */
+    strategyPeriod: durationSchema.default(5_000),
+    /** How long a block may sit idle before the strategy cancels it. @default '120s' */
+    maxIdleTime: durationSchema.default(120_000),
   })
   .strict();
 
@@ -59,6 +70,9 @@ export class Config {
   readonly retries: number;
   readonly retryHandler: RetryHandler | undefined;
   readonly exitMode: 'cleanup' | 'wait' | 'skip';
+  readonly strategy: 'simple' | 'none';
+  readonly strategyPeriodMs: number;
+  readonly maxIdleTimeMs: number;
 
   constructor(options: ConfigOptions = {}) {
     const parsed = parseOptions(configSchema, options, 'Config');
@@ -66,6 +80,9 @@ export class Config {
     this.retries = parsed.retries;
     this.retryHandler = parsed.retryHandler;
     this.exitMode = parsed.exitMode;
+    this.strategy = parsed.strategy;
+    this.strategyPeriodMs = parsed.strategyPeriod;
+    this.maxIdleTimeMs = parsed.maxIdleTime;
     const seen = new Set<string>();
     this.executors.forEach((executor, i) => {
       if (executor.label === MAIN_THREAD_EXECUTOR_LABEL) {

@@ -9,7 +9,15 @@ export interface Executor {
   /** Unique within a Config; apps name it in `executors: [...]`. */
   readonly label: string;
   /** Spawns the executor manager actor as a child of `parent`; it reports to `dfk`. */
-  spawnManager(parent: Ref<unknown>, dfk: Ref<FromExecutor>): Ref<ToExecutor>;
+  spawnManager(parent: Ref<unknown>, dfk: Ref<FromExecutor>, context: ExecutorContext): Ref<ToExecutor>;
+}
+
+/** What the run's Config tells every executor. */
+export interface ExecutorContext {
+  /** How executors with blocks scale (Config.strategy). */
+  strategy: 'simple' | 'none';
+  strategyPeriodMs: number;
+  maxIdleTimeMs: number;
 }
 
 const EXECUTOR_BRAND = Symbol.for('parsl-ts.Executor');

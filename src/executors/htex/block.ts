@@ -1,5 +1,5 @@
 import { spawnBehaviour, send, type Behaviour, type Ref } from '../../actors/actor.ts';
-import type { ExecutionProvider } from '../../providers/provider.ts';
+import type { ExecutionProvider, JobStatus } from '../../providers/provider.ts';
 
 /** Messages a block actor handles. */
 export type ToBlockActor =
@@ -9,7 +9,7 @@ export type ToBlockActor =
   | { type: 'refused'; reason: string }
   | { type: 'heartbeat' }
   | { type: 'check' }
-  | { type: 'job-state'; state: string; message?: string | undefined }
+  | { type: 'job-state'; status: JobStatus; stderrTail?: string | undefined }
   | { type: 'cancel'; done: () => void };
 
 /** What a block actor tells its executor manager. */
@@ -97,11 +97,17 @@ class BlockActor implements Behaviour<ToBlockActor> {
         return;
       case 'check':
         return this.#check();
-      case 'job-state':
-        if (ENDED.has(msg.state) && (this.#phase === 'pending' || this.#phase === 'registered')) {
-          this.#lost(`its job ${this.#jobId} ended (${msg.state}${msg.message ? `: ${msg.message}` : ''})`);
-        }
-        return;
+      case 'job-state': {
+        const { status } = msg;
+        if (!ENDED.has(status.state) || (this.#phase !== 'pending' && this.#phase !== 'registered')) return;
+        const details = [
+          status.state,
+          status.exitCode !== undefined ? `exit code ${status.exitCode}` : undefined,
+          status.message,
+        ].filter(Boolean);
+        const stderr = msg.stderrTail ? `; its stderr ends with: ${msg.stderrTail}` : status.stderrPath ? `; its stderr is in ${status.stderrPath}` : '';
+        return this.#lost(`its job ${this.#jobId} ended (${details.join(', ')})${stderr}`);
+      }
       case 'cancel':
         this.#phase = 'cancelled';
         clearInterval(this.#timer);
@@ -119,12 +125,27 @@ class BlockActor implements Behaviour<ToBlockActor> {
       // Asked outside the actor's turn: a scheduler may take seconds to answer.
       this.#checking = true;
       this.#options.provider.status([this.#jobId]).then(
-        ([status]) => {
+        async ([status]) => {
+          if (status) {
+            const stderrTail = ENDED.has(status.state) && this.#phase === 'pending' ? await this.#stderrTail(status) : undefined;
+            send(this.#self, { type: 'job-state', status, stderrTail });
+          }
           this.#checking = false;
-          if (status) send(this.#self, { type: 'job-state', state: status.state, message: status.message });
         },
         () => (this.#checking = false),
       );
+    }
+  }
+
+  /** The end of a job's stderr, to say why a block never started (best effort). */
+  async #stderrTail(status: JobStatus): Promise<string | undefined> {
+    if (!status.stderrPath) return undefined;
+    try {
+      const quoted = `'${status.stderrPath.replace(/'/g, `'\\''`)}'`;
+      const { stdout } = await this.#options.provider.channel.exec(`tail -c 500 ${quoted}`, { timeoutMs: 5_000 });
+      return stdout.trim().replace(/\s+/g, ' ') || undefined;
+    } catch {
+      return undefined;
     }
   }
 

@@ -4,7 +4,7 @@ import { spawnBehaviour } from '../../actors/actor.ts';
 import type { FromExecutor, ToExecutor } from '../../actors/protocol.ts';
 import { durationSchema, parseOptions } from '../../config/validate.ts';
 import { natsConnectionShape, withCredentialRules } from '../../nats/connection.ts';
-import { brandExecutor, type Executor } from '../executor.ts';
+import { brandExecutor, type Executor, type ExecutorContext } from '../executor.ts';
 import { LocalProvider } from '../../providers/local.ts';
 import type { ExecutionProvider } from '../../providers/provider.ts';
 import { HtexManager, htexManagers, type ToHtex } from './manager.ts';
@@ -81,8 +81,8 @@ export class HighThroughputExecutor implements Executor {
     return this.options.label;
   }
 
-  spawnManager(parent: Ref<unknown>, dfk: Ref<FromExecutor>): Ref<ToExecutor> {
-    return spawnBehaviour<ToHtex, HtexManager>(parent, this.label, (ctx) => new HtexManager(ctx.self, dfk, this.options), {
+  spawnManager(parent: Ref<unknown>, dfk: Ref<FromExecutor>, context: ExecutorContext): Ref<ToExecutor> {
+    return spawnBehaviour<ToHtex, HtexManager>(parent, this.label, (ctx) => new HtexManager(ctx.self, dfk, this.options, context), {
       onChildCrash: (child, error, ctx) => {
         htexManagers.get(ctx.self)?.blockActorCrashed(child, error);
         return ctx.resetChild as symbol;

@@ -4,7 +4,7 @@ import { jetstream, jetstreamManager, AckPolicy, RetentionPolicy, StorageType, t
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { send, type Behaviour, type Ref } from '../../actors/actor.ts';
 import type { ExecTask, FromExecutor, FunctionDef, TaskOutcome, ToExecutor, WireTask } from '../../actors/protocol.ts';
-import { ManagerLost } from '../../errors.ts';
+import { BlockStartError, ManagerLost } from '../../errors.ts';
 import { connectNats, NATS_ENV, type NatsConnectionOptions } from '../../nats/connection.ts';
 import { NatsServer } from '../../nats/server.ts';
 import {
@@ -28,11 +28,15 @@ import { fromWire, toPoolTask } from '../thread-executor.ts';
 import { BLOCK_CONSUMER } from './block-manager.ts';
 import { spawnBlock, type FromBlockActor, type ToBlockActor } from './block.ts';
 import type { ResolvedHighThroughputExecutorOptions } from './executor.ts';
+import type { ExecutorContext } from '../executor.ts';
+import { spawnStrategy, type FromStrategy, type ScalingDecision, type ScalingSnapshot } from './strategy.ts';
 
 /** Durable consumer through which the DFK reads the results stream. */
 const DFK_CONSUMER = 'dfk';
 /** How long JetStream waits for a block's ack before handing a batch to another block. */
 const TASK_ACK_WAIT_MS = 30_000;
+/** Blocks that fail to start this many times in a row stop the scaling of their executor. */
+const MAX_START_FAILURES = 3;
 
 /** The run's NATS resources, once started. */
 interface Connected {
@@ -50,17 +54,22 @@ interface Connected {
 export type ToHtex =
   | ToExecutor
   | FromBlockActor
+  | FromStrategy
   | { type: 'started'; connected: Connected }
   | { type: 'start-failed'; error: unknown }
   | { type: 'report'; report: BlockReport; msg: JsMsg }
   | { type: 'register'; registration: Registration; respond: (reply: RegistrationReply) => void }
-  | { type: 'heartbeat'; blockId: string }
+  | { type: 'heartbeat'; blockId: string; inFlight: number }
   | { type: 'tick' };
 
 interface BlockRecord {
   ref: Ref<ToBlockActor>;
   workers: number;
+  /** Submitted, not lost and not cancelled. */
   live: boolean;
+  registered: boolean;
+  /** When it last had no task in flight; undefined while busy. */
+  idleSince: number | undefined;
   /** Where its block manager runs, once registered. */
   host?: string | undefined;
   pid?: number | undefined;
@@ -95,6 +104,7 @@ export class HtexManager implements Behaviour<ToHtex> {
   readonly #self: Ref<ToHtex>;
   readonly #dfk: Ref<FromExecutor>;
   readonly #options: ResolvedHighThroughputExecutorOptions;
+  readonly #context: ExecutorContext;
   readonly #runId: string;
   readonly #subjects: Subjects;
   #connected: Connected | undefined;
@@ -103,15 +113,22 @@ export class HtexManager implements Behaviour<ToHtex> {
   readonly #blocks = new Map<string, BlockRecord>();
   /** Tries a block has claimed and not reported, by task id. */
   readonly #inFlight = new Map<number, { attempt: number; blockId: string; seq: number }>();
+  /** Tries published and not reported, by task id: the work the strategy scales for. */
+  readonly #outstanding = new Map<number, number>();
+  /** Blocks in a row that were lost before they registered. */
+  #startFailures = 0;
+  /** Set once blocks keep failing to start: no more blocks are submitted, tasks fail with it. */
+  #scalingError: BlockStartError | undefined;
   #nextBlock = 0;
   #ticker: NodeJS.Timeout | undefined;
   #stopping = false;
 
-  constructor(self: Ref<ToHtex>, dfk: Ref<FromExecutor>, options: ResolvedHighThroughputExecutorOptions) {
+  constructor(self: Ref<ToHtex>, dfk: Ref<FromExecutor>, options: ResolvedHighThroughputExecutorOptions, context: ExecutorContext) {
     htexManagers.set(self, this);
     this.#self = self;
     this.#dfk = dfk;
     this.#options = options;
+    this.#context = context;
     this.#runId = randomBytes(6).toString('hex');
     this.#subjects = subjectsFor(this.#runId, options.label);
     start(this.#runId, this.#subjects, options, self).then(
@@ -137,6 +154,7 @@ export class HtexManager implements Behaviour<ToHtex> {
         return;
       case 'launch':
         if (this.#startError) return this.#fail(msg.tasks, this.#startError);
+        if (this.#scalingError) return this.#fail(msg.tasks, this.#scalingError);
         if (!this.#connected) {
           this.#waiting.push(...msg.tasks);
           return;
@@ -148,16 +166,24 @@ export class HtexManager implements Behaviour<ToHtex> {
         return this.#register(msg.registration, msg.respond);
       case 'heartbeat': {
         const block = this.#blocks.get(msg.blockId);
-        if (block) send(block.ref, { type: 'heartbeat' });
+        if (!block) return;
+        if (msg.inFlight > 0) block.idleSince = undefined;
+        else block.idleSince ??= Date.now();
+        send(block.ref, { type: 'heartbeat' });
         return;
       }
       case 'block-registered':
+        this.#startFailures = 0;
         return;
+      case 'snapshot-request':
+        send(msg.replyTo, { type: 'snapshot', snapshot: this.#snapshot() });
+        return;
+      case 'scale':
+        return this.#scale(msg.decision);
       case 'block-lost':
         return this.#blockLost(msg.blockId, msg.reason);
       case 'tick':
         this.#connected?.nc.publish(this.#subjects.dfkHeartbeat, encodeJson({ at: Date.now() }));
-        this.#keepMinimumBlocks();
         return;
       case 'shutdown':
         return this.#shutdown().finally(msg.done);
@@ -192,8 +218,15 @@ export class HtexManager implements Behaviour<ToHtex> {
     this.#ticker = setInterval(() => send(this.#self, { type: 'tick' }), this.#options.heartbeatPeriod);
     this.#ticker.unref();
     connected.nc.publish(this.#subjects.dfkHeartbeat, encodeJson({ at: Date.now() }));
-    const { initBlocks } = this.#options.provider.options;
+    const { initBlocks, minBlocks, maxBlocks, parallelism } = this.#options.provider.options;
     for (let i = 0; i < initBlocks; i++) this.#startBlock();
+    if (this.#context.strategy === 'simple') {
+      spawnStrategy(this.#self, {
+        manager: this.#self as Ref<FromStrategy>,
+        policy: { minBlocks, maxBlocks, parallelism, maxIdleTimeMs: this.#context.maxIdleTimeMs },
+        periodMs: this.#context.strategyPeriodMs,
+      });
+    }
     const waiting = this.#waiting.splice(0);
     if (waiting.length > 0) this.#publish(waiting);
   }
@@ -221,13 +254,38 @@ export class HtexManager implements Behaviour<ToHtex> {
       heartbeatPeriodMs: options.heartbeatPeriod,
       heartbeatThresholdMs: options.heartbeatThreshold,
     });
-    this.#blocks.set(blockId, { ref, workers: 0, live: true });
+    this.#blocks.set(blockId, { ref, workers: 0, live: true, registered: false, idleSince: undefined });
   }
 
-  #keepMinimumBlocks(): void {
-    if (this.#stopping || !this.#connected) return;
-    const { minBlocks } = this.#options.provider.options;
-    for (let live = this.liveBlocks; live < minBlocks; live++) this.#startBlock();
+  #snapshot(): ScalingSnapshot {
+    const blocks: ScalingSnapshot['blocks'] = [];
+    let registeredSlots = 0;
+    let registered = 0;
+    for (const [blockId, block] of this.#blocks) {
+      if (!block.live) continue;
+      blocks.push({ blockId, registered: block.registered, idleSince: block.registered ? block.idleSince : undefined });
+      if (block.registered) {
+        registered++;
+        registeredSlots += block.workers;
+      }
+    }
+    const guess = this.#options.maxWorkersPerNode ?? 1;
+    const slotsPerBlock = registered > 0 ? registeredSlots / registered : guess * this.#options.provider.options.nodesPerBlock;
+    return { outstandingTasks: this.#outstanding.size, blocks, slotsPerBlock, now: Date.now() };
+  }
+
+  #scale(decision: ScalingDecision): void {
+    if (this.#stopping || !this.#connected || this.#scalingError) return;
+    const room = this.#options.provider.options.maxBlocks - this.liveBlocks;
+    for (let i = 0; i < Math.min(decision.scaleOut, room); i++) this.#startBlock();
+    for (const blockId of decision.scaleIn) {
+      const block = this.#blocks.get(blockId);
+      if (!block?.live) continue;
+      block.live = false;
+      // Drained, it finishes what it holds and exits; cancelled after drainPeriod if it has not.
+      this.#connected.nc.publish(this.#subjects.blockControl(blockId), encodeJson({ type: 'drain' }));
+      setTimeout(() => send(block.ref, { type: 'cancel', done: () => {} }), this.#options.drainPeriod).unref();
+    }
   }
 
   #register(registration: Registration, respond: (reply: RegistrationReply) => void): void {
@@ -245,6 +303,8 @@ export class HtexManager implements Behaviour<ToHtex> {
     const block = this.#blocks.get(registration.blockId);
     if (block) {
       block.workers = registration.workers;
+      block.registered = true;
+      block.idleSince = Date.now();
       block.host = registration.host;
       block.pid = registration.pid;
       send(block.ref, { type: 'registered', workers: registration.workers });
@@ -267,6 +327,7 @@ export class HtexManager implements Behaviour<ToHtex> {
     }
     if (refused.length > 0) send(this.#dfk, { type: 'results', outcomes: refused });
     if (ready.length === 0) return;
+    for (const task of ready) this.#outstanding.set(task.taskId, task.attempt);
     // Many small messages spread a short queue over blocks; large ones carry a flood cheaply.
     let workers = 0;
     for (const block of this.#blocks.values()) if (block.live) workers += block.workers;
@@ -315,6 +376,7 @@ export class HtexManager implements Behaviour<ToHtex> {
         for (const outcome of report.outcomes) {
           const held = this.#inFlight.get(outcome.taskId);
           if (held && held.attempt === outcome.attempt) this.#inFlight.delete(outcome.taskId);
+          if (this.#outstanding.get(outcome.taskId) === outcome.attempt) this.#outstanding.delete(outcome.taskId);
         }
         send(this.#dfk, { type: 'results', outcomes: report.outcomes.map(fromWire) });
         return;
@@ -327,6 +389,9 @@ export class HtexManager implements Behaviour<ToHtex> {
     if (!block || !block.live) return;
     block.live = false;
     process.emitWarning(`block ${blockId} of executor '${this.#options.label}' is lost: ${reason}`, { code: 'PARSL_TS_BLOCK_LOST' });
+    if (!block.registered && ++this.#startFailures >= MAX_START_FAILURES && !this.#scalingError) {
+      this.#stopScaling(new BlockStartError(this.#options.label, this.#startFailures, reason));
+    }
     const outcomes: TaskOutcome[] = [];
     const withdrawn = new Set<number>();
     for (const [taskId, held] of this.#inFlight) {
@@ -334,11 +399,22 @@ export class HtexManager implements Behaviour<ToHtex> {
       this.#inFlight.delete(taskId);
       withdrawn.add(held.seq);
       outcomes.push({ taskId, attempt: held.attempt, ok: false, error: new ManagerLost(blockId, reason) });
+      if (this.#outstanding.get(taskId) === held.attempt) this.#outstanding.delete(taskId);
     }
     // Its batches would otherwise come back to another block when their ack wait ends.
     for (const seq of withdrawn) void this.#connected?.jsm.streams.deleteMessage(this.#subjects.taskStream, seq).catch(() => {});
     if (outcomes.length > 0) send(this.#dfk, { type: 'results', outcomes });
-    this.#keepMinimumBlocks();
+  }
+
+  /** Blocks keep failing to start: stop submitting, and fail what waits rather than leave it hanging. */
+  #stopScaling(error: BlockStartError): void {
+    this.#scalingError = error;
+    process.emitWarning(error.message, { code: 'PARSL_TS_SCALING_STOPPED' });
+    const outcomes: TaskOutcome[] = [...this.#outstanding].map(([taskId, attempt]) => ({ taskId, attempt, ok: false, error }));
+    this.#outstanding.clear();
+    this.#inFlight.clear();
+    void this.#connected?.jsm.streams.purge(this.#subjects.taskStream).catch(() => {});
+    if (outcomes.length > 0) send(this.#dfk, { type: 'results', outcomes });
   }
 
   #fail(tasks: ExecTask[], error: unknown): void {
@@ -438,7 +514,7 @@ async function start(
         if (error) return;
         try {
           const beat = decodeJson(msg.data, blockHeartbeatSchema, 'block heartbeat');
-          send(self, { type: 'heartbeat', blockId: beat.blockId });
+          send(self, { type: 'heartbeat', blockId: beat.blockId, inFlight: beat.inFlight });
         } catch (e) {
           process.emitWarning(`rejected a block heartbeat: ${(e as Error).message}`);
         }
