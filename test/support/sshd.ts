@@ -10,9 +10,9 @@
  * listener's; every connection is served by a forked child of it (`dropConnections()` kills those).
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -47,6 +47,22 @@ export function freePort(): Promise<number> {
       server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
     });
   });
+}
+
+/**
+ * Some machine images (this one among them) run `pyenv init -` in root's ~/.bashrc, which bash
+ * also reads for commands run over ssh. Its `pyenv rehash` takes a lock file and waits 60 s
+ * for it; a session killed mid-rehash (the timeout and dropped-connection tests kill sessions)
+ * leaves the lock behind, and every later ssh command waits a minute. A lock older than a
+ * minute is stale by pyenv's own rule: remove it.
+ */
+function removeStalePyenvLock(): void {
+  const lock = join(process.env.PYENV_ROOT ?? join(homedir(), '.pyenv'), 'shims', '.pyenv-shim');
+  try {
+    if (Date.now() - statSync(lock).mtimeMs > 60_000) rmSync(lock, { force: true });
+  } catch {
+    // No pyenv, or no lock: nothing to do.
+  }
 }
 
 export class Sshd {
@@ -107,6 +123,7 @@ export class Sshd {
     writeFileSync(join(dir, 'authorized_keys'), `${clientPublicKey}\n`, { mode: 0o644 });
     // sshd refuses to start without its privilege separation directory.
     mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
+    removeStalePyenvLock();
 
     // A port picked by the kernel can be taken by someone else before sshd binds it: retry.
     let lastError: unknown;
@@ -127,6 +144,8 @@ export class Sshd {
         'UsePAM yes',
         'Subsystem sftp internal-sftp',
         'LogLevel VERBOSE',
+        // See removeStalePyenvLock: bound the wait of a login shell's `pyenv rehash` on its lock.
+        'SetEnv PYENV_REHASH_TIMEOUT=2',
         ...(options.authorizedUsers ? [`AllowUsers ${options.authorizedUsers.join(' ')}`] : []),
       ];
       const configPath = join(dir, 'sshd_config');
