@@ -12,6 +12,7 @@ import {
 } from '../errors.ts';
 import { forEachDependency, resolveArguments, settledFutureValue, type DependencyValue } from '../dataflow/arguments.ts';
 import type { TaskRecord } from '../dataflow/task.ts';
+import { Memoizer } from '../dataflow/memo.ts';
 import type { Executor } from '../executors/executor.ts';
 import { MAIN_THREAD_EXECUTOR_LABEL, MainThreadExecutor } from '../executors/main-thread-executor.ts';
 
@@ -48,6 +49,7 @@ class DfkSupervisor implements Behaviour<ToDfk> {
   readonly #executors = new Map<string, Ref<ToExecutor>>();
   readonly #labels: string[];
   readonly #functions = new Map<AppDefinition, FunctionDef>();
+  readonly #memo = new Memoizer();
   /** Tries to hand to each executor at the end of the current message. */
   readonly #launches = new Map<string, ExecTask[]>();
   #inReceive = false;
@@ -149,6 +151,12 @@ class DfkSupervisor implements Behaviour<ToDfk> {
     if (failures.length > 0) return this.#dependencyFailed(record, failures);
     const fn = this.#functionOf(record);
     if (fn === undefined) return; // Its module is being searched; launched again when found.
+    if (app.options.cache && this.#config.appCache && record.attempt === 0) {
+      record.memoKey = this.#memo.keyOf(app, app.kind === 'join' ? undefined : fn.ref, args);
+      if (record.memoKey !== undefined && this.#memo.has(record.memoKey)) {
+        return this.#complete(record, this.#memo.get(record.memoKey), 'memo_done');
+      }
+    }
     const label = this.#chooseExecutor(app);
     record.attempt++;
     record.executor = label;
@@ -224,10 +232,11 @@ class DfkSupervisor implements Behaviour<ToDfk> {
     this.#complete(record, outcome.value);
   }
 
-  #complete(record: TaskRecord, value: unknown): void {
+  #complete(record: TaskRecord, value: unknown, state: 'exec_done' | 'memo_done' = 'exec_done'): void {
     const { future } = record;
     if (future.done()) return;
-    future.setState('exec_done');
+    if (state === 'exec_done' && record.memoKey !== undefined) this.#memo.set(record.memoKey, value);
+    future.setState(state);
     this.#finish(record);
     for (const output of future.outputs) output.setResult(output.file);
     future.setResult(value);

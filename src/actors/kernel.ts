@@ -103,6 +103,7 @@ export class DataFlowKernel implements Submitter, AsyncDisposable {
       attempt: 0,
       failCost: 0,
       executor: undefined,
+      memoKey: undefined,
       foreign: undefined,
     };
     if (this.#submissions.length === 0) queueMicrotask(() => this.#flushSubmissions());

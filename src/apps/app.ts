@@ -13,7 +13,11 @@ const appOptionsSchema = z
   .object({
     /** Labels of the executors this app may run on; `'all'` for any. @default 'all' */
     executors: z.union([z.literal('all'), z.array(z.string().min(1)).min(1)]).default('all'),
-    /** Whether results may be memoized (used once memoization lands). @default false */
+    /**
+     * Reuse the result of an earlier call with the same arguments (Parsl's memoization); such a
+     * call ends in state `memo_done` without running. Off for the whole run with `Config.appCache: false`.
+     * @default false
+     */
     cache: z.boolean().default(false),
     /** Default walltime of each call. */
     walltime: durationSchema.optional(),

@@ -29,6 +29,8 @@ const configSchema = z
       .array(z.custom<Executor>(isExecutor, { message: 'expected an executor such as new ThreadPoolExecutor({...})' }))
       .min(1)
       .optional(),
+    /** Whether apps made with `{ cache: true }` reuse results of identical calls. @default true */
+    appCache: z.boolean().default(true),
     /** How many times a failed task is tried again. @default 0 */
     retries: z.number().int().min(0).default(0),
     /** Weighs each failure against `retries` (Parsl's `retry_handler`). */
@@ -68,6 +70,7 @@ export type ConfigOptions = z.input<typeof configSchema>;
 export class Config {
   readonly executors: Executor[];
   readonly retries: number;
+  readonly appCache: boolean;
   readonly retryHandler: RetryHandler | undefined;
   readonly exitMode: 'cleanup' | 'wait' | 'skip';
   readonly strategy: 'simple' | 'none';
@@ -78,6 +81,7 @@ export class Config {
     const parsed = parseOptions(configSchema, options, 'Config');
     this.executors = parsed.executors ?? [new ThreadPoolExecutor()];
     this.retries = parsed.retries;
+    this.appCache = parsed.appCache;
     this.retryHandler = parsed.retryHandler;
     this.exitMode = parsed.exitMode;
     this.strategy = parsed.strategy;

@@ -21,6 +21,8 @@ export interface TaskRecord {
   failCost: number;
   /** Label of the executor of the current try. */
   executor: string | undefined;
+  /** Memo key of this call, for apps with `cache: true`. */
+  memoKey: string | undefined;
   /** Values of dependencies that are promises rather than futures. */
   foreign: Map<PromiseLike<unknown>, { ok: boolean; value: unknown }> | undefined;
 }
