@@ -45,6 +45,26 @@ const htexSchema = z
     maxTasksPerMessage: z.number().int().positive().max(10_000).default(256),
     /** NATS servers and credentials. */
     nats: natsOptionsSchema.default({}),
+    /**
+     * The command that starts a block manager on a node (Parsl's `launch_cmd`), without its
+     * arguments. @default this Node.js and this installation of parsl-ts, by absolute paths —
+     * right on this machine and on a shared file system; give 'parsl-ts block' where parsl-ts is
+     * installed on the site.
+     */
+    launchCmd: z.string().min(1).optional(),
+    /**
+     * Run each block manager in a container. The image must have parsl-ts installed
+     * (`parsl-ts` on its PATH) unless `launchCmd` says otherwise.
+     */
+    container: z
+      .object({
+        runtime: z.enum(['apptainer', 'singularity', 'docker', 'podman']),
+        image: z.string().min(1),
+        /** Extra options of `run`/`exec`, e.g. ['--bind', '/scratch'] or ['--gpus', 'all']. */
+        options: z.array(z.string()).default([]),
+      })
+      .strict()
+      .optional(),
   })
   .strict()
   .refine((o) => o.heartbeatThreshold > o.heartbeatPeriod, {

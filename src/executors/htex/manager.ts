@@ -87,12 +87,39 @@ export interface BlockInfo {
 /** State of the managers, by actor reference, for supervision callbacks. */
 export const htexManagers = new WeakMap<Ref<unknown>, HtexManager>();
 
-/** Resolves the entry of the block manager: built `.js`, or the `.ts` source through tsx. */
-function blockCommandPrefix(): string {
+/** This installation's block manager entry: built `.js`, or the `.ts` source through tsx. */
+function localBlockCommand(): string {
   const here = import.meta.url;
   const entry = fileURLToPath(new URL(`./block-main${here.endsWith('.ts') ? '.ts' : '.js'}`, here));
   const loader = here.endsWith('.ts') ? ` --import ${JSON.stringify(import.meta.resolve('tsx'))}` : '';
   return `${JSON.stringify(process.execPath)}${loader} ${JSON.stringify(entry)}`;
+}
+
+/**
+ * The command line that starts a block manager: `launchCmd` or this installation, wrapped in
+ * the container runtime if one is configured. The credential travels in the environment
+ * (${NATS_ENV}), which apptainer passes through and docker/podman are told to pass with `-e`.
+ */
+export function blockCommand(options: Pick<ResolvedHighThroughputExecutorOptions, 'launchCmd' | 'container'>, args: string[]): string {
+  const { container } = options;
+  const base = options.launchCmd ?? (container ? 'parsl-ts block' : localBlockCommand());
+  const command = `${base} ${args.join(' ')}`;
+  if (!container) return command;
+  const extra = container.options.map((o) => shellQuote(o)).join(' ');
+  const image = shellQuote(container.image);
+  switch (container.runtime) {
+    case 'apptainer':
+    case 'singularity':
+      return `${container.runtime} exec ${extra ? `${extra} ` : ''}${image} ${command}`;
+    case 'docker':
+    case 'podman':
+      // Host networking: the block reaches the NATS server as the node does.
+      return `${container.runtime} run --rm --network host -e ${NATS_ENV} ${extra ? `${extra} ` : ''}${image} ${command}`;
+  }
+}
+
+function shellQuote(value: string): string {
+  return /^[A-Za-z0-9_./:=@%+-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
 /**
@@ -248,7 +275,7 @@ export class HtexManager implements Behaviour<ToHtex> {
       blockId,
       provider: options.provider,
       manager: this.#self as Ref<FromBlockActor>,
-      command: `${blockCommandPrefix()} ${args.join(' ')}`,
+      command: blockCommand(options, args),
       env: { [NATS_ENV]: JSON.stringify(this.#connected!.blockConnection) },
       tasksPerNode: 1,
       heartbeatPeriodMs: options.heartbeatPeriod,
