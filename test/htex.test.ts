@@ -225,6 +225,36 @@ test('blocks - a block exits on its own when the DFK is gone for heartbeatThresh
   }
 });
 
+test('blocks - a drained block finishes what it holds and exits; the strategy replaces it for new work', async () => {
+  load(
+    new Config({
+      executors: [htex({ provider: new LocalProvider({ initBlocks: 1, minBlocks: 0, maxBlocks: 1 }), maxWorkersPerNode: 1 })],
+      strategyPeriod: 200,
+    }),
+  );
+  const manager = htexManager(dfk(), 'htex');
+  const held = Array.from({ length: 4 }, (_, i) => slowSquare(i));
+  await deadline(waitFor(() => manager.blocks()[0]?.pid !== undefined && held.some((f) => f.done()), 'work on the block'));
+  const pid = manager.blocks()[0]!.pid!;
+  const nc = await connectNats(manager.blockConnection!, 'operator');
+  nc.publish(manager.subjects.blockControl('0'), new TextEncoder().encode(JSON.stringify({ type: 'drain' })));
+  await nc.flush();
+  await nc.close();
+  assert.equal(await deadline(Promise.all(held), 30_000), [0, 1, 4, 9], 'what it held is finished');
+  await deadline(waitFor(() => !isAlive(pid), 'the drained block to exit'), 30_000);
+  assert.is(await deadline(square(12), 60_000), 144, 'new work gets a new block');
+  assert.ok(manager.blocks().length >= 2);
+});
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 test('blocks - the block command needs its credential from the environment', async () => {
   const { code, stderr } = await runBlock(undefined, ['--block-id', 'x'], {});
   assert.is(code, 2);

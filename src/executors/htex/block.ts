@@ -14,7 +14,7 @@ export type ToBlockActor =
 
 /** What a block actor tells its executor manager. */
 export type FromBlockActor =
-  | { type: 'block-lost'; blockId: string; reason: string }
+  | { type: 'block-lost'; blockId: string; reason: string; graceful?: boolean }
   | { type: 'block-registered'; blockId: string; workers: number };
 
 /** Where a block is in its life. */
@@ -106,7 +106,9 @@ class BlockActor implements Behaviour<ToBlockActor> {
           status.message,
         ].filter(Boolean);
         const stderr = msg.stderrTail ? `; its stderr ends with: ${msg.stderrTail}` : status.stderrPath ? `; its stderr is in ${status.stderrPath}` : '';
-        return this.#lost(`its job ${this.#jobId} ended (${details.join(', ')})${stderr}`);
+        // A registered block whose job completed was drained, or its walltime ended the manager cleanly.
+        const graceful = this.#phase === 'registered' && status.state === 'completed';
+        return this.#lost(`its job ${this.#jobId} ended (${details.join(', ')})${stderr}`, graceful);
       }
       case 'cancel':
         this.#phase = 'cancelled';
@@ -149,11 +151,11 @@ class BlockActor implements Behaviour<ToBlockActor> {
     }
   }
 
-  #lost(reason: string): void {
+  #lost(reason: string, graceful = false): void {
     if (this.#phase === 'lost' || this.#phase === 'cancelled') return;
     this.#phase = 'lost';
     clearInterval(this.#timer);
-    send(this.#options.manager, { type: 'block-lost', blockId: this.#options.blockId, reason });
+    send(this.#options.manager, { type: 'block-lost', blockId: this.#options.blockId, reason, graceful });
   }
 
   async #cancelJob(): Promise<void> {

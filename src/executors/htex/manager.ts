@@ -208,7 +208,7 @@ export class HtexManager implements Behaviour<ToHtex> {
       case 'scale':
         return this.#scale(msg.decision);
       case 'block-lost':
-        return this.#blockLost(msg.blockId, msg.reason);
+        return this.#blockLost(msg.blockId, msg.reason, msg.graceful ?? false);
       case 'tick':
         this.#connected?.nc.publish(this.#subjects.dfkHeartbeat, encodeJson({ at: Date.now() }));
         return;
@@ -411,11 +411,11 @@ export class HtexManager implements Behaviour<ToHtex> {
     }
   }
 
-  #blockLost(blockId: string, reason: string): void {
+  #blockLost(blockId: string, reason: string, graceful: boolean): void {
     const block = this.#blocks.get(blockId);
     if (!block || !block.live) return;
     block.live = false;
-    process.emitWarning(`block ${blockId} of executor '${this.#options.label}' is lost: ${reason}`, { code: 'PARSL_TS_BLOCK_LOST' });
+    if (!graceful) process.emitWarning(`block ${blockId} of executor '${this.#options.label}' is lost: ${reason}`, { code: 'PARSL_TS_BLOCK_LOST' });
     if (!block.registered && ++this.#startFailures >= MAX_START_FAILURES && !this.#scalingError) {
       this.#stopScaling(new BlockStartError(this.#options.label, this.#startFailures, reason));
     }
