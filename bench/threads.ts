@@ -13,7 +13,7 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { arch, availableParallelism, cpus, loadavg, release, totalmem } from 'node:os';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { BenchOptionError, parseBenchOptions, USAGE, type BenchOptions, type SubjectId } from './lib/options.ts';
 import {
@@ -26,7 +26,8 @@ import {
   type Samples,
   type Summary,
 } from './lib/report.ts';
-import { METRICS, quiesce, type Measured, type MetricId, type Sizes, type Subject } from './lib/subject.ts';
+import { machineInfo, progress, runInterleaved, verdict } from './lib/run.ts';
+import { METRICS, type MetricId, type Sizes, type Subject } from './lib/subject.ts';
 
 async function main(): Promise<void> {
   let options: BenchOptions;
@@ -46,7 +47,7 @@ async function main(): Promise<void> {
 
   const startedAt = performance.now();
   const loadBefore = loadavg();
-  const machine = machineInfo();
+  const machine = machineInfo({ piscina: piscinaVersion() });
   console.log(`# parsl-ts thread executor benchmark\n`);
   console.log(machine.lines.join('\n'));
   console.log(
@@ -66,26 +67,7 @@ async function main(): Promise<void> {
       progress(`warm-up   ${subject.label.padEnd(16)} ${((performance.now() - t) / 1000).toFixed(1)} s`);
     }
     const metrics = (Object.keys(METRICS) as MetricId[]).filter((m) => options.memTasks > 0 || !m.startsWith('heap'));
-    for (const metric of metrics) {
-      for (let run = 0; run < options.repeat; run++) {
-        // Interleaved, and the first subject rotates, so that a noisy second on this shared
-        // machine does not always land on the same subject.
-        for (let k = 0; k < subjects.length; k++) {
-          const subject = subjects[(k + run) % subjects.length]!;
-          const measure = subject.measure[metric];
-          if (!measure) continue;
-          // Off by default: a forced full GC made the parsl-ts chain that followed it up to
-          // 2x slower here (and programs do not force GCs). The heap runs collect on their own.
-          if (options.gcBetween && !metric.startsWith('heap')) await quiesce();
-          const results = record(samples, subject.label, metric, await measure(sizes));
-          const extra = results.slice(1).map(([m, v]) => `${m} ${formatValue(m, v)} ${METRICS[m].unit}`).join(', ');
-          progress(
-            `${metric.padEnd(17)} #${run + 1}  ${subject.label.padEnd(16)} ${formatValue(metric, results[0]![1]).padStart(10)} ${METRICS[metric].unit}` +
-              (extra ? `  (${extra})` : ''),
-          );
-        }
-      }
-    }
+    await runInterleaved({ subjects, metrics, repeat: options.repeat, sizes, samples, gcBetween: options.gcBetween });
   } finally {
     for (const subject of subjects) await subject.stop();
   }
@@ -127,49 +109,14 @@ async function makeSubjects(options: BenchOptions): Promise<Subject[]> {
   return subjects;
 }
 
-/** Stores a measurement (and the metrics it also yielded); returns them, its own first. */
-function record(samples: Samples, subject: string, metric: MetricId, measured: Measured): [MetricId, number][] {
-  const results: [MetricId, number][] =
-    typeof measured === 'number' ? [[metric, measured]] : [[metric, measured.value], ...(Object.entries(measured.also) as [MetricId, number][])];
-  for (const [m, value] of results) {
-    let bySubject = samples.get(m);
-    if (!bySubject) samples.set(m, (bySubject = new Map()));
-    let list = bySubject.get(subject);
-    if (!list) bySubject.set(subject, (list = []));
-    list.push(value);
-  }
-  return results;
-}
-
-function progress(line: string): void {
-  process.stderr.write(`  ${line}\n`);
-}
-
-function machineInfo(): { lines: string[]; data: Record<string, unknown> } {
-  const list = cpus();
-  const model = list[0]?.model.trim() ?? 'unknown';
-  let piscinaVersion = 'unknown';
+/** The installed piscina's version, or 'unknown' (the piscina subject says why when it loads). */
+function piscinaVersion(): string {
   try {
     const pkg = fileURLToPath(new URL('../node_modules/piscina/package.json', import.meta.url));
-    piscinaVersion = (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version;
+    return (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version;
   } catch {
-    // Not installed: the piscina subject will say so when it loads.
+    return 'unknown';
   }
-  const data = {
-    cpuModel: model,
-    cpus: list.length,
-    availableParallelism: availableParallelism(),
-    totalMemGiB: +(totalmem() / 2 ** 30).toFixed(1),
-    node: process.version,
-    v8: process.versions.v8,
-    platform: `${process.platform} ${release()} ${arch()}`,
-    piscina: piscinaVersion,
-  };
-  const lines = [
-    `machine: ${data.cpus} × ${model} (availableParallelism ${data.availableParallelism}), ${data.totalMemGiB} GiB`,
-    `node ${data.node} (V8 ${data.v8}) on ${data.platform} · piscina ${data.piscina}`,
-  ];
-  return { lines, data };
 }
 
 // ---- the tables -------------------------------------------------------------------------
@@ -177,14 +124,6 @@ function machineInfo(): { lines: string[]; data: Record<string, unknown> } {
 const TARGET_RATE = 30_000;
 const TARGET_LINK_MS = 0.1;
 const TARGET_RAW_FACTOR = 3;
-
-/** "met" when the median meets the target, "best only" when only the best run does. */
-function verdict(median: number | undefined, best: number | undefined, ok: (v: number) => boolean): string {
-  if (median === undefined || best === undefined) return '—';
-  if (ok(median)) return 'met';
-  if (ok(best)) return 'best only';
-  return 'NOT met';
-}
 
 function resultsTable(samples: Samples, options: BenchOptions): string {
   const P = 'parsl-ts';

@@ -15,7 +15,7 @@ test.after(() => work.remove());
 
 const twice = app((x: number) => x * 2);
 
-function executor(nats: ConstructorParameters<typeof HighThroughputExecutor>[0]['nats']): HighThroughputExecutor {
+function executor(nats: NonNullable<ConstructorParameters<typeof HighThroughputExecutor>[0]>['nats']): HighThroughputExecutor {
   return new HighThroughputExecutor({
     provider: new LocalProvider({ initBlocks: 1, maxBlocks: 1 }),
     maxWorkersPerNode: 1,

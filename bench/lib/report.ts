@@ -34,6 +34,8 @@ export function formatValue(metric: MetricId, value: number): string {
     case 'ms/link':
     case 'ms':
       return value.toFixed(3);
+    case 'µs/task':
+      return value < 10 ? value.toFixed(1) : Math.round(value).toLocaleString('en-US');
     case 'B/task': {
       // Near zero (the leak check), a decimal tells noise from a real byte or two.
       const text = Math.abs(value) < 10 ? value.toFixed(1) : Math.round(value).toLocaleString('en-US');

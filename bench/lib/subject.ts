@@ -8,6 +8,18 @@ export const METRICS = {
   linkP99: { unit: 'ms', higherIsBetter: false },
   heapDropped: { unit: 'B/task', higherIsBetter: false },
   heapKept: { unit: 'B/task', higherIsBetter: false },
+  /**
+   * CPU time (user + system) per task of the throughput runs, and per link of the chains, of
+   * the process that calls (the DFK, the raw requester)…
+   */
+  cpuDriver: { unit: 'µs/task', higherIsBetter: false },
+  chainCpuDriver: { unit: 'µs/task', higherIsBetter: false },
+  /** …of the nats-server… */
+  cpuNats: { unit: 'µs/task', higherIsBetter: false },
+  chainCpuNats: { unit: 'µs/task', higherIsBetter: false },
+  /** …and of the processes that run the tasks (the blocks, the raw responder), summed. */
+  cpuRunners: { unit: 'µs/task', higherIsBetter: false },
+  chainCpuRunners: { unit: 'µs/task', higherIsBetter: false },
 } as const;
 export type MetricId = keyof typeof METRICS;
 

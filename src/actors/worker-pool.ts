@@ -36,6 +36,8 @@ export interface WorkerPoolOptions {
   name: string;
   workers: number;
   resourceLimits?: ResourceLimits | undefined;
+  /** How long an idle worker thread polls for more work before it sleeps. @default the task runner's */
+  idleSpinMs?: number | undefined;
   /** Receives the ends of tasks, in batches. */
   report: (outcomes: WireOutcome[]) => void;
   /** Told when a worker starts a task. */
@@ -60,7 +62,7 @@ export class WorkerPool {
     this.#options = options;
     for (let i = 0; i < options.workers; i++) {
       const id = `${options.name}-worker-${i}`;
-      const ref = spawnWorker(owner, { workerId: id, pool: owner, resourceLimits: options.resourceLimits });
+      const ref = spawnWorker(owner, { workerId: id, pool: owner, resourceLimits: options.resourceLimits, idleSpinMs: options.idleSpinMs });
       const slot: WorkerSlot = { id, ref, channel: undefined, capacity: INITIAL_CAPACITY, crashes: 0, alive: true };
       this.#workers.push(slot);
       this.#byId.set(id, slot);

@@ -109,6 +109,8 @@ export interface WorkerActorOptions {
   workerId: string;
   pool: Ref<FromWorkerActor>;
   resourceLimits?: ResourceLimits | undefined;
+  /** How long the thread polls for more work once idle (see IDLE_SPIN_MS in task-runner.ts). */
+  idleSpinMs?: number | undefined;
 }
 
 let generations = 0;
@@ -141,7 +143,7 @@ class WorkerActor implements Behaviour<ToWorkerActor> {
     this.#id = options.workerId;
     this.#self = self;
     const ports = new MessageChannel();
-    const data: WorkerThreadData = { workerId: this.#id, dataPort: ports.port2, slot: this.#slot.buffer };
+    const data: WorkerThreadData = { workerId: this.#id, dataPort: ports.port2, slot: this.#slot.buffer, idleSpinMs: options.idleSpinMs };
     this.#thread = spawnThread(data, [ports.port2], options.resourceLimits);
     this.#channel = new WorkerChannel(this.#id, ports.port1, options.pool);
     this.#channel.onWalltime = () => this.#startWatchdog();

@@ -113,6 +113,7 @@ export class TaskRunner {
   readonly #post: (msg: FromWorker) => void;
   readonly #slot: RunningSlot | undefined;
   readonly #poll: (() => ToWorker | undefined) | undefined;
+  readonly #idleSpinMs: number;
   readonly #functions = new Map<number, Promise<Function> | Function>();
   readonly #queue: WireTask[] = [];
   #head = 0;
@@ -127,11 +128,13 @@ export class TaskRunner {
    * @param post sends a message to the owner
    * @param slot shared memory where the running task is shown
    * @param poll takes a waiting message without going through the event loop, if any
+   * @param idleSpinMs how long to poll for more work after the queue empties (0: sleep at once)
    */
-  constructor(post: (msg: FromWorker) => void, slot?: RunningSlot, poll?: () => ToWorker | undefined) {
+  constructor(post: (msg: FromWorker) => void, slot?: RunningSlot, poll?: () => ToWorker | undefined, idleSpinMs = IDLE_SPIN_MS) {
     this.#post = post;
     this.#slot = slot;
     this.#poll = poll;
+    this.#idleSpinMs = idleSpinMs;
   }
 
   receive(msg: ToWorker): void {
@@ -153,8 +156,8 @@ export class TaskRunner {
 
   /** With the queue empty, results sent: wait a little for more work, awake. */
   #spinForWork(): boolean {
-    if (!this.#poll) return false;
-    const until = performance.now() + IDLE_SPIN_MS;
+    if (!this.#poll || this.#idleSpinMs <= 0) return false;
+    const until = performance.now() + this.#idleSpinMs;
     do {
       const msg = this.#poll();
       if (msg) {

@@ -13,6 +13,8 @@ export interface WorkerThreadData {
   workerId: string;
   dataPort: MessagePort;
   slot: SharedArrayBuffer;
+  /** How long the thread polls for more work once idle; the task runner's default if absent. */
+  idleSpinMs?: number | undefined;
 }
 
 /** The control calls a worker thread answers through comlink. */
@@ -23,11 +25,12 @@ export interface WorkerControl {
   memory(): { heapUsed: number; rss: number };
 }
 
-const { workerId, dataPort, slot } = workerData as WorkerThreadData;
+const { workerId, dataPort, slot, idleSpinMs } = workerData as WorkerThreadData;
 const runner = new TaskRunner(
   (msg: FromWorker) => dataPort.postMessage(msg),
   new RunningSlot(slot),
   () => receiveMessageOnPort(dataPort)?.message as ToWorker | undefined,
+  idleSpinMs,
 );
 dataPort.on('message', (msg: ToWorker) => runner.receive(msg));
 

@@ -67,5 +67,8 @@ export async function connectNats(options: NatsConnectionOptions, name: string):
     reconnectTimeWait: 100,
     pingInterval: 5_000,
     waitOnFirstConnect: false,
+    // Without this, every request (each JetStream publish) captures a stack trace up front
+    // for the error it might never raise.
+    noAsyncTraces: true,
   });
 }

@@ -51,6 +51,20 @@ export interface BlockManagerOptions {
 export const BLOCK_CONSUMER = 'blocks';
 /** A held batch is marked in progress this often, so JetStream does not hand it to another block. */
 const WORKING_PERIOD_MS = 10_000;
+/**
+ * A batch is claimed (reported to the DFK, so that its tasks fail with ManagerLost if this
+ * block is lost) only if it is still running this long after it arrived. Most batches finish
+ * sooner: their claim would cost three JetStream messages and a stored message for nothing.
+ * A block lost before it claims a batch leaves it to JetStream, which hands it to another
+ * block once its ack wait ends.
+ */
+const CLAIM_AFTER_MS = 100;
+/**
+ * Worker threads of a block do not poll for more work once idle: the next batch comes
+ * through NATS, never within the thread executor's spin (1 ms), so the spin would only burn a
+ * core the block's own main thread and nats-server need.
+ */
+const BLOCK_IDLE_SPIN_MS = 0;
 
 type ToBlock =
   | FromWorkerActor
@@ -60,7 +74,59 @@ type ToBlock =
 
 interface HeldBatch {
   msg: JsMsg;
+  /** Tasks whose results are not stored yet: the batch is acknowledged at 0. */
   remaining: number;
+  /** Tasks the workers have not finished: the batch stops counting against capacity at 0. */
+  running: number;
+  /** Publishes the claim, unless the batch is done first. */
+  claim: NodeJS.Timeout | undefined;
+}
+
+/**
+ * How many batches a block may hold, between the puller and the block manager actor: a
+ * batch counts from when it is pulled until its tasks have run (not until its results are
+ * stored), so the next batch is pulled while the last one's results are being stored.
+ */
+class PullBudget {
+  #capacity: number;
+  #inUse = 0;
+  #wake: (() => void) | undefined;
+
+  constructor(capacity: number) {
+    this.#capacity = capacity;
+  }
+
+  get free(): number {
+    return this.#capacity - this.#inUse;
+  }
+
+  take(): void {
+    this.#inUse++;
+  }
+
+  release(): void {
+    this.#inUse--;
+    this.#wake?.();
+  }
+
+  /** Draining: pull nothing more. */
+  close(): void {
+    this.#capacity = 0;
+  }
+
+  /** Resolves when a batch is released, or after `ms`. */
+  waitForRoom(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      const self = this;
+      function done(): void {
+        clearTimeout(timer);
+        self.#wake = undefined;
+        resolve();
+      }
+      this.#wake = done;
+    });
+  }
 }
 
 /** Runs a block manager until it is drained, shut down, or the DFK is gone. Resolves with the exit code. */
@@ -80,13 +146,14 @@ export async function runBlockManager(options: BlockManagerOptions): Promise<num
     const system = start();
     let finished!: (code: number) => void;
     const done = new Promise<number>((resolve) => (finished = resolve));
+    const budget = new PullBudget(workers + options.prefetchCapacity);
     const manager = spawnBehaviour<ToBlock, BlockManager>(
       system,
       'block-manager',
-      (ctx) => new BlockManager(ctx.self, js, subjects, options, workers, log, finished),
+      (ctx) => new BlockManager(ctx.self, js, subjects, options, workers, log, finished, budget),
       { onChildCrash: (child, error, ctx) => managers.get(ctx.self)?.pool.childCrashed(child, error, ctx) ?? (ctx.resetChild as symbol) },
     );
-    const stopPulling = pullBatches(js, subjects, manager, workers + options.prefetchCapacity, log);
+    const stopPulling = pullBatches(js, subjects, manager, budget, log);
     const heartbeat = startHeartbeats(nc, subjects, options, manager, log, finished);
     const control = nc.subscribe(subjects.blockControl(options.blockId), {
       callback: (error, msg) => {
@@ -147,12 +214,12 @@ async function register(
   }
 }
 
-/** Pulls task batches while fewer than `capacity` are held. Returns a function that stops pulling. */
+/** Pulls task batches while the budget has room. Returns a function that stops pulling. */
 function pullBatches(
   js: JetStreamClient,
   subjects: Subjects,
   manager: Ref<ToBlock>,
-  capacity: number,
+  budget: PullBudget,
   log: (line: string) => void,
 ): () => void {
   let running = true;
@@ -160,14 +227,19 @@ function pullBatches(
     let consumer: Consumer | undefined;
     while (running) {
       try {
-        const free = capacity - (managers.get(manager)?.held ?? capacity);
+        const free = budget.free;
         if (free <= 0) {
-          await new Promise((resolve) => setTimeout(resolve, 2));
+          // Woken as soon as a batch has run; the timeout only re-checks `running`.
+          await budget.waitForRoom(250);
           continue;
         }
         consumer ??= await js.consumers.get(subjects.taskStream, BLOCK_CONSUMER);
         const messages = await consumer.fetch({ max_messages: free, expires: 1_000 });
-        for await (const msg of messages) send(manager, { type: 'batch', msg });
+        for await (const msg of messages) {
+          // Counted here, not when the actor gets to it, so the next fetch never asks for too many.
+          budget.take();
+          send(manager, { type: 'batch', msg });
+        }
       } catch (error) {
         consumer = undefined;
         if (!running) return;
@@ -227,6 +299,7 @@ class BlockManager implements Behaviour<ToBlock> {
   readonly #working: NodeJS.Timeout;
   #draining = false;
   #published = 0;
+  readonly #budget: PullBudget;
 
   constructor(
     self: Ref<ToBlock>,
@@ -236,8 +309,10 @@ class BlockManager implements Behaviour<ToBlock> {
     workers: number,
     log: (line: string) => void,
     finished: (code: number) => void,
+    budget: PullBudget,
   ) {
     managers.set(self, this);
+    this.#budget = budget;
     this.#self = self;
     this.#js = js;
     this.#subjects = subjects;
@@ -247,6 +322,7 @@ class BlockManager implements Behaviour<ToBlock> {
     this.pool = new WorkerPool(self as Ref<FromWorkerActor>, {
       name: `block-${options.blockId}`,
       workers,
+      idleSpinMs: BLOCK_IDLE_SPIN_MS,
       report: (outcomes) => this.#report(outcomes),
       running: (taskId, attempt) =>
         void this.#publish({ v: PROTOCOL_VERSION, kind: 'running', blockId: this.#blockId, taskId, attempt }).catch(() => {}),
@@ -254,11 +330,6 @@ class BlockManager implements Behaviour<ToBlock> {
     this.#working = setInterval(() => {
       for (const batch of this.#batches.values()) batch.msg.working();
     }, WORKING_PERIOD_MS);
-  }
-
-  /** Batches held (for the puller). */
-  get held(): number {
-    return this.#draining ? Infinity : this.#batches.size;
   }
 
   receive(msg: ToBlock): void {
@@ -269,6 +340,7 @@ class BlockManager implements Behaviour<ToBlock> {
         return this.#stored(msg.outcomes);
       case 'drain':
         this.#draining = true;
+        this.#budget.close();
         return this.#maybeDone();
       default:
         this.pool.handle(msg);
@@ -283,6 +355,7 @@ class BlockManager implements Behaviour<ToBlock> {
       // Never retried: the same bytes would fail the same way.
       this.#log(`rejected ${(error as Error).message}`);
       msg.term();
+      this.#budget.release();
       return;
     }
     const functions = new Map(batch.functions.map((f) => [f.id, f]));
@@ -292,23 +365,37 @@ class BlockManager implements Behaviour<ToBlock> {
       if (!fn) {
         this.#log(`rejected task batch #${msg.seq}: task ${wire.taskId} names function ${wire.fnId}, which the batch does not carry`);
         msg.term();
+        this.#budget.release();
         return;
       }
       tasks.push({ wire, fn });
     }
-    this.#batches.set(msg.seq, { msg, remaining: tasks.length });
+    const claim = setTimeout(
+      () =>
+        void this.#publish({
+          v: PROTOCOL_VERSION,
+          kind: 'claimed',
+          blockId: this.#blockId,
+          seq: msg.seq,
+          tasks: tasks.map(({ wire }) => ({ taskId: wire.taskId, attempt: wire.attempt })),
+        }),
+      CLAIM_AFTER_MS,
+    );
+    this.#batches.set(msg.seq, { msg, remaining: tasks.length, running: tasks.length, claim });
     for (const { wire } of tasks) this.#batchOf.set(`${wire.taskId}:${wire.attempt}`, msg.seq);
-    void this.#publish({
-      v: PROTOCOL_VERSION,
-      kind: 'claimed',
-      blockId: this.#blockId,
-      seq: msg.seq,
-      tasks: tasks.map(({ wire }) => ({ taskId: wire.taskId, attempt: wire.attempt })),
-    });
     this.pool.submit(tasks);
   }
 
   #report(outcomes: WireOutcome[]): void {
+    for (const outcome of outcomes) {
+      const seq = this.#batchOf.get(`${outcome.taskId}:${outcome.attempt}`);
+      const batch = seq === undefined ? undefined : this.#batches.get(seq);
+      if (batch && --batch.running === 0) {
+        clearTimeout(batch.claim);
+        batch.claim = undefined;
+        this.#budget.release();
+      }
+    }
     void this.#publish({ v: PROTOCOL_VERSION, kind: 'results', blockId: this.#blockId, outcomes }).then(() =>
       send(this.#self, { type: 'stored', outcomes }),
     );
@@ -354,5 +441,6 @@ class BlockManager implements Behaviour<ToBlock> {
 
   stopped(): void {
     clearInterval(this.#working);
+    for (const batch of this.#batches.values()) clearTimeout(batch.claim);
   }
 }
