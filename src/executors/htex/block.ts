@@ -1,5 +1,6 @@
 import { spawnBehaviour, send, type Behaviour, type Ref } from '../../actors/actor.ts';
 import type { ExecutionProvider, JobStatus } from '../../providers/provider.ts';
+import type { StatusPoller } from './status-poller.ts';
 
 /** Messages a block actor handles. */
 export type ToBlockActor =
@@ -33,6 +34,8 @@ export type BlockPhase =
 export interface BlockActorOptions {
   blockId: string;
   provider: ExecutionProvider;
+  /** Batches the status questions of all blocks of the executor. */
+  poller: StatusPoller;
   manager: Ref<FromBlockActor>;
   /** The block manager's command line. */
   command: string;
@@ -126,8 +129,8 @@ class BlockActor implements Behaviour<ToBlockActor> {
     if ((this.#phase === 'pending' || this.#phase === 'registered') && this.#jobId !== undefined && !this.#checking) {
       // Asked outside the actor's turn: a scheduler may take seconds to answer.
       this.#checking = true;
-      this.#options.provider.status([this.#jobId]).then(
-        async ([status]) => {
+      this.#options.poller.statusOf(this.#jobId).then(
+        async (status) => {
           if (status) {
             const stderrTail = ENDED.has(status.state) && this.#phase === 'pending' ? await this.#stderrTail(status) : undefined;
             send(this.#self, { type: 'job-state', status, stderrTail });

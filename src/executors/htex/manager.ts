@@ -27,6 +27,7 @@ import { PACKAGE_VERSION } from '../../version.ts';
 import { fromWire, toPoolTask } from '../thread-executor.ts';
 import { BLOCK_CONSUMER } from './block-manager.ts';
 import { spawnBlock, type FromBlockActor, type ToBlockActor } from './block.ts';
+import { StatusPoller } from './status-poller.ts';
 import type { ResolvedHighThroughputExecutorOptions } from './executor.ts';
 import type { ExecutorContext } from '../executor.ts';
 import { spawnStrategy, type FromStrategy, type ScalingDecision, type ScalingSnapshot } from './strategy.ts';
@@ -147,6 +148,7 @@ export class HtexManager implements Behaviour<ToHtex> {
   /** Set once blocks keep failing to start: no more blocks are submitted, tasks fail with it. */
   #scalingError: BlockStartError | undefined;
   #nextBlock = 0;
+  readonly #poller: StatusPoller;
   #ticker: NodeJS.Timeout | undefined;
   #stopping = false;
 
@@ -156,6 +158,7 @@ export class HtexManager implements Behaviour<ToHtex> {
     this.#dfk = dfk;
     this.#options = options;
     this.#context = context;
+    this.#poller = new StatusPoller(options.provider);
     this.#runId = randomBytes(6).toString('hex');
     this.#subjects = subjectsFor(this.#runId, options.label);
     start(this.#runId, this.#subjects, options, self).then(
@@ -274,6 +277,7 @@ export class HtexManager implements Behaviour<ToHtex> {
     const ref = spawnBlock(this.#self, {
       blockId,
       provider: options.provider,
+      poller: this.#poller,
       manager: this.#self as Ref<FromBlockActor>,
       command: blockCommand(options, args),
       env: { [NATS_ENV]: JSON.stringify(this.#connected!.blockConnection) },
