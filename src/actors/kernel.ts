@@ -88,7 +88,7 @@ export class DataFlowKernel implements Submitter, AsyncDisposable {
       stderr: stderr?.path,
     });
     const outputs = outputFiles(kwargs?.outputs);
-    for (const file of outputs) future.outputs.push(new DataFuture(future, file));
+    for (const file of outputs) future.addOutput(new DataFuture(future, file));
     const bash: BashSpec | undefined =
       app.kind === 'bash' ? { stdout, stderr, outputs: outputs.map((f) => f.filepath) } : undefined;
     const record: TaskRecord = {

@@ -128,6 +128,7 @@ export interface TaskControl {
 }
 
 const APP_FUTURE_BRAND = Symbol.for('parsl-ts.AppFuture');
+const NO_OUTPUTS: readonly DataFuture[] = Object.freeze([]);
 
 /**
  * The future of one app call: `tid`, `state`, the result, and a `DataFuture` for each declared
@@ -138,8 +139,7 @@ export class AppFuture<T> extends BaseFuture<T> {
   readonly tid: number;
   /** Name of the app that made this task. */
   readonly appName: string;
-  /** A `DataFuture` for each entry of the call's `outputs`. */
-  readonly outputs: DataFuture[];
+  #outputs: DataFuture[] | undefined;
   /** The bash app's stdout file, if one was given. */
   readonly stdout: string | undefined;
   /** The bash app's stderr file, if one was given. */
@@ -158,10 +158,19 @@ export class AppFuture<T> extends BaseFuture<T> {
     this.tid = tid;
     this.appName = appName;
     this.control = control;
-    this.outputs = [];
     this.stdout = streams.stdout;
     this.stderr = streams.stderr;
     Object.defineProperty(this, APP_FUTURE_BRAND, { value: true });
+  }
+
+  /** A `DataFuture` for each entry of the call's `outputs` (most calls have none: no array is kept for them). */
+  get outputs(): readonly DataFuture[] {
+    return this.#outputs ?? NO_OUTPUTS;
+  }
+
+  /** @internal */
+  addOutput(output: DataFuture): void {
+    (this.#outputs ??= []).push(output);
   }
 
   /** Where the task is in its life: pending, launched, running, exec_done, failed, dep_fail… */
