@@ -22,6 +22,8 @@ export function subjectsFor(runId: string, label: string) {
     tasks: `${base}.tasks`,
     /** JetStream stream of results, claims and running notices from blocks. */
     results: `${base}.results`,
+    /** Request/reply: results straight to the DFK, which answers once it has them (the fast path). */
+    directResults: `${base}.results-direct`,
     /** Request/reply: a block registers. */
     register: `${base}.register`,
     /** A block's heartbeats. */

@@ -49,6 +49,8 @@ export interface BlockManagerOptions {
 
 /** JetStream consumer that every block of one executor pulls from. */
 export const BLOCK_CONSUMER = 'blocks';
+/** How long results sent straight to the DFK wait for its answer before they are stored instead. */
+const DIRECT_RESULTS_TIMEOUT_MS = 2_000;
 /** A held batch is marked in progress this often, so JetStream does not hand it to another block. */
 const WORKING_PERIOD_MS = 10_000;
 /**
@@ -150,7 +152,7 @@ export async function runBlockManager(options: BlockManagerOptions): Promise<num
     const manager = spawnBehaviour<ToBlock, BlockManager>(
       system,
       'block-manager',
-      (ctx) => new BlockManager(ctx.self, js, subjects, options, workers, log, finished, budget),
+      (ctx) => new BlockManager(ctx.self, nc, js, subjects, options, workers, log, finished, budget),
       { onChildCrash: (child, error, ctx) => managers.get(ctx.self)?.pool.childCrashed(child, error, ctx) ?? (ctx.resetChild as symbol) },
     );
     const stopPulling = pullBatches(js, subjects, manager, budget, log);
@@ -287,6 +289,7 @@ const managers = new WeakMap<Ref<unknown>, BlockManager>();
 class BlockManager implements Behaviour<ToBlock> {
   readonly pool: WorkerPool;
   readonly #self: Ref<ToBlock>;
+  readonly #nc: NatsConnection;
   readonly #js: JetStreamClient;
   readonly #subjects: Subjects;
   readonly #blockId: string;
@@ -303,6 +306,7 @@ class BlockManager implements Behaviour<ToBlock> {
 
   constructor(
     self: Ref<ToBlock>,
+    nc: NatsConnection,
     js: JetStreamClient,
     subjects: Subjects,
     options: BlockManagerOptions,
@@ -314,6 +318,7 @@ class BlockManager implements Behaviour<ToBlock> {
     managers.set(self, this);
     this.#budget = budget;
     this.#self = self;
+    this.#nc = nc;
     this.#js = js;
     this.#subjects = subjects;
     this.#blockId = options.blockId;
@@ -396,7 +401,7 @@ class BlockManager implements Behaviour<ToBlock> {
         this.#budget.release();
       }
     }
-    void this.#publish({ v: PROTOCOL_VERSION, kind: 'results', blockId: this.#blockId, outcomes }).then(() =>
+    void this.#deliver({ v: PROTOCOL_VERSION, kind: 'results', blockId: this.#blockId, outcomes }).then(() =>
       send(this.#self, { type: 'stored', outcomes }),
     );
   }
@@ -421,6 +426,21 @@ class BlockManager implements Behaviour<ToBlock> {
     if (this.#draining && this.#batches.size === 0) {
       this.#log('drained: every batch is done');
       this.#finished(0);
+    }
+  }
+
+  /**
+   * Results go straight to the DFK, which answers once it has them: one hop instead of a
+   * stored message and its delivery. Without an answer (the DFK busy, the server restarting,
+   * the connection down) they are stored in the results stream instead, where the DFK reads
+   * them later; a result that arrives both ways is used once (the DFK ignores a second one).
+   */
+  async #deliver(report: BlockReport): Promise<void> {
+    try {
+      await this.#nc.request(this.#subjects.directResults, encodeBinary(report), { timeout: DIRECT_RESULTS_TIMEOUT_MS });
+      return;
+    } catch {
+      await this.#publish(report);
     }
   }
 

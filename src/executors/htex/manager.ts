@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { jetstream, jetstreamManager, AckPolicy, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, AckPolicy, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { send, type Behaviour, type Ref } from '../../actors/actor.ts';
 import type { ExecTask, FromExecutor, FunctionDef, TaskOutcome, ToExecutor, WireTask } from '../../actors/protocol.ts';
@@ -36,6 +36,7 @@ import { spawnStrategy, type FromStrategy, type ScalingDecision, type ScalingSna
 const DFK_CONSUMER = 'dfk';
 /** How long JetStream waits for a block's ack before handing a batch to another block. */
 const TASK_ACK_WAIT_MS = 30_000;
+const OK = new Uint8Array([1]);
 /** Blocks that fail to start this many times in a row stop the scaling of their executor. */
 const MAX_START_FAILURES = 3;
 
@@ -58,7 +59,7 @@ export type ToHtex =
   | FromStrategy
   | { type: 'started'; connected: Connected }
   | { type: 'start-failed'; error: unknown }
-  | { type: 'report'; report: BlockReport; msg: JsMsg }
+  | { type: 'report'; report: BlockReport; ack: () => void }
   | { type: 'register'; registration: Registration; respond: (reply: RegistrationReply) => void }
   | { type: 'heartbeat'; blockId: string; inFlight: number }
   | { type: 'tick' };
@@ -191,7 +192,7 @@ export class HtexManager implements Behaviour<ToHtex> {
         }
         return this.#publish(msg.tasks);
       case 'report':
-        return this.#report(msg.report, msg.msg);
+        return this.#report(msg.report, msg.ack);
       case 'register':
         return this.#register(msg.registration, msg.respond);
       case 'heartbeat': {
@@ -392,8 +393,8 @@ export class HtexManager implements Behaviour<ToHtex> {
     }
   }
 
-  #report(report: BlockReport, msg: JsMsg): void {
-    msg.ack();
+  #report(report: BlockReport, ack: () => void): void {
+    ack();
     switch (report.kind) {
       case 'claimed':
         for (const { taskId, attempt } of report.tasks) {
@@ -540,6 +541,18 @@ async function start(
         }
       },
     });
+    const directResults = nc.subscribe(subjects.directResults, {
+      callback: (error, msg) => {
+        if (error) return;
+        try {
+          const report = decodeBinary(msg.data, blockReportSchema, 'direct block report');
+          // Answered once the manager has taken it: only then may the block acknowledge its batch.
+          send(self, { type: 'report', report, ack: () => msg.respond(OK) });
+        } catch (e) {
+          process.emitWarning(`rejected ${(e as Error).message}`);
+        }
+      },
+    });
     const heartbeats = nc.subscribe(subjects.allBlockHeartbeats, {
       callback: (error, msg) => {
         if (error) return;
@@ -556,7 +569,7 @@ async function start(
     void (async () => {
       for await (const msg of messages) {
         try {
-          send(self, { type: 'report', report: decodeBinary(msg.data, blockReportSchema, `block report #${msg.seq}`), msg });
+          send(self, { type: 'report', report: decodeBinary(msg.data, blockReportSchema, `block report #${msg.seq}`), ack: () => msg.ack() });
         } catch (e) {
           process.emitWarning(`rejected ${(e as Error).message}`);
           msg.term();
@@ -569,7 +582,7 @@ async function start(
       jsm,
       server,
       blockConnection: connection,
-      subscriptions: [register, heartbeats],
+      subscriptions: [register, directResults, heartbeats],
       stopConsuming: () => void messages.close(),
     };
   } catch (error) {
