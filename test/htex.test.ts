@@ -62,6 +62,24 @@ test('htex - 10,000 tasks over two blocks give correct results', async () => {
   assert.ok(blocks.every((b) => b.live && b.pid !== undefined), 'both blocks registered');
 });
 
+test('htex - a chain of small batches goes straight to the block, not through the work queue', async () => {
+  load(new Config({ executors: [htex({ provider: new LocalProvider({ initBlocks: 1, maxBlocks: 1 }) })] }));
+  assert.is(await deadline(square(2)), 4);
+  const manager = htexManager(dfk(), 'htex');
+  await deadline(waitFor(() => manager.blocks()[0]?.pid !== undefined, 'registration'));
+  const nc = await connectNats(manager.blockConnection!, 'observer');
+  const { jetstreamManager } = await import('@nats-io/jetstream');
+  const jsm = await jetstreamManager(nc);
+  const before = (await jsm.streams.info(manager.subjects.taskStream)).state.last_seq;
+  const inc = app((x: number) => x + 1);
+  let f = inc(0);
+  for (let i = 0; i < 49; i++) f = inc(f);
+  assert.is(await deadline(f), 50);
+  const after = (await jsm.streams.info(manager.subjects.taskStream)).state.last_seq;
+  await nc.close();
+  assert.ok(after - before < 10, `at most a few of 50 links went through the work queue (${after - before})`);
+});
+
 test('htex - dependencies, bash apps and errors work as on threads', async () => {
   load(new Config({ executors: [htex({ provider: new LocalProvider({ initBlocks: 1, maxBlocks: 1 }) })] }));
   const add = app((a: number, b: number) => a + b);
@@ -154,6 +172,9 @@ test('htex - garbage and wrong-schema messages on the task subject are rejected 
     await js.publish(manager.subjects.tasks, new Uint8Array([0xde, 0xad, 0xbe, 0xef]));
     await js.publish(manager.subjects.tasks, encodeBinary({ v: PROTOCOL_VERSION, kind: 'tasks', tasks: 'not an array' }));
     await js.publish(manager.subjects.tasks, encodeBinary({ v: 999, kind: 'tasks', functions: [], tasks: [] }));
+    // The same on the subject where the DFK offers small batches straight to a block.
+    const answer = await nc.request(manager.subjects.blockTasks('0'), new Uint8Array([1, 2, 3]), { timeout: 5_000 });
+    assert.is(JSON.parse(new TextDecoder().decode(answer.data)), 'rejected');
     await nc.close();
     const results = await deadline(Promise.all(Array.from({ length: 20 }, (_, i) => square(i))));
     assert.equal(results, Array.from({ length: 20 }, (_, i) => i * i));

@@ -30,6 +30,8 @@ export function subjectsFor(runId: string, label: string) {
     blockHeartbeat: (blockId: string) => `${base}.block.${safeToken(blockId)}.hb`,
     /** Every block's heartbeats, for the DFK. */
     allBlockHeartbeats: `${base}.block.*.hb`,
+    /** Request/reply: a small task batch straight to one block, which accepts it if it has room. */
+    blockTasks: (blockId: string) => `${base}.block.${safeToken(blockId)}.tasks`,
     /** Control messages to one block (drain, shutdown). */
     blockControl: (blockId: string) => `${base}.block.${safeToken(blockId)}.ctl`,
     /** The DFK's heartbeats, for blocks. */
@@ -108,6 +110,10 @@ export const blockReportSchema = z.discriminatedUnion('kind', [
     .object({ v: z.literal(PROTOCOL_VERSION), kind: z.literal('running'), blockId: z.string(), taskId: z.number().int(), attempt: z.number().int() })
     .strict(),
 ]);
+
+/** A block's answer to a batch sent straight to it. */
+export const DIRECT_ACCEPTED = 'accepted';
+export const DIRECT_BUSY = 'busy';
 
 /** A block → DFK registration request. */
 export const registrationSchema = z

@@ -16,6 +16,8 @@ import type { FromWorkerActor, PoolTask } from '../../actors/worker.ts';
 import { connectNats, type NatsConnectionOptions } from '../../nats/connection.ts';
 import {
   PROTOCOL_VERSION,
+  DIRECT_ACCEPTED,
+  DIRECT_BUSY,
   controlSchema,
   decodeBinary,
   decodeJson,
@@ -71,11 +73,13 @@ const BLOCK_IDLE_SPIN_MS = 0;
 type ToBlock =
   | FromWorkerActor
   | { type: 'batch'; msg: JsMsg }
+  | { type: 'direct'; data: Uint8Array; respond: (answer: string) => void }
   | { type: 'stored'; outcomes: WireOutcome[] }
   | { type: 'drain' };
 
 interface HeldBatch {
-  msg: JsMsg;
+  /** The work-queue message to acknowledge; none for a batch the DFK sent straight here. */
+  msg: JsMsg | undefined;
   /** Tasks whose results are not stored yet: the batch is acknowledged at 0. */
   remaining: number;
   /** Tasks the workers have not finished: the batch stops counting against capacity at 0. */
@@ -157,6 +161,11 @@ export async function runBlockManager(options: BlockManagerOptions): Promise<num
     );
     const stopPulling = pullBatches(js, subjects, manager, budget, log);
     const heartbeat = startHeartbeats(nc, subjects, options, manager, log, finished);
+    const direct = nc.subscribe(subjects.blockTasks(options.blockId), {
+      callback: (error, msg) => {
+        if (!error) send(manager, { type: 'direct', data: msg.data, respond: (answer) => msg.respond(encodeJson(answer)) });
+      },
+    });
     const control = nc.subscribe(subjects.blockControl(options.blockId), {
       callback: (error, msg) => {
         if (error) return;
@@ -179,6 +188,7 @@ export async function runBlockManager(options: BlockManagerOptions): Promise<num
     stopPulling();
     heartbeat();
     control.unsubscribe();
+    direct.unsubscribe();
     await managers.get(manager)?.pool.stop();
     stop(system);
     return code;
@@ -302,6 +312,8 @@ class BlockManager implements Behaviour<ToBlock> {
   readonly #working: NodeJS.Timeout;
   #draining = false;
   #published = 0;
+  /** Batches taken straight from the DFK, counted down from -1 so their keys never meet stream sequences. */
+  #directBatches = 0;
   readonly #budget: PullBudget;
 
   constructor(
@@ -333,7 +345,7 @@ class BlockManager implements Behaviour<ToBlock> {
         void this.#publish({ v: PROTOCOL_VERSION, kind: 'running', blockId: this.#blockId, taskId, attempt }).catch(() => {}),
     });
     this.#working = setInterval(() => {
-      for (const batch of this.#batches.values()) batch.msg.working();
+      for (const batch of this.#batches.values()) batch.msg?.working();
     }, WORKING_PERIOD_MS);
   }
 
@@ -341,6 +353,8 @@ class BlockManager implements Behaviour<ToBlock> {
     switch (msg.type) {
       case 'batch':
         return this.#accept(msg.msg);
+      case 'direct':
+        return this.#acceptDirect(msg.data, msg.respond);
       case 'stored':
         return this.#stored(msg.outcomes);
       case 'drain':
@@ -352,28 +366,51 @@ class BlockManager implements Behaviour<ToBlock> {
     }
   }
 
-  #accept(msg: JsMsg): void {
+  /** Decodes and checks a batch; logs and returns undefined for one that is not valid. */
+  #decode(data: Uint8Array, what: string): PoolTask[] | undefined {
     let batch;
     try {
-      batch = decodeBinary(msg.data, taskBatchSchema, `task batch #${msg.seq}`);
+      batch = decodeBinary(data, taskBatchSchema, what);
     } catch (error) {
-      // Never retried: the same bytes would fail the same way.
       this.#log(`rejected ${(error as Error).message}`);
-      msg.term();
-      this.#budget.release();
-      return;
+      return undefined;
     }
     const functions = new Map(batch.functions.map((f) => [f.id, f]));
     const tasks: PoolTask[] = [];
     for (const wire of batch.tasks) {
       const fn = functions.get(wire.fnId);
       if (!fn) {
-        this.#log(`rejected task batch #${msg.seq}: task ${wire.taskId} names function ${wire.fnId}, which the batch does not carry`);
-        msg.term();
-        this.#budget.release();
-        return;
+        this.#log(`rejected ${what}: task ${wire.taskId} names function ${wire.fnId}, which the batch does not carry`);
+        return undefined;
       }
       tasks.push({ wire, fn });
+    }
+    return tasks;
+  }
+
+  /**
+   * A batch the DFK sent straight to this block (a short queue: skipping the work queue's store
+   * saves a hop). Taken only with room to spare; the DFK records it as claimed on the answer.
+   */
+  #acceptDirect(data: Uint8Array, respond: (answer: string) => void): void {
+    if (this.#draining || this.#budget.free <= 0) return respond(DIRECT_BUSY);
+    const tasks = this.#decode(data, 'direct task batch');
+    if (!tasks) return respond('rejected');
+    this.#budget.take();
+    const key = -++this.#directBatches;
+    this.#batches.set(key, { msg: undefined, remaining: tasks.length, running: tasks.length, claim: undefined });
+    for (const { wire } of tasks) this.#batchOf.set(`${wire.taskId}:${wire.attempt}`, key);
+    respond(DIRECT_ACCEPTED);
+    this.pool.submit(tasks);
+  }
+
+  #accept(msg: JsMsg): void {
+    const tasks = this.#decode(msg.data, `task batch #${msg.seq}`);
+    if (!tasks) {
+      // Never retried: the same bytes would fail the same way.
+      msg.term();
+      this.#budget.release();
+      return;
     }
     const claim = setTimeout(
       () =>
@@ -415,7 +452,7 @@ class BlockManager implements Behaviour<ToBlock> {
       this.#batchOf.delete(key);
       const batch = this.#batches.get(seq);
       if (batch && --batch.remaining === 0) {
-        batch.msg.ack();
+        batch.msg?.ack();
         this.#batches.delete(seq);
       }
     }

@@ -9,6 +9,7 @@ import { connectNats, NATS_ENV, type NatsConnectionOptions } from '../../nats/co
 import { NatsServer } from '../../nats/server.ts';
 import {
   PROTOCOL_VERSION,
+  DIRECT_ACCEPTED,
   blockHeartbeatSchema,
   blockReportSchema,
   decodeBinary,
@@ -37,6 +38,10 @@ const DFK_CONSUMER = 'dfk';
 /** How long JetStream waits for a block's ack before handing a batch to another block. */
 const TASK_ACK_WAIT_MS = 30_000;
 const OK = new Uint8Array([1]);
+/** Batches of at most this many tasks are offered straight to a block before the work queue. */
+const DIRECT_MAX_TASKS = 8;
+/** How long a block may take to take or refuse a batch offered straight to it. */
+const DIRECT_TIMEOUT_MS = 1_000;
 /** Blocks that fail to start this many times in a row stop the scaling of their executor. */
 const MAX_START_FAILURES = 3;
 
@@ -62,6 +67,7 @@ export type ToHtex =
   | { type: 'report'; report: BlockReport; ack: () => void }
   | { type: 'register'; registration: Registration; respond: (reply: RegistrationReply) => void }
   | { type: 'heartbeat'; blockId: string; inFlight: number }
+  | { type: 'direct-accepted'; blockId: string; tasks: Array<{ taskId: number; attempt: number }> }
   | { type: 'tick' };
 
 interface BlockRecord {
@@ -141,7 +147,7 @@ export class HtexManager implements Behaviour<ToHtex> {
   #waiting: ExecTask[] = [];
   readonly #blocks = new Map<string, BlockRecord>();
   /** Tries a block has claimed and not reported, by task id. */
-  readonly #inFlight = new Map<number, { attempt: number; blockId: string; seq: number }>();
+  readonly #inFlight = new Map<number, { attempt: number; blockId: string; seq: number | undefined }>();
   /** Tries published and not reported, by task id: the work the strategy scales for. */
   readonly #outstanding = new Map<number, number>();
   /** Blocks in a row that were lost before they registered. */
@@ -149,6 +155,7 @@ export class HtexManager implements Behaviour<ToHtex> {
   /** Set once blocks keep failing to start: no more blocks are submitted, tasks fail with it. */
   #scalingError: BlockStartError | undefined;
   #nextBlock = 0;
+  #directTurn = 0;
   readonly #poller: StatusPoller;
   #ticker: NodeJS.Timeout | undefined;
   #stopping = false;
@@ -205,6 +212,12 @@ export class HtexManager implements Behaviour<ToHtex> {
       }
       case 'block-registered':
         this.#startFailures = 0;
+        return;
+      case 'direct-accepted':
+        for (const { taskId, attempt } of msg.tasks) {
+          // Unless its result came first.
+          if (this.#outstanding.get(taskId) === attempt) this.#inFlight.set(taskId, { attempt, blockId: msg.blockId, seq: undefined });
+        }
         return;
       case 'snapshot-request':
         send(msg.replyTo, { type: 'snapshot', snapshot: this.#snapshot() });
@@ -373,8 +386,38 @@ export class HtexManager implements Behaviour<ToHtex> {
         functions: [...needed].map((id) => functions.get(id)!),
         tasks: chunk,
       };
-      void this.#store(batch, `${chunk[0]!.taskId}.${chunk[0]!.attempt}.${chunk.length}`);
+      const msgID = `${chunk[0]!.taskId}.${chunk[0]!.attempt}.${chunk.length}`;
+      const target = chunk.length <= DIRECT_MAX_TASKS ? this.#nextDirectBlock() : undefined;
+      if (target === undefined) void this.#store(batch, msgID);
+      else void this.#sendDirect(target, batch, msgID);
     }
+  }
+
+  /** Registered blocks in turn, for batches sent straight to a block. */
+  #nextDirectBlock(): string | undefined {
+    const registered = [...this.#blocks].filter(([, b]) => b.live && b.registered).map(([id]) => id);
+    if (registered.length === 0) return undefined;
+    return registered[this.#directTurn++ % registered.length];
+  }
+
+  /**
+   * A small batch goes straight to a block, skipping the work queue's store (a chain of
+   * dependent tasks is a stream of one-task batches); a busy, slow or lost block sends it to
+   * the work queue instead. A reply lost after the block took the batch could let it run
+   * twice; the DFK then uses the first result.
+   */
+  async #sendDirect(blockId: string, batch: TaskBatchMessage, msgID: string): Promise<void> {
+    try {
+      const reply = await this.#connected!.nc.request(this.#subjects.blockTasks(blockId), encodeBinary(batch), { timeout: DIRECT_TIMEOUT_MS });
+      if (JSON.parse(new TextDecoder().decode(reply.data)) === DIRECT_ACCEPTED) {
+        const tasks = batch.tasks.map(({ taskId, attempt }) => ({ taskId, attempt }));
+        send(this.#self, { type: 'direct-accepted', blockId, tasks });
+        return;
+      }
+    } catch {
+      // No answer: the work queue will do.
+    }
+    await this.#store(batch, msgID);
   }
 
   /** Publishes a batch to the work queue until JetStream has stored it. */
@@ -425,7 +468,7 @@ export class HtexManager implements Behaviour<ToHtex> {
       this.#stopScaling(new BlockStartError(this.#options.label, this.#startFailures, reason));
     }
     const outcomes: TaskOutcome[] = [];
-    const withdrawn = new Set<number>();
+    const withdrawn = new Set<number | undefined>();
     for (const [taskId, held] of this.#inFlight) {
       if (held.blockId !== blockId) continue;
       this.#inFlight.delete(taskId);
@@ -434,7 +477,9 @@ export class HtexManager implements Behaviour<ToHtex> {
       if (this.#outstanding.get(taskId) === held.attempt) this.#outstanding.delete(taskId);
     }
     // Its batches would otherwise come back to another block when their ack wait ends.
-    for (const seq of withdrawn) void this.#connected?.jsm.streams.deleteMessage(this.#subjects.taskStream, seq).catch(() => {});
+    for (const seq of withdrawn) {
+      if (seq !== undefined) void this.#connected?.jsm.streams.deleteMessage(this.#subjects.taskStream, seq).catch(() => {});
+    }
     if (outcomes.length > 0) send(this.#dfk, { type: 'results', outcomes });
   }
 
