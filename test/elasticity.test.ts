@@ -5,25 +5,9 @@ import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { app, BlockStartError, clear, Config, dfk, HighThroughputExecutor, load, LocalProvider } from '../src/index.ts';
 import { htexManager } from '../src/internal.ts';
-import { deadline, rejection } from './helpers.ts';
+import { deadline, rejection, waitFor, processAlive } from './helpers.ts';
 
-async function waitFor(check: () => boolean, what: string, ms = 60_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
-function alive(pid: number | undefined): boolean {
-  if (pid === undefined) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 test.after.each(async () => {
   await clear();
@@ -58,7 +42,7 @@ test('elasticity - scales out to maxBlocks under load and back in when idle', as
   assert.is(manager.blocks().length, 2, 'never more than maxBlocks');
   const pids = manager.blocks().map((b) => b.pid);
   await deadline(waitFor(() => manager.liveBlocks === 0, 'idle blocks scaled in'), 30_000);
-  await deadline(waitFor(() => pids.every((pid) => !alive(pid)), 'block processes gone'), 30_000);
+  await deadline(waitFor(() => pids.every((pid) => !processAlive(pid)), 'block processes gone'), 30_000);
 });
 
 test('elasticity - minBlocks are kept while idle', async () => {
@@ -130,10 +114,10 @@ test('elasticity - blocks are cancelled when the script is interrupted', async (
   const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('close', (_code, signal) => resolve(signal)));
   await deadline(waitFor(() => /ready \d+/.test(out), 'the block to register'), 60_000);
   const blockPid = Number(/ready (\d+)/.exec(out)![1]);
-  assert.ok(alive(blockPid), 'the block runs');
+  assert.ok(processAlive(blockPid), 'the block runs');
   child.kill('SIGINT');
   assert.is(await deadline(exited, 30_000), 'SIGINT', 'the script dies of SIGINT after clearing');
-  await deadline(waitFor(() => !alive(blockPid), 'the block process to be gone'), 20_000);
+  await deadline(waitFor(() => !processAlive(blockPid), 'the block process to be gone'), 20_000);
 });
 
 test.run();

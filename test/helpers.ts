@@ -1,5 +1,5 @@
 import { rejects } from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -35,4 +35,26 @@ export async function rejection(promise: PromiseLike<unknown>, check?: (error: a
 export function tempDir(prefix = 'parsl-ts-test-'): { path: string; remove: () => void } {
   const path = mkdtempSync(join(tmpdir(), prefix));
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/** Resolves once `check` holds (it may be async); rejects naming `what` after `ms`. */
+export async function waitFor(check: () => boolean | Promise<boolean>, what: string, ms = 60_000): Promise<void> {
+  const error = new Error(`timed out waiting for ${what}`);
+  const until = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > until) throw error;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Whether a process runs (a zombie, ended but not yet reaped, does not count). */
+export function processAlive(pid: number | undefined): boolean {
+  if (pid === undefined) return false;
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  const stat = existsSync(`/proc/${pid}/stat`) ? readFileSync(`/proc/${pid}/stat`, 'utf8') : '';
+  return !/^\d+ \(.*\) Z/.test(stat);
 }

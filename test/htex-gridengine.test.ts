@@ -7,7 +7,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { app, clear, Config, dfk, GridEngineProvider, HighThroughputExecutor, load } from '../src/index.ts';
 import { htexManager } from '../src/internal.ts';
-import { deadline } from './helpers.ts';
+import { deadline, waitFor } from './helpers.ts';
 import { GridEngine } from './support/gridengine.ts';
 
 interface Ctx {
@@ -25,13 +25,6 @@ test.after(async (ctx) => {
   await ctx.ge?.stop();
 });
 
-async function waitFor(check: () => boolean, what: string, ms = 90_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 test('gridengine - tasks run on blocks that are qsub jobs; idle blocks are scaled in', async (ctx) => {
   load(

@@ -11,7 +11,7 @@ import * as assert from 'uvu/assert';
 import { app, clear, Config, dfk, HighThroughputExecutor, load, SlurmProvider, SSHChannel } from '../src/index.ts';
 import type { Channel, ExecOptions, ExecResult } from '../src/index.ts';
 import { htexManager } from '../src/internal.ts';
-import { deadline, tempDir } from './helpers.ts';
+import { deadline, tempDir, waitFor } from './helpers.ts';
 import { SlurmCluster } from './support/slurm.ts';
 import { Sshd } from './support/sshd.ts';
 
@@ -43,13 +43,6 @@ const nap = app(async (x: number) => {
   return x * 10;
 });
 
-async function waitFor(check: () => boolean | Promise<boolean>, what: string, ms = 90_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 /** Job ids in squeue, as the scheduler sees them. */
 function squeue(ctx: Ctx): string[] {

@@ -8,7 +8,7 @@ import { jetstream } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { app, clear, Config, dfk, HighThroughputExecutor, load, LocalProvider, waitForCurrentTasks } from '../src/index.ts';
 import { connectNats, encodeBinary, findNatsServer, htexManager, NATS_ENV, NatsServer, PROTOCOL_VERSION } from '../src/internal.ts';
-import { deadline, rejection, tempDir } from './helpers.ts';
+import { deadline, rejection, tempDir, waitFor, processAlive } from './helpers.ts';
 
 const work = tempDir();
 const AUTH = { user: 'parsl', password: 'test-secret-1' };
@@ -23,13 +23,6 @@ function htex(options: ConstructorParameters<typeof HighThroughputExecutor>[0] =
   });
 }
 
-async function waitFor(check: () => boolean, what: string, ms = 30_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 test.after.each(async () => {
   let loaded = true;
@@ -262,19 +255,11 @@ test('blocks - a drained block finishes what it holds and exits; the strategy re
   await nc.flush();
   await nc.close();
   assert.equal(await deadline(Promise.all(held), 30_000), [0, 1, 4, 9], 'what it held is finished');
-  await deadline(waitFor(() => !isAlive(pid), 'the drained block to exit'), 30_000);
+  await deadline(waitFor(() => !processAlive(pid), 'the drained block to exit'), 30_000);
   assert.is(await deadline(square(12), 60_000), 144, 'new work gets a new block');
   assert.ok(manager.blocks().length >= 2);
 });
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 test('blocks - the block command needs its credential from the environment', async () => {
   const { code, stderr } = await runBlock(undefined, ['--block-id', 'x'], {});

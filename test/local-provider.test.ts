@@ -11,7 +11,7 @@ import { ConfigError } from '../src/errors.ts';
 import { LocalChannel } from '../src/providers/channels/local.ts';
 import { LocalProvider, type LocalProviderOptions } from '../src/providers/local.ts';
 import { TERMINAL_JOB_STATES } from '../src/providers/provider.ts';
-import { deadline, tempDir } from './helpers.ts';
+import { deadline, tempDir, processAlive } from './helpers.ts';
 import { waitUntil, watchJob } from './support/slurm.ts';
 
 const dir = tempDir('parsl-ts-local-provider-');
@@ -20,15 +20,6 @@ const provider = (extra: LocalProviderOptions = {}) =>
 const terminal = (state: string) => TERMINAL_JOB_STATES.has(state as never);
 
 /** Whether a process exists (and is not a zombie). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  const stat = existsSync(`/proc/${pid}/stat`) ? readFileSync(`/proc/${pid}/stat`, 'utf8') : '';
-  return !/^\d+ \(.*\) Z/.test(stat);
-}
 
 test('local provider - a block runs its command, completes with exit code 0, and its stdout is kept', async () => {
   await deadline(
@@ -95,11 +86,11 @@ test('local provider - cancel kills the whole process group', async () => {
       const jobId = await p.submit(`sleep 300 & echo $! > ${pidFile}; wait`, 1, 'cancel-me');
       await waitUntil(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '', 20_000, 'the block did not start');
       const grandchild = Number(readFileSync(pidFile, 'utf8'));
-      assert.ok(alive(grandchild));
+      assert.ok(processAlive(grandchild));
       assert.equal(await p.cancel([jobId]), [true]);
       const [status] = await p.status([jobId]);
       assert.is(status!.state, 'cancelled');
-      await waitUntil(() => !alive(grandchild) && !alive(Number(jobId)), 20_000, 'processes of the cancelled block are still alive');
+      await waitUntil(() => !processAlive(grandchild) && !processAlive(Number(jobId)), 20_000, 'processes of the cancelled block are still alive');
       // Cancelling again: the job has ended, so nothing is cancelled.
       assert.equal(await p.cancel([jobId, 'nope']), [false, false]);
     })(),
@@ -128,7 +119,7 @@ test('local provider - walltime ends a block in state timeout', async () => {
       const jobId = await p.submit('sleep 300', 1, 'walltime');
       const { last } = await watchJob(p, jobId, terminal);
       assert.is(last.state, 'timeout');
-      await waitUntil(() => !alive(Number(jobId)), 20_000, 'the timed-out block is still alive');
+      await waitUntil(() => !processAlive(Number(jobId)), 20_000, 'the timed-out block is still alive');
     })(),
   );
 });

@@ -1,12 +1,11 @@
-import { app, clear, Config, dfk, HighThroughputExecutor, load, LocalProvider, type AppFuture } from '../../src/index.ts';
+import { clear, Config, dfk, HighThroughputExecutor, load, LocalProvider } from '../../src/index.ts';
 import { htexManager } from '../../src/internal.ts';
 import { CHAIN_CPU, THROUGHPUT_CPU, withCpu, type CpuRoles } from './cpu.ts';
 import type { NatsEndpoint } from './nats.ts';
-import { expectAllZero, expectEqual, now, withLinkPercentiles, type Measured, type Sizes, type Subject } from './subject.ts';
+import { now, withLinkPercentiles, type Measured, type Sizes, type Subject } from './subject.ts';
+import { chainAwaitedRun, chainRun, throughputRun } from './app-runs.ts';
 
 // Self-contained functions, sent to the blocks by their source, as a user's script would.
-const noop = app(() => 0, { name: 'noop' });
-const inc = app((x: number) => x + 1, { name: 'inc' });
 
 const LABEL = 'htex';
 /** How long the blocks may take to start and register. */
@@ -75,64 +74,29 @@ export class HtexSubject implements Subject {
 
   async warmUp(sizes: Sizes): Promise<void> {
     // Every block and worker loads both functions; JIT, the streams and the consumers warm up.
-    if (sizes.warmup > 0) await this.#throughput(sizes.warmup);
+    if (sizes.warmup > 0) await throughputRun('htex', sizes.warmup);
     const links = Math.min(sizes.chain, 200);
-    await this.#chain(links);
-    if (this.#awaited) await this.#chainAwaited(links);
+    await chainRun('htex', links);
+    if (this.#awaited) await chainAwaitedRun('htex', links);
   }
 
   readonly measure = {
     /** N calls of a no-op app, then `Promise.all` on their futures, as a user writes it. */
     throughput: async ({ tasks }: Sizes): Promise<Measured> => {
-      const { result: ms, cpu } = await withCpu(this.#roles, tasks, THROUGHPUT_CPU, () => this.#throughput(tasks));
+      const { result: ms, cpu } = await withCpu(this.#roles, tasks, THROUGHPUT_CPU, () => throughputRun('htex', tasks));
       return { value: tasks / (ms / 1000), also: cpu };
     },
     /** Every link submitted at once, each depending on the one before: the DFK releases them. */
     chain: async ({ chain }: Sizes): Promise<Measured> => {
-      const { result: ms, cpu } = await withCpu(this.#roles, chain, CHAIN_CPU, () => this.#chain(chain));
+      const { result: ms, cpu } = await withCpu(this.#roles, chain, CHAIN_CPU, () => chainRun('htex', chain));
       return { value: ms / chain, also: cpu };
     },
     /** The script awaits each link before it calls the next one. */
     chainAwaited: async ({ chain }: Sizes): Promise<Measured> => {
       const links = new Float64Array(chain);
-      return withLinkPercentiles(await this.#chainAwaited(chain, links), links);
+      return withLinkPercentiles(await chainAwaitedRun('htex', chain, links), links);
     },
   };
-
-  async #throughput(n: number): Promise<number> {
-    const started = now();
-    const futures = new Array<AppFuture<number>>(n);
-    for (let i = 0; i < n; i++) futures[i] = noop();
-    const values = await Promise.all(futures);
-    const elapsed = now() - started;
-    expectAllZero('htex throughput', values, n);
-    return elapsed;
-  }
-
-  async #chain(n: number): Promise<number> {
-    const started = now();
-    let last = inc(0);
-    for (let i = 1; i < n; i++) last = inc(last);
-    const value = await last;
-    const elapsed = now() - started;
-    expectEqual('htex chain', value, n);
-    return elapsed;
-  }
-
-  async #chainAwaited(n: number, links?: Float64Array): Promise<number> {
-    const started = now();
-    let value = 0;
-    let t = started;
-    for (let i = 0; i < n; i++) {
-      value = await inc(value);
-      const t2 = now();
-      if (links) links[i] = t2 - t;
-      t = t2;
-    }
-    const elapsed = now() - started;
-    expectEqual('htex awaited chain', value, n);
-    return elapsed;
-  }
 
   async stop(): Promise<void> {
     await clear();

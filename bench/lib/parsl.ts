@@ -1,9 +1,6 @@
-import { app, clear, Config, load, ThreadPoolExecutor, waitForCurrentTasks, type AppFuture } from '../../src/index.ts';
-import { expectAllZero, expectEqual, heapPerTask, now, withLinkPercentiles, type Measured, type Sizes, type Subject } from './subject.ts';
-
-// Self-contained functions, sent to the workers by their source, as a user's script would.
-const noop = app(() => 0, { name: 'noop' });
-const inc = app((x: number) => x + 1, { name: 'inc' });
+import { clear, Config, load, ThreadPoolExecutor, waitForCurrentTasks, type AppFuture } from '../../src/index.ts';
+import { heapPerTask, withLinkPercentiles, type Measured, type Sizes, type Subject } from './subject.ts';
+import { chainAwaitedRun, chainRun, noop, throughputRun } from './app-runs.ts';
 
 /** parsl-ts: apps on a `ThreadPoolExecutor`, through the DFK and its actors. */
 export class ParslSubject implements Subject {
@@ -23,59 +20,24 @@ export class ParslSubject implements Subject {
   }
 
   async warmUp(sizes: Sizes): Promise<void> {
-    if (sizes.warmup > 0) await this.#throughput(sizes.warmup);
-    await this.#chain(sizes.chain);
-    await this.#chainAwaited(sizes.chain);
+    if (sizes.warmup > 0) await throughputRun('parsl-ts', sizes.warmup);
+    await chainRun('parsl-ts', sizes.chain);
+    await chainAwaitedRun('parsl-ts', sizes.chain);
   }
 
   readonly measure = {
     /** 100,000 calls of a no-op app, then `Promise.all` on their futures, as a user writes it. */
-    throughput: async ({ tasks }: Sizes): Promise<number> => tasks / ((await this.#throughput(tasks)) / 1000),
+    throughput: async ({ tasks }: Sizes): Promise<number> => tasks / ((await throughputRun('parsl-ts', tasks)) / 1000),
     /** Every link submitted at once, each depending on the one before: the DFK releases them. */
-    chain: async ({ chain }: Sizes): Promise<number> => (await this.#chain(chain)) / chain,
+    chain: async ({ chain }: Sizes): Promise<number> => (await chainRun('parsl-ts', chain)) / chain,
     /** The script awaits each link before it calls the next one. */
     chainAwaited: async ({ chain }: Sizes): Promise<Measured> => {
       const links = new Float64Array(chain);
-      return withLinkPercentiles(await this.#chainAwaited(chain, links), links);
+      return withLinkPercentiles(await chainAwaitedRun('parsl-ts', chain, links), links);
     },
     heapDropped: ({ memTasks }: Sizes): Promise<number> => heapPerTask(memTasks, false, runAndWait),
     heapKept: ({ memTasks }: Sizes): Promise<number> => heapPerTask(memTasks, true, runAndWait),
   };
-
-  async #throughput(n: number): Promise<number> {
-    const started = now();
-    const futures = new Array<AppFuture<number>>(n);
-    for (let i = 0; i < n; i++) futures[i] = noop();
-    const values = await Promise.all(futures);
-    const elapsed = now() - started;
-    expectAllZero('parsl-ts throughput', values, n);
-    return elapsed;
-  }
-
-  async #chain(n: number): Promise<number> {
-    const started = now();
-    let last = inc(0);
-    for (let i = 1; i < n; i++) last = inc(last);
-    const value = await last;
-    const elapsed = now() - started;
-    expectEqual('parsl-ts chain', value, n);
-    return elapsed;
-  }
-
-  async #chainAwaited(n: number, links?: Float64Array): Promise<number> {
-    const started = now();
-    let value = 0;
-    let t = started;
-    for (let i = 0; i < n; i++) {
-      value = await inc(value);
-      const t2 = now();
-      if (links) links[i] = t2 - t;
-      t = t2;
-    }
-    const elapsed = now() - started;
-    expectEqual('parsl-ts awaited chain', value, n);
-    return elapsed;
-  }
 
   async stop(): Promise<void> {
     await clear();
