@@ -135,6 +135,26 @@ export function resolvePBSProProviderOptions(options: PBSProProviderOptions = {}
 }
 
 /** The job id `qsub` prints (PBS Pro and Torque): one line such as `1234.server`. */
+/** `#PBS` lines of a PBS Pro or Torque script; `resources` is the scheduler's own `-l` line (`select=…`, `nodes=…`). */
+export function pbsDirectives(
+  job: JobSpec,
+  options: { walltimeMs: number; queue?: string | undefined; account?: string | undefined },
+  resources: string,
+): string[] {
+  const lines = [
+    '#PBS -S /bin/bash',
+    `#PBS -N ${job.jobName}`,
+    '#PBS -m n',
+    `#PBS -l walltime=${formatHms(options.walltimeMs)}`,
+    `#PBS -l ${resources}`,
+    `#PBS -o ${job.stdoutPath}`,
+    `#PBS -e ${job.stderrPath}`,
+  ];
+  if (options.queue) lines.push(`#PBS -q ${options.queue}`);
+  if (options.account) lines.push(`#PBS -A ${options.account}`);
+  return lines;
+}
+
 export function parseQsubOutput(stdout: string): string | undefined {
   const lines = stdout.trim().split('\n');
   const last = lines[lines.length - 1]?.trim() ?? '';
@@ -184,18 +204,7 @@ export class PBSProProvider extends ClusterProvider<ResolvedPBSProProviderOption
   protected directives(job: JobSpec): string[] {
     const o = this.options;
     const select = `${o.nodesPerBlock}:ncpus=${o.cpusPerNode}${o.selectOptions ? `:${o.selectOptions}` : ''}`;
-    const lines = [
-      '#PBS -S /bin/bash',
-      `#PBS -N ${job.jobName}`,
-      '#PBS -m n',
-      `#PBS -l walltime=${formatHms(o.walltimeMs)}`,
-      `#PBS -l select=${select}`,
-      `#PBS -o ${job.stdoutPath}`,
-      `#PBS -e ${job.stderrPath}`,
-    ];
-    if (o.queue) lines.push(`#PBS -q ${o.queue}`);
-    if (o.account) lines.push(`#PBS -A ${o.account}`);
-    return lines;
+    return pbsDirectives(job, o, `select=${select}`);
   }
 
   protected submitCommand(job: JobSpec): string {

@@ -4,9 +4,9 @@ import type { ExecResult } from './channels/channel.ts';
 import { ClusterProvider, type JobSpec, type StatusUpdate } from './cluster.ts';
 import { JobStatusError } from './errors.ts';
 import { SingleNodeLauncher } from './launchers/simple.ts';
-import { matchPbsJobs, parseQsubOutput, parseQstatFullText } from './pbspro.ts';
+import { matchPbsJobs, parseQsubOutput, parseQstatFullText, pbsDirectives } from './pbspro.ts';
 import { commonOptionsShape, DEFAULT_WALLTIME_MS, resolveCommonOptions, type JobState, type ResolvedProviderOptions } from './provider.ts';
-import { formatHms, shellQuote } from './shell.ts';
+import { shellQuote } from './shell.ts';
 
 /** Torque `job_state` letters. */
 export const TORQUE_STATES: Readonly<Record<string, JobState>> = {
@@ -61,18 +61,7 @@ export class TorqueProvider extends ClusterProvider<ResolvedTorqueProviderOption
 
   protected directives(job: JobSpec): string[] {
     const o = this.options;
-    const lines = [
-      '#PBS -S /bin/bash',
-      `#PBS -N ${job.jobName}`,
-      '#PBS -m n',
-      `#PBS -l walltime=${formatHms(o.walltimeMs)}`,
-      `#PBS -l nodes=${o.nodesPerBlock}:ppn=${job.tasksPerNode}`,
-      `#PBS -o ${job.stdoutPath}`,
-      `#PBS -e ${job.stderrPath}`,
-    ];
-    if (o.queue) lines.push(`#PBS -q ${o.queue}`);
-    if (o.account) lines.push(`#PBS -A ${o.account}`);
-    return lines;
+    return pbsDirectives(job, o, `nodes=${o.nodesPerBlock}:ppn=${job.tasksPerNode}`);
   }
 
   protected submitCommand(job: JobSpec): string {

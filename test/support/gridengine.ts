@@ -19,6 +19,7 @@ import { appendFileSync, chmodSync, existsSync, mkdtempSync, readFileSync, rmSyn
 import { cpus, hostname, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { EnvChannel, waitUntil, which } from './slurm.ts';
+import { stopChild } from '../helpers.ts';
 
 export { waitUntil, watchJob } from './slurm.ts';
 
@@ -31,17 +32,6 @@ export const GRIDENGINE_INSTALL_HINT = [
   '  DEBIAN_FRONTEND=noninteractive apt-get install -y gridengine-master gridengine-exec gridengine-client',
 ].join('\n');
 
-function stopChild(child: ChildProcess | undefined, graceMs = 20_000): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}
 
 export class GridEngine {
   readonly queue = 'all.q';
@@ -218,8 +208,8 @@ export class GridEngine {
       this.run('qdel', ['-u', userInfo().username, pattern]);
       await waitUntil(() => !this.run('qstat', []).stdout.includes(this.jobPrefix.slice(0, 10)), 30_000, 'jobs still listed', 300).catch(() => undefined);
     }
-    await stopChild(this.#execd);
-    await stopChild(this.#qmaster);
+    await stopChild(this.#execd, 20_000);
+    await stopChild(this.#qmaster, 20_000);
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -16,6 +16,7 @@ import { cpus, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { Channel, ExecOptions, ExecResult } from '../../src/providers/channels/channel.ts';
 import { LocalChannel } from '../../src/providers/channels/local.ts';
+import { stopChild } from '../helpers.ts';
 
 const SEARCH_PATH = [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
 
@@ -112,17 +113,6 @@ async function ensureMunge(): Promise<number | undefined> {
   return /^\d+$/.test(pidText) ? Number(pidText) : undefined;
 }
 
-function stopProcess(child: ChildProcess | undefined, graceMs = 5_000): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}
 
 export interface SlurmClusterOptions {
   /** How long to wait for the node to be idle. @default 60 s */
@@ -263,8 +253,8 @@ export class SlurmCluster {
         200,
       ).catch(() => undefined);
     }
-    await stopProcess(this.#slurmd);
-    await stopProcess(this.#ctld);
+    await stopChild(this.#slurmd);
+    await stopChild(this.#ctld);
     if (this.#mungePid !== undefined) {
       try {
         process.kill(this.#mungePid, 'SIGTERM');
