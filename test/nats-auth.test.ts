@@ -4,6 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
+import { createUser } from '@nats-io/nkeys';
 import { connect } from '@nats-io/transport-node';
 import { app, clear, Config, HighThroughputExecutor, load, LocalProvider } from '../src/index.ts';
 import { NatsServer } from '../src/internal.ts';
@@ -30,6 +31,20 @@ test('nats - token login on the user\'s server; blocks get the token, others are
   try {
     load(new Config({ executors: [executor({ servers: server.url, token: 'tok-123' })] }));
     assert.equal(await deadline(Promise.all([twice(1), twice(2)]), 60_000), [2, 4]);
+    await rejection(connect({ servers: server.url, reconnect: false }), (e) => /authoriz/i.test(String(e.message ?? e)));
+  } finally {
+    await clear();
+    await server.stop();
+  }
+});
+
+test('nats - NKey login on the user\'s server: blocks sign with the seed, others are refused', async () => {
+  const user = createUser();
+  const seed = new TextDecoder().decode(user.getSeed());
+  const server = await NatsServer.start({ extraConfig: `authorization { users: [ { nkey: ${JSON.stringify(user.getPublicKey())} } ] }` });
+  try {
+    load(new Config({ executors: [executor({ servers: server.url, nkeySeed: seed })] }));
+    assert.equal(await deadline(Promise.all([twice(5), twice(6)]), 60_000), [10, 12]);
     await rejection(connect({ servers: server.url, reconnect: false }), (e) => /authoriz/i.test(String(e.message ?? e)));
   } finally {
     await clear();
