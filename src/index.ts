@@ -14,11 +14,11 @@
 export { app, bashApp, joinApp } from './apps/app.ts';
 export { AppFuture, DataFuture } from './apps/future.ts';
 export { File } from './staging/file.ts';
-export { load, dfk, clear, waitForCurrentTasks } from './load.ts';
-export { DataFlowKernel } from './actors/kernel.ts';
+export { load, dfk, clear, waitForCurrentTasks } from './kernel/load.ts';
+export { DataFlowKernel } from './kernel/kernel.ts';
 export { Config } from './config/config.ts';
 export { ThreadPoolExecutor } from './executors/thread-executor.ts';
-export { HighThroughputExecutor } from './executors/htex/executor.ts';
+export { HighThroughputExecutor } from './executors/htex.ts';
 export {
   LocalProvider,
   AdHocProvider,
@@ -81,7 +81,7 @@ export {
   TimeoutError,
   KernelClosedError,
   RemoteFailure,
-} from './errors.ts';
+} from './common/errors.ts';
 
 export type { App, AppArgs, AppOptions, Arg, Dep, Joined, ParslCallOptions } from './apps/app.ts';
 export type { TaskState } from './dataflow/states.ts';
@@ -91,7 +91,7 @@ export type { ThreadPoolExecutorOptions, ResolvedThreadPoolExecutorOptions } fro
 export type {
   HighThroughputExecutorOptions,
   ResolvedHighThroughputExecutorOptions,
-} from './executors/htex/executor.ts';
+} from './executors/htex.ts';
 export type {
   ExecutionProvider,
   JobState,
@@ -112,5 +112,5 @@ export type {
   KubernetesProviderOptions,
 } from './providers/index.ts';
 export type { Channel, ExecResult, ExecOptions } from './providers/channels/channel.ts';
-export type { KernelState } from './actors/kernel.ts';
-export type { SerializedError } from './errors.ts';
+export type { KernelState } from './kernel/kernel.ts';
+export type { SerializedError } from './common/errors.ts';

@@ -1,14 +1,14 @@
 /**
  * Internals for tests and tools: not part of the public API, and may change at any time.
  */
-import type { DataFlowKernel } from './actors/kernel.ts';
-import { htexManagers, type HtexManager } from './executors/htex/manager.ts';
+import type { DataFlowKernel } from './kernel/kernel.ts';
+import { htexManagers, type HtexManager } from './actors/executor-htex.ts';
 
 export { send } from './actors/actor.ts';
 export { NatsServer, findNatsServer, NatsServerError } from './nats/server.ts';
 export { subjectsFor, encodeBinary, encodeJson, PROTOCOL_VERSION } from './nats/protocol.ts';
 export { connectNats, NATS_ENV } from './nats/connection.ts';
-export type { BlockInfo } from './executors/htex/manager.ts';
+export type { BlockInfo } from './actors/executor-htex.ts';
 
 /** The manager of the HighThroughputExecutor labelled `label` in `kernel`. */
 export function htexManager(kernel: DataFlowKernel, label: string): HtexManager {

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { inspect } from 'node:util';
 import { resolve } from 'node:path';
 import { File, ConfigError } from '../src/index.ts';
-import { decodeValue, encodeValue } from '../src/codec.ts';
+import { decodeValue, encodeValue } from '../src/wire/codec.ts';
 
 test('File - a relative path keeps its form and gets a file:// URL', () => {
   const file = new File('unsorted_numbers.txt');

@@ -8,7 +8,7 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ConfigError } from '../src/errors.ts';
+import { ConfigError } from '../src/common/errors.ts';
 import {
   AprunLauncher,
   GnuParallelLauncher,

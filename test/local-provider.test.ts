@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ConfigError } from '../src/errors.ts';
+import { ConfigError } from '../src/common/errors.ts';
 import { LocalChannel } from '../src/providers/channels/local.ts';
 import { LocalProvider, type LocalProviderOptions } from '../src/providers/local.ts';
 import { TERMINAL_JOB_STATES } from '../src/providers/provider.ts';

@@ -15,7 +15,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ConfigError } from '../src/errors.ts';
+import { ConfigError } from '../src/common/errors.ts';
 import type { Channel, ExecResult } from '../src/providers/channels/channel.ts';
 import { ChannelTimeoutError } from '../src/providers/channels/errors.ts';
 import { LocalChannel } from '../src/providers/channels/local.ts';

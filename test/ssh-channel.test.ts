@@ -12,7 +12,7 @@ import { PassThrough } from 'node:stream';
 import { inspect } from 'node:util';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ConfigError } from '../src/errors.ts';
+import { ConfigError } from '../src/common/errors.ts';
 import { ChannelTimeoutError } from '../src/providers/channels/errors.ts';
 import {
   checkHostKey,

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { StatusPoller } from '../src/executors/htex/status-poller.ts';
+import { StatusPoller } from '../src/actors/htex/status-poller.ts';
 import type { ExecutionProvider, JobStatus } from '../src/index.ts';
 
 /** A provider that records its status calls (no scheduler needed to test the batching). */

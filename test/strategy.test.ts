@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { decideScaling, type ScalingSnapshot } from '../src/executors/htex/strategy.ts';
+import { decideScaling, type ScalingSnapshot } from '../src/actors/strategy.ts';
 
 const policy = { minBlocks: 0, maxBlocks: 4, parallelism: 1, maxIdleTimeMs: 1_000 };
 const block = (blockId: string, idleSince?: number, registered = true) => ({ blockId, registered, idleSince });

@@ -1,5 +1,6 @@
 import { spawnBehaviour, send, type Behaviour, type Ref } from './actor.ts';
-import type { ExecTask, FromExecutor, FunctionDef, TaskOutcome, ToExecutor } from './protocol.ts';
+import type { ExecTask, FromExecutor, TaskOutcome, ToExecutor } from './messages.ts';
+import type { FunctionDef } from '../wire/protocol.ts';
 import { BaseFuture, isThenable } from '../apps/future.ts';
 import type { AppDefinition } from '../apps/app.ts';
 import type { Config } from '../config/config.ts';
@@ -9,12 +10,12 @@ import {
   JoinError,
   KernelClosedError,
   SerializationError,
-} from '../errors.ts';
+} from '../common/errors.ts';
 import { forEachDependency, resolveArguments, settledFutureValue, type DependencyValue } from '../dataflow/arguments.ts';
 import type { TaskRecord } from '../dataflow/task.ts';
 import { Memoizer } from '../dataflow/memo.ts';
-import type { Executor } from '../executors/executor.ts';
-import { MAIN_THREAD_EXECUTOR_LABEL, MainThreadExecutor } from '../executors/main-thread-executor.ts';
+import { MAIN_THREAD_EXECUTOR_LABEL } from '../executors/executor.ts';
+import { spawnExecutorManager, spawnMainThreadExecutor } from './executor-managers.ts';
 
 /** Messages the DFK supervisor handles. */
 export type ToDfk =
@@ -59,11 +60,11 @@ class DfkSupervisor implements Behaviour<ToDfk> {
     this.#config = config;
     this.#hooks = hooks;
     this.#labels = config.executors.map((e) => e.label);
-    const executors: Executor[] = [...config.executors, new MainThreadExecutor()];
-    for (const executor of executors) {
-      const context = { strategy: config.strategy, strategyPeriodMs: config.strategyPeriodMs, maxIdleTimeMs: config.maxIdleTimeMs };
-      this.#executors.set(executor.label, executor.spawnManager(self, self as Ref<FromExecutor>, context));
+    const context = { strategy: config.strategy, strategyPeriodMs: config.strategyPeriodMs, maxIdleTimeMs: config.maxIdleTimeMs };
+    for (const executor of config.executors) {
+      this.#executors.set(executor.label, spawnExecutorManager(self, executor, self as Ref<FromExecutor>, context));
     }
+    this.#executors.set(MAIN_THREAD_EXECUTOR_LABEL, spawnMainThreadExecutor(self, self as Ref<FromExecutor>));
     hooks.executorsStarted?.(this.#executors);
   }
 

@@ -1,8 +1,8 @@
 import type { ResourceLimits } from 'node:worker_threads';
 import type { SupervisionContext } from 'nact';
 import { send, type Ref } from './actor.ts';
-import { AppTimeout, serializeError, WorkerLost } from '../errors.ts';
-import type { WireOutcome } from './protocol.ts';
+import { AppTimeout, serializeError, WorkerLost } from '../common/errors.ts';
+import type { WireOutcome } from '../wire/protocol.ts';
 import {
   spawnWorker,
   WorkerThreadExit,

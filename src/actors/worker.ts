@@ -1,11 +1,11 @@
 import { MessageChannel, type MessagePort, type ResourceLimits, type Worker } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { spawnBehaviour, send, type Behaviour, type Ref } from './actor.ts';
-import type { FromWorker, FunctionDef, ToWorker, WireOutcome, WireTask } from './protocol.ts';
-import { nodeEndpoint } from '../executors/comlink-endpoint.ts';
-import { spawnThread } from '../executors/spawn-thread.ts';
-import { RunningSlot } from '../executors/task-runner.ts';
-import type { WorkerControl, WorkerThreadData } from '../executors/worker-thread.ts';
+import type { FromWorker, FunctionDef, ToWorker, WireOutcome, WireTask } from '../wire/protocol.ts';
+import { nodeEndpoint } from '../worker/comlink-endpoint.ts';
+import { spawnThread } from '../worker/spawn.ts';
+import { RunningSlot } from '../worker/task-runner.ts';
+import type { WorkerControl, WorkerThreadData } from '../worker/main.ts';
 
 /** A task ready for a worker thread: its encoded form and its function. */
 export interface PoolTask {

@@ -1,10 +1,11 @@
 import { z } from 'zod';
-import { FunctionSerializationError } from '../errors.ts';
-import type { AppKind } from '../actors/protocol.ts';
-import { durationSchema, parseOptions } from '../config/validate.ts';
-import { currentKernel } from '../actors/current.ts';
+import { FunctionSerializationError } from '../common/errors.ts';
+import type { AppKind } from '../wire/protocol.ts';
+import { durationSchema, parseOptions } from '../common/validate.ts';
+import { currentKernel } from './current-kernel.ts';
 import type { File } from '../staging/file.ts';
-import { sourceRef, type FunctionRef } from './function-ref.ts';
+import { sourceRef } from './function-ref.ts';
+import type { FunctionRef } from '../wire/protocol.ts';
 import type { AppFuture, DataFuture } from './future.ts';
 
 const streamSchema = z.union([z.string().min(1), z.tuple([z.string().min(1), z.enum(['w', 'a', 'w+', 'a+'])])]);

@@ -1,15 +1,7 @@
+import type { FunctionRef } from '../wire/protocol.ts';
 import * as acorn from 'acorn';
 import { analyze } from 'eslint-scope';
-import { FunctionSerializationError } from '../errors.ts';
-
-/**
- * How a worker finds an app's code.
- * - `source`: the function's text, rebuilt in the worker. It must be self-contained.
- * - `module`: a module URL and an export name; the worker imports the module.
- */
-export type FunctionRef =
-  | { kind: 'source'; name: string; source: string }
-  | { kind: 'module'; name: string; module: string; exportName: string };
+import { FunctionSerializationError } from '../common/errors.ts';
 
 /**
  * Helpers that loaders inject into function bodies. tsx (esbuild with `keepNames`) rewrites

@@ -1,5 +1,5 @@
 import { inspect } from 'node:util';
-import { TaskCancelledError, TimeoutError } from '../errors.ts';
+import { TaskCancelledError, TimeoutError } from '../common/errors.ts';
 import { FINAL_STATES, type TaskState } from '../dataflow/states.ts';
 import type { File } from '../staging/file.ts';
 

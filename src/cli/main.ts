@@ -2,9 +2,9 @@
  * The `parsl-ts` command: parses the command line and runs the command. `bin/parsl-ts.js`
  * calls `main()`.
  */
-import { ConfigError } from '../errors.ts';
+import { ConfigError } from '../common/errors.ts';
 import { UsageError } from './errors.ts';
-import { PACKAGE_VERSION } from '../version.ts';
+import { PACKAGE_VERSION } from '../common/version.ts';
 import { USAGE } from './help.ts';
 import type { RunOptions } from './run.ts';
 
@@ -39,7 +39,7 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
       process.stdout.write(`${PACKAGE_VERSION}\n`);
       return 0;
     case 'block': {
-      const { blockMain } = await import('../executors/htex/block-main.ts');
+      const { blockMain } = await import('./block.ts');
       try {
         const code = await blockMain(command.args);
         // A block manager must end when it is done, whatever user code left running in it.

@@ -18,8 +18,8 @@ import {
   trackLoadedKernels,
   type DefaultConfigChoice,
 } from '../config/from-environment.ts';
-import { ConfigError } from '../errors.ts';
-import { clear } from '../load.ts';
+import { ConfigError } from '../common/errors.ts';
+import { clear } from '../kernel/load.ts';
 import { UsageError } from './errors.ts';
 
 /** The options of `parsl-ts run`, as parsed from the command line. */

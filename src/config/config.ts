@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { ConfigError } from '../errors.ts';
+import { ConfigError } from '../common/errors.ts';
 import { isExecutor, type Executor } from '../executors/executor.ts';
-import { MAIN_THREAD_EXECUTOR_LABEL } from '../executors/main-thread-executor.ts';
+import { MAIN_THREAD_EXECUTOR_LABEL } from '../executors/executor.ts';
 import { ThreadPoolExecutor } from '../executors/thread-executor.ts';
-import { durationSchema, parseOptions } from './validate.ts';
+import { durationSchema, parseOptions } from '../common/validate.ts';
 
 /** What a retry handler is told about the failed task. */
 export interface RetryTaskInfo {

@@ -19,7 +19,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { inspect } from 'node:util';
-import { ConfigError } from '../errors.ts';
+import { ConfigError } from '../common/errors.ts';
 import type { Executor } from '../executors/executor.ts';
 import { ThreadPoolExecutor, type ThreadPoolExecutorOptions } from '../executors/thread-executor.ts';
 import { Config } from './config.ts';

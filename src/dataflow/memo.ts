@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { serialize } from 'node:v8';
 import type { AppDefinition } from '../apps/app.ts';
-import { encodeValue } from '../codec.ts';
-import type { FunctionRef } from '../apps/function-ref.ts';
+import { encodeValue } from '../wire/codec.ts';
+import type { FunctionRef } from '../wire/protocol.ts';
 
 /**
  * Results of apps created with `{ cache: true }`, by a hash of the app's code and its resolved

@@ -1,6 +1,6 @@
 import type { AppDefinition } from '../apps/app.ts';
 import type { AppFuture } from '../apps/future.ts';
-import type { BashSpec } from '../actors/protocol.ts';
+import type { BashSpec } from '../wire/protocol.ts';
 
 /** The DFK's record of one task, from the call until it ends. Dropped once the task ends. */
 export interface TaskRecord {

@@ -1,24 +1,20 @@
-import type { Ref } from '../actors/actor.ts';
-import type { FromExecutor, ToExecutor } from '../actors/protocol.ts';
-
 /**
- * An executor as a `Config` names it: a label, and how to start its manager actor under the
- * DFK supervisor. Each kind (threads, high-throughput over NATS…) implements this.
+ * An executor as a `Config` names it: a label and its options. The executor manager actor that
+ * runs it lives in `src/actors/` (`executor-thread.ts`, `executor-htex.ts`); the DFK supervisor
+ * spawns it from the executor's `kind`.
  */
 export interface Executor {
   /** Unique within a Config; apps name it in `executors: [...]`. */
   readonly label: string;
-  /** Spawns the executor manager actor as a child of `parent`; it reports to `dfk`. */
-  spawnManager(parent: Ref<unknown>, dfk: Ref<FromExecutor>, context: ExecutorContext): Ref<ToExecutor>;
+  /** Which executor manager runs it. */
+  readonly kind: ExecutorKind;
 }
 
-/** What the run's Config tells every executor. */
-export interface ExecutorContext {
-  /** How executors with blocks scale (Config.strategy). */
-  strategy: 'simple' | 'none';
-  strategyPeriodMs: number;
-  maxIdleTimeMs: number;
-}
+/** The kinds of executor manager. */
+export type ExecutorKind = 'threads' | 'htex';
+
+/** Label of the executor that runs join apps in the DFK's own thread; no Config may use it. */
+export const MAIN_THREAD_EXECUTOR_LABEL = '_parsl_internal';
 
 const EXECUTOR_BRAND = Symbol.for('parsl-ts.Executor');
 

@@ -5,7 +5,7 @@
  */
 import { deserialize, serialize } from 'node:v8';
 import { z } from 'zod';
-import { ParslError, type SerializedError } from '../errors.ts';
+import { ParslError, type SerializedError } from '../common/errors.ts';
 
 /** Bumped whenever a message changes shape; a block of another protocol is refused. */
 export const PROTOCOL_VERSION = 1;

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { ParslError } from '../errors.ts';
+import { ParslError } from '../common/errors.ts';
 
 /** `nats-server` is not installed, or failed to start. */
 export class NatsServerError extends ParslError {}

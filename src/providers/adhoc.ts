@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { ConfigError } from '../errors.ts';
-import { parseOptions } from '../config/validate.ts';
+import { ConfigError } from '../common/errors.ts';
+import { parseOptions } from '../common/validate.ts';
 import type { Channel } from './channels/channel.ts';
 import { BackgroundProcessProvider } from './background.ts';
 import { SubmitError } from './errors.ts';

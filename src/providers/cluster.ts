@@ -4,7 +4,7 @@
  * (write script → run the submit command → parse the job id).
  */
 import { randomBytes } from 'node:crypto';
-import { ConfigError } from '../errors.ts';
+import { ConfigError } from '../common/errors.ts';
 import type { Channel, ExecResult } from './channels/channel.ts';
 import { JobCancelError, JobStatusError, SubmitError } from './errors.ts';
 import { TERMINAL_JOB_STATES, type ExecutionProvider, type JobState, type JobStatus, type ResolvedProviderOptions, type SubmitOptions } from './provider.ts';

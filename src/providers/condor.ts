@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { ConfigError } from '../errors.ts';
-import { parseOptions } from '../config/validate.ts';
+import { ConfigError } from '../common/errors.ts';
+import { parseOptions } from '../common/validate.ts';
 import type { ExecResult } from './channels/channel.ts';
 import { ClusterProvider, type JobSpec, type StatusUpdate } from './cluster.ts';
 import { JobStatusError } from './errors.ts';

@@ -1,4 +1,4 @@
-import { ParslError, registerErrorClasses } from '../errors.ts';
+import { ParslError, registerErrorClasses } from '../common/errors.ts';
 
 /** What a scheduler command left behind, kept on provider errors as evidence. */
 export interface CommandEvidence {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseOptions } from '../config/validate.ts';
+import { parseOptions } from '../common/validate.ts';
 import { BaseProvider, type StatusUpdate } from './cluster.ts';
 import { JobStatusError, SubmitError } from './errors.ts';
 import { SingleNodeLauncher } from './launchers/simple.ts';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseOptions } from '../config/validate.ts';
+import { parseOptions } from '../common/validate.ts';
 import type { Channel } from './channels/channel.ts';
 import { BackgroundProcessProvider } from './background.ts';
 import { SingleNodeLauncher } from './launchers/simple.ts';

@@ -3,8 +3,8 @@
  * scheduler, watched and cancelled, and the options every provider shares.
  */
 import { z } from 'zod';
-import { ConfigError } from '../errors.ts';
-import { durationSchema, parseDuration } from '../config/validate.ts';
+import { ConfigError } from '../common/errors.ts';
+import { durationSchema, parseDuration } from '../common/validate.ts';
 import type { Channel } from './channels/channel.ts';
 import { LocalChannel } from './channels/local.ts';
 import { isLauncher, type Launcher } from './launchers/launcher.ts';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseOptions } from '../config/validate.ts';
+import { parseOptions } from '../common/validate.ts';
 import type { ExecResult } from './channels/channel.ts';
 import { ClusterProvider, type JobSpec, type StatusUpdate } from './cluster.ts';
 import { JobStatusError } from './errors.ts';

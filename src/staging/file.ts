@@ -1,7 +1,7 @@
 import { basename, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { inspect } from 'node:util';
-import { ConfigError } from '../errors.ts';
+import { ConfigError } from '../common/errors.ts';
 
 const FILE_BRAND = Symbol.for('parsl-ts.File');
 

@@ -1,4 +1,4 @@
-import { ParslError } from '../../errors.ts';
+import { ParslError } from '../../common/errors.ts';
 
 /** A command on a channel ran longer than its timeout and was killed. */
 export class ChannelTimeoutError extends ParslError {

@@ -1,5 +1,5 @@
 /** Errors of the SSH channels (`SSHChannel`, `SSHInteractiveLoginChannel`). */
-import { IllegalStateError, ParslError, registerErrorClasses } from '../../errors.ts';
+import { IllegalStateError, ParslError, registerErrorClasses } from '../../common/errors.ts';
 
 /** The channel could not reach the server or finish the SSH handshake (refused, DNS, timeout…). */
 export class ChannelConnectError extends ParslError {

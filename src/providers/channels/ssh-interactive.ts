@@ -14,7 +14,7 @@
 import { StringDecoder } from 'node:string_decoder';
 import type { AnyAuthMethod } from 'ssh2';
 import { z } from 'zod';
-import { parseOptions } from '../../config/validate.ts';
+import { parseOptions } from '../../common/validate.ts';
 import { LoginPromptError } from './ssh-errors.ts';
 import {
   fillSSHDefaults,

@@ -16,8 +16,8 @@ import { inspect } from 'node:util';
 import ssh2 from 'ssh2';
 import type { AnyAuthMethod, AuthenticationType, ClientChannel, ConnectConfig, ParsedKey, SFTPWrapper, ServerHostKeyAlgorithm } from 'ssh2';
 import { z } from 'zod';
-import { ConfigError, ParslError } from '../../errors.ts';
-import { parseOptions } from '../../config/validate.ts';
+import { ConfigError, ParslError } from '../../common/errors.ts';
+import { parseOptions } from '../../common/validate.ts';
 import type { Channel, ExecOptions, ExecResult } from './channel.ts';
 import { ChannelTimeoutError } from './errors.ts';
 import {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseOptions } from '../../config/validate.ts';
+import { parseOptions } from '../../common/validate.ts';
 import { checkCounts, debugLine, withSpace, writeCommandFile, type Launcher } from './launcher.ts';
 
 const baseSchema = {

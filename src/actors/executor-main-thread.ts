@@ -1,27 +1,12 @@
-import { spawnBehaviour, send, type Behaviour, type Ref } from '../actors/actor.ts';
-import type { ExecTask, FromExecutor, TaskOutcome, ToExecutor } from '../actors/protocol.ts';
-import { brandExecutor, type Executor } from './executor.ts';
-
-/** Label of the executor that runs join apps in the DFK's own thread. */
-export const MAIN_THREAD_EXECUTOR_LABEL = '_parsl_internal';
+import { spawnBehaviour, send, type Behaviour, type Ref } from './actor.ts';
+import type { ExecTask, FromExecutor, TaskOutcome, ToExecutor } from './messages.ts';
+import { MAIN_THREAD_EXECUTOR_LABEL } from '../executors/executor.ts';
 
 /**
- * Runs join apps in this thread (they call other apps, so they need the kernel at hand), as
- * Parsl runs them on its internal executor. Their futures are passed back unchanged; the DFK
+ * The manager of Parsl's internal executor: runs join apps in this thread (they call other
+ * apps, so they need the kernel at hand). Their futures are passed back unchanged; the DFK
  * waits for them.
  */
-export class MainThreadExecutor implements Executor {
-  readonly label = MAIN_THREAD_EXECUTOR_LABEL;
-
-  constructor() {
-    brandExecutor(this);
-  }
-
-  spawnManager(parent: Ref<unknown>, dfk: Ref<FromExecutor>): Ref<ToExecutor> {
-    return spawnBehaviour<ToExecutor, MainThreadManager>(parent, this.label, () => new MainThreadManager(dfk));
-  }
-}
-
 class MainThreadManager implements Behaviour<ToExecutor> {
   readonly #dfk: Ref<FromExecutor>;
 
@@ -56,4 +41,9 @@ class MainThreadManager implements Behaviour<ToExecutor> {
       return { taskId, attempt, ok: false, error };
     }
   }
+}
+
+/** Spawns the manager of join apps under the DFK supervisor. */
+export function spawnMainThreadExecutor(parent: Ref<unknown>, dfk: Ref<FromExecutor>): Ref<ToExecutor> {
+  return spawnBehaviour<ToExecutor, MainThreadManager>(parent, MAIN_THREAD_EXECUTOR_LABEL, () => new MainThreadManager(dfk));
 }

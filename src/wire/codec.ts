@@ -1,5 +1,5 @@
-import { SerializationError } from './errors.ts';
-import { File } from './staging/file.ts';
+import { SerializationError } from '../common/errors.ts';
+import { File } from '../staging/file.ts';
 
 /**
  * Arguments and results cross threads by structured clone and processes by `v8.serialize`.

@@ -1,13 +1,9 @@
 import { z } from 'zod';
-import type { Ref } from '../../actors/actor.ts';
-import { spawnBehaviour } from '../../actors/actor.ts';
-import type { FromExecutor, ToExecutor } from '../../actors/protocol.ts';
-import { durationSchema, parseOptions } from '../../config/validate.ts';
-import { natsConnectionShape, withCredentialRules } from '../../nats/connection.ts';
-import { brandExecutor, type Executor, type ExecutorContext } from '../executor.ts';
-import { LocalProvider } from '../../providers/local.ts';
-import type { ExecutionProvider } from '../../providers/provider.ts';
-import { HtexManager, htexManagers, type ToHtex } from './manager.ts';
+import { durationSchema, parseOptions } from '../common/validate.ts';
+import { natsConnectionShape, withCredentialRules } from '../nats/connection.ts';
+import { brandExecutor, type Executor } from './executor.ts';
+import { LocalProvider } from '../providers/local.ts';
+import type { ExecutionProvider } from '../providers/provider.ts';
 
 const natsOptionsSchema = withCredentialRules(
   z
@@ -89,6 +85,7 @@ export type ResolvedHighThroughputExecutorOptions = z.output<typeof htexSchema> 
  * `nats-server` is started for the run with a generated credential.
  */
 export class HighThroughputExecutor implements Executor {
+  readonly kind = 'htex';
   readonly options: ResolvedHighThroughputExecutorOptions;
 
   constructor(options: HighThroughputExecutorOptions = {}) {
@@ -101,12 +98,4 @@ export class HighThroughputExecutor implements Executor {
     return this.options.label;
   }
 
-  spawnManager(parent: Ref<unknown>, dfk: Ref<FromExecutor>, context: ExecutorContext): Ref<ToExecutor> {
-    return spawnBehaviour<ToHtex, HtexManager>(parent, this.label, (ctx) => new HtexManager(ctx.self, dfk, this.options, context), {
-      onChildCrash: (child, error, ctx) => {
-        htexManagers.get(ctx.self)?.blockActorCrashed(child, error);
-        return ctx.resetChild as symbol;
-      },
-    }) as Ref<ToExecutor>;
-  }
 }

@@ -4,9 +4,9 @@
  * PARSL_TS_NATS, never from the command line, where any user of the node could read them.
  */
 import { parseArgs } from 'node:util';
-import { natsConnectionSchema, NATS_ENV } from '../../nats/connection.ts';
-import { parseOptions } from '../../config/validate.ts';
-import { runBlockManager } from './block-manager.ts';
+import { natsConnectionSchema, NATS_ENV } from '../nats/connection.ts';
+import { parseOptions } from '../common/validate.ts';
+import { runBlockManager } from '../actors/block-manager.ts';
 
 export const BLOCK_USAGE = `Usage: parsl-ts block --run ID --label LABEL --block-id ID [options]
 

@@ -5,7 +5,7 @@
  */
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
-import type { FromWorker, ToWorker } from '../actors/protocol.ts';
+import type { FromWorker, ToWorker } from '../wire/protocol.ts';
 import { nodeEndpoint } from './comlink-endpoint.ts';
 import { RunningSlot, TaskRunner } from './task-runner.ts';
 

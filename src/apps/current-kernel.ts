@@ -1,6 +1,6 @@
-import { NoKernelError } from '../errors.ts';
-import type { AppDefinition } from '../apps/app.ts';
-import type { AppFuture } from '../apps/future.ts';
+import { NoKernelError } from '../common/errors.ts';
+import type { AppDefinition } from './app.ts';
+import type { AppFuture } from './future.ts';
 
 /** What an app call needs from the loaded kernel. */
 export interface Submitter {

@@ -2,11 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { jetstream, jetstreamManager, AckPolicy, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import { send, type Behaviour, type Ref } from '../../actors/actor.ts';
-import type { ExecTask, FromExecutor, FunctionDef, TaskOutcome, ToExecutor, WireTask } from '../../actors/protocol.ts';
-import { BlockStartError, ManagerLost } from '../../errors.ts';
-import { connectNats, NATS_ENV, type NatsConnectionOptions } from '../../nats/connection.ts';
-import { NatsServer } from '../../nats/server.ts';
+import { send, spawnBehaviour, type Behaviour, type Ref } from './actor.ts';
+import type { ExecTask, FromExecutor, TaskOutcome, ToExecutor } from './messages.ts';
+import type { FunctionDef, WireTask } from '../wire/protocol.ts';
+import { BlockStartError, ManagerLost } from '../common/errors.ts';
+import { connectNats, NATS_ENV, type NatsConnectionOptions } from '../nats/connection.ts';
+import { NatsServer } from '../nats/server.ts';
 import {
   PROTOCOL_VERSION,
   DIRECT_ACCEPTED,
@@ -23,14 +24,14 @@ import {
   type RegistrationReply,
   type Subjects,
   type TaskBatchMessage,
-} from '../../nats/protocol.ts';
-import { PACKAGE_VERSION } from '../../version.ts';
-import { fromWire, toPoolTask } from '../thread-executor.ts';
+} from '../nats/protocol.ts';
+import { PACKAGE_VERSION } from '../common/version.ts';
+import { fromWire, toPoolTask } from './task-encoding.ts';
 import { BLOCK_CONSUMER } from './block-manager.ts';
 import { spawnBlock, type FromBlockActor, type ToBlockActor } from './block.ts';
-import { StatusPoller } from './status-poller.ts';
-import type { ResolvedHighThroughputExecutorOptions } from './executor.ts';
-import type { ExecutorContext } from '../executor.ts';
+import { StatusPoller } from './htex/status-poller.ts';
+import type { ResolvedHighThroughputExecutorOptions } from '../executors/htex.ts';
+import type { ExecutorContext } from './executor-managers.ts';
 import { spawnStrategy, type FromStrategy, type ScalingDecision, type ScalingSnapshot } from './strategy.ts';
 
 /** Durable consumer through which the DFK reads the results stream. */
@@ -98,7 +99,7 @@ export const htexManagers = new WeakMap<Ref<unknown>, HtexManager>();
 /** This installation's block manager entry: built `.js`, or the `.ts` source through tsx. */
 function localBlockCommand(): string {
   const here = import.meta.url;
-  const entry = fileURLToPath(new URL(`./block-main${here.endsWith('.ts') ? '.ts' : '.js'}`, here));
+  const entry = fileURLToPath(new URL(`../cli/block${here.endsWith('.ts') ? '.ts' : '.js'}`, here));
   const loader = here.endsWith('.ts') ? ` --import ${JSON.stringify(import.meta.resolve('tsx'))}` : '';
   return `${JSON.stringify(process.execPath)}${loader} ${JSON.stringify(entry)}`;
 }
@@ -637,3 +638,18 @@ async function start(
 }
 
 
+
+/** Spawns the executor manager of a `HighThroughputExecutor` under the DFK supervisor. */
+export function spawnHtexManager(
+  parent: Ref<unknown>,
+  dfk: Ref<FromExecutor>,
+  options: ResolvedHighThroughputExecutorOptions,
+  context: ExecutorContext,
+): Ref<ToExecutor> {
+  return spawnBehaviour<ToHtex, HtexManager>(parent, options.label, (ctx) => new HtexManager(ctx.self, dfk, options, context), {
+    onChildCrash: (child, error, ctx) => {
+      htexManagers.get(ctx.self)?.blockActorCrashed(child, error);
+      return ctx.resetChild as symbol;
+    },
+  }) as Ref<ToExecutor>;
+}

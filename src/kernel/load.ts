@@ -1,8 +1,8 @@
-import { DataFlowKernel } from './actors/kernel.ts';
-import { peekCurrentKernel, setCurrentKernel } from './actors/current.ts';
-import type { Config } from './config/config.ts';
-import { defaultConfig, noteLoadedKernel } from './config/from-environment.ts';
-import { IllegalStateError, NoKernelError } from './errors.ts';
+import { DataFlowKernel } from './kernel.ts';
+import { peekCurrentKernel, setCurrentKernel } from '../apps/current-kernel.ts';
+import type { Config } from '../config/config.ts';
+import { defaultConfig, noteLoadedKernel } from '../config/from-environment.ts';
+import { IllegalStateError, NoKernelError } from '../common/errors.ts';
 
 /**
  * Starts a DataFlowKernel with `config` and makes it the one app calls go to.

@@ -1,6 +1,6 @@
 import { inspect } from 'node:util';
 import { z } from 'zod';
-import { ConfigError } from '../errors.ts';
+import { ConfigError } from './errors.ts';
 
 /**
  * Parses user options with a zod schema. A failure throws one `ConfigError` that names each

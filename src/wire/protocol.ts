@@ -1,9 +1,8 @@
 /**
- * Every message that crosses an actor, a thread or (later) NATS is a member of one of these
- * discriminated unions.
+ * What crosses a thread or NATS: tasks and results as workers see them, and the messages on a
+ * worker thread's data port. Each message is a member of one discriminated union.
  */
-import type { SerializedError } from '../errors.ts';
-import type { FunctionRef } from '../apps/function-ref.ts';
+import type { SerializedError } from '../common/errors.ts';
 
 /** How an app's body runs. */
 export type AppKind = 'python' | 'bash' | 'join';
@@ -23,41 +22,20 @@ export interface BashSpec {
   outputs: string[];
 }
 
+/**
+ * How a worker finds an app's code.
+ * - `source`: the function's text, rebuilt in the worker. It must be self-contained.
+ * - `module`: a module URL and an export name; the worker imports the module.
+ */
+export type FunctionRef =
+  | { kind: 'source'; name: string; source: string }
+  | { kind: 'module'; name: string; module: string; exportName: string };
+
 /** A function as executors know it: a small id, and how to find its code. */
 export interface FunctionDef {
   id: number;
   ref: FunctionRef;
 }
-
-/** One try of one task, as the DFK hands it to an executor. */
-export interface ExecTask {
-  taskId: number;
-  /** Which try this is, from 1; results of an older try are ignored. */
-  attempt: number;
-  kind: AppKind;
-  fn: FunctionDef;
-  /** The function itself, for executors that run in this thread (join apps). */
-  local: Function;
-  /** Arguments with every dependency replaced by its value. */
-  args: unknown[];
-  walltimeMs?: number | undefined;
-  bash?: BashSpec | undefined;
-}
-
-/** The end of one try. */
-export type TaskOutcome =
-  | { taskId: number; attempt: number; ok: true; value: unknown }
-  | { taskId: number; attempt: number; ok: false; error: unknown };
-
-/** DFK supervisor → executor manager. */
-export type ToExecutor =
-  | { type: 'launch'; tasks: ExecTask[] }
-  | { type: 'shutdown'; done: () => void };
-
-/** Executor manager → DFK supervisor. */
-export type FromExecutor =
-  | { type: 'results'; outcomes: TaskOutcome[] }
-  | { type: 'running'; taskId: number; attempt: number };
 
 /** A task as it travels to a worker thread or a block: encoded arguments, function by id. */
 export interface WireTask {

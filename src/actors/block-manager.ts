@@ -9,11 +9,11 @@ import { hostname, availableParallelism } from 'node:os';
 import { start, stop } from 'nact';
 import { jetstream, type Consumer, type JsMsg, type JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { spawnBehaviour, send, type Behaviour, type Ref } from '../../actors/actor.ts';
-import type { WireOutcome } from '../../actors/protocol.ts';
-import { WorkerPool } from '../../actors/worker-pool.ts';
-import type { FromWorkerActor, PoolTask } from '../../actors/worker.ts';
-import { connectNats, type NatsConnectionOptions } from '../../nats/connection.ts';
+import { spawnBehaviour, send, type Behaviour, type Ref } from './actor.ts';
+import type { WireOutcome } from '../wire/protocol.ts';
+import { WorkerPool } from './worker-pool.ts';
+import type { FromWorkerActor, PoolTask } from './worker.ts';
+import { connectNats, type NatsConnectionOptions } from '../nats/connection.ts';
 import {
   PROTOCOL_VERSION,
   DIRECT_ACCEPTED,
@@ -29,8 +29,8 @@ import {
   type BlockReport,
   type Registration,
   type Subjects,
-} from '../../nats/protocol.ts';
-import { PACKAGE_VERSION } from '../../version.ts';
+} from '../nats/protocol.ts';
+import { PACKAGE_VERSION } from '../common/version.ts';
 
 export interface BlockManagerOptions {
   runId: string;

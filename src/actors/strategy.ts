@@ -1,4 +1,4 @@
-import { spawnBehaviour, send, type Behaviour, type Ref } from '../../actors/actor.ts';
+import { spawnBehaviour, send, type Behaviour, type Ref } from './actor.ts';
 
 /** What the strategy sees of one executor at one moment. */
 export interface ScalingSnapshot {

@@ -1,6 +1,6 @@
-import { spawnBehaviour, send, type Behaviour, type Ref } from '../../actors/actor.ts';
-import type { ExecutionProvider, JobStatus } from '../../providers/provider.ts';
-import type { StatusPoller } from './status-poller.ts';
+import { spawnBehaviour, send, type Behaviour, type Ref } from './actor.ts';
+import type { ExecutionProvider, JobStatus } from '../providers/provider.ts';
+import type { StatusPoller } from './htex/status-poller.ts';
 
 /** Messages a block actor handles. */
 export type ToBlockActor =

@@ -1,7 +1,7 @@
-import { decodeValue, encodeValue } from '../codec.ts';
-import { AppTimeout, SerializationError, serializeError } from '../errors.ts';
-import type { FunctionRef } from '../apps/function-ref.ts';
-import type { FromWorker, ToWorker, WireOutcome, WireTask } from '../actors/protocol.ts';
+import { decodeValue, encodeValue } from '../wire/codec.ts';
+import { AppTimeout, SerializationError, serializeError } from '../common/errors.ts';
+import type { FunctionRef } from '../wire/protocol.ts';
+import type { FromWorker, ToWorker, WireOutcome, WireTask } from '../wire/protocol.ts';
 import { runBash } from './bash.ts';
 
 /** Shared memory through which the owner of a worker sees which task it is running. */

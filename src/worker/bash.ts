@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { access, mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { AppTimeout, BashExitFailure, MissingOutputs } from '../errors.ts';
-import type { BashSpec, StreamSpec } from '../actors/protocol.ts';
+import { AppTimeout, BashExitFailure, MissingOutputs } from '../common/errors.ts';
+import type { BashSpec, StreamSpec } from '../wire/protocol.ts';
 
 async function openStream(spec: StreamSpec | undefined): Promise<FileHandle | undefined> {
   if (!spec) return undefined;

@@ -1,6 +1,6 @@
 import { Worker, type ResourceLimits, type WorkerOptions } from 'node:worker_threads';
 
-const entry = new URL(`./worker-thread${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
+const entry = new URL(`./main${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
 
 /**
  * Starts a worker thread running `worker-thread`. From the built package that is a plain

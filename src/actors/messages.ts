@@ -1,0 +1,34 @@
+/**
+ * Messages between the DFK supervisor and its executor managers.
+ */
+import type { AppKind, BashSpec, FunctionDef } from '../wire/protocol.ts';
+
+/** One try of one task, as the DFK hands it to an executor. */
+export interface ExecTask {
+  taskId: number;
+  /** Which try this is, from 1; results of an older try are ignored. */
+  attempt: number;
+  kind: AppKind;
+  fn: FunctionDef;
+  /** The function itself, for executors that run in this thread (join apps). */
+  local: Function;
+  /** Arguments with every dependency replaced by its value. */
+  args: unknown[];
+  walltimeMs?: number | undefined;
+  bash?: BashSpec | undefined;
+}
+
+/** The end of one try. */
+export type TaskOutcome =
+  | { taskId: number; attempt: number; ok: true; value: unknown }
+  | { taskId: number; attempt: number; ok: false; error: unknown };
+
+/** DFK supervisor → executor manager. */
+export type ToExecutor =
+  | { type: 'launch'; tasks: ExecTask[] }
+  | { type: 'shutdown'; done: () => void };
+
+/** Executor manager → DFK supervisor. */
+export type FromExecutor =
+  | { type: 'results'; outcomes: TaskOutcome[] }
+  | { type: 'running'; taskId: number; attempt: number };

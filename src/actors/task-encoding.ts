@@ -1,0 +1,37 @@
+/**
+ * The two crossings of a task between the DFK side and a worker (a thread here, or a block):
+ * an `ExecTask` encoded for the wire, and a `WireOutcome` decoded for the DFK.
+ */
+import { deserializeError } from '../common/errors.ts';
+import { decodeValue, encodeValue } from '../wire/codec.ts';
+import type { WireOutcome } from '../wire/protocol.ts';
+import type { ExecTask, TaskOutcome } from './messages.ts';
+import type { PoolTask } from './worker.ts';
+
+/** Turns what a worker sent into what the DFK expects: values decoded, errors rebuilt. */
+export function fromWire(outcome: WireOutcome): TaskOutcome {
+  return outcome.ok
+    ? { taskId: outcome.taskId, attempt: outcome.attempt, ok: true, value: decodeValue(outcome.value) }
+    : { taskId: outcome.taskId, attempt: outcome.attempt, ok: false, error: deserializeError(outcome.error) };
+}
+
+/** Encodes one try for a worker; an argument that cannot travel fails that try alone. */
+export function toPoolTask(task: ExecTask): PoolTask | TaskOutcome {
+  try {
+    const args = encodeValue(task.args, 'argument') as unknown[];
+    return {
+      fn: task.fn,
+      wire: {
+        taskId: task.taskId,
+        attempt: task.attempt,
+        kind: task.kind === 'bash' ? 'bash' : 'python',
+        fnId: task.fn.id,
+        args,
+        walltimeMs: task.walltimeMs,
+        bash: task.bash,
+      },
+    };
+  } catch (error) {
+    return { taskId: task.taskId, attempt: task.attempt, ok: false, error };
+  }
+}
