@@ -1,5 +1,6 @@
 import { spawnBehaviour, send, type Behaviour, type Ref } from './actor.ts';
-import type { ExecutionProvider, JobStatus } from '../providers/provider.ts';
+import { TERMINAL_JOB_STATES, type ExecutionProvider, type JobStatus } from '../providers/provider.ts';
+import { shellQuote } from '../common/shell-quote.ts';
 import type { StatusPoller } from './htex/status-poller.ts';
 
 /** Messages a block actor handles. */
@@ -45,9 +46,6 @@ export interface BlockActorOptions {
   heartbeatPeriodMs: number;
   heartbeatThresholdMs: number;
 }
-
-/** Job states after which a block's manager is not running any more. */
-const ENDED = new Set(['completed', 'failed', 'cancelled', 'timeout']);
 
 /**
  * The proxy of one provider job: submits it, watches its heartbeats and its job state, and
@@ -102,7 +100,7 @@ class BlockActor implements Behaviour<ToBlockActor> {
         return this.#check();
       case 'job-state': {
         const { status } = msg;
-        if (!ENDED.has(status.state) || (this.#phase !== 'pending' && this.#phase !== 'registered')) return;
+        if (!TERMINAL_JOB_STATES.has(status.state) || (this.#phase !== 'pending' && this.#phase !== 'registered')) return;
         const details = [
           status.state,
           status.exitCode !== undefined ? `exit code ${status.exitCode}` : undefined,
@@ -132,7 +130,7 @@ class BlockActor implements Behaviour<ToBlockActor> {
       this.#options.poller.statusOf(this.#jobId).then(
         async (status) => {
           if (status) {
-            const stderrTail = ENDED.has(status.state) && this.#phase === 'pending' ? await this.#stderrTail(status) : undefined;
+            const stderrTail = TERMINAL_JOB_STATES.has(status.state) && this.#phase === 'pending' ? await this.#stderrTail(status) : undefined;
             send(this.#self, { type: 'job-state', status, stderrTail });
           }
           this.#checking = false;
@@ -146,8 +144,7 @@ class BlockActor implements Behaviour<ToBlockActor> {
   async #stderrTail(status: JobStatus): Promise<string | undefined> {
     if (!status.stderrPath) return undefined;
     try {
-      const quoted = `'${status.stderrPath.replace(/'/g, `'\\''`)}'`;
-      const { stdout } = await this.#options.provider.channel.exec(`tail -c 500 ${quoted}`, { timeoutMs: 5_000 });
+      const { stdout } = await this.#options.provider.channel.exec(`tail -c 500 ${shellQuote(status.stderrPath)}`, { timeoutMs: 5_000 });
       return stdout.trim().replace(/\s+/g, ' ') || undefined;
     } catch {
       return undefined;

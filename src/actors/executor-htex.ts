@@ -6,6 +6,7 @@ import { send, spawnBehaviour, type Behaviour, type Ref } from './actor.ts';
 import type { ExecTask, FromExecutor, TaskOutcome, ToExecutor } from './messages.ts';
 import type { FunctionDef, WireTask } from '../wire/protocol.ts';
 import { BlockStartError, ManagerLost } from '../common/errors.ts';
+import { shellQuote } from '../common/shell-quote.ts';
 import { connectNats, NATS_ENV, type NatsConnectionOptions } from '../nats/connection.ts';
 import { NatsServer } from '../nats/server.ts';
 import {
@@ -125,10 +126,6 @@ export function blockCommand(options: Pick<ResolvedHighThroughputExecutorOptions
       // Host networking: the block reaches the NATS server as the node does.
       return `${container.runtime} run --rm --network host -e ${NATS_ENV} ${extra ? `${extra} ` : ''}${image} ${command}`;
   }
-}
-
-function shellQuote(value: string): string {
-  return /^[A-Za-z0-9_./:=@%+-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
 /**

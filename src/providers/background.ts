@@ -7,7 +7,7 @@ import type { Channel } from './channels/channel.ts';
 import { BaseProvider, type JobRecord, type StatusUpdate } from './cluster.ts';
 import { JobStatusError, SubmitError } from './errors.ts';
 import type { ResolvedProviderOptions, SubmitOptions } from './provider.ts';
-import { shellQuote } from './shell.ts';
+import { shellQuote } from '../common/shell-quote.ts';
 
 /**
  * Starts `scriptPath` in the background, in a new session (so that its process group can be

@@ -8,7 +8,8 @@ import { ConfigError } from '../common/errors.ts';
 import type { Channel, ExecResult } from './channels/channel.ts';
 import { JobCancelError, JobStatusError, SubmitError } from './errors.ts';
 import { TERMINAL_JOB_STATES, type ExecutionProvider, type JobState, type JobStatus, type ResolvedProviderOptions, type SubmitOptions } from './provider.ts';
-import { joinPosix, renderTemplate, safeJobName, shellQuote } from './shell.ts';
+import { joinPosix, renderTemplate, safeJobName } from './shell.ts';
+import { shellQuote } from '../common/shell-quote.ts';
 
 /** One block as the provider remembers it. */
 export interface JobRecord {

@@ -5,7 +5,8 @@ import { ClusterProvider, type JobSpec, type StatusUpdate } from './cluster.ts';
 import { JobStatusError } from './errors.ts';
 import { AprunLauncher } from './launchers/mpi.ts';
 import { checkAlias, commonOptionsShape, DEFAULT_WALLTIME_MS, resolveCommonOptions, type JobState, type ResolvedProviderOptions } from './provider.ts';
-import { shellQuote, toMinutes } from './shell.ts';
+import { toMinutes } from './shell.ts';
+import { shellQuote } from '../common/shell-quote.ts';
 
 /** Cobalt job states (`qstat` State column, lower-cased). */
 export const COBALT_STATES: Readonly<Record<string, JobState>> = {

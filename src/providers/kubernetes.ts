@@ -4,7 +4,8 @@ import { BaseProvider, type StatusUpdate } from './cluster.ts';
 import { JobStatusError, SubmitError } from './errors.ts';
 import { SingleNodeLauncher } from './launchers/simple.ts';
 import { commonOptionsShape, resolveCommonOptions, type ResolvedProviderOptions, type SubmitOptions } from './provider.ts';
-import { joinPosix, shellQuote } from './shell.ts';
+import { joinPosix } from './shell.ts';
+import { shellQuote } from '../common/shell-quote.ts';
 
 const quantity = z.union([z.number().positive(), z.string().min(1)]).transform(String);
 

@@ -6,7 +6,8 @@ import { ClusterProvider, type JobSpec, type StatusUpdate } from './cluster.ts';
 import { JobStatusError } from './errors.ts';
 import { SingleNodeLauncher } from './launchers/simple.ts';
 import { commonOptionsShape, DEFAULT_WALLTIME_MS, resolveCommonOptions, type JobState, type ResolvedProviderOptions } from './provider.ts';
-import { shellQuote, toMinutes } from './shell.ts';
+import { toMinutes } from './shell.ts';
+import { shellQuote } from '../common/shell-quote.ts';
 
 /** LSF `STAT` values. */
 export const LSF_STATES: Readonly<Record<string, JobState>> = {

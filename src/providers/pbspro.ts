@@ -5,7 +5,8 @@ import { ClusterProvider, type JobSpec, type StatusUpdate } from './cluster.ts';
 import { JobStatusError } from './errors.ts';
 import { SingleNodeLauncher } from './launchers/simple.ts';
 import { commonOptionsShape, DEFAULT_WALLTIME_MS, resolveCommonOptions, type JobState, type ResolvedProviderOptions } from './provider.ts';
-import { formatHms, shellQuote } from './shell.ts';
+import { formatHms } from './shell.ts';
+import { shellQuote } from '../common/shell-quote.ts';
 
 /** PBS Pro `job_state` letters. */
 export const PBSPRO_STATES: Readonly<Record<string, JobState>> = {

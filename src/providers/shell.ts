@@ -2,12 +2,6 @@
  * Small helpers for the shell text providers send through a channel.
  */
 
-/** Quotes `value` as one word for a POSIX shell. Words that need no quoting are left bare. */
-export function shellQuote(value: string): string {
-  if (value !== '' && /^[A-Za-z0-9_@%+=:,./-]+$/.test(value)) return value;
-  return `'${value.replace(/'/g, `'\\''`)}'`;
-}
-
 /**
  * Fills `{{name}}` placeholders of a submit-script template. A placeholder without a value is a
  * bug in the provider, so it throws rather than leaving the text in the script.

@@ -5,7 +5,8 @@ import { ClusterProvider, type JobSpec, type StatusUpdate } from './cluster.ts';
 import { JobStatusError } from './errors.ts';
 import { SingleNodeLauncher } from './launchers/simple.ts';
 import { commonOptionsShape, DEFAULT_WALLTIME_MS, resolveCommonOptions, TERMINAL_JOB_STATES, type JobState, type ResolvedProviderOptions } from './provider.ts';
-import { formatHms, shellQuote } from './shell.ts';
+import { formatHms } from './shell.ts';
+import { shellQuote } from '../common/shell-quote.ts';
 
 /** Slurm's short state codes (`squeue %t`) mapped as Parsl maps them. */
 export const SLURM_SHORT_STATES: Readonly<Record<string, JobState>> = {

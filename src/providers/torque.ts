@@ -6,7 +6,7 @@ import { JobStatusError } from './errors.ts';
 import { SingleNodeLauncher } from './launchers/simple.ts';
 import { matchPbsJobs, parseQsubOutput, parseQstatFullText, pbsDirectives } from './pbspro.ts';
 import { commonOptionsShape, DEFAULT_WALLTIME_MS, resolveCommonOptions, type JobState, type ResolvedProviderOptions } from './provider.ts';
-import { shellQuote } from './shell.ts';
+import { shellQuote } from '../common/shell-quote.ts';
 
 /** Torque `job_state` letters. */
 export const TORQUE_STATES: Readonly<Record<string, JobState>> = {

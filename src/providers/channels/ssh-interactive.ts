@@ -16,15 +16,9 @@ import type { AnyAuthMethod } from 'ssh2';
 import { z } from 'zod';
 import { parseOptions } from '../../common/validate.ts';
 import { LoginPromptError } from './ssh-errors.ts';
-import {
-  fillSSHDefaults,
-  refineSSHOptions,
-  SSHChannel,
-  sshChannelShape,
-  type AuthContext,
-  type ResolvedSSHChannelOptions,
-  type SSHChannelOptions,
-} from './ssh.ts';
+import type { AuthContext } from './ssh-auth.ts';
+import { fillSSHDefaults, refineSSHOptions, sshChannelShape, type ResolvedSSHChannelOptions, type SSHChannelOptions } from './ssh-options.ts';
+import { SSHChannel } from './ssh.ts';
 
 /** One question of a keyboard-interactive round. */
 export interface LoginPrompt {

@@ -1,5 +1,5 @@
 import { ConfigError } from '../../common/errors.ts';
-import { shellQuote } from '../shell.ts';
+import { shellQuote } from '../../common/shell-quote.ts';
 
 /**
  * A launcher turns the command a block runs (a worker pool, usually) into the shell text that

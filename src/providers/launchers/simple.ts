@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseOptions } from '../../common/validate.ts';
-import { shellQuote } from '../shell.ts';
+import { shellQuote } from '../../common/shell-quote.ts';
 import { checkCounts, debugLine, waitForPids, withSpace, writeCommandFile, type Launcher } from './launcher.ts';
 
 const debugSchema = z.boolean().default(false);
