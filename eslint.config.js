@@ -35,7 +35,10 @@ const layerZones = LAYERS.flatMap((level, i) =>
   level.map((target) => ({
     target: `./${target}`,
     from: [...LAYERS.slice(0, i).flat(), ...level.filter((t) => t !== target)].map((p) => `./${p}`),
-    message: `Layering: ${target} may import only from folders below it (${LAYERS.slice(i + 1).flat().join(', ')}).`,
+    message:
+      i === LAYERS.length - 1
+        ? `Layering: ${target} is the lowest folder and imports from no other folder of src.`
+        : `Layering: ${target} may import only from folders below it (${LAYERS.slice(i + 1).flat().join(', ')}).`,
   })),
 ).filter((zone) => zone.from.length > 0);
 
@@ -46,7 +49,7 @@ export default tseslint.config(
     languageOptions: {
       parser: tseslint.parser,
       parserOptions: {
-        project: './tsconfig.eslint.json',
+        project: './tsconfig.all.json',
         tsconfigRootDir: root,
       },
     },
