@@ -211,6 +211,20 @@ test('join apps - a join app resolves with the futures it returns', async () => 
   assert.is(future.state, 'exec_done');
 });
 
+test('join apps - a join app that returns something other than futures fails with a TypeError', async () => {
+  const three = joinApp(() => 3);
+  const error = await rejection(deadline(three()), (e) => e instanceof TypeError);
+  assert.match(error.message, 'a join app must return a future or an array of futures');
+  assert.match(error.message, 'got a number');
+  const mixed = joinApp(() => [double(1), 3]);
+  const mixedFuture = mixed();
+  const error2 = await rejection(deadline(mixedFuture), (e) => e instanceof TypeError);
+  assert.match(error2.message, 'element 1 is a number');
+  assert.is(mixedFuture.state, 'failed');
+  const none = joinApp(() => []);
+  assert.equal(await deadline(none()), [], 'an empty array joins nothing, as in Parsl');
+});
+
 test('join apps - nested join apps', async () => {
   const fib: (n: number) => AppFuture<number> = joinApp((n: number): AppFuture<number> | number =>
     n < 2 ? add(n, 0) : add(fib(n - 1), fib(n - 2)),

@@ -195,8 +195,3 @@ export type Joined<R> = R extends readonly PromiseLike<infer U>[] ? U[] : R exte
 export function joinApp<P extends unknown[], R>(fn: (...args: P) => R, options?: AppOptions): App<P, Joined<Awaited<R>>> {
   return makeApp('join', fn, options, 'joinApp');
 }
-
-/** The definition behind an app, or undefined for anything else. */
-export function appDefinitionOf(value: unknown): AppDefinition | undefined {
-  return (value as Record<symbol, AppDefinition | undefined> | null | undefined)?.[APP_BRAND];
-}
