@@ -243,4 +243,21 @@ test('cancel - a pending task is cancelled and its dependents fail', async () =>
   assert.is(blocker.cancel(), false, 'a finished task cannot be cancelled');
 });
 
+test('cancel - a task cancelled in the tick of its call never runs; the DFK makes the state change', async () => {
+  const marker = join(work.path, 'never-ran');
+  const touch = app(async (path: string) => {
+    const fs = await import('node:fs');
+    fs.writeFileSync(path, 'ran');
+    return 1;
+  });
+  const future = touch(marker);
+  assert.is(future.cancel(), true);
+  assert.is(future.cancel(), false, 'a second cancel has nothing to do');
+  assert.is(future.state, 'pending', 'the state is the DFK\'s to change');
+  const error = await rejection(deadline(future), (e) => e.name === 'TaskCancelledError');
+  assert.match(error.stack, 'apps.test.ts', 'the error is made where cancel() was called');
+  assert.is(future.state, 'failed');
+  assert.not.ok(existsSync(marker));
+});
+
 test.run();

@@ -15,8 +15,9 @@ const appOptionsSchema = z
     /** Labels of the executors this app may run on; `'all'` for any. @default 'all' */
     executors: z.union([z.literal('all'), z.array(z.string().min(1)).min(1)]).default('all'),
     /**
-     * Reuse the result of an earlier call with the same arguments (Parsl's memoization); such a
-     * call ends in state `memo_done` without running. Off for the whole run with `Config.appCache: false`.
+     * Reuse the outcome of an earlier call with the same arguments in this run, its result or its
+     * error (Parsl's memoization); such a call ends in state `memo_done` without running. Off for the
+     * whole run with `Config.appCache: false`.
      * @default false
      */
     cache: z.boolean().default(false),
