@@ -14,6 +14,7 @@ import {
 import { forEachDependency, resolveArguments, settledFutureValue, type DependencyValue } from '../dataflow/arguments.ts';
 import type { TaskRecord } from '../dataflow/task.ts';
 import { Memoizer } from '../dataflow/memo.ts';
+import { joinProblem } from '../dataflow/join.ts';
 import { transition, type TaskState } from '../dataflow/states.ts';
 import { MAIN_THREAD_EXECUTOR_LABEL } from '../executors/executor.ts';
 import { spawnExecutorManager, spawnMainThreadExecutor } from './executor-managers.ts';
@@ -366,21 +367,6 @@ class DfkSupervisor implements Behaviour<ToDfk> {
     );
     done();
   }
-}
-
-/** Why a join app's return value cannot be joined, or undefined when it can. */
-function joinProblem(value: unknown): string | undefined {
-  if (isThenable(value)) return undefined;
-  if (!Array.isArray(value)) return `got ${kindOf(value)}`;
-  const index = value.findIndex((item) => !isThenable(item));
-  return index < 0 ? undefined : `got an array whose element ${index} is ${kindOf(value[index])}`;
-}
-
-function kindOf(value: unknown): string {
-  if (value === null || value === undefined) return String(value);
-  if (Array.isArray(value)) return 'an array';
-  const type = typeof value;
-  return type === 'object' ? `an object` : `a ${type}`;
 }
 
 /** The handler's error is the task's error; the app's error becomes its cause (unless it has one). */
