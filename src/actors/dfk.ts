@@ -381,6 +381,12 @@ function retryHandlerFailure(thrown: unknown, appError: unknown): Error {
 /** Spawns the DFK supervisor actor under the actor system. */
 export function spawnDfk(system: Ref<unknown>, name: string, config: Config, hooks: KernelHooks): Ref<ToDfk> {
   return spawnBehaviour<ToDfk, DfkSupervisor>(system, name, (ctx) => new DfkSupervisor(ctx.self, config, hooks), {
+    onCrash: (_msg, error, ctx) => {
+      // A bug in the DFK (an illegal task transition, say) must not silently stop every task of
+      // the run: say it, keep the task table, and go on with the next message.
+      process.emitWarning(error ?? new Error('the DFK supervisor failed on a message'), { code: 'PARSL_TS_DFK_ERROR' });
+      return ctx.resume as symbol;
+    },
     onChildCrash: (child, _error, ctx) => {
       // An executor manager crashed: restart it, then launch again what it held.
       send(ctx.self, { type: 'executor-restarted', label: (child as unknown as { name: string }).name });
