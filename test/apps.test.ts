@@ -211,6 +211,20 @@ test('join apps - a join app resolves with the futures it returns', async () => 
   assert.is(future.state, 'exec_done');
 });
 
+test('join apps - a join app that returns something other than futures fails with a TypeError', async () => {
+  const three = joinApp(() => 3);
+  const error = await rejection(deadline(three()), (e) => e instanceof TypeError);
+  assert.match(error.message, 'a join app must return a future or an array of futures');
+  assert.match(error.message, 'got a number');
+  const mixed = joinApp(() => [double(1), 3]);
+  const mixedFuture = mixed();
+  const error2 = await rejection(deadline(mixedFuture), (e) => e instanceof TypeError);
+  assert.match(error2.message, 'element 1 is a number');
+  assert.is(mixedFuture.state, 'failed');
+  const none = joinApp(() => []);
+  assert.equal(await deadline(none()), [], 'an empty array joins nothing, as in Parsl');
+});
+
 test('join apps - nested join apps', async () => {
   const fib: (n: number) => AppFuture<number> = joinApp((n: number): AppFuture<number> | number =>
     n < 2 ? add(n, 0) : add(fib(n - 1), fib(n - 2)),
@@ -227,6 +241,23 @@ test('cancel - a pending task is cancelled and its dependents fail', async () =>
   await rejection(dependent, (e) => e.name === 'DependencyError');
   assert.is(await blocker, 'x');
   assert.is(blocker.cancel(), false, 'a finished task cannot be cancelled');
+});
+
+test('cancel - a task cancelled in the tick of its call never runs; the DFK makes the state change', async () => {
+  const marker = join(work.path, 'never-ran');
+  const touch = app(async (path: string) => {
+    const fs = await import('node:fs');
+    fs.writeFileSync(path, 'ran');
+    return 1;
+  });
+  const future = touch(marker);
+  assert.is(future.cancel(), true);
+  assert.is(future.cancel(), false, 'a second cancel has nothing to do');
+  assert.is(future.state, 'pending', 'the state is the DFK\'s to change');
+  const error = await rejection(deadline(future), (e) => e.name === 'TaskCancelledError');
+  assert.match(error.stack, 'apps.test.ts', 'the error is made where cancel() was called');
+  assert.is(future.state, 'failed');
+  assert.not.ok(existsSync(marker));
 });
 
 test.run();

@@ -97,6 +97,8 @@ test('calls - an unknown executor label, a bad walltime or stdout throw at the c
     assert.match(configError(() => timed({ walltime: -3 })).message, 'walltime');
     const echo = bashApp((_o: { stdout: unknown }) => 'echo');
     assert.match(configError(() => echo({ stdout: ['x', 'r'] })).message, "[path, 'w' | 'a']");
+    assert.match(configError(() => echo({ stdout: ['x', 'w', 42] })).message, "[path, 'w' | 'a']");
+    assert.match(configError(() => echo({ stderr: ['x'] } as never)).message, 'stderr');
     assert.throws(() => load(), (e: unknown) => e instanceof IllegalStateError && /already loaded/.test((e as Error).message));
   } finally {
     await clear();

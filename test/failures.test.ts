@@ -20,8 +20,11 @@ import { callHidden, triple, tripleNamed } from './fixtures/module-apps.ts';
 const work = tempDir();
 const retriesSeen: number[] = [];
 const retryHandler: RetryHandler = (error, task) => {
+  const message = (error as Error).message;
+  if (message.includes('handler breaks')) throw new RangeError(`handler broke on task ${task.taskId}`);
+  if (message.includes('never retry')) return 3;
   retriesSeen.push(task.tries);
-  return (error as Error).message.includes('free') ? 0.5 : 1;
+  return message.includes('free') ? 0.5 : 1;
 };
 
 test.before(() => {
@@ -57,6 +60,29 @@ test('dependencies - a failed dependency fails dependents with DependencyError n
   // The root cause is reachable through the causes.
   assert.is(error.cause.cause.message, 'root cause');
   assert.is(await unrelated, 42, 'unrelated tasks run on');
+});
+
+test('dependencies - a fan-in on 3,000 failed tasks leads with the root cause and names a few ids and the count', async () => {
+  const seed = app((i: number): number => {
+    throw new Error(`seed ${i} failed, never retry`);
+  });
+  const seeds = Array.from({ length: 3000 }, (_, i) => seed(i));
+  const count = app((opts: { inputs: number[] }) => opts.inputs.length);
+  const total = count({ inputs: seeds });
+  const error = await rejection(deadline(total, 120_000), (e) => e instanceof DependencyError);
+  const [a, b, c] = seeds.map((f) => f.tid);
+  assert.is(error.dependentTaskIds.length, 3000, 'the full list is kept on the error');
+  assert.equal(error.dependentTaskIds, seeds.map((f) => f.tid));
+  assert.ok(error.message.startsWith(`Dependency failure for task ${total.tid}: Error: seed 0 failed, never retry`), error.message);
+  assert.match(error.message, `on failed tasks ${a}, ${b}, ${c} … and 2,997 more`);
+  assert.ok(error.message.length < 300, `the message is ${error.message.length} characters: ${error.message}`);
+  // A long chain is shortened the same way.
+  let link = seeds[0]!;
+  for (let i = 0; i < 50; i++) link = double(link);
+  const deep = await rejection(deadline(link), (e) => e instanceof DependencyError);
+  assert.is(deep.chain.length, 50, 'the 49 links before it and the seed');
+  assert.ok(deep.message.length < 300, deep.message);
+  assert.match(deep.message, `<- task ${a}`);
 });
 
 test('errors - an app error keeps its class name, message, worker stack and cause', async () => {
@@ -117,6 +143,22 @@ test('retries - the retry handler weighs each failure', async () => {
   // Each failure costs 0.5 against retries = 2: tries 1..5 fail, the 5th brings the cost to 2.5.
   assert.is(fs.readFileSync(marker, 'utf8'), 'xxxxx');
   assert.equal(retriesSeen, [1, 2, 3, 4, 5]);
+});
+
+test('retries - a retry handler that throws fails the task with its error, the app error as cause, and no retry', async () => {
+  const marker = join(work.path, 'handler-throws');
+  const breaks = app(async (path: string) => {
+    const fs = await import('node:fs');
+    fs.appendFileSync(path, 'x');
+    throw new Error('the handler breaks on this');
+  });
+  const future = breaks(marker);
+  const error = await rejection(deadline(future), (e) => e instanceof RangeError);
+  assert.is(error.message, `handler broke on task ${future.tid}`);
+  assert.is(error.cause.message, 'the handler breaks on this');
+  assert.is(future.state, 'failed');
+  const fs = await import('node:fs');
+  assert.is(fs.readFileSync(marker, 'utf8'), 'x', 'tried once');
 });
 
 test('functions - an inline app that reads a captured variable is refused, naming it and the fix', () => {

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { app, clear, Config, load, ThreadPoolExecutor } from '../src/index.ts';
-import { deadline, tempDir } from './helpers.ts';
+import { deadline, rejection, tempDir } from './helpers.ts';
 
 const work = tempDir();
 test.after.each(() => clear());
@@ -53,24 +53,25 @@ test('memo - Config.appCache false turns caching off for the run', async () => {
   assert.is(readFileSync(log, 'utf8'), '1\n1\n');
 });
 
-test('memo - failures are not remembered', async () => {
+test('memo - failures are remembered within the run: an identical call fails the same way without running', async () => {
   load(new Config({ executors: [new ThreadPoolExecutor({ maxThreads: 1 })] }));
-  const marker = join(work.path, 'fail-once');
-  const flaky = app(
+  const log = join(work.path, 'fails');
+  const fails = app(
     async (path: string) => {
       const fs = await import('node:fs');
-      if (!fs.existsSync(path)) {
-        fs.writeFileSync(path, 'x');
-        throw new Error('first call fails');
-      }
-      return 'ok';
+      fs.appendFileSync(path, 'x');
+      throw new RangeError('cached failure');
     },
     { cache: true },
   );
-  await flaky(marker).exception();
-  const second = flaky(marker);
-  assert.is(await deadline(second), 'ok');
-  assert.is(second.state, 'exec_done');
+  const first = fails(log);
+  const firstError = await rejection(deadline(first), (e) => e instanceof RangeError);
+  assert.is(first.state, 'failed');
+  const second = fails(log);
+  const secondError = await rejection(deadline(second));
+  assert.is(secondError, firstError, 'the same error');
+  assert.is(second.state, 'memo_done');
+  assert.is(readFileSync(log, 'utf8'), 'x', 'run once');
 });
 
 test.run();

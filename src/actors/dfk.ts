@@ -14,6 +14,8 @@ import {
 import { forEachDependency, resolveArguments, settledFutureValue, type DependencyValue } from '../dataflow/arguments.ts';
 import type { TaskRecord } from '../dataflow/task.ts';
 import { Memoizer } from '../dataflow/memo.ts';
+import { joinProblem } from '../dataflow/join.ts';
+import { transition, type TaskState } from '../dataflow/states.ts';
 import { MAIN_THREAD_EXECUTOR_LABEL } from '../executors/executor.ts';
 import { spawnExecutorManager, spawnMainThreadExecutor } from './executor-managers.ts';
 
@@ -22,7 +24,8 @@ export type ToDfk =
   | FromExecutor
   | { type: 'submit'; records: TaskRecord[] }
   | { type: 'call'; fn: () => void }
-  | { type: 'cancelled'; taskId: number }
+  /** The kernel facade recorded a cancel request on the task's future (see `AppFuture.cancelRequest`). */
+  | { type: 'cancel'; taskId: number }
   | { type: 'executor-restarted'; label: string }
   | { type: 'shutdown'; done: () => void };
 
@@ -39,6 +42,8 @@ export interface KernelHooks {
 /**
  * The DFK supervisor: owns the task table, releases each task when its dependencies settle,
  * launches tries on executor managers (its children), applies retries, and resolves futures.
+ * It is the one owner of task states: every change goes through `transition()`, whose table
+ * (`TASK_TRANSITIONS` in dataflow/states.ts) says which moves are legal and who makes each.
  * When an executor manager crashes, it is restarted and the tasks it held are launched again,
  * so the task table survives.
  */
@@ -80,15 +85,18 @@ class DfkSupervisor implements Behaviour<ToDfk> {
           break;
         case 'running': {
           const record = this.#table.get(msg.taskId);
-          if (record && record.attempt === msg.attempt && record.future.state === 'launched') record.future.setState('running');
+          if (record && record.attempt === msg.attempt && record.future.state === 'launched') transition(record.future, 'running');
           break;
         }
         case 'call':
           msg.fn();
           break;
-        case 'cancelled':
-          this.#table.delete(msg.taskId);
+        case 'cancel': {
+          const record = this.#table.get(msg.taskId);
+          const request = record?.future.cancelRequest;
+          if (record && request && record.future.state === 'pending') this.#fail(record, request, 'failed');
           break;
+        }
         case 'executor-restarted':
           this.#hooks.executorRestarted?.(msg.label);
           this.#relaunchFrom(msg.label);
@@ -105,7 +113,7 @@ class DfkSupervisor implements Behaviour<ToDfk> {
   // ---- dependencies -------------------------------------------------------------------
 
   #accept(record: TaskRecord): void {
-    if (record.future.done()) return; // Cancelled before it reached us.
+    if (record.future.cancelRequest) return this.#fail(record, record.future.cancelRequest, 'failed');
     this.#table.set(record.id, record);
     forEachDependency(record.args, record.kwargsIndex, (dep) => {
       if (dep instanceof BaseFuture && dep.done()) return;
@@ -148,20 +156,22 @@ class DfkSupervisor implements Behaviour<ToDfk> {
   #launch(record: TaskRecord): void {
     const { future, app } = record;
     if (future.done()) return;
+    // Asked while pending: the request wins over a launch that was already on its way.
+    if (future.cancelRequest) return this.#fail(record, future.cancelRequest, 'failed');
     const { args, failures } = resolveArguments(record.args, record.kwargsIndex, (dep) => this.#valueOf(record, dep));
     if (failures.length > 0) return this.#dependencyFailed(record, failures);
     const fn = this.#functionOf(record);
     if (fn === undefined) return; // Its module is being searched; launched again when found.
     if (app.options.cache && this.#config.appCache && record.attempt === 0) {
       record.memoKey = this.#memo.keyOf(app, app.kind === 'join' ? undefined : fn.ref, args);
-      if (record.memoKey !== undefined && this.#memo.has(record.memoKey)) {
-        return this.#complete(record, this.#memo.get(record.memoKey), 'memo_done');
-      }
+      const known = record.memoKey === undefined ? undefined : this.#memo.get(record.memoKey);
+      if (known?.ok) return this.#complete(record, known.value, 'memo_done');
+      if (known) return this.#fail(record, known.error, 'memo_done');
     }
     const label = this.#chooseExecutor(app);
     record.attempt++;
     record.executor = label;
-    future.setState('launched');
+    transition(future, 'launched');
     let batch = this.#launches.get(label);
     if (!batch) this.#launches.set(label, (batch = []));
     batch.push({
@@ -229,33 +239,29 @@ class DfkSupervisor implements Behaviour<ToDfk> {
     // A stale try (retried since, or its worker was replaced) or a task already ended.
     if (!record || record.attempt !== outcome.attempt || record.future.done()) return;
     if (!outcome.ok) return this.#tryFailed(record, outcome.error);
-    if (record.app.kind === 'join' && containsThenable(outcome.value)) return this.#join(record, outcome.value);
+    if (record.app.kind === 'join') return this.#join(record, outcome.value);
     this.#complete(record, outcome.value);
   }
 
   #complete(record: TaskRecord, value: unknown, state: 'exec_done' | 'memo_done' = 'exec_done'): void {
     const { future } = record;
     if (future.done()) return;
-    if (state === 'exec_done' && record.memoKey !== undefined) this.#memo.set(record.memoKey, value);
-    future.setState(state);
+    if (state === 'exec_done' && record.memoKey !== undefined) this.#memo.setResult(record.memoKey, value);
+    transition(future, state);
     this.#finish(record);
     for (const output of future.outputs) output.setResult(output.file);
     future.setResult(value);
   }
 
+  /**
+   * Parsl's rule: the retry handler, when there is one, weighs every failure (also with
+   * `retries: 0`), and the task is tried again while the summed cost stays within `retries`. A
+   * handler that throws ends the task with the handler's error, the app's error as its cause.
+   */
   #tryFailed(record: TaskRecord, error: unknown): void {
-    if (this.#retryAllowed(record, error)) {
-      this.#launch(record);
-      return;
-    }
-    this.#fail(record, error, 'failed');
-  }
-
-  #retryAllowed(record: TaskRecord, error: unknown): boolean {
-    const { retries, retryHandler } = this.#config;
-    if (retries === 0) return false;
     // These fail the same way every time.
-    if (error instanceof SerializationError || error instanceof FunctionSerializationError) return false;
+    if (error instanceof SerializationError || error instanceof FunctionSerializationError) return this.#appFailed(record, error);
+    const { retries, retryHandler } = this.#config;
     let cost = 1;
     if (retryHandler) {
       try {
@@ -266,38 +272,53 @@ class DfkSupervisor implements Behaviour<ToDfk> {
           failCost: record.failCost,
           executor: record.executor ?? '',
         });
-      } catch {
-        return false;
+      } catch (handlerError) {
+        return this.#appFailed(record, retryHandlerFailure(handlerError, error));
       }
     }
     record.failCost += cost;
-    return record.failCost <= retries;
+    if (record.failCost <= retries) return this.#launch(record);
+    this.#appFailed(record, error);
   }
 
-  #fail(record: TaskRecord, error: unknown, state: 'failed' | 'dep_fail'): void {
+  /** The call itself failed (not its dependencies, not the kernel): remembered like a result. */
+  #appFailed(record: TaskRecord, error: unknown): void {
+    if (record.memoKey !== undefined && !record.future.done()) this.#memo.setFailure(record.memoKey, error);
+    this.#fail(record, error, 'failed');
+  }
+
+  #fail(record: TaskRecord, error: unknown, state: Extract<TaskState, 'failed' | 'dep_fail' | 'memo_done'>): void {
     const { future } = record;
     if (future.done()) return;
-    future.setState(state);
+    transition(future, state);
     this.#finish(record);
     for (const output of future.outputs) output.setException(error);
     future.setException(error);
   }
 
   #dependencyFailed(record: TaskRecord, failures: Extract<DependencyValue, { failed: true }>[]): void {
-    const ids: number[] = [];
+    const ids = new Set<number>();
     for (const failure of failures) {
       const tid = (failure.dep as { tid?: unknown }).tid;
-      if (typeof tid === 'number' && !ids.includes(tid)) ids.push(tid);
+      if (typeof tid === 'number') ids.add(tid);
     }
     const first = failures[0]!;
     const upstream = first.error instanceof DependencyError ? first.error.chain : [];
     const firstTid = (first.dep as { tid?: unknown }).tid;
     const chain = typeof firstTid === 'number' ? [firstTid, ...upstream] : upstream;
-    this.#fail(record, new DependencyError(record.id, ids, chain, first.error), 'dep_fail');
+    this.#fail(record, new DependencyError(record.id, [...ids], chain, first.error), 'dep_fail');
   }
 
+  /** A join app's function returned `value`: Parsl joins a future or an array of futures, and nothing else. */
   #join(record: TaskRecord, value: unknown): void {
-    record.future.setState('joining');
+    const problem = joinProblem(value);
+    if (problem !== undefined) {
+      return this.#appFailed(
+        record,
+        new TypeError(`join app ${record.app.name} (task ${record.id}): a join app must return a future or an array of futures; ${problem}`),
+      );
+    }
+    transition(record.future, 'joining');
     const inner = Array.isArray(value) ? value : [value];
     let waiting = 0;
     const settleAll = (): void => {
@@ -313,7 +334,7 @@ class DfkSupervisor implements Behaviour<ToDfk> {
         return undefined;
       });
       if (failed.length > 0 || firstError !== undefined) {
-        this.#fail(record, new JoinError(record.id, failed, firstError), 'failed');
+        this.#appFailed(record, new JoinError(record.id, failed, firstError));
       } else {
         this.#complete(record, Array.isArray(value) ? values : values[0]);
       }
@@ -337,7 +358,8 @@ class DfkSupervisor implements Behaviour<ToDfk> {
 
   async #shutdown(done: () => void): Promise<void> {
     for (const record of [...this.#table.values()]) {
-      this.#fail(record, new KernelClosedError(`the DataFlowKernel was cleared before task ${record.id} ended`), 'failed');
+      const error = record.future.cancelRequest ?? new KernelClosedError(`the DataFlowKernel was cleared before task ${record.id} ended`);
+      this.#fail(record, error, 'failed');
     }
     this.#launches.clear();
     await Promise.all(
@@ -347,13 +369,24 @@ class DfkSupervisor implements Behaviour<ToDfk> {
   }
 }
 
-function containsThenable(value: unknown): boolean {
-  return isThenable(value) || (Array.isArray(value) && value.some(isThenable));
+/** The handler's error is the task's error; the app's error becomes its cause (unless it has one). */
+function retryHandlerFailure(thrown: unknown, appError: unknown): Error {
+  if (!(thrown instanceof Error)) return new Error(`the retry handler threw ${String(thrown)}`, { cause: appError });
+  if (thrown.cause === undefined) {
+    Object.defineProperty(thrown, 'cause', { value: appError, writable: true, configurable: true, enumerable: false });
+  }
+  return thrown;
 }
 
 /** Spawns the DFK supervisor actor under the actor system. */
 export function spawnDfk(system: Ref<unknown>, name: string, config: Config, hooks: KernelHooks): Ref<ToDfk> {
   return spawnBehaviour<ToDfk, DfkSupervisor>(system, name, (ctx) => new DfkSupervisor(ctx.self, config, hooks), {
+    onCrash: (_msg, error, ctx) => {
+      // A bug in the DFK (an illegal task transition, say) must not silently stop every task of
+      // the run: say it, keep the task table, and go on with the next message.
+      process.emitWarning(error ?? new Error('the DFK supervisor failed on a message'), { code: 'PARSL_TS_DFK_ERROR' });
+      return ctx.resume as symbol;
+    },
     onChildCrash: (child, _error, ctx) => {
       // An executor manager crashed: restart it, then launch again what it held.
       send(ctx.self, { type: 'executor-restarted', label: (child as unknown as { name: string }).name });

@@ -15,8 +15,9 @@ const appOptionsSchema = z
     /** Labels of the executors this app may run on; `'all'` for any. @default 'all' */
     executors: z.union([z.literal('all'), z.array(z.string().min(1)).min(1)]).default('all'),
     /**
-     * Reuse the result of an earlier call with the same arguments (Parsl's memoization); such a
-     * call ends in state `memo_done` without running. Off for the whole run with `Config.appCache: false`.
+     * Reuse the outcome of an earlier call with the same arguments in this run, its result or its
+     * error (Parsl's memoization); such a call ends in state `memo_done` without running. Off for the
+     * whole run with `Config.appCache: false`.
      * @default false
      */
     cache: z.boolean().default(false),
@@ -194,9 +195,4 @@ export type Joined<R> = R extends readonly PromiseLike<infer U>[] ? U[] : R exte
  */
 export function joinApp<P extends unknown[], R>(fn: (...args: P) => R, options?: AppOptions): App<P, Joined<Awaited<R>>> {
   return makeApp('join', fn, options, 'joinApp');
-}
-
-/** The definition behind an app, or undefined for anything else. */
-export function appDefinitionOf(value: unknown): AppDefinition | undefined {
-  return (value as Record<symbol, AppDefinition | undefined> | null | undefined)?.[APP_BRAND];
 }

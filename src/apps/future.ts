@@ -1,6 +1,6 @@
 import { inspect } from 'node:util';
-import { TaskCancelledError, TimeoutError } from '../common/errors.ts';
-import { FINAL_STATES, type TaskState } from '../dataflow/states.ts';
+import { TimeoutError } from '../common/errors.ts';
+import type { TaskState } from '../dataflow/states.ts';
 import type { File } from '../staging/file.ts';
 
 type Settled = (future: BaseFuture<unknown>) => void;
@@ -127,6 +127,16 @@ export interface TaskControl {
   cancel(future: AppFuture<unknown>): boolean;
 }
 
+let writeState: (future: AppFuture<unknown>, state: TaskState) => void;
+
+/**
+ * @internal Writes a task's state, unchecked. Only `transition()` (dataflow/states.ts) calls
+ * it: that is where the transitions are guarded.
+ */
+export function writeTaskState(future: AppFuture<unknown>, state: TaskState): void {
+  writeState(future, state);
+}
+
 const APP_FUTURE_BRAND = Symbol.for('parsl-ts.AppFuture');
 const NO_OUTPUTS: readonly DataFuture[] = Object.freeze([]);
 
@@ -147,6 +157,7 @@ export class AppFuture<T> extends BaseFuture<T> {
   /** @internal */
   readonly control: TaskControl;
   #state: TaskState = 'pending';
+  #cancelRequest: Error | undefined;
 
   constructor(
     tid: number,
@@ -173,14 +184,22 @@ export class AppFuture<T> extends BaseFuture<T> {
     (this.#outputs ??= []).push(output);
   }
 
-  /** Where the task is in its life: pending, launched, running, exec_done, failed, dep_fail… */
+  /**
+   * Where the task is in its life: pending, launched, running, exec_done, failed, dep_fail…
+   * Read-only: the DFK supervisor moves it (see `TaskState` for the transitions).
+   */
   get state(): TaskState {
     return this.#state;
   }
 
-  /** @internal Set by the kernel only. Final states are never left. */
-  setState(state: TaskState): void {
-    if (!FINAL_STATES.has(this.#state)) this.#state = state;
+  /** @internal Why cancel() was asked while the task was pending; the DFK fails the task with it. */
+  get cancelRequest(): Error | undefined {
+    return this.#cancelRequest;
+  }
+
+  /** @internal Called by the kernel facade; the DFK makes the state change. */
+  requestCancel(error: Error): void {
+    this.#cancelRequest ??= error;
   }
 
   /**
@@ -191,10 +210,10 @@ export class AppFuture<T> extends BaseFuture<T> {
     return this.control.cancel(this as AppFuture<unknown>);
   }
 
-  /** @internal */
-  cancelNow(): void {
-    this.#state = 'failed';
-    this.setException(new TaskCancelledError(`task ${this.tid} (${this.appName}) was cancelled before launch`));
+  static {
+    writeState = (future, state) => {
+      future.#state = state;
+    };
   }
 
   [inspect.custom](): string {

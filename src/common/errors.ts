@@ -72,14 +72,42 @@ export class DependencyError extends ParslError {
   readonly taskId: number;
   /** The representative path to the root failure: a failed dependency, its failed dependency… */
   readonly chain: number[];
+  /**
+   * The message leads with the root cause and stays short on a large fan-in or a deep chain
+   * (3,000 ids made 15 KB of text): it names a few ids and the count; the full lists are the
+   * properties.
+   */
   constructor(taskId: number, dependentTaskIds: number[], chain: number[], cause: unknown) {
-    const via = chain.length > 0 ? ` The representative cause is via task ${chain.join(' <- task ')}.` : '';
-    const on = dependentTaskIds.length > 0 ? ` on failed task(s) ${dependentTaskIds.join(', ')}` : ' on a failed promise';
-    super(`Dependency failure for task ${taskId}${on}.${via}`, { cause });
+    const on =
+      dependentTaskIds.length === 0
+        ? 'a failed promise'
+        : `failed task${dependentTaskIds.length === 1 ? '' : 's'} ${abbreviateIds(dependentTaskIds)}`;
+    const via = chain.length > 0 ? `; the representative cause is via task ${abbreviateChain(chain)}` : '';
+    super(`Dependency failure for task ${taskId}: ${describeRootCause(cause)}. It depends on ${on}${via}.`, { cause });
     this.taskId = taskId;
     this.dependentTaskIds = dependentTaskIds;
     this.chain = chain;
   }
+}
+
+/** "1, 2, 3 … and 2,997 more" for a long list; the whole list when it is short. */
+function abbreviateIds(ids: readonly number[]): string {
+  if (ids.length <= 5) return ids.join(', ');
+  return `${ids.slice(0, 3).join(', ')} … and ${(ids.length - 3).toLocaleString('en-US')} more`;
+}
+
+/** "9 <- task 8 <- task 7 <- … <- task 2 <- task 1 (9 tasks)" for a deep chain. */
+function abbreviateChain(chain: readonly number[]): string {
+  if (chain.length <= 6) return chain.join(' <- task ');
+  return `${chain.slice(0, 3).join(' <- task ')} <- … <- task ${chain.slice(-2).join(' <- task ')} (${chain.length} tasks)`;
+}
+
+/** The first error down the `cause` chain that is not a dependency failure, on one line. */
+function describeRootCause(cause: unknown): string {
+  let root = cause;
+  for (let depth = 0; root instanceof DependencyError && depth < 1000; depth++) root = root.cause;
+  const text = (root instanceof Error ? `${root.name}: ${root.message}` : String(root)).replace(/\s+/g, ' ').trim();
+  return text.length > 240 ? `${text.slice(0, 240)}…` : text;
 }
 
 /** A join app's inner futures failed. */
@@ -87,7 +115,7 @@ export class JoinError extends ParslError {
   readonly taskId: number;
   readonly failedTaskIds: number[];
   constructor(taskId: number, failedTaskIds: number[], cause: unknown) {
-    super(`join app task ${taskId} failed: the future(s) it returned failed (tasks ${failedTaskIds.join(', ') || 'unknown'})`, {
+    super(`join app task ${taskId} failed: the future(s) it returned failed (tasks ${abbreviateIds(failedTaskIds) || 'unknown'})`, {
       cause,
     });
     this.taskId = taskId;

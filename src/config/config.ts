@@ -29,11 +29,15 @@ const configSchema = z
       .array(z.custom<Executor>(isExecutor, { message: 'expected an executor such as new ThreadPoolExecutor({...})' }))
       .min(1)
       .optional(),
-    /** Whether apps made with `{ cache: true }` reuse results of identical calls. @default true */
+    /** Whether apps made with `{ cache: true }` reuse the outcome (result or error) of identical calls within the run. @default true */
     appCache: z.boolean().default(true),
     /** How many times a failed task is tried again. @default 0 */
     retries: z.number().int().min(0).default(0),
-    /** Weighs each failure against `retries` (Parsl's `retry_handler`). */
+    /**
+     * Weighs each failure against `retries` (Parsl's `retry_handler`): consulted on every failure,
+     * also with `retries: 0`; the task is tried again while the summed costs stay within `retries`.
+     * A handler that throws fails the task with its error (the app's error as its `cause`).
+     */
     retryHandler: z.custom<RetryHandler>((v) => typeof v === 'function', { message: 'expected a function (error, task) => cost' }).optional(),
     /**
      * What leaving an `await using` scope does: `cleanup` stops at once and fails what is still

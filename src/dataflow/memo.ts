@@ -4,13 +4,17 @@ import type { AppDefinition } from '../apps/app.ts';
 import { encodeValue } from '../wire/codec.ts';
 import type { FunctionRef } from '../wire/protocol.ts';
 
+/** What the memo table holds for a call: its result, or the error it failed with. */
+export type MemoEntry = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: unknown };
+
 /**
- * Results of apps created with `{ cache: true }`, by a hash of the app's code and its resolved
- * arguments (Parsl's memoization). Kept by the DFK supervisor; the place where checkpoints
- * will write and resume from.
+ * Outcomes of apps created with `{ cache: true }`, by a hash of the app's code and its resolved
+ * arguments (Parsl's memoization). Within a run, failures are reused as well as results, as
+ * Parsl does ("reuse of results and exceptions within the same run"); each entry says which it
+ * is, so that checkpoints can keep results only. Kept by the DFK supervisor.
  */
 export class Memoizer {
-  readonly #results = new Map<string, unknown>();
+  readonly #entries = new Map<string, MemoEntry>();
 
   /** The key of a call, or undefined when its arguments cannot be hashed (they cannot travel either). */
   keyOf(app: AppDefinition, ref: FunctionRef | undefined, args: unknown[]): string | undefined {
@@ -24,19 +28,15 @@ export class Memoizer {
     return createHash('sha256').update(app.kind).update('\0').update(code).update('\0').update(bytes).digest('hex');
   }
 
-  has(key: string): boolean {
-    return this.#results.has(key);
+  get(key: string): MemoEntry | undefined {
+    return this.#entries.get(key);
   }
 
-  get(key: string): unknown {
-    return this.#results.get(key);
+  setResult(key: string, value: unknown): void {
+    this.#entries.set(key, { ok: true, value });
   }
 
-  set(key: string, value: unknown): void {
-    this.#results.set(key, value);
-  }
-
-  get size(): number {
-    return this.#results.size;
+  setFailure(key: string, error: unknown): void {
+    this.#entries.set(key, { ok: false, error });
   }
 }

@@ -9,13 +9,25 @@ import type { AppDefinition } from '../apps/app.ts';
 import { AppFuture, DataFuture, type TaskControl } from '../apps/future.ts';
 import { Config } from '../config/config.ts';
 import { parseDuration } from '../common/validate.ts';
-import { ConfigError, IllegalStateError } from '../common/errors.ts';
+import { ConfigError, IllegalStateError, TaskCancelledError } from '../common/errors.ts';
 import { findCallOptions } from '../dataflow/arguments.ts';
 import type { TaskRecord } from '../dataflow/task.ts';
 import { File } from '../staging/file.ts';
 
-/** Lifecycle of a kernel. */
+/**
+ * Lifecycle of a kernel. One owner: the `DataFlowKernel` facade, through `#moveTo`.
+ * - `running`: from `load()`; apps may be called.
+ * - `running → closing`: `cleanup()` (also `clear()`, `await using`, SIGINT/SIGTERM); app calls are
+ *   refused from here on, and tasks still outstanding fail with `KernelClosedError`.
+ * - `closing → closed`: the DFK and its executors stopped.
+ */
 export type KernelState = 'running' | 'closing' | 'closed';
+
+const KERNEL_TRANSITIONS: Readonly<Record<KernelState, readonly KernelState[]>> = {
+  running: ['closing'],
+  closing: ['closed'],
+  closed: [],
+};
 
 /**
  * The DataFlowKernel: what `load()` starts. App calls come here; the DFK supervisor actor
@@ -125,17 +137,24 @@ export class DataFlowKernel implements Submitter, AsyncDisposable {
    */
   cleanup(): Promise<void> {
     if (this.#closed) return this.#closed;
-    this.#state = 'closing';
+    this.#moveTo('closing');
     this.#closed = (async () => {
       this.#flushSubmissions();
       await new Promise<void>((done) => send(this.#dfk, { type: 'shutdown', done }));
       stop(this.#system);
       this.#unwatchSignals();
       this.#holdProcess(false);
-      this.#state = 'closed';
+      this.#moveTo('closed');
       if (peekCurrentKernel() === this) setCurrentKernel(undefined);
     })();
     return this.#closed;
+  }
+
+  #moveTo(to: KernelState): void {
+    if (!KERNEL_TRANSITIONS[this.#state].includes(to)) {
+      throw new IllegalStateError(`the DataFlowKernel cannot go from '${this.#state}' to '${to}'`);
+    }
+    this.#state = to;
   }
 
   /** `await using dfk = load()` ends the run per `Config.exitMode`. */
@@ -175,12 +194,16 @@ export class DataFlowKernel implements Submitter, AsyncDisposable {
     send(this.#dfk, { type: 'submit', records });
   }
 
+  /**
+   * A task still pending is cancelled: the request is recorded on its future at once (so the DFK
+   * can no longer launch it), and the DFK, the owner of task states, fails it.
+   */
   #cancel(future: AppFuture<unknown>): boolean {
-    if (future.done() || future.state !== 'pending') return false;
-    future.cancelNow();
-    for (const output of future.outputs) output.setException(future.settledError);
-    send(this.#dfk, { type: 'cancelled', taskId: future.tid });
-    this.#taskEnded();
+    if (future.done() || future.state !== 'pending' || future.cancelRequest) return false;
+    // Made here so that the stack points at the caller of cancel().
+    future.requestCancel(new TaskCancelledError(`task ${future.tid} (${future.appName}) was cancelled before launch`));
+    this.#flushSubmissions();
+    send(this.#dfk, { type: 'cancel', taskId: future.tid });
     return true;
   }
 
@@ -215,7 +238,7 @@ export class DataFlowKernel implements Submitter, AsyncDisposable {
 function streamSpec(value: unknown, name: string): StreamSpec | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value === 'string') return { path: value, mode: 'a' };
-  if (Array.isArray(value) && typeof value[0] === 'string' && typeof value[1] === 'string' && /^[wa]\+?$/.test(value[1])) {
+  if (Array.isArray(value) && value.length === 2 && typeof value[0] === 'string' && typeof value[1] === 'string' && /^[wa]\+?$/.test(value[1])) {
     return { path: value[0], mode: value[1][0] as 'w' | 'a' };
   }
   throw new ConfigError(name, `expected a path or [path, 'w' | 'a'], got ${JSON.stringify(value)}`);
