@@ -61,7 +61,7 @@ export {
   LoginPromptError,
 } from './providers/channels/ssh-errors.ts';
 export { ChannelTimeoutError } from './providers/channels/errors.ts';
-export { FINAL_STATES } from './dataflow/states.ts';
+export { FINAL_STATES } from './apps/task-states.ts';
 export {
   ParslError,
   ConfigError,
@@ -84,7 +84,7 @@ export {
 } from './common/errors.ts';
 
 export type { App, AppArgs, AppOptions, Arg, Dep, Joined, ParslCallOptions } from './apps/app.ts';
-export type { TaskState } from './dataflow/states.ts';
+export type { TaskState } from './apps/task-states.ts';
 export type { ConfigOptions, RetryHandler, RetryTaskInfo } from './config/config.ts';
 export type { Executor } from './executors/executor.ts';
 export type { ThreadPoolExecutorOptions, ResolvedThreadPoolExecutorOptions } from './executors/thread-executor.ts';

@@ -5,7 +5,7 @@ import type { DataFlowKernel } from './kernel/kernel.ts';
 import { htexManagers, type HtexManager } from './actors/executor-htex.ts';
 
 export { send } from './actors/actor.ts';
-export { TASK_TRANSITIONS, transition } from './dataflow/states.ts';
+export { TASK_TRANSITIONS, transition } from './apps/task-states.ts';
 export { NatsServer, findNatsServer, NatsServerError } from './nats/server.ts';
 export { subjectsFor, encodeBinary, encodeJson, PROTOCOL_VERSION } from './nats/protocol.ts';
 export { connectNats, NATS_ENV } from './nats/connection.ts';

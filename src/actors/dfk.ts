@@ -15,7 +15,7 @@ import { forEachDependency, resolveArguments, settledFutureValue, type Dependenc
 import type { TaskRecord } from '../dataflow/task.ts';
 import { Memoizer } from '../dataflow/memo.ts';
 import { joinProblem } from '../dataflow/join.ts';
-import { transition, type TaskState } from '../dataflow/states.ts';
+import { transition, type TaskState } from '../apps/task-states.ts';
 import { MAIN_THREAD_EXECUTOR_LABEL } from '../executors/executor.ts';
 import { spawnExecutorManager, spawnMainThreadExecutor } from './executor-managers.ts';
 
@@ -43,7 +43,7 @@ export interface KernelHooks {
  * The DFK supervisor: owns the task table, releases each task when its dependencies settle,
  * launches tries on executor managers (its children), applies retries, and resolves futures.
  * It is the one owner of task states: every change goes through `transition()`, whose table
- * (`TASK_TRANSITIONS` in dataflow/states.ts) says which moves are legal and who makes each.
+ * (`TASK_TRANSITIONS` in apps/task-states.ts) says which moves are legal and who makes each.
  * When an executor manager crashes, it is restarted and the tasks it held are launched again,
  * so the task table survives.
  */

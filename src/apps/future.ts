@@ -1,6 +1,6 @@
 import { inspect } from 'node:util';
 import { TimeoutError } from '../common/errors.ts';
-import type { TaskState } from '../dataflow/states.ts';
+import type { TaskState } from './task-states.ts';
 import type { File } from '../staging/file.ts';
 
 type Settled = (future: BaseFuture<unknown>) => void;
@@ -130,7 +130,7 @@ export interface TaskControl {
 let writeState: (future: AppFuture<unknown>, state: TaskState) => void;
 
 /**
- * @internal Writes a task's state, unchecked. Only `transition()` (dataflow/states.ts) calls
+ * @internal Writes a task's state, unchecked. Only `transition()` (apps/task-states.ts) calls
  * it: that is where the transitions are guarded.
  */
 export function writeTaskState(future: AppFuture<unknown>, state: TaskState): void {

@@ -1,5 +1,5 @@
 import { CALL_OPTION_KEYS } from '../apps/app.ts';
-import { BaseFuture, DataFuture, isThenable } from '../apps/future.ts';
+import { type BaseFuture, DataFuture, isThenable } from '../apps/future.ts';
 
 /**
  * Index of the call's trailing options object (Parsl's keyword arguments), or -1: the last

@@ -1,4 +1,4 @@
-import * as Comlink from 'comlink';
+import type * as Comlink from 'comlink';
 import adapter from 'comlink/dist/umd/node-adapter.js';
 import type { MessagePort, Worker } from 'node:worker_threads';
 

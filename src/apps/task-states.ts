@@ -1,5 +1,5 @@
 import { IllegalStateError } from '../common/errors.ts';
-import { writeTaskState, type AppFuture } from '../apps/future.ts';
+import { writeTaskState, type AppFuture } from './future.ts';
 
 /**
  * Task states, as Parsl names them (Parsl's `dataflow/states.py`).
