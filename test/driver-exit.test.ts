@@ -57,9 +57,13 @@ interface Run {
 
 const runs: Run[] = [];
 
-/** Starts the fixture, waits for its first result, and finds its server and its block. */
-async function startDriver(how: string, thresholdMs = 60_000): Promise<Run> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/driver-exit.ts', how, String(thresholdMs)], {
+/**
+ * Starts the fixture (under plain node, or under `parsl-ts run`), waits for its first result,
+ * and finds its server and its block.
+ */
+async function startDriver(how: string, thresholdMs = 60_000, under: 'node' | 'parsl-ts run' = 'node'): Promise<Run> {
+  const runner = under === 'node' ? ['--import', 'tsx'] : ['bin/parsl-ts.js', 'run'];
+  const child = spawn(process.execPath, [...runner, 'test/fixtures/driver-exit.ts', how, String(thresholdMs)], {
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let out = '';
@@ -133,6 +137,16 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
+for (const how of ['throw', 'wait'] as const) {
+  test(`driver exit - under parsl-ts run, ${how === 'wait' ? 'SIGINT' : how}: nothing left, the store kept`, async () => {
+    const run = await startDriver(how, 60_000, 'parsl-ts run');
+    if (how === 'wait') run.child.kill('SIGINT');
+    const { code } = await deadline(run.exited, 60_000, 'the driver exiting');
+    assert.is(code, how === 'wait' ? 130 : 1, run.output());
+    await assertNothingLeft(run);
+  });
+}
+
 test('driver exit - kill -9: the server ends by its parent-death signal, the block by its heartbeat threshold', async () => {
   const run = await startDriver('wait', 2_000);
   run.child.kill('SIGKILL');
@@ -163,7 +177,7 @@ test('driver exit - the delayed SIGKILL of a cancelled job ends as soon as the j
 });
 
 test('driver exit - these tests leave no driver, server, block or store behind', () => {
-  assert.is(runs.length, 7);
+  assert.is(runs.length, 9);
   for (const run of runs) {
     assert.equal(leftOf(run), []);
     assert.ok(!existsSync(run.storeDir));
