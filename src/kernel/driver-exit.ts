@@ -18,6 +18,21 @@ import { retainStoresOnStop } from '../nats/server.ts';
 /** How long a driver that is ending waits for the kernel to stop before it goes on ending. */
 export const DRIVER_END_CLEANUP_MS = 60_000;
 
+/**
+ * Shared by every copy of parsl-ts in the process (a script may import another copy than
+ * `parsl-ts run` did): marks their listeners, and holds the stops under way, so that the driver
+ * ends after the last kernel has stopped, and no copy takes another's listener for the script's.
+ */
+const SHARED_KEY = Symbol.for('parsl-ts.driver-end');
+interface Shared {
+  listeners: WeakSet<(...args: never[]) => unknown>;
+  stopping: Set<Promise<void>>;
+}
+function shared(): Shared {
+  const holder = globalThis as unknown as Record<symbol, Shared | undefined>;
+  return (holder[SHARED_KEY] ??= { listeners: new WeakSet(), stopping: new Set() });
+}
+
 /** What the hooks need of a kernel. */
 export interface EndableKernel {
   readonly state: string;
@@ -42,12 +57,19 @@ export function watchDriverEnd(kernel: EndableKernel): () => void {
     }
   };
 
-  /** Stops the kernel as the driver ends, then `then()`; further events are left to Node. */
+  /** Stops the kernel as the driver ends, then `then()` once every kernel that was stopping has stopped. */
   const end = (then: () => void): void => {
     ending = true;
     uninstall();
     retainStoresOnStop();
-    void stopWithin(kernel, DRIVER_END_CLEANUP_MS).finally(then);
+    const { stopping } = shared();
+    const stopped = stopWithin(kernel, DRIVER_END_CLEANUP_MS);
+    stopping.add(stopped);
+    void stopped.then(async () => {
+      stopping.delete(stopped);
+      await Promise.allSettled([...stopping]);
+      then();
+    });
   };
 
   function onBeforeExit(): void {
@@ -56,10 +78,12 @@ export function watchDriverEnd(kernel: EndableKernel): () => void {
   }
 
   function onUncaught(error: unknown, origin: NodeJS.UncaughtExceptionOrigin): void {
-    // Another handler is the script's own: it decides what an uncaught error means.
-    if (process.listenerCount('uncaughtException') > 1) return;
+    // A handler that is not one of ours is the script's own: it decides what an uncaught error means.
+    const { listeners } = shared();
+    if (process.listeners('uncaughtException').some((listener) => !listeners.has(listener))) return;
     // Errors while the kernel stops are not ours to report: the first one ends the process.
     const ignoreMore = (): void => {};
+    shared().listeners.add(ignoreMore);
     process.on('uncaughtException', ignoreMore);
     end(() => {
       process.off('uncaughtException', ignoreMore);
@@ -72,6 +96,7 @@ export function watchDriverEnd(kernel: EndableKernel): () => void {
   }
 
   process.on('beforeExit', onBeforeExit);
+  shared().listeners.add(onUncaught);
   process.on('uncaughtException', onUncaught);
   if (watchSignals) {
     process.once('SIGINT', onSignal);
