@@ -56,6 +56,13 @@ interface Run {
 }
 
 const runs: Run[] = [];
+/** Every driver started, so that one a failed test left running is killed at the end. */
+const drivers: ChildProcess[] = [];
+
+test.after(() => {
+  for (const child of drivers) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const run of runs) rmSync(run.storeDir, { recursive: true, force: true });
+});
 
 /**
  * Starts the fixture (under plain node, or under `parsl-ts run`), waits for its first result,
@@ -66,6 +73,7 @@ async function startDriver(how: string, thresholdMs = 60_000, under: 'node' | 'p
   const child = spawn(process.execPath, [...runner, 'test/fixtures/driver-exit.ts', how, String(thresholdMs)], {
     stdio: ['pipe', 'pipe', 'pipe'],
   });
+  drivers.push(child);
   let out = '';
   child.stdout!.setEncoding('utf8').on('data', (c: string) => (out += c));
   child.stderr!.setEncoding('utf8').on('data', (c: string) => (out += c));
@@ -94,14 +102,17 @@ async function startDriver(how: string, thresholdMs = 60_000, under: 'node' | 'p
  * the script cleared the kernel itself: `clear()` ends a run for good).
  */
 async function assertNothingLeft(run: Run, { storeKept = true, ms = 30_000 } = {}): Promise<void> {
-  await deadline(
-    waitFor(() => leftOf(run).length === 0, 'the run to leave nothing running', ms).catch((error: Error) => {
-      throw new Error(`${error.message}:\n${leftOf(run).map((p) => `${p.pid} ${p.args}`).join('\n')}\n--- driver output:\n${run.output()}`);
-    }),
-    ms + 5_000,
-  );
-  if (storeKept) assert.ok(existsSync(join(run.storeDir, 'js')), `the JetStream store stays on disk (${run.storeDir})`);
-  rmSync(run.storeDir, { recursive: true, force: true });
+  try {
+    await deadline(
+      waitFor(() => leftOf(run).length === 0, 'the run to leave nothing running', ms).catch((error: Error) => {
+        throw new Error(`${error.message}:\n${leftOf(run).map((p) => `${p.pid} ${p.args}`).join('\n')}\n--- driver output:\n${run.output()}`);
+      }),
+      ms + 5_000,
+    );
+    if (storeKept) assert.ok(existsSync(join(run.storeDir, 'js')), `the JetStream store stays on disk (${run.storeDir})`);
+  } finally {
+    rmSync(run.storeDir, { recursive: true, force: true });
+  }
 }
 
 test('driver exit - a script that is done without clear() exits, and takes its server and blocks along', async () => {
