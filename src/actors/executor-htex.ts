@@ -7,7 +7,7 @@ import type { ExecTask, FromExecutor, TaskOutcome, ToExecutor } from './messages
 import type { FunctionDef, WireTask } from '../wire/protocol.ts';
 import { BlockStartError, ManagerLost } from '../common/errors.ts';
 import { shellQuote } from '../common/shell-quote.ts';
-import { connectNats, NATS_ENV, type NatsConnectionOptions } from '../nats/connection.ts';
+import { connectNats, NATS_ENV, releaseProcessHold, type NatsConnectionOptions } from '../nats/connection.ts';
 import { NatsServer } from '../nats/server.ts';
 import {
   PROTOCOL_VERSION,
@@ -609,6 +609,7 @@ async function start(
     });
     const consumer = await js.consumers.get(subjects.resultStream, DFK_CONSUMER);
     const messages = await consumer.consume({ max_messages: 1024 });
+    releaseProcessHold(nc, messages);
     void (async () => {
       for await (const msg of messages) {
         try {

@@ -20,6 +20,7 @@ import {
 } from '../config/from-environment.ts';
 import { ConfigError } from '../common/errors.ts';
 import { clear } from '../kernel/load.ts';
+import { retainStoresOnStop } from '../nats/server.ts';
 import { UsageError } from './errors.ts';
 
 /** The options of `parsl-ts run`, as parsed from the command line. */
@@ -117,8 +118,12 @@ async function failed(what: string | undefined, error: unknown): Promise<never> 
   process.exit(EXIT_SCRIPT_FAILED);
 }
 
-/** Stops the kernels the script loaded, whichever copy of parsl-ts it imported. */
+/**
+ * Stops the kernels the script loaded, whichever copy of parsl-ts it imported. The driver is
+ * ending: their embedded NATS servers keep their JetStream stores on disk.
+ */
 async function stopKernels(): Promise<void> {
+  retainStoresOnStop();
   await Promise.allSettled([clear(), cleanupLoadedKernels()]);
 }
 

@@ -13,6 +13,7 @@ import { ConfigError, IllegalStateError, TaskCancelledError } from '../common/er
 import { findCallOptions } from '../dataflow/arguments.ts';
 import type { TaskRecord } from '../dataflow/task.ts';
 import { File } from '../staging/file.ts';
+import { watchDriverEnd } from './driver-exit.ts';
 
 /**
  * Lifecycle of a kernel. One owner: the `DataFlowKernel` facade, through `#moveTo`.
@@ -48,7 +49,8 @@ export class DataFlowKernel implements Submitter, AsyncDisposable {
   #idleWaiters: (() => void)[] = [];
   #keepAlive: NodeJS.Timeout | undefined;
   #closed: Promise<void> | undefined;
-  #signalHandler: ((signal: NodeJS.Signals) => void) | undefined;
+  /** Removes the hooks that stop this kernel when its driver ends (driver-exit.ts). */
+  #unwatchDriverEnd: () => void;
   #executorRefs: ReadonlyMap<string, Ref<ToExecutor>> = new Map();
   #executorRestarts = 0;
 
@@ -60,7 +62,7 @@ export class DataFlowKernel implements Submitter, AsyncDisposable {
     this.runId = randomUUID();
     this.#system = start();
     this.#control = { cancel: (future) => this.#cancel(future) };
-    this.#watchSignals();
+    this.#unwatchDriverEnd = watchDriverEnd(this);
     this.#dfk = spawnDfk(this.#system, 'dfk', config, {
       taskEnded: () => this.#taskEnded(),
       executorsStarted: (refs) => (this.#executorRefs = refs),
@@ -142,7 +144,7 @@ export class DataFlowKernel implements Submitter, AsyncDisposable {
       this.#flushSubmissions();
       await new Promise<void>((done) => send(this.#dfk, { type: 'shutdown', done }));
       stop(this.#system);
-      this.#unwatchSignals();
+      this.#unwatchDriverEnd();
       this.#holdProcess(false);
       this.#moveTo('closed');
       if (peekCurrentKernel() === this) setCurrentKernel(undefined);
@@ -162,29 +164,6 @@ export class DataFlowKernel implements Submitter, AsyncDisposable {
     if (this.config.exitMode === 'skip') return;
     if (this.config.exitMode === 'wait') await this.waitForCurrentTasks();
     await this.cleanup();
-  }
-
-  /**
-   * Ctrl-C or SIGTERM in a script that has no handler of its own: clear first (blocks are
-   * cancelled at their schedulers, workers stopped), then die of the same signal as Node would.
-   * A script or tool with its own handler (`parsl-ts run` has one) keeps full control.
-   */
-  #watchSignals(): void {
-    if (process.listenerCount('SIGINT') > 0 || process.listenerCount('SIGTERM') > 0) return;
-    const handler = (signal: NodeJS.Signals): void => {
-      this.#unwatchSignals();
-      void this.cleanup().finally(() => process.kill(process.pid, signal));
-    };
-    this.#signalHandler = handler;
-    process.once('SIGINT', handler);
-    process.once('SIGTERM', handler);
-  }
-
-  #unwatchSignals(): void {
-    if (!this.#signalHandler) return;
-    process.off('SIGINT', this.#signalHandler);
-    process.off('SIGTERM', this.#signalHandler);
-    this.#signalHandler = undefined;
   }
 
   #flushSubmissions(): void {

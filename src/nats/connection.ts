@@ -72,3 +72,37 @@ export async function connectNats(options: NatsConnectionOptions, name: string):
     noAsyncTraces: true,
   });
 }
+
+type Unrefable = { unref?: () => unknown } | undefined;
+
+/**
+ * Lets the process end while `nc` and `consumers` (the iterators of `consume()`) are open: the
+ * DFK's connection must not keep a driver alive whose script is done (the kernel holds the
+ * process while tasks are outstanding, and closes the connection when the driver ends). nats.js
+ * has no option for this: its socket, its ping timer and each consumer's idle-heartbeat timer
+ * are reached through its internals, checked at run time, now and after each reconnect. Should
+ * they change, a driver ends late (test/driver-exit.test.ts notices), never wrongly.
+ */
+export function releaseProcessHold(nc: NatsConnection, ...consumers: unknown[]): void {
+  const protocol = (nc as unknown as { protocol?: { transport?: { socket?: Unrefable }; heartbeats?: unknown } }).protocol;
+  keepTimerUnref(protocol?.heartbeats);
+  for (const consumer of consumers) keepTimerUnref((consumer as { monitor?: unknown } | undefined)?.monitor);
+  const unrefSocket = (): void => void protocol?.transport?.socket?.unref?.();
+  unrefSocket();
+  void (async () => {
+    for await (const status of nc.status()) if (status.type === 'reconnect') unrefSocket();
+  })();
+}
+
+/** Unrefs the `timer` of a nats.js timer owner now and each time its `_schedule` sets a new one. */
+function keepTimerUnref(owner: unknown): void {
+  const o = owner as { timer?: Unrefable; _schedule?: (...args: unknown[]) => unknown } | undefined | null;
+  if (!o || typeof o._schedule !== 'function') return;
+  const schedule = o._schedule;
+  o._schedule = (...args: unknown[]) => {
+    const result = schedule.apply(o, args);
+    o.timer?.unref?.();
+    return result;
+  };
+  o.timer?.unref?.();
+}

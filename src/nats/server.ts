@@ -30,6 +30,33 @@ export interface NatsServerOptions {
 /** Where to look for nats-server besides PATH: Debian installs it in /usr/sbin. */
 const EXTRA_DIRS = ['/usr/sbin', '/usr/local/sbin', '/usr/local/bin'];
 
+/** How long a server that keeps its store gets to flush it after SIGTERM before SIGKILL. */
+const STOP_GRACE_MS = 10_000;
+
+/**
+ * Set once the driver is ending (returned, threw, was signalled): servers stopped from then on
+ * keep their directory, JetStream store included, for a later driver to restart on. Kept on
+ * `globalThis` so that every copy of parsl-ts loaded in the process sees it.
+ */
+const RETAIN_KEY = Symbol.for('parsl-ts.retain-nats-stores');
+
+/** From now on, stopping a server keeps its store on disk (the driver is ending). */
+export function retainStoresOnStop(): void {
+  (globalThis as Record<symbol, unknown>)[RETAIN_KEY] = true;
+}
+
+function retainingStores(): boolean {
+  return (globalThis as Record<symbol, unknown>)[RETAIN_KEY] === true;
+}
+
+/**
+ * `setpriv` (util-linux) starts the server with a parent-death signal: if this process dies
+ * without a word (kill -9, OOM), the kernel sends the server SIGTERM and it flushes its store and
+ * exits. The signal fires when the spawning *thread* exits, so spawn from the main thread.
+ * `undefined` where there is no setpriv (macOS): a watchdog process stands in.
+ */
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((path) => process.platform === 'linux' && existsSync(path));
+
 /** Finds the nats-server binary, or throws saying how to install it. */
 export function findNatsServer(binary = 'nats-server'): string {
   if (binary.includes('/')) {
@@ -55,6 +82,7 @@ export class NatsServer {
   readonly #options: NatsServerOptions;
   readonly #ownsDir: boolean;
   #child: ChildProcess | undefined;
+  #watchdog: ChildProcess | undefined;
   #port: number;
   #stderr = '';
 
@@ -116,11 +144,22 @@ export class NatsServer {
     if (this.#options.extraConfig) config.push(this.#options.extraConfig);
     const configFile = join(this.dir, 'nats.conf');
     writeFileSync(configFile, config.join('\n') + '\n', { mode: 0o600 });
-    const child = spawn(binary, ['-c', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = SETPRIV
+      ? spawn(SETPRIV, ['--pdeathsig', 'TERM', '--', binary, '-c', configFile], { stdio: ['ignore', 'ignore', 'pipe'] })
+      : spawn(binary, ['-c', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
     this.#child = child;
+    // The server never holds this process open: a driver whose script is done must be able to
+    // end (the kernel holds the process while tasks are outstanding, and stops the server then).
+    child.unref();
+    (child.stderr as unknown as { unref(): void }).unref();
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
       this.#stderr = (this.#stderr + chunk).slice(-4 * 1024 * 1024);
     });
+    if (!SETPRIV && child.pid !== undefined) {
+      const watchdog = startWatchdog(child.pid);
+      this.#watchdog = watchdog;
+      child.once('exit', () => watchdog.kill('SIGKILL'));
+    }
     const exited = new Promise<never>((_, reject) =>
       child.once('exit', (code) => reject(new NatsServerError(`nats-server exited with code ${code} at start:\n${this.log}`))),
     );
@@ -153,24 +192,56 @@ export class NatsServer {
     await this.#launch();
   }
 
-  /** Stops the server and removes its files (if it made the directory). */
+  /**
+   * Stops the server and removes its files (if it made the directory). Once the driver is ending
+   * (`retainStoresOnStop()`), the server is asked to stop (SIGTERM: it flushes its JetStream
+   * store) and its directory stays.
+   */
   async stop(): Promise<void> {
+    if (retainingStores()) {
+      await this.#kill('SIGTERM', STOP_GRACE_MS);
+      return;
+    }
     await this.#kill('SIGKILL');
     this.#cleanup();
   }
 
-  async #kill(signal: NodeJS.Signals): Promise<void> {
+  async #kill(signal: NodeJS.Signals, graceMs?: number): Promise<void> {
     const child = this.#child;
     this.#child = undefined;
+    this.#watchdog?.kill('SIGKILL');
+    this.#watchdog = undefined;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill(signal);
-    await gone;
+    // The child does not hold the process open; this timer does while we wait for it.
+    const hold = setInterval(() => {}, 1 << 30);
+    const force = graceMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), graceMs);
+    try {
+      child.kill(signal);
+      await gone;
+    } finally {
+      clearInterval(hold);
+      clearTimeout(force);
+    }
   }
 
   #cleanup(): void {
     if (this.#ownsDir) rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Where there is no `setpriv`: a shell that reads its stdin, a pipe from this process, and
+ * terminates the server when the pipe closes, that is when this process ends, however it ends.
+ */
+function startWatchdog(pid: number): ChildProcess {
+  const watchdog = spawn('/bin/sh', ['-c', `cat > /dev/null; kill -TERM ${pid} 2> /dev/null`], {
+    stdio: ['pipe', 'ignore', 'ignore'],
+  });
+  watchdog.unref();
+  (watchdog.stdin as unknown as { unref(): void }).unref();
+  watchdog.on('error', () => {});
+  return watchdog;
 }
 
 function canConnect(port: number): Promise<boolean> {

@@ -83,16 +83,24 @@ export function exitStatus(code: number): StatusUpdate {
   return { state: 'failed', exitCode: code };
 }
 
+/** How long a cancelled job's processes get to end after SIGTERM before SIGKILL, in tenths of a second. */
+const KILL_GRACE_TENTHS = 50;
+
 /**
  * Terminates a job's process group (its pid is the group id), falling back to the pid alone,
- * and sends SIGKILL to whatever is left five seconds later without waiting for it. (The delayed
- * kill runs in an exec'd bash: a `( … ) &` subshell would keep copies of the channel's pipes
- * open while it sleeps, and the channel would wait for it.)
+ * and sends SIGKILL to whatever is left five seconds later without waiting for it. The delayed
+ * kill ends as soon as the group is gone (it looks every 0.1 s): it never outlives the job it was
+ * for, and never hits a process that reuses the group id much later. (It runs in an exec'd
+ * bash: a `( … ) &` subshell would keep copies of the channel's pipes open while it waits, and
+ * the channel would wait for it.)
  */
 export function killCommand(pid: number): string {
+  const delayedKill =
+    `for ((i = 0; i < ${KILL_GRACE_TENTHS}; i++)); do kill -0 -- -${pid} 2> /dev/null || exit 0; sleep 0.1; done; ` +
+    `kill -KILL -- -${pid} 2> /dev/null`;
   return (
     `if kill -TERM -- -${pid} 2> /dev/null || kill -TERM ${pid} 2> /dev/null; then ` +
-    `bash -c 'sleep 5; kill -KILL -- -${pid} 2> /dev/null' > /dev/null 2>&1 < /dev/null & true; ` +
+    `bash -c ${shellQuote(delayedKill)} > /dev/null 2>&1 < /dev/null & true; ` +
     'else false; fi'
   );
 }
