@@ -10,6 +10,7 @@ import {
   JoinError,
   KernelClosedError,
   SerializationError,
+  TaskCancelledError,
 } from '../common/errors.ts';
 import { forEachDependency, resolveArguments, settledFutureValue, type DependencyValue } from '../dataflow/arguments.ts';
 import type { TaskRecord } from '../dataflow/task.ts';
@@ -22,7 +23,8 @@ export type ToDfk =
   | FromExecutor
   | { type: 'submit'; records: TaskRecord[] }
   | { type: 'call'; fn: () => void }
-  | { type: 'cancelled'; taskId: number }
+  /** `future.cancel()` (or its call's signal): the future is marked `cancelRequested` already. */
+  | { type: 'cancel'; taskId: number }
   | { type: 'executor-restarted'; label: string }
   | { type: 'shutdown'; done: () => void };
 
@@ -86,8 +88,8 @@ class DfkSupervisor implements Behaviour<ToDfk> {
         case 'call':
           msg.fn();
           break;
-        case 'cancelled':
-          this.#table.delete(msg.taskId);
+        case 'cancel':
+          this.#cancel(msg.taskId);
           break;
         case 'executor-restarted':
           this.#hooks.executorRestarted?.(msg.label);
@@ -147,7 +149,7 @@ class DfkSupervisor implements Behaviour<ToDfk> {
 
   #launch(record: TaskRecord): void {
     const { future, app } = record;
-    if (future.done()) return;
+    if (future.done() || future.cancelRequested) return;
     const { args, failures } = resolveArguments(record.args, record.kwargsIndex, (dep) => this.#valueOf(record, dep));
     if (failures.length > 0) return this.#dependencyFailed(record, failures);
     const fn = this.#functionOf(record);
@@ -227,7 +229,7 @@ class DfkSupervisor implements Behaviour<ToDfk> {
   #outcome(outcome: TaskOutcome): void {
     const record = this.#table.get(outcome.taskId);
     // A stale try (retried since, or its worker was replaced) or a task already ended.
-    if (!record || record.attempt !== outcome.attempt || record.future.done()) return;
+    if (!record || record.attempt !== outcome.attempt || record.future.done() || record.future.cancelRequested) return;
     if (!outcome.ok) return this.#tryFailed(record, outcome.error);
     if (record.app.kind === 'join' && containsThenable(outcome.value)) return this.#join(record, outcome.value);
     this.#complete(record, outcome.value);
@@ -235,7 +237,7 @@ class DfkSupervisor implements Behaviour<ToDfk> {
 
   #complete(record: TaskRecord, value: unknown, state: 'exec_done' | 'memo_done' = 'exec_done'): void {
     const { future } = record;
-    if (future.done()) return;
+    if (future.done() || future.cancelRequested) return;
     if (state === 'exec_done' && record.memoKey !== undefined) this.#memo.set(record.memoKey, value);
     future.setState(state);
     this.#finish(record);
@@ -277,10 +279,29 @@ class DfkSupervisor implements Behaviour<ToDfk> {
   #fail(record: TaskRecord, error: unknown, state: 'failed' | 'dep_fail'): void {
     const { future } = record;
     if (future.done()) return;
+    // A task asked to cancel ends cancelled, whatever else happened to it meanwhile.
+    if (future.cancelRequested && !(error instanceof TaskCancelledError)) return;
     future.setState(state);
     this.#finish(record);
     for (const output of future.outputs) output.setException(error);
     future.setException(error);
+  }
+
+  /**
+   * Ends a task cancelled by its future: it fails with `TaskCancelledError` (its `cause` the
+   * reason given), and a try on an executor is stopped there (off a queue, or on its worker).
+   */
+  #cancel(taskId: number): void {
+    const record = this.#table.get(taskId);
+    if (!record || record.future.done()) return;
+    const { future } = record;
+    const onExecutor = future.state === 'launched' || future.state === 'running';
+    const where = future.state === 'pending' ? 'before launch' : future.state === 'launched' ? 'while queued' : `while ${future.state}`;
+    const reason = future.cancelRequested?.reason;
+    const error = new TaskCancelledError(`task ${taskId} (${record.app.name}) was cancelled ${where}`, reason === undefined ? undefined : { cause: reason });
+    this.#fail(record, error, 'failed');
+    const executor = onExecutor && record.executor !== undefined ? this.#executors.get(record.executor) : undefined;
+    if (executor) send(executor, { type: 'cancel', taskId, attempt: record.attempt });
   }
 
   #dependencyFailed(record: TaskRecord, failures: Extract<DependencyValue, { failed: true }>[]): void {

@@ -199,6 +199,8 @@ export class HtexManager implements Behaviour<ToHtex> {
           return;
         }
         return this.#publish(msg.tasks);
+      case 'cancel':
+        return this.#cancel(msg.taskId, msg.attempt);
       case 'report':
         return this.#report(msg.report, msg.ack);
       case 'register':
@@ -435,6 +437,34 @@ export class HtexManager implements Behaviour<ToHtex> {
         await new Promise((resolve) => setTimeout(resolve, Math.min(1_000, 50 * attempt)));
       }
     }
+  }
+
+  // ---- cancel ------------------------------------------------------------------------------
+
+  /**
+   * Stops a try: one not yet published is dropped; one a block holds is cancelled there (off
+   * its queue, or stopped on its worker) by a control message. A try still in the work queue
+   * is unknown to every block: each live block is told, and skips it if it pulls it later
+   * (a block that registers after that would run it; its result is ignored).
+   */
+  #cancel(taskId: number, attempt: number): void {
+    const waiting = this.#waiting.findIndex((t) => t.taskId === taskId && t.attempt === attempt);
+    if (waiting >= 0) {
+      this.#waiting.splice(waiting, 1);
+      return;
+    }
+    if (this.#outstanding.get(taskId) !== attempt || !this.#connected) return;
+    this.#outstanding.delete(taskId);
+    const held = this.#inFlight.get(taskId);
+    let blocks: string[];
+    if (held?.attempt === attempt) {
+      this.#inFlight.delete(taskId);
+      blocks = [held.blockId];
+    } else {
+      blocks = [...this.#blocks].filter(([, b]) => b.live && b.registered).map(([blockId]) => blockId);
+    }
+    const command = encodeJson({ type: 'cancel', taskId, attempt });
+    for (const blockId of blocks) this.#connected.nc.publish(this.#subjects.blockControl(blockId), command);
   }
 
   #report(report: BlockReport, ack: () => void): void {

@@ -1,5 +1,5 @@
 import { inspect } from 'node:util';
-import { TaskCancelledError, TimeoutError } from '../common/errors.ts';
+import { TimeoutError } from '../common/errors.ts';
 import { FINAL_STATES, type TaskState } from '../dataflow/states.ts';
 import type { File } from '../staging/file.ts';
 
@@ -123,8 +123,8 @@ export abstract class BaseFuture<T> implements PromiseLike<T> {
 
 /** Hooks an `AppFuture` needs from the kernel that owns its task. */
 export interface TaskControl {
-  /** Cancels the task if it is not launched yet; returns whether it was cancelled. */
-  cancel(future: AppFuture<unknown>): boolean;
+  /** Asks for the task to be cancelled; returns whether it will end cancelled. */
+  cancel(future: AppFuture<unknown>, reason: unknown): boolean;
 }
 
 const APP_FUTURE_BRAND = Symbol.for('parsl-ts.AppFuture');
@@ -146,6 +146,8 @@ export class AppFuture<T> extends BaseFuture<T> {
   readonly stderr: string | undefined;
   /** @internal */
   readonly control: TaskControl;
+  /** @internal Set by `cancel()`: from then on the DFK ends this task only as cancelled. */
+  cancelRequested: { reason: unknown } | undefined;
   #state: TaskState = 'pending';
 
   constructor(
@@ -184,17 +186,15 @@ export class AppFuture<T> extends BaseFuture<T> {
   }
 
   /**
-   * Cancels the task if it has not been launched yet: it fails with `TaskCancelledError`, and
-   * tasks depending on it fail with `DependencyError`. Returns whether it was cancelled.
+   * Cancels the task wherever it is: waiting for its dependencies, queued at an executor, a
+   * worker or a block (taken off), or running (an async app sees `taskSignal()` aborted, a
+   * synchronous app's worker thread is ended and replaced, a bash app's command is killed).
+   * The future fails with `TaskCancelledError`, its `cause` being `reason`; tasks depending
+   * on it fail with `DependencyError`. Returns whether it took effect: false once the task
+   * has ended (or a cancel was already asked for).
    */
-  cancel(): boolean {
-    return this.control.cancel(this as AppFuture<unknown>);
-  }
-
-  /** @internal */
-  cancelNow(): void {
-    this.#state = 'failed';
-    this.setException(new TaskCancelledError(`task ${this.tid} (${this.appName}) was cancelled before launch`));
+  cancel(reason?: unknown): boolean {
+    return this.control.cancel(this as AppFuture<unknown>, reason);
   }
 
   [inspect.custom](): string {

@@ -47,7 +47,7 @@ export class DataFlowKernel implements Submitter, AsyncDisposable {
     this.config = config;
     this.runId = randomUUID();
     this.#system = start();
-    this.#control = { cancel: (future) => this.#cancel(future) };
+    this.#control = { cancel: (future, reason) => this.#cancel(future, reason) };
     this.#watchSignals();
     this.#dfk = spawnDfk(this.#system, 'dfk', config, {
       taskEnded: () => this.#taskEnded(),
@@ -84,6 +84,7 @@ export class DataFlowKernel implements Submitter, AsyncDisposable {
     const stdout = streamSpec(kwargs?.stdout ?? app.options.stdout, 'stdout');
     const stderr = streamSpec(kwargs?.stderr ?? app.options.stderr, 'stderr');
     const walltimeMs = walltimeOf(kwargs?.walltime, app.options.walltime);
+    const signal = abortSignalOf(kwargs?.signal);
     const future = new AppFuture<unknown>(++this.#nextTid, app.name, this.#control, {
       stdout: stdout?.path,
       stderr: stderr?.path,
@@ -110,6 +111,7 @@ export class DataFlowKernel implements Submitter, AsyncDisposable {
     if (this.#submissions.length === 0) queueMicrotask(() => this.#flushSubmissions());
     this.#submissions.push(record);
     if (this.#outstanding++ === 0) this.#holdProcess(true);
+    if (signal) this.#watchAbortSignal(future, signal);
     return future;
   }
 
@@ -175,13 +177,27 @@ export class DataFlowKernel implements Submitter, AsyncDisposable {
     send(this.#dfk, { type: 'submit', records });
   }
 
-  #cancel(future: AppFuture<unknown>): boolean {
-    if (future.done() || future.state !== 'pending') return false;
-    future.cancelNow();
-    for (const output of future.outputs) output.setException(future.settledError);
-    send(this.#dfk, { type: 'cancelled', taskId: future.tid });
-    this.#taskEnded();
+  /**
+   * Marks the future (the DFK then ends it only as cancelled, whatever it hears first) and
+   * tells the DFK, after the task itself: true is a promise that the task ends cancelled.
+   */
+  #cancel(future: AppFuture<unknown>, reason: unknown): boolean {
+    if (future.done() || future.cancelRequested || this.#state !== 'running') return false;
+    future.cancelRequested = { reason };
+    this.#flushSubmissions();
+    send(this.#dfk, { type: 'cancel', taskId: future.tid });
     return true;
+  }
+
+  /** The call's `signal` option: aborted already, the call fails at once; later, it cancels the task. */
+  #watchAbortSignal(future: AppFuture<unknown>, signal: AbortSignal): void {
+    if (signal.aborted) {
+      this.#cancel(future, signal.reason);
+      return;
+    }
+    const onAbort = (): void => void this.#cancel(future, signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    future.onSettled(() => signal.removeEventListener('abort', onAbort));
   }
 
   #taskEnded(): void {
@@ -219,6 +235,11 @@ function streamSpec(value: unknown, name: string): StreamSpec | undefined {
     return { path: value[0], mode: value[1][0] as 'w' | 'a' };
   }
   throw new ConfigError(name, `expected a path or [path, 'w' | 'a'], got ${JSON.stringify(value)}`);
+}
+
+function abortSignalOf(value: unknown): AbortSignal | undefined {
+  if (value === undefined || value instanceof AbortSignal) return value;
+  throw new ConfigError('signal', `expected an AbortSignal, got ${value === null ? 'null' : typeof value}`);
 }
 
 function walltimeOf(callValue: unknown, appDefault: number | undefined): number | undefined {

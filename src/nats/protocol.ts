@@ -136,8 +136,11 @@ export const registrationReplySchema = z.union([
 /** A block's heartbeat. */
 export const blockHeartbeatSchema = z.object({ blockId: z.string(), inFlight: z.number().int(), at: z.number() }).strict();
 
-/** DFK → one block. */
-export const controlSchema = z.object({ type: z.enum(['drain', 'shutdown']) }).strict();
+/** DFK → one block: drain, shut down, or cancel one try (off its queue, or stopped on its worker). */
+export const controlSchema = z.union([
+  z.object({ type: z.enum(['drain', 'shutdown']) }).strict(),
+  z.object({ type: z.literal('cancel'), taskId: z.number().int(), attempt: z.number().int() }).strict(),
+]);
 
 export type TaskBatchMessage = z.infer<typeof taskBatchSchema>;
 export type BlockReport = z.infer<typeof blockReportSchema>;
