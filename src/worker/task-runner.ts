@@ -77,6 +77,10 @@ export class RunningSlot {
     if (Atomics.sub(this.ids, 4, 1) <= 0) Atomics.store(this.ids, 4, 0);
   }
 
+  silence(): void {
+    Atomics.store(this.ids, 4, 0);
+  }
+
   ringing(): boolean {
     return Atomics.load(this.ids, 4) > 0;
   }
@@ -187,7 +191,8 @@ export class TaskRunner {
 
   /**
    * Cancels a try: the running one sees its signal aborted (and stops being awaited), a
-   * queued one is skipped. Each still reports an outcome, a `TaskCancelledError`.
+   * queued one is skipped. Each still reports an outcome, a `TaskCancelledError`. A try
+   * that already ended leaves a key behind, never matched again.
    */
   cancel(taskId: number, attempt: number): 'running' | 'queued' | 'unknown' {
     const current = this.#current;
@@ -195,12 +200,12 @@ export class TaskRunner {
       current.controller.abort(new TaskCancelledError(`task ${taskId} was cancelled while running`));
       return 'running';
     }
+    // Queued, or still on its way: the data port and this control call do not keep each
+    // other's order. Either way it is skipped when it comes up.
+    this.#cancelled.add(`${taskId}:${attempt}`);
     for (let i = this.#head; i < this.#queue.length; i++) {
       const task = this.#queue[i]!;
-      if (task.taskId === taskId && task.attempt === attempt) {
-        this.#cancelled.add(`${taskId}:${attempt}`);
-        return 'queued';
-      }
+      if (task.taskId === taskId && task.attempt === attempt) return 'queued';
     }
     return 'unknown';
   }
@@ -235,13 +240,17 @@ export class TaskRunner {
     this.#draining = true;
     try {
       while (this.#head < this.#queue.length || (this.#flush(), this.#spinForWork())) {
+        // Before taking the next task: a cancel on its way may be for it.
+        if (this.#slot?.ringing()) {
+          await this.#letControlIn();
+          continue;
+        }
         const task = this.#queue[this.#head]!;
         this.#queue[this.#head++] = undefined as never;
         if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
           this.#queue.splice(0, this.#head);
           this.#head = 0;
         }
-        if (this.#slot?.ringing()) await this.#letControlIn();
         await this.#runOne(task);
       }
     } finally {
@@ -256,10 +265,12 @@ export class TaskRunner {
   async #letControlIn(): Promise<void> {
     const until = performance.now() + 1_000;
     while (this.#slot!.ringing() && performance.now() < until) await new Promise((resolve) => setImmediate(resolve));
+    // A call that never came (its sender gone) must not hold the queue.
+    if (this.#slot!.ringing()) this.#slot!.silence();
   }
 
   async #runOne(task: WireTask): Promise<void> {
-    if (this.#cancelled.delete(`${task.taskId}:${task.attempt}`)) {
+    if (this.#cancelled.size > 0 && this.#cancelled.delete(`${task.taskId}:${task.attempt}`)) {
       const error = new TaskCancelledError(`task ${task.taskId} was cancelled before it started`);
       this.#outbox.push({ taskId: task.taskId, attempt: task.attempt, ok: false, error: serializeError(error) });
       if (this.#outbox.length === 1) this.#outboxSince = performance.now();
