@@ -89,4 +89,15 @@ test('htex cancel - a running bash app on a block: its process group is killed',
   await deadline(waitFor(() => !processAlive(shell) && !processAlive(sleep), 'the command and its child to die'));
 });
 
+test('htex - heartbeats carry a sample of each worker thread, asked through its control plane', async () => {
+  const manager = htexManager(dfk(), 'htex');
+  await deadline(waitFor(() => (manager.blocks()[0]?.samples?.[0] as { heapUsed?: number } | undefined)?.heapUsed! > 0, 'a sample of the worker'));
+  // A thread busy in synchronous code cannot answer: it is reported busy, not waited for.
+  const stuck = stuckWithFile(work.path, 's-stuck');
+  await appeared('s-stuck.started');
+  await deadline(waitFor(() => (manager.blocks()[0]?.samples?.[0] as { busy?: boolean } | undefined)?.busy === true, 'the busy worker'));
+  assert.is(stuck.cancel(), true);
+  await deadline(rejection(stuck, cancelled()));
+});
+
 test.run();

@@ -28,6 +28,7 @@ import {
   taskBatchSchema,
   type BlockReport,
   type Registration,
+  type WorkerSampleMessage,
   type Subjects,
 } from '../nats/protocol.ts';
 import { PACKAGE_VERSION } from '../common/version.ts';
@@ -285,9 +286,13 @@ function startHeartbeats(
       lastDfkBeat = Date.now();
     },
   });
+  let workers: WorkerSampleMessage[] | undefined;
   const timer = setInterval(() => {
-    const inFlight = managers.get(manager)?.pool.inFlight ?? 0;
-    nc.publish(subjects.blockHeartbeat(options.blockId), encodeJson({ blockId: options.blockId, inFlight, at: Date.now() }));
+    const pool = managers.get(manager)?.pool;
+    const inFlight = pool?.inFlight ?? 0;
+    nc.publish(subjects.blockHeartbeat(options.blockId), encodeJson({ blockId: options.blockId, inFlight, at: Date.now(), workers }));
+    // For the next beat: each thread answers on its control plane when its event loop is free.
+    void pool?.sample().then((samples) => (workers = samples));
     if (Date.now() - lastDfkBeat > options.heartbeatThresholdMs) {
       log(`no heartbeat from the DFK for ${options.heartbeatThresholdMs} ms: it is gone; exiting`);
       finished(4);

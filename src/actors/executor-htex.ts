@@ -24,6 +24,7 @@ import {
   type RegistrationReply,
   type Subjects,
   type TaskBatchMessage,
+  type WorkerSampleMessage,
 } from '../nats/protocol.ts';
 import { PACKAGE_VERSION } from '../common/version.ts';
 import { fromWire, toPoolTask } from './task-encoding.ts';
@@ -67,7 +68,7 @@ export type ToHtex =
   | { type: 'start-failed'; error: unknown }
   | { type: 'report'; report: BlockReport; ack: () => void }
   | { type: 'register'; registration: Registration; respond: (reply: RegistrationReply) => void }
-  | { type: 'heartbeat'; blockId: string; inFlight: number }
+  | { type: 'heartbeat'; blockId: string; inFlight: number; workers: WorkerSampleMessage[] | undefined }
   | { type: 'direct-accepted'; blockId: string; tasks: Array<{ taskId: number; attempt: number }> }
   | { type: 'tick' };
 
@@ -82,6 +83,8 @@ interface BlockRecord {
   /** Where its block manager runs, once registered. */
   host?: string | undefined;
   pid?: number | undefined;
+  /** Its worker threads as its last heartbeat described them. */
+  samples?: WorkerSampleMessage[] | undefined;
 }
 
 /** What the executor knows of one of its blocks. */
@@ -91,6 +94,8 @@ export interface BlockInfo {
   workers: number;
   host: string | undefined;
   pid: number | undefined;
+  /** Memory and busy time of each worker thread, from the block's last heartbeat. */
+  samples: WorkerSampleMessage[] | undefined;
 }
 
 /** State of the managers, by actor reference, for supervision callbacks. */
@@ -208,6 +213,7 @@ export class HtexManager implements Behaviour<ToHtex> {
       case 'heartbeat': {
         const block = this.#blocks.get(msg.blockId);
         if (!block) return;
+        if (msg.workers) block.samples = msg.workers;
         if (msg.inFlight > 0) block.idleSince = undefined;
         else block.idleSince ??= Date.now();
         send(block.ref, { type: 'heartbeat' });
@@ -239,7 +245,7 @@ export class HtexManager implements Behaviour<ToHtex> {
 
   /** The blocks started so far. */
   blocks(): BlockInfo[] {
-    return [...this.#blocks].map(([blockId, b]) => ({ blockId, live: b.live, workers: b.workers, host: b.host, pid: b.pid }));
+    return [...this.#blocks].map(([blockId, b]) => ({ blockId, live: b.live, workers: b.workers, host: b.host, pid: b.pid, samples: b.samples }));
   }
 
   /** Connection options blocks are given (the embedded server's URL and credential included). */
@@ -634,7 +640,7 @@ async function start(
         if (error) return;
         try {
           const beat = decodeJson(msg.data, blockHeartbeatSchema, 'block heartbeat');
-          send(self, { type: 'heartbeat', blockId: beat.blockId, inFlight: beat.inFlight });
+          send(self, { type: 'heartbeat', blockId: beat.blockId, inFlight: beat.inFlight, workers: beat.workers });
         } catch (e) {
           process.emitWarning(`rejected a block heartbeat: ${(e as Error).message}`);
         }
