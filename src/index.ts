@@ -13,6 +13,7 @@
  */
 export { app, bashApp, joinApp } from './apps/app.ts';
 export { AppFuture, DataFuture } from './apps/future.ts';
+export { taskSignal } from './worker/task-context.ts';
 export { File } from './staging/file.ts';
 export { load, dfk, clear, waitForCurrentTasks } from './kernel/load.ts';
 export { DataFlowKernel } from './kernel/kernel.ts';

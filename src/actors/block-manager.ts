@@ -28,9 +28,11 @@ import {
   taskBatchSchema,
   type BlockReport,
   type Registration,
+  type WorkerSampleMessage,
   type Subjects,
 } from '../nats/protocol.ts';
 import { PACKAGE_VERSION } from '../common/version.ts';
+import { serializeError, TaskCancelledError } from '../common/errors.ts';
 
 export interface BlockManagerOptions {
   runId: string;
@@ -75,6 +77,7 @@ type ToBlock =
   | { type: 'batch'; msg: JsMsg }
   | { type: 'direct'; data: Uint8Array; respond: (answer: string) => void }
   | { type: 'stored'; outcomes: WireOutcome[] }
+  | { type: 'cancel'; taskId: number; attempt: number }
   | { type: 'drain' };
 
 interface HeldBatch {
@@ -171,6 +174,10 @@ export async function runBlockManager(options: BlockManagerOptions): Promise<num
         if (error) return;
         try {
           const command = decodeJson(msg.data, controlSchema, 'control message');
+          if (command.type === 'cancel') {
+            send(manager, { type: 'cancel', taskId: command.taskId, attempt: command.attempt });
+            return;
+          }
           log(`told to ${command.type}`);
           if (command.type === 'shutdown') finished(0);
           else send(manager, { type: 'drain' });
@@ -279,9 +286,13 @@ function startHeartbeats(
       lastDfkBeat = Date.now();
     },
   });
+  let workers: WorkerSampleMessage[] | undefined;
   const timer = setInterval(() => {
-    const inFlight = managers.get(manager)?.pool.inFlight ?? 0;
-    nc.publish(subjects.blockHeartbeat(options.blockId), encodeJson({ blockId: options.blockId, inFlight, at: Date.now() }));
+    const pool = managers.get(manager)?.pool;
+    const inFlight = pool?.inFlight ?? 0;
+    nc.publish(subjects.blockHeartbeat(options.blockId), encodeJson({ blockId: options.blockId, inFlight, at: Date.now(), workers }));
+    // For the next beat: each thread answers on its control plane when its event loop is free.
+    void pool?.sample().then((samples) => (workers = samples));
     if (Date.now() - lastDfkBeat > options.heartbeatThresholdMs) {
       log(`no heartbeat from the DFK for ${options.heartbeatThresholdMs} ms: it is gone; exiting`);
       finished(4);
@@ -315,6 +326,8 @@ class BlockManager implements Behaviour<ToBlock> {
   /** Batches taken straight from the DFK, counted down from -1 so their keys never meet stream sequences. */
   #directBatches = 0;
   readonly #budget: PullBudget;
+  /** Tries cancelled before this block held them (`taskId:attempt`): skipped if a batch brings them. */
+  readonly #cancelled = new Set<string>();
 
   constructor(
     self: Ref<ToBlock>,
@@ -357,6 +370,9 @@ class BlockManager implements Behaviour<ToBlock> {
         return this.#acceptDirect(msg.data, msg.respond);
       case 'stored':
         return this.#stored(msg.outcomes);
+      case 'cancel':
+        if (!this.pool.cancel(msg.taskId, msg.attempt)) this.#cancelled.add(`${msg.taskId}:${msg.attempt}`);
+        return;
       case 'drain':
         this.#draining = true;
         this.#budget.close();
@@ -401,7 +417,21 @@ class BlockManager implements Behaviour<ToBlock> {
     this.#batches.set(key, { msg: undefined, remaining: tasks.length, running: tasks.length, claim: undefined });
     for (const { wire } of tasks) this.#batchOf.set(`${wire.taskId}:${wire.attempt}`, key);
     respond(DIRECT_ACCEPTED);
-    this.pool.submit(tasks);
+    this.#submit(tasks);
+  }
+
+  /** Runs a batch's tasks, except tries cancelled before they came: those end at once. */
+  #submit(tasks: PoolTask[]): void {
+    if (this.#cancelled.size === 0) return this.pool.submit(tasks);
+    const cancelled: WireOutcome[] = [];
+    const run = tasks.filter(({ wire }) => {
+      if (!this.#cancelled.delete(`${wire.taskId}:${wire.attempt}`)) return true;
+      const error = serializeError(new TaskCancelledError(`task ${wire.taskId} was cancelled before it started`));
+      cancelled.push({ taskId: wire.taskId, attempt: wire.attempt, ok: false, error });
+      return false;
+    });
+    this.pool.submit(run);
+    if (cancelled.length > 0) this.#report(cancelled);
   }
 
   #accept(msg: JsMsg): void {
@@ -425,7 +455,7 @@ class BlockManager implements Behaviour<ToBlock> {
     );
     this.#batches.set(msg.seq, { msg, remaining: tasks.length, running: tasks.length, claim });
     for (const { wire } of tasks) this.#batchOf.set(`${wire.taskId}:${wire.attempt}`, msg.seq);
-    this.pool.submit(tasks);
+    this.#submit(tasks);
   }
 
   #report(outcomes: WireOutcome[]): void {

@@ -10,6 +10,7 @@ import {
   JoinError,
   KernelClosedError,
   SerializationError,
+  TaskCancelledError,
 } from '../common/errors.ts';
 import { forEachDependency, resolveArguments, settledFutureValue, type DependencyValue } from '../dataflow/arguments.ts';
 import type { TaskRecord } from '../dataflow/task.ts';
@@ -24,7 +25,7 @@ export type ToDfk =
   | FromExecutor
   | { type: 'submit'; records: TaskRecord[] }
   | { type: 'call'; fn: () => void }
-  /** The kernel facade recorded a cancel request on the task's future (see `AppFuture.cancelRequest`). */
+  /** `future.cancel()` (or its call's signal): the future is marked `cancelRequested` already. */
   | { type: 'cancel'; taskId: number }
   | { type: 'executor-restarted'; label: string }
   | { type: 'shutdown'; done: () => void };
@@ -91,12 +92,9 @@ class DfkSupervisor implements Behaviour<ToDfk> {
         case 'call':
           msg.fn();
           break;
-        case 'cancel': {
-          const record = this.#table.get(msg.taskId);
-          const request = record?.future.cancelRequest;
-          if (record && request && record.future.state === 'pending') this.#fail(record, request, 'failed');
+        case 'cancel':
+          this.#cancel(msg.taskId);
           break;
-        }
         case 'executor-restarted':
           this.#hooks.executorRestarted?.(msg.label);
           this.#relaunchFrom(msg.label);
@@ -113,7 +111,8 @@ class DfkSupervisor implements Behaviour<ToDfk> {
   // ---- dependencies -------------------------------------------------------------------
 
   #accept(record: TaskRecord): void {
-    if (record.future.cancelRequest) return this.#fail(record, record.future.cancelRequest, 'failed');
+    if (record.future.done()) return;
+    // A cancel asked before this arrived follows as its own message; #launch waits for it.
     this.#table.set(record.id, record);
     forEachDependency(record.args, record.kwargsIndex, (dep) => {
       if (dep instanceof BaseFuture && dep.done()) return;
@@ -155,9 +154,7 @@ class DfkSupervisor implements Behaviour<ToDfk> {
 
   #launch(record: TaskRecord): void {
     const { future, app } = record;
-    if (future.done()) return;
-    // Asked while pending: the request wins over a launch that was already on its way.
-    if (future.cancelRequest) return this.#fail(record, future.cancelRequest, 'failed');
+    if (future.done() || future.cancelRequested) return;
     const { args, failures } = resolveArguments(record.args, record.kwargsIndex, (dep) => this.#valueOf(record, dep));
     if (failures.length > 0) return this.#dependencyFailed(record, failures);
     const fn = this.#functionOf(record);
@@ -237,7 +234,7 @@ class DfkSupervisor implements Behaviour<ToDfk> {
   #outcome(outcome: TaskOutcome): void {
     const record = this.#table.get(outcome.taskId);
     // A stale try (retried since, or its worker was replaced) or a task already ended.
-    if (!record || record.attempt !== outcome.attempt || record.future.done()) return;
+    if (!record || record.attempt !== outcome.attempt || record.future.done() || record.future.cancelRequested) return;
     if (!outcome.ok) return this.#tryFailed(record, outcome.error);
     if (record.app.kind === 'join') return this.#join(record, outcome.value);
     this.#complete(record, outcome.value);
@@ -245,7 +242,7 @@ class DfkSupervisor implements Behaviour<ToDfk> {
 
   #complete(record: TaskRecord, value: unknown, state: 'exec_done' | 'memo_done' = 'exec_done'): void {
     const { future } = record;
-    if (future.done()) return;
+    if (future.done() || future.cancelRequested) return;
     if (state === 'exec_done' && record.memoKey !== undefined) this.#memo.setResult(record.memoKey, value);
     transition(future, state);
     this.#finish(record);
@@ -290,10 +287,27 @@ class DfkSupervisor implements Behaviour<ToDfk> {
   #fail(record: TaskRecord, error: unknown, state: Extract<TaskState, 'failed' | 'dep_fail' | 'memo_done'>): void {
     const { future } = record;
     if (future.done()) return;
+    // A task asked to cancel ends cancelled, whatever else happened to it meanwhile.
+    if (future.cancelRequested && !(error instanceof TaskCancelledError)) return;
     transition(future, state);
     this.#finish(record);
     for (const output of future.outputs) output.setException(error);
     future.setException(error);
+  }
+
+  /**
+   * Ends a task cancelled by its future: it fails with `TaskCancelledError` (its `cause` the
+   * reason given), and a try on an executor is stopped there (off a queue, or on its worker).
+   */
+  #cancel(taskId: number): void {
+    const record = this.#table.get(taskId);
+    if (!record || record.future.done()) return;
+    const { future } = record;
+    const onExecutor = future.state === 'launched' || future.state === 'running';
+    const error = future.cancelRequested?.error ?? new TaskCancelledError(`task ${taskId} (${record.app.name}) was cancelled`);
+    this.#fail(record, error, 'failed');
+    const executor = onExecutor && record.executor !== undefined ? this.#executors.get(record.executor) : undefined;
+    if (executor) send(executor, { type: 'cancel', taskId, attempt: record.attempt });
   }
 
   #dependencyFailed(record: TaskRecord, failures: Extract<DependencyValue, { failed: true }>[]): void {
@@ -358,8 +372,8 @@ class DfkSupervisor implements Behaviour<ToDfk> {
 
   async #shutdown(done: () => void): Promise<void> {
     for (const record of [...this.#table.values()]) {
-      const error = record.future.cancelRequest ?? new KernelClosedError(`the DataFlowKernel was cleared before task ${record.id} ended`);
-      this.#fail(record, error, 'failed');
+      if (record.future.cancelRequested) this.#cancel(record.id);
+      else this.#fail(record, new KernelClosedError(`the DataFlowKernel was cleared before task ${record.id} ended`), 'failed');
     }
     this.#launches.clear();
     await Promise.all(

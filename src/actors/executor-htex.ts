@@ -25,6 +25,7 @@ import {
   type RegistrationReply,
   type Subjects,
   type TaskBatchMessage,
+  type WorkerSampleMessage,
 } from '../nats/protocol.ts';
 import { PACKAGE_VERSION } from '../common/version.ts';
 import { fromWire, toPoolTask } from './task-encoding.ts';
@@ -68,7 +69,7 @@ export type ToHtex =
   | { type: 'start-failed'; error: unknown }
   | { type: 'report'; report: BlockReport; ack: () => void }
   | { type: 'register'; registration: Registration; respond: (reply: RegistrationReply) => void }
-  | { type: 'heartbeat'; blockId: string; inFlight: number }
+  | { type: 'heartbeat'; blockId: string; inFlight: number; workers: WorkerSampleMessage[] | undefined }
   | { type: 'direct-accepted'; blockId: string; tasks: Array<{ taskId: number; attempt: number }> }
   | { type: 'tick' };
 
@@ -83,6 +84,8 @@ interface BlockRecord {
   /** Where its block manager runs, once registered. */
   host?: string | undefined;
   pid?: number | undefined;
+  /** Its worker threads as its last heartbeat described them. */
+  samples?: WorkerSampleMessage[] | undefined;
 }
 
 /** What the executor knows of one of its blocks. */
@@ -92,6 +95,8 @@ export interface BlockInfo {
   workers: number;
   host: string | undefined;
   pid: number | undefined;
+  /** Memory and busy time of each worker thread, from the block's last heartbeat. */
+  samples: WorkerSampleMessage[] | undefined;
 }
 
 /** State of the managers, by actor reference, for supervision callbacks. */
@@ -196,6 +201,8 @@ export class HtexManager implements Behaviour<ToHtex> {
           return;
         }
         return this.#publish(msg.tasks);
+      case 'cancel':
+        return this.#cancel(msg.taskId, msg.attempt);
       case 'report':
         return this.#report(msg.report, msg.ack);
       case 'register':
@@ -203,6 +210,7 @@ export class HtexManager implements Behaviour<ToHtex> {
       case 'heartbeat': {
         const block = this.#blocks.get(msg.blockId);
         if (!block) return;
+        if (msg.workers) block.samples = msg.workers;
         if (msg.inFlight > 0) block.idleSince = undefined;
         else block.idleSince ??= Date.now();
         send(block.ref, { type: 'heartbeat' });
@@ -234,7 +242,7 @@ export class HtexManager implements Behaviour<ToHtex> {
 
   /** The blocks started so far. */
   blocks(): BlockInfo[] {
-    return [...this.#blocks].map(([blockId, b]) => ({ blockId, live: b.live, workers: b.workers, host: b.host, pid: b.pid }));
+    return [...this.#blocks].map(([blockId, b]) => ({ blockId, live: b.live, workers: b.workers, host: b.host, pid: b.pid, samples: b.samples }));
   }
 
   /** Connection options blocks are given (the embedded server's URL and credential included). */
@@ -434,6 +442,34 @@ export class HtexManager implements Behaviour<ToHtex> {
     }
   }
 
+  // ---- cancel ------------------------------------------------------------------------------
+
+  /**
+   * Stops a try: one not yet published is dropped; one a block holds is cancelled there (off
+   * its queue, or stopped on its worker) by a control message. A try still in the work queue
+   * is unknown to every block: each live block is told, and skips it if it pulls it later
+   * (a block that registers after that would run it; its result is ignored).
+   */
+  #cancel(taskId: number, attempt: number): void {
+    const waiting = this.#waiting.findIndex((t) => t.taskId === taskId && t.attempt === attempt);
+    if (waiting >= 0) {
+      this.#waiting.splice(waiting, 1);
+      return;
+    }
+    if (this.#outstanding.get(taskId) !== attempt || !this.#connected) return;
+    this.#outstanding.delete(taskId);
+    const held = this.#inFlight.get(taskId);
+    let blocks: string[];
+    if (held?.attempt === attempt) {
+      this.#inFlight.delete(taskId);
+      blocks = [held.blockId];
+    } else {
+      blocks = [...this.#blocks].filter(([, b]) => b.live && b.registered).map(([blockId]) => blockId);
+    }
+    const command = encodeJson({ type: 'cancel', taskId, attempt });
+    for (const blockId of blocks) this.#connected.nc.publish(this.#subjects.blockControl(blockId), command);
+  }
+
   #report(report: BlockReport, ack: () => void): void {
     ack();
     switch (report.kind) {
@@ -601,7 +637,7 @@ async function start(
         if (error) return;
         try {
           const beat = decodeJson(msg.data, blockHeartbeatSchema, 'block heartbeat');
-          send(self, { type: 'heartbeat', blockId: beat.blockId, inFlight: beat.inFlight });
+          send(self, { type: 'heartbeat', blockId: beat.blockId, inFlight: beat.inFlight, workers: beat.workers });
         } catch (e) {
           process.emitWarning(`rejected a block heartbeat: ${(e as Error).message}`);
         }

@@ -1,6 +1,8 @@
 import { spawnBehaviour, send, type Behaviour, type Ref } from './actor.ts';
 import type { ExecTask, FromExecutor, TaskOutcome, ToExecutor } from './messages.ts';
 import { MAIN_THREAD_EXECUTOR_LABEL } from '../executors/executor.ts';
+import { TaskCancelledError } from '../common/errors.ts';
+import { runInTask } from '../worker/task-context.ts';
 
 /**
  * The manager of Parsl's internal executor: runs join apps in this thread (they call other
@@ -9,6 +11,8 @@ import { MAIN_THREAD_EXECUTOR_LABEL } from '../executors/executor.ts';
  */
 class MainThreadManager implements Behaviour<ToExecutor> {
   readonly #dfk: Ref<FromExecutor>;
+  /** Async join functions still running, by task id: what aborts their `taskSignal()`. */
+  readonly #running = new Map<number, { attempt: number; controller: AbortController }>();
 
   constructor(dfk: Ref<FromExecutor>) {
     this.#dfk = dfk;
@@ -16,6 +20,11 @@ class MainThreadManager implements Behaviour<ToExecutor> {
 
   receive(msg: ToExecutor): void {
     if (msg.type === 'shutdown') return msg.done();
+    if (msg.type === 'cancel') {
+      const running = this.#running.get(msg.taskId);
+      if (running?.attempt === msg.attempt) running.controller.abort(new TaskCancelledError(`task ${msg.taskId} was cancelled while running`));
+      return;
+    }
     const outcomes: TaskOutcome[] = [];
     for (const task of msg.tasks) {
       const outcome = this.#run(task);
@@ -26,13 +35,19 @@ class MainThreadManager implements Behaviour<ToExecutor> {
 
   #run(task: ExecTask): TaskOutcome | undefined {
     const { taskId, attempt } = task;
+    const controller = new AbortController();
     try {
-      const value: unknown = task.local(...task.args);
+      const value: unknown = runInTask(controller.signal, () => task.local(...task.args));
       if (value instanceof Promise) {
         // An async join function: report when its promise settles.
+        this.#running.set(taskId, { attempt, controller });
+        const report = (outcome: TaskOutcome): void => {
+          if (this.#running.get(taskId)?.controller === controller) this.#running.delete(taskId);
+          send(this.#dfk, { type: 'results', outcomes: [outcome] });
+        };
         value.then(
-          (v: unknown) => send(this.#dfk, { type: 'results', outcomes: [{ taskId, attempt, ok: true, value: v }] }),
-          (error: unknown) => send(this.#dfk, { type: 'results', outcomes: [{ taskId, attempt, ok: false, error }] }),
+          (v: unknown) => report({ taskId, attempt, ok: true, value: v }),
+          (error: unknown) => report({ taskId, attempt, ok: false, error }),
         );
         return undefined;
       }

@@ -39,6 +39,9 @@ class ThreadExecutorManager implements Behaviour<ToExecutor | FromWorkerActor> {
         this.pool.submit(ready);
         return;
       }
+      case 'cancel':
+        this.pool.cancel(msg.taskId, msg.attempt);
+        return;
       case 'worker-ready':
       case 'worker-results':
       case 'worker-running':

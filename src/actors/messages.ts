@@ -26,6 +26,11 @@ export type TaskOutcome =
 /** DFK supervisor → executor manager. */
 export type ToExecutor =
   | { type: 'launch'; tasks: ExecTask[] }
+  /**
+   * Stop a try wherever the executor holds it: off its queue, or stopped on its worker. The
+   * DFK has already failed the task; whatever outcome the try still has is ignored.
+   */
+  | { type: 'cancel'; taskId: number; attempt: number }
   | { type: 'shutdown'; done: () => void };
 
 /** Executor manager → DFK supervisor. */

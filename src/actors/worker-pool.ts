@@ -1,8 +1,9 @@
 import type { ResourceLimits } from 'node:worker_threads';
 import type { SupervisionContext } from 'nact';
 import { send, type Ref } from './actor.ts';
-import { AppTimeout, serializeError, WorkerLost } from '../common/errors.ts';
+import { AppTimeout, serializeError, TaskCancelledError, WorkerLost } from '../common/errors.ts';
 import type { WireOutcome } from '../wire/protocol.ts';
+import type { WorkerSample } from '../worker/main.ts';
 import {
   spawnWorker,
   WorkerThreadExit,
@@ -106,8 +107,57 @@ export class WorkerPool {
       const wanted = Math.ceil(BUFFER_MS / Math.max(msg.meanTaskMs, 1e-3));
       slot.capacity = Math.min(MAX_CAPACITY, Math.max(1, wanted));
     }
-    this.#options.report(msg.outcomes);
+    if (msg.outcomes.length > 0) this.#options.report(msg.outcomes);
     this.#pump();
+  }
+
+  /**
+   * Cancels a try wherever it is here: taken off the queue, or taken back from its worker,
+   * which is told to stop it (see the worker actor). Its outcome, a `TaskCancelledError`, is
+   * reported at once, and whatever the thread later says of it is dropped. Returns whether
+   * the try was here.
+   */
+  cancel(taskId: number, attempt: number): boolean {
+    let found = false;
+    for (let i = this.#head; i < this.#queue.length; i++) {
+      const { wire } = this.#queue[i]!;
+      if (wire.taskId === taskId && wire.attempt === attempt) {
+        this.#queue.splice(i, 1);
+        found = true;
+        break;
+      }
+    }
+    if (!found) {
+      for (const worker of this.#workers) {
+        if (worker.channel?.withdraw(taskId, attempt)) {
+          send(worker.ref, { type: 'cancel', taskId, attempt });
+          found = true;
+          break;
+        }
+      }
+    }
+    if (found) {
+      const error = serializeError(new TaskCancelledError(`task ${taskId} was cancelled`));
+      this.#options.report([{ taskId, attempt, ok: false, error }]);
+      queueMicrotask(() => this.#pump());
+    }
+    return found;
+  }
+
+  /**
+   * Memory and busy time of each worker thread, asked through its control plane. A thread
+   * busy in synchronous code cannot answer: it is listed as `busy: true`.
+   */
+  async sample(): Promise<Array<WorkerSample | { workerId: string; busy: true }>> {
+    const alive = this.#workers.filter((w) => w.alive);
+    return Promise.all(
+      alive.map(
+        (w) =>
+          new Promise<WorkerSample | { workerId: string; busy: true }>((resolve) =>
+            send(w.ref, { type: 'sample', reply: (sample) => resolve(sample ?? { workerId: w.id, busy: true }) }),
+          ),
+      ),
+    );
   }
 
   /**
@@ -128,7 +178,8 @@ export class WorkerPool {
       lost.push({ taskId, attempt, ok: false, error: serializeError(cause) });
     }
     slot.channel = undefined;
-    slot.crashes++;
+    // Ended on purpose to stop a cancelled task: not a crash.
+    if (!error.cancelled) slot.crashes++;
     this.#queue.splice(this.#head, 0, ...error.queued);
     if (lost.length > 0) this.#options.report(lost);
     if (slot.crashes >= MAX_CONSECUTIVE_CRASHES) {

@@ -4,8 +4,8 @@ import { spawnBehaviour, send, type Behaviour, type Ref } from './actor.ts';
 import type { FromWorker, FunctionDef, ToWorker, WireOutcome, WireTask } from '../wire/protocol.ts';
 import { nodeEndpoint } from '../worker/comlink-endpoint.ts';
 import { spawnThread } from '../worker/spawn.ts';
-import { RunningSlot } from '../worker/task-runner.ts';
-import type { WorkerControl, WorkerThreadData } from '../worker/main.ts';
+import { PHASE_SYNC, RunningSlot } from '../worker/task-runner.ts';
+import type { WorkerControl, WorkerSample, WorkerThreadData } from '../worker/main.ts';
 
 /** A task ready for a worker thread: its encoded form and its function. */
 export interface PoolTask {
@@ -17,6 +17,12 @@ export interface PoolTask {
 export type ToWorkerActor =
   | { type: 'thread-exit'; generation: number; code: number; reason: string }
   | { type: 'watchdog' }
+  /** Stop a try this worker holds (the pool has already taken it off the channel). */
+  | { type: 'cancel'; taskId: number; attempt: number }
+  /** The grace of a cancel is over: end the thread if the try still runs. */
+  | { type: 'cancel-check'; taskId: number; attempt: number }
+  /** Memory and busy time of the thread; undefined if it does not answer in time (busy in synchronous code). */
+  | { type: 'sample'; reply: (sample: WorkerSample | undefined) => void }
   | { type: 'stop'; done: () => void };
 
 /** Messages a worker actor, or its channel, sends to the pool that supervises it. */
@@ -50,8 +56,14 @@ export class WorkerChannel {
         send(pool, { type: 'worker-running', workerId, taskId: msg.taskId, attempt: msg.attempt });
         return;
       }
-      for (const outcome of msg.outcomes) this.inFlight.delete(outcome.taskId);
-      send(pool, { type: 'worker-results', workerId, channel: this, outcomes: msg.outcomes, meanTaskMs: msg.meanTaskMs });
+      // A try withdrawn (cancelled) has had its outcome reported then; the thread's is dropped.
+      const outcomes: WireOutcome[] = [];
+      for (const outcome of msg.outcomes) {
+        if (this.inFlight.get(outcome.taskId)?.wire.attempt !== outcome.attempt) continue;
+        this.inFlight.delete(outcome.taskId);
+        outcomes.push(outcome);
+      }
+      send(pool, { type: 'worker-results', workerId, channel: this, outcomes, meanTaskMs: msg.meanTaskMs });
     });
     // An idle worker must not keep the process alive; the kernel does that while tasks run.
     port.unref();
@@ -81,6 +93,13 @@ export class WorkerChannel {
     if (withWalltime) this.onWalltime?.();
   }
 
+  /** Takes a try back from the thread's record (it is being cancelled); whether it was there. */
+  withdraw(taskId: number, attempt: number): boolean {
+    if (this.inFlight.get(taskId)?.wire.attempt !== attempt) return false;
+    this.inFlight.delete(taskId);
+    return true;
+  }
+
   /** Stops delivering; late messages of a dead thread are dropped. */
   close(): void {
     this.#open = false;
@@ -99,6 +118,8 @@ export class WorkerThreadExit extends Error {
     readonly running: PoolTask | undefined,
     readonly queued: PoolTask[],
     readonly timedOut: boolean,
+    /** Ended on purpose, to stop a cancelled synchronous task: not a crash. */
+    readonly cancelled = false,
   ) {
     super(`worker ${workerId} thread exited: ${reason}`);
     this.name = 'WorkerThreadExit';
@@ -119,6 +140,13 @@ let generations = 0;
 const WATCHDOG_PERIOD_MS = 100;
 /** A synchronous task past its walltime by this much is stopped by terminating its thread. */
 const WATCHDOG_GRACE_MS = 250;
+/**
+ * A cancelled try that still runs this long after its thread was told is stopped by ending
+ * the thread: the thread is busy in synchronous code and cannot hear the cancel.
+ */
+const CANCEL_GRACE_MS = 1_000;
+/** How long a thread has to answer a sample request. */
+const SAMPLE_TIMEOUT_MS = 1_000;
 
 /**
  * The actor that owns one worker thread: it starts it, hands its channel to the pool, stops
@@ -136,6 +164,7 @@ class WorkerActor implements Behaviour<ToWorkerActor> {
   readonly #control: Comlink.Remote<WorkerControl>;
   #watchdog: NodeJS.Timeout | undefined;
   #timedOut = false;
+  #cancelledRun = false;
   #stopping = false;
   #lastError: Error | undefined;
 
@@ -159,15 +188,17 @@ class WorkerActor implements Behaviour<ToWorkerActor> {
     send(options.pool, { type: 'worker-ready', workerId: this.#id, channel: this.#channel });
   }
 
-  /** Control calls (ping, memory) through comlink. */
-  get control(): Comlink.Remote<WorkerControl> {
-    return this.#control;
-  }
-
   receive(msg: ToWorkerActor): void {
     switch (msg.type) {
       case 'watchdog':
         return this.#checkWalltime();
+      case 'cancel':
+        return this.#cancel(msg.taskId, msg.attempt);
+      case 'cancel-check':
+        if (this.#isRunning(msg.taskId, msg.attempt)) this.#endForCancel();
+        return;
+      case 'sample':
+        return this.#sample(msg.reply);
       case 'thread-exit':
         if (msg.generation === this.#generation) this.#exited(msg.reason);
         return;
@@ -182,6 +213,48 @@ class WorkerActor implements Behaviour<ToWorkerActor> {
         return;
     }
   }
+
+  // ---- control plane (comlink) ----------------------------------------------------------
+
+  #isRunning(taskId: number, attempt: number): boolean {
+    const current = this.#slot.current();
+    return current !== undefined && current.taskId === taskId && current.attempt === attempt;
+  }
+
+  /**
+   * A try in synchronous code cannot hear anything: its thread is ended and replaced (the
+   * tries queued behind it go back to the pool). Otherwise the thread is told through comlink:
+   * an awaited try has its signal aborted, a queued one is skipped; if it still runs after a
+   * grace period (it was busy in synchronous code after all), the thread is ended.
+   */
+  #cancel(taskId: number, attempt: number): void {
+    if (this.#isRunning(taskId, attempt) && this.#slot.phase() === PHASE_SYNC) return this.#endForCancel();
+    this.#slot.ring();
+    this.#control.cancel(taskId, attempt).catch(() => {
+      // The thread ended first; its exit settles everything.
+    });
+    const self = this.#self;
+    setTimeout(() => send(self, { type: 'cancel-check', taskId, attempt }), CANCEL_GRACE_MS).unref();
+  }
+
+  #endForCancel(): void {
+    if (this.#cancelledRun || this.#stopping) return;
+    this.#cancelledRun = true;
+    void this.#thread.terminate();
+  }
+
+  #sample(reply: (sample: WorkerSample | undefined) => void): void {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), SAMPLE_TIMEOUT_MS)));
+    void Promise.race([this.#control.sample(), late])
+      .catch(() => undefined)
+      .then((sample) => {
+        clearTimeout(timer);
+        reply(sample);
+      });
+  }
+
+  // ---- walltime --------------------------------------------------------------------------
 
   #startWatchdog(): void {
     if (this.#watchdog) return;
@@ -227,7 +300,8 @@ class WorkerActor implements Behaviour<ToWorkerActor> {
     const current = this.#slot.current();
     const running = current === undefined ? undefined : this.#channel.inFlight.get(current.taskId);
     if (running) this.#channel.inFlight.delete(running.wire.taskId);
-    throw new WorkerThreadExit(this.#id, reason, running, [...this.#channel.inFlight.values()], this.#timedOut);
+    const why = this.#cancelledRun ? 'ended to stop a cancelled task' : reason;
+    throw new WorkerThreadExit(this.#id, why, running, [...this.#channel.inFlight.values()], this.#timedOut, this.#cancelledRun);
   }
 
   stopped(): void {

@@ -125,13 +125,26 @@ export interface ParslCallOptions {
   stderr?: string | [string, 'w' | 'a' | 'w+' | 'a+'];
   /** Walltime of this call: milliseconds, or a string such as `'30s'`. */
   walltime?: number | string;
+  /**
+   * Cancels the call when it aborts, as `future.cancel(signal.reason)` does; an aborted signal
+   * fails the call at once. Not passed to the app: it reads its own with `taskSignal()`.
+   */
+  signal?: AbortSignal;
+}
+
+/** The options object a call may add to the app's own parameters. */
+export interface CancelOption {
+  /** See `ParslCallOptions.signal`. */
+  signal: AbortSignal;
 }
 
 /** The keys that make a trailing plain object the call's options object. */
-export const CALL_OPTION_KEYS: ReadonlySet<string> = new Set(['inputs', 'outputs', 'stdout', 'stderr', 'walltime']);
+export const CALL_OPTION_KEYS: ReadonlySet<string> = new Set(['inputs', 'outputs', 'stdout', 'stderr', 'walltime', 'signal']);
 
 /** An app: call it like the function, get an `AppFuture` back at once. */
-export type App<P extends unknown[], R> = ((...args: AppArgs<P>) => AppFuture<R>) & {
+export type App<P extends unknown[], R> = ((...args: AppArgs<P>) => AppFuture<R>) &
+  /** Any call may end with `{ signal }`, even when the function takes no options object. */
+  ((...args: [...AppArgs<P>, CancelOption]) => AppFuture<R>) & {
   /** The app's name. */
   readonly appName: string;
   /** The plain function, to call without the runtime. */

@@ -123,8 +123,8 @@ export abstract class BaseFuture<T> implements PromiseLike<T> {
 
 /** Hooks an `AppFuture` needs from the kernel that owns its task. */
 export interface TaskControl {
-  /** Cancels the task if it is not launched yet; returns whether it was cancelled. */
-  cancel(future: AppFuture<unknown>): boolean;
+  /** Asks for the task to be cancelled; returns whether it will end cancelled. */
+  cancel(future: AppFuture<unknown>, reason: unknown): boolean;
 }
 
 let writeState: (future: AppFuture<unknown>, state: TaskState) => void;
@@ -156,8 +156,9 @@ export class AppFuture<T> extends BaseFuture<T> {
   readonly stderr: string | undefined;
   /** @internal */
   readonly control: TaskControl;
+  /** @internal Set by `cancel()`: from then on the DFK ends this task only as cancelled. */
+  cancelRequested: { reason: unknown; error: Error } | undefined;
   #state: TaskState = 'pending';
-  #cancelRequest: Error | undefined;
 
   constructor(
     tid: number,
@@ -192,22 +193,16 @@ export class AppFuture<T> extends BaseFuture<T> {
     return this.#state;
   }
 
-  /** @internal Why cancel() was asked while the task was pending; the DFK fails the task with it. */
-  get cancelRequest(): Error | undefined {
-    return this.#cancelRequest;
-  }
-
-  /** @internal Called by the kernel facade; the DFK makes the state change. */
-  requestCancel(error: Error): void {
-    this.#cancelRequest ??= error;
-  }
-
   /**
-   * Cancels the task if it has not been launched yet: it fails with `TaskCancelledError`, and
-   * tasks depending on it fail with `DependencyError`. Returns whether it was cancelled.
+   * Cancels the task wherever it is: waiting for its dependencies, queued at an executor, a
+   * worker or a block (taken off), or running (an async app sees `taskSignal()` aborted, a
+   * synchronous app's worker thread is ended and replaced, a bash app's command is killed).
+   * The future fails with `TaskCancelledError`, its `cause` being `reason`; tasks depending
+   * on it fail with `DependencyError`. Returns whether it took effect: false once the task
+   * has ended (or a cancel was already asked for).
    */
-  cancel(): boolean {
-    return this.control.cancel(this as AppFuture<unknown>);
+  cancel(reason?: unknown): boolean {
+    return this.control.cancel(this as AppFuture<unknown>, reason);
   }
 
   static {

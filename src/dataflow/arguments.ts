@@ -4,7 +4,7 @@ import { type BaseFuture, DataFuture, isThenable } from '../apps/future.ts';
 /**
  * Index of the call's trailing options object (Parsl's keyword arguments), or -1: the last
  * argument, when it is a plain object with at least one of `inputs`, `outputs`, `stdout`,
- * `stderr`, `walltime`.
+ * `stderr`, `walltime`, `signal`.
  */
 export function findCallOptions(args: readonly unknown[]): number {
   const last = args.length - 1;
@@ -66,6 +66,8 @@ export function resolveArguments(
     const arg = args[i];
     if (i === kwargsIndex) {
       const kwargs: Record<string, unknown> = { ...(arg as Record<string, unknown>) };
+      // The call's AbortSignal is the DFK's to watch; it cannot travel to a worker.
+      delete kwargs.signal;
       for (const key in kwargs) {
         const value = kwargs[key];
         if (key === 'inputs' && Array.isArray(value)) kwargs[key] = value.map(resolve);

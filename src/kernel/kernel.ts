@@ -61,7 +61,7 @@ export class DataFlowKernel implements Submitter, AsyncDisposable {
     this.config = config;
     this.runId = randomUUID();
     this.#system = start();
-    this.#control = { cancel: (future) => this.#cancel(future) };
+    this.#control = { cancel: (future, reason) => this.#cancel(future, reason) };
     this.#unwatchDriverEnd = watchDriverEnd(this);
     this.#dfk = spawnDfk(this.#system, 'dfk', config, {
       taskEnded: () => this.#taskEnded(),
@@ -98,6 +98,7 @@ export class DataFlowKernel implements Submitter, AsyncDisposable {
     const stdout = streamSpec(kwargs?.stdout ?? app.options.stdout, 'stdout');
     const stderr = streamSpec(kwargs?.stderr ?? app.options.stderr, 'stderr');
     const walltimeMs = walltimeOf(kwargs?.walltime, app.options.walltime);
+    const signal = abortSignalOf(kwargs?.signal);
     const future = new AppFuture<unknown>(++this.#nextTid, app.name, this.#control, {
       stdout: stdout?.path,
       stderr: stderr?.path,
@@ -124,6 +125,7 @@ export class DataFlowKernel implements Submitter, AsyncDisposable {
     if (this.#submissions.length === 0) queueMicrotask(() => this.#flushSubmissions());
     this.#submissions.push(record);
     if (this.#outstanding++ === 0) this.#holdProcess(true);
+    if (signal) this.#watchAbortSignal(future, signal);
     return future;
   }
 
@@ -174,16 +176,29 @@ export class DataFlowKernel implements Submitter, AsyncDisposable {
   }
 
   /**
-   * A task still pending is cancelled: the request is recorded on its future at once (so the DFK
-   * can no longer launch it), and the DFK, the owner of task states, fails it.
+   * Marks the future (the DFK then ends it only as cancelled, whatever it hears first) and
+   * tells the DFK, after the task itself: true is a promise that the task ends cancelled.
    */
-  #cancel(future: AppFuture<unknown>): boolean {
-    if (future.done() || future.state !== 'pending' || future.cancelRequest) return false;
-    // Made here so that the stack points at the caller of cancel().
-    future.requestCancel(new TaskCancelledError(`task ${future.tid} (${future.appName}) was cancelled before launch`));
+  #cancel(future: AppFuture<unknown>, reason: unknown): boolean {
+    if (future.done() || future.cancelRequested || this.#state !== 'running') return false;
+    // Made here, so that its stack points at the caller of cancel().
+    const where = future.state === 'pending' ? 'before launch' : future.state === 'launched' ? 'while queued' : `while ${future.state}`;
+    const error = new TaskCancelledError(`task ${future.tid} (${future.appName}) was cancelled ${where}`, reason === undefined ? undefined : { cause: reason });
+    future.cancelRequested = { reason, error };
     this.#flushSubmissions();
     send(this.#dfk, { type: 'cancel', taskId: future.tid });
     return true;
+  }
+
+  /** The call's `signal` option: aborted already, the call fails at once; later, it cancels the task. */
+  #watchAbortSignal(future: AppFuture<unknown>, signal: AbortSignal): void {
+    if (signal.aborted) {
+      this.#cancel(future, signal.reason);
+      return;
+    }
+    const onAbort = (): void => void this.#cancel(future, signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    future.onSettled(() => signal.removeEventListener('abort', onAbort));
   }
 
   #taskEnded(): void {
@@ -221,6 +236,11 @@ function streamSpec(value: unknown, name: string): StreamSpec | undefined {
     return { path: value[0], mode: value[1][0] as 'w' | 'a' };
   }
   throw new ConfigError(name, `expected a path or [path, 'w' | 'a'], got ${JSON.stringify(value)}`);
+}
+
+function abortSignalOf(value: unknown): AbortSignal | undefined {
+  if (value === undefined || value instanceof AbortSignal) return value;
+  throw new ConfigError('signal', `expected an AbortSignal, got ${value === null ? 'null' : typeof value}`);
 }
 
 function walltimeOf(callValue: unknown, appDefault: number | undefined): number | undefined {

@@ -133,17 +133,41 @@ export const registrationReplySchema = z.union([
   z.object({ ok: z.literal(false), error: z.string() }).strict(),
 ]);
 
-/** A block's heartbeat. */
-export const blockHeartbeatSchema = z.object({ blockId: z.string(), inFlight: z.number().int(), at: z.number() }).strict();
+/**
+ * What one worker thread of a block reports of itself, asked through its control plane
+ * (comlink); `busy` when it did not answer in time (busy in synchronous code).
+ */
+export const workerSampleSchema = z.union([
+  z
+    .object({
+      workerId: z.string(),
+      heapUsed: z.number(),
+      heapTotal: z.number(),
+      rss: z.number(),
+      busyMs: z.number(),
+      running: z.object({ taskId: z.number().int(), attempt: z.number().int() }).strict().optional(),
+    })
+    .strict(),
+  z.object({ workerId: z.string(), busy: z.literal(true) }).strict(),
+]);
 
-/** DFK → one block. */
-export const controlSchema = z.object({ type: z.enum(['drain', 'shutdown']) }).strict();
+/** A block's heartbeat; `workers` is the latest sample of its worker threads. */
+export const blockHeartbeatSchema = z
+  .object({ blockId: z.string(), inFlight: z.number().int(), at: z.number(), workers: z.array(workerSampleSchema).optional() })
+  .strict();
+
+/** DFK → one block: drain, shut down, or cancel one try (off its queue, or stopped on its worker). */
+export const controlSchema = z.union([
+  z.object({ type: z.enum(['drain', 'shutdown']) }).strict(),
+  z.object({ type: z.literal('cancel'), taskId: z.number().int(), attempt: z.number().int() }).strict(),
+]);
 
 export type TaskBatchMessage = z.infer<typeof taskBatchSchema>;
 export type BlockReport = z.infer<typeof blockReportSchema>;
 export type Registration = z.infer<typeof registrationSchema>;
 export type RegistrationReply = z.infer<typeof registrationReplySchema>;
 export type BlockHeartbeat = z.infer<typeof blockHeartbeatSchema>;
+export type WorkerSampleMessage = z.infer<typeof workerSampleSchema>;
 export type ControlMessage = z.infer<typeof controlSchema>;
 
 /** Binary form of batches and reports: v8's serializer keeps Map, Set, Date, BigInt and typed arrays. */

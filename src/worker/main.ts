@@ -17,25 +17,61 @@ export interface WorkerThreadData {
   idleSpinMs?: number | undefined;
 }
 
-/** The control calls a worker thread answers through comlink. */
+/** What a worker thread reports of its own use of the machine. */
+export interface WorkerSample {
+  workerId: string;
+  /** Heap of this thread's isolate, in bytes. */
+  heapUsed: number;
+  heapTotal: number;
+  /** Resident memory of the whole process (threads share it), in bytes. */
+  rss: number;
+  /** Time this thread's event loop has been busy since it started, in ms (tasks run there). */
+  busyMs: number;
+  /** The try running now, if any. */
+  running: { taskId: number; attempt: number } | undefined;
+}
+
+/**
+ * The control calls a worker thread answers through comlink (its control plane; tasks and
+ * results travel on the data port). A call is answered when the thread's event loop is free:
+ * between tasks, or while an async app or a bash command is awaited.
+ */
 export interface WorkerControl {
-  /** Answers once the thread has loaded and is taking tasks. */
-  ping(): string;
-  /** Heap and resident memory of this thread's isolate, in bytes. */
-  memory(): { heapUsed: number; rss: number };
+  /** Cancels a try: aborts its signal if it runs, skips it if queued. */
+  cancel(taskId: number, attempt: number): 'running' | 'queued' | 'unknown';
+  /** Memory and busy time of this thread. */
+  sample(): WorkerSample;
 }
 
 const { workerId, dataPort, slot, idleSpinMs } = workerData as WorkerThreadData;
+const running = new RunningSlot(slot);
 const runner = new TaskRunner(
   (msg: FromWorker) => dataPort.postMessage(msg),
-  new RunningSlot(slot),
+  running,
   () => receiveMessageOnPort(dataPort)?.message as ToWorker | undefined,
   idleSpinMs,
 );
 dataPort.on('message', (msg: ToWorker) => runner.receive(msg));
 
 const control: WorkerControl = {
-  ping: () => workerId,
-  memory: () => ({ heapUsed: process.memoryUsage().heapUsed, rss: process.memoryUsage.rss() }),
+  cancel: (taskId, attempt) => {
+    try {
+      return runner.cancel(taskId, attempt);
+    } finally {
+      running.answered();
+    }
+  },
+  sample: () => {
+    const { heapUsed, heapTotal } = process.memoryUsage();
+    const current = running.current();
+    return {
+      workerId,
+      heapUsed,
+      heapTotal,
+      rss: process.memoryUsage.rss(),
+      busyMs: performance.eventLoopUtilization().active,
+      running: current && { taskId: current.taskId, attempt: current.attempt },
+    };
+  },
 };
 Comlink.expose(control, nodeEndpoint(parentPort!));

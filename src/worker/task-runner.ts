@@ -1,19 +1,30 @@
 import { decodeValue, encodeValue } from '../wire/codec.ts';
-import { AppTimeout, SerializationError, serializeError } from '../common/errors.ts';
+import { AppTimeout, SerializationError, serializeError, TaskCancelledError } from '../common/errors.ts';
 import type { FunctionRef } from '../wire/protocol.ts';
 import type { FromWorker, ToWorker, WireOutcome, WireTask } from '../wire/protocol.ts';
 import { runBash } from './bash.ts';
+import { runInTask } from './task-context.ts';
+
+/** What the running task is doing, as `RunningSlot.phase()` shows it to the owner. */
+export const PHASE_IDLE = 0;
+/** Inside the app's function: the thread answers nothing until it returns. */
+export const PHASE_SYNC = 1;
+/** Awaiting an async app or a bash command: the thread's event loop is free. */
+export const PHASE_AWAITING = 2;
 
 /** Shared memory through which the owner of a worker sees which task it is running. */
 export class RunningSlot {
-  /** [taskId, attempt, pid of a bash app's command or 0]; taskId -1 when idle. */
+  /**
+   * [taskId, attempt, pid of a bash app's command or 0, phase, control calls on their way];
+   * taskId -1 when idle.
+   */
   readonly ids: Int32Array;
   /** [start time in ms since the time origin of the owner] */
   readonly started: Float64Array;
 
-  constructor(buffer = new SharedArrayBuffer(24)) {
-    this.ids = new Int32Array(buffer, 0, 3);
-    this.started = new Float64Array(buffer, 16, 1);
+  constructor(buffer = new SharedArrayBuffer(32)) {
+    this.ids = new Int32Array(buffer, 0, 5);
+    this.started = new Float64Array(buffer, 24, 1);
     Atomics.store(this.ids, 0, -1);
   }
 
@@ -23,12 +34,14 @@ export class RunningSlot {
 
   set(taskId: number, attempt: number, startedAt: number): void {
     this.started[0] = startedAt;
+    Atomics.store(this.ids, 3, PHASE_SYNC);
     Atomics.store(this.ids, 1, attempt);
     Atomics.store(this.ids, 0, taskId);
   }
 
   clear(): void {
     Atomics.store(this.ids, 2, 0);
+    Atomics.store(this.ids, 3, PHASE_IDLE);
     Atomics.store(this.ids, 0, -1);
   }
 
@@ -40,6 +53,36 @@ export class RunningSlot {
   /** The process group of the running bash command, if any. */
   child(): number {
     return Atomics.load(this.ids, 2);
+  }
+
+  setPhase(phase: number): void {
+    Atomics.store(this.ids, 3, phase);
+  }
+
+  /** PHASE_SYNC, PHASE_AWAITING, or PHASE_IDLE. */
+  phase(): number {
+    return Atomics.load(this.ids, 3);
+  }
+
+  /**
+   * The owner rings before a control call (a cancel) and the thread answers after handling
+   * it: a thread running a row of synchronous tasks never returns to its event loop, where
+   * control calls arrive, unless it knows one is waiting.
+   */
+  ring(): void {
+    Atomics.add(this.ids, 4, 1);
+  }
+
+  answered(): void {
+    if (Atomics.sub(this.ids, 4, 1) <= 0) Atomics.store(this.ids, 4, 0);
+  }
+
+  silence(): void {
+    Atomics.store(this.ids, 4, 0);
+  }
+
+  ringing(): boolean {
+    return Atomics.load(this.ids, 4) > 0;
   }
 
   /** The task running now, if any. */
@@ -123,6 +166,10 @@ export class TaskRunner {
   #batchStarted = 0;
   #batchCount = 0;
   #lastTaskMs = Infinity;
+  /** The try running now and what cancels it. */
+  #current: { taskId: number; attempt: number; controller: AbortController } | undefined;
+  /** Queued tries that were cancelled, as `taskId:attempt`: skipped when reached. */
+  readonly #cancelled = new Set<string>();
 
   /**
    * @param post sends a message to the owner
@@ -140,6 +187,27 @@ export class TaskRunner {
   receive(msg: ToWorker): void {
     this.#accept(msg);
     if (!this.#draining) void this.#drain();
+  }
+
+  /**
+   * Cancels a try: the running one sees its signal aborted (and stops being awaited), a
+   * queued one is skipped. Each still reports an outcome, a `TaskCancelledError`. A try
+   * that already ended leaves a key behind, never matched again.
+   */
+  cancel(taskId: number, attempt: number): 'running' | 'queued' | 'unknown' {
+    const current = this.#current;
+    if (current && current.taskId === taskId && current.attempt === attempt) {
+      current.controller.abort(new TaskCancelledError(`task ${taskId} was cancelled while running`));
+      return 'running';
+    }
+    // Queued, or still on its way: the data port and this control call do not keep each
+    // other's order. Either way it is skipped when it comes up.
+    this.#cancelled.add(`${taskId}:${attempt}`);
+    for (let i = this.#head; i < this.#queue.length; i++) {
+      const task = this.#queue[i]!;
+      if (task.taskId === taskId && task.attempt === attempt) return 'queued';
+    }
+    return 'unknown';
   }
 
   #accept(msg: ToWorker): void {
@@ -172,6 +240,11 @@ export class TaskRunner {
     this.#draining = true;
     try {
       while (this.#head < this.#queue.length || (this.#flush(), this.#spinForWork())) {
+        // Before taking the next task: a cancel on its way may be for it.
+        if (this.#slot?.ringing()) {
+          await this.#letControlIn();
+          continue;
+        }
         const task = this.#queue[this.#head]!;
         this.#queue[this.#head++] = undefined as never;
         if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
@@ -188,7 +261,21 @@ export class TaskRunner {
     }
   }
 
+  /** A control call is on its way: return to the event loop until it has been handled. */
+  async #letControlIn(): Promise<void> {
+    const until = performance.now() + 1_000;
+    while (this.#slot!.ringing() && performance.now() < until) await new Promise((resolve) => setImmediate(resolve));
+    // A call that never came (its sender gone) must not hold the queue.
+    if (this.#slot!.ringing()) this.#slot!.silence();
+  }
+
   async #runOne(task: WireTask): Promise<void> {
+    if (this.#cancelled.size > 0 && this.#cancelled.delete(`${task.taskId}:${task.attempt}`)) {
+      const error = new TaskCancelledError(`task ${task.taskId} was cancelled before it started`);
+      this.#outbox.push({ taskId: task.taskId, attempt: task.attempt, ok: false, error: serializeError(error) });
+      if (this.#outbox.length === 1) this.#outboxSince = performance.now();
+      return;
+    }
     const started = performance.now();
     if (this.#batchCount === 0) this.#batchStarted = started;
     this.#slot?.set(task.taskId, task.attempt, performance.timeOrigin + started);
@@ -196,6 +283,8 @@ export class TaskRunner {
       this.#post({ type: 'running', taskId: task.taskId, attempt: task.attempt });
     }
     let outcome: WireOutcome;
+    const controller = new AbortController();
+    this.#current = { taskId: task.taskId, attempt: task.attempt, controller };
     try {
       let fn = this.#functions.get(task.fnId);
       if (fn === undefined) throw new Error(`internal: function ${task.fnId} was never sent to this worker`);
@@ -204,19 +293,23 @@ export class TaskRunner {
         this.#functions.set(task.fnId, fn);
       }
       const args = task.args.map(decodeValue);
-      let value: unknown = fn(...args);
+      const run = fn;
+      let value: unknown = runInTask(controller.signal, () => run(...args));
       if (isPromiseLike(value) || task.kind === 'bash') {
+        this.#slot?.setPhase(PHASE_AWAITING);
         // It will take a while: let the owner have what is done so far.
         this.#flush();
-        value = await withWalltime(Promise.resolve(value), task.walltimeMs);
+        value = await untilAborted(withWalltime(Promise.resolve(value), task.walltimeMs, controller), controller.signal);
         if (task.kind === 'bash') {
-          value = await runBash(value as string, task.bash ?? { outputs: [] }, task.walltimeMs, (pid) => this.#slot?.setChild(pid));
+          const spec = task.bash ?? { outputs: [] };
+          value = await runBash(value as string, spec, task.walltimeMs, (pid) => this.#slot?.setChild(pid), controller.signal);
         }
       }
       outcome = { taskId: task.taskId, attempt: task.attempt, ok: true, value: encodeResult(value) };
     } catch (error) {
       outcome = { taskId: task.taskId, attempt: task.attempt, ok: false, error: serializeError(error) };
     }
+    this.#current = undefined;
     this.#slot?.clear();
     const now = performance.now();
     this.#lastTaskMs = now - started;
@@ -249,10 +342,34 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as { then?: unknown } | null)?.then === 'function';
 }
 
-function withWalltime<T>(promise: Promise<T>, walltimeMs: number | undefined): Promise<T> {
+/** Settles with `promise`, or rejects with the signal's reason once it aborts (the app may go on unawaited). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
+function withWalltime<T>(promise: Promise<T>, walltimeMs: number | undefined, controller: AbortController): Promise<T> {
   if (walltimeMs === undefined) return promise;
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new AppTimeout(walltimeMs)), walltimeMs);
+    const timer = setTimeout(() => {
+      const error = new AppTimeout(walltimeMs);
+      // The app sees it in its signal, and may stop.
+      controller.abort(error);
+      reject(error);
+    }, walltimeMs);
     promise.then(
       (v) => {
         clearTimeout(timer);
