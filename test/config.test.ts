@@ -6,6 +6,7 @@ import {
   clear,
   Config,
   ConfigError,
+  HighThroughputExecutor,
   IllegalStateError,
   load,
   NoKernelError,
@@ -60,6 +61,32 @@ test('Config - retryHandler must be a function; exitMode one of three', () => {
   const exitMode = configError(() => new Config({ exitMode: 'later' as never }));
   assert.is(exitMode.path, 'Config.exitMode');
   assert.match(exitMode.message, "got 'later'");
+});
+
+test('periods - heartbeat, threshold, strategy and drain periods under 100 ms are refused, suggesting seconds', () => {
+  const cases: [string, () => unknown][] = [
+    ['HighThroughputExecutor.heartbeatPeriod', () => new HighThroughputExecutor({ heartbeatPeriod: 1 })],
+    ['HighThroughputExecutor.heartbeatThreshold', () => new HighThroughputExecutor({ heartbeatPeriod: 100, heartbeatThreshold: 4 })],
+    ['HighThroughputExecutor.drainPeriod', () => new HighThroughputExecutor({ drainPeriod: '50ms' })],
+    ['Config.strategyPeriod', () => new Config({ strategyPeriod: 5 })],
+  ];
+  for (const [path, make] of cases) {
+    const error = configError(make);
+    assert.is(error.path, path);
+    assert.match(error.message, 'must be at least 100 ms');
+    assert.match(error.message, "write '1s' for one second");
+  }
+  // Parsl's seconds, written as numbers: both refused in one message.
+  const both = configError(() => new HighThroughputExecutor({ heartbeatPeriod: 1, heartbeatThreshold: 4 }));
+  assert.match(both.message, 'HighThroughputExecutor.heartbeatPeriod: must be at least 100 ms');
+  assert.match(both.message, 'HighThroughputExecutor.heartbeatThreshold: must be at least 100 ms');
+  // 100 ms and more, and strings with a unit, are fine.
+  new HighThroughputExecutor({ heartbeatPeriod: 100, heartbeatThreshold: '1s', drainPeriod: '0.1s' });
+  new Config({ strategyPeriod: '1s' });
+  // Not positive at all: the duration rule alone.
+  const negative = configError(() => new Config({ strategyPeriod: -1 }));
+  assert.match(negative.message, 'expected a positive duration');
+  assert.not.match(negative.message, 'at least 100 ms');
 });
 
 test('ThreadPoolExecutor - options are checked', () => {

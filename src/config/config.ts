@@ -3,7 +3,7 @@ import { ConfigError } from '../common/errors.ts';
 import { isExecutor, type Executor } from '../executors/executor.ts';
 import { MAIN_THREAD_EXECUTOR_LABEL } from '../executors/executor.ts';
 import { ThreadPoolExecutor } from '../executors/thread-executor.ts';
-import { durationSchema, parseOptions } from '../common/validate.ts';
+import { durationSchema, parseOptions, periodSchema } from '../common/validate.ts';
 
 /** What a retry handler is told about the failed task. */
 export interface RetryTaskInfo {
@@ -49,7 +49,7 @@ const configSchema = z
      */
     strategy: z.enum(['simple', 'none']).default('simple'),
     /** How often the strategy looks at the work. @default '5s' */
-    strategyPeriod: durationSchema.default(5_000),
+    strategyPeriod: periodSchema.default(5_000),
     /** How long a block may sit idle before the strategy cancels it. @default '120s' */
     maxIdleTime: durationSchema.default(120_000),
   })
