@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
@@ -12,6 +13,8 @@ import {
   NoKernelError,
   ThreadPoolExecutor,
 } from '../src/index.ts';
+import { buildConfig, configFromEnvironment } from '../src/config/from-environment.ts';
+import everyField, { describeConfig } from './fixtures/config-every-field.ts';
 
 function configError(make: () => unknown): ConfigError {
   try {
@@ -87,6 +90,35 @@ test('periods - heartbeat, threshold, strategy and drain periods under 100 ms ar
   const negative = configError(() => new Config({ strategyPeriod: -1 }));
   assert.match(negative.message, 'expected a positive duration');
   assert.not.match(negative.message, 'at least 100 ms');
+});
+
+test('flags and variables - every Config field survives --threads, --retries and PARSL_TS_*', async () => {
+  // The fields come from the Config itself: a new field is checked without changing this test,
+  // and must be set to something other than its default in the fixture (or this fails).
+  const plain = describeConfig(new Config());
+  const full = describeConfig(everyField);
+  assert.equal(Object.keys(full).sort(), Object.keys(plain).sort());
+  for (const field of Object.keys(full)) {
+    assert.not.equal(full[field], plain[field], `set Config.${field} to a value other than its default in test/fixtures/config-every-field.ts`);
+  }
+  const expect = (config: Config, changes: Record<string, unknown>, how: string) => {
+    const got = describeConfig(config);
+    for (const field of Object.keys(full)) {
+      assert.equal(got[field], field in changes ? changes[field] : full[field], `Config.${field} after ${how}`);
+    }
+  };
+  expect(buildConfig({ config: everyField }), {}, 'no flag');
+  expect(buildConfig({ config: everyField, retries: 2 }), { retries: 2 }, '--retries 2');
+  expect(buildConfig({ config: everyField, threads: 3 }), { executors: ['every-field:3'] }, '--threads 3');
+  expect(buildConfig({ config: everyField, threads: 3, retries: 0 }), { executors: ['every-field:3'], retries: 0 }, '--threads 3 --retries 0');
+  // A config made by another copy of parsl-ts (a different Config class) is rebuilt in full.
+  const foreign = Object.assign(Object.create({ constructor: { name: 'Config' } }) as object, everyField) as Config;
+  expect(buildConfig({ config: foreign }), {}, 'a config of another copy');
+  const module = fileURLToPath(new URL('./fixtures/config-every-field.ts', import.meta.url));
+  const fromEnv = await configFromEnvironment({ PARSL_TS_CONFIG: module, PARSL_TS_RETRIES: '1', PARSL_TS_THREADS: '4' });
+  assert.ok(fromEnv);
+  expect(fromEnv, { executors: ['every-field:4'], retries: 1 }, 'PARSL_TS_CONFIG, PARSL_TS_RETRIES=1, PARSL_TS_THREADS=4');
+  expect((await configFromEnvironment({ PARSL_TS_CONFIG: module }))!, {}, 'PARSL_TS_CONFIG alone');
 });
 
 test('ThreadPoolExecutor - options are checked', () => {

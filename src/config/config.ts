@@ -102,3 +102,23 @@ export class Config {
     });
   }
 }
+
+/**
+ * The options that make a config equal to `config`, field by field, so that a config can be
+ * rebuilt with some of them replaced (`parsl-ts run --retries 2 --config c.ts`). Works for a
+ * config made by another copy of parsl-ts too. Each option is listed: a new option that is
+ * not carried over fails to compile here.
+ */
+export function configOptionsOf(config: Config): Required<Omit<ConfigOptions, 'retryHandler'>> & Pick<ConfigOptions, 'retryHandler'> {
+  const options = {
+    executors: config.executors,
+    appCache: config.appCache,
+    retries: config.retries,
+    retryHandler: config.retryHandler,
+    exitMode: config.exitMode,
+    strategy: config.strategy,
+    strategyPeriod: config.strategyPeriodMs,
+    maxIdleTime: config.maxIdleTimeMs,
+  } satisfies Record<keyof ConfigOptions, unknown>;
+  return options;
+}
