@@ -1,4 +1,5 @@
 import type { FunctionRef } from '../wire/protocol.ts';
+import { staticImportsOf, type ImportTable } from './module-imports.ts';
 import * as acorn from 'acorn';
 import { analyze } from 'eslint-scope';
 import { FunctionSerializationError } from '../common/errors.ts';
@@ -43,10 +44,11 @@ export function functionExpression(fn: Function): string {
 }
 
 /**
- * Names the variables a function reads from outside itself that are not globals.
- * Those are captured from the script and would not exist in a worker.
+ * Names the variables a function reads from outside itself. Globals are left out, unless
+ * `imported` says the module imported that name (`import { setTimeout } from
+ * 'node:timers/promises'` shadows the global).
  */
-export function capturedVariables(expression: string): string[] {
+export function capturedVariables(expression: string, imported: ImportTable = new Map()): string[] {
   let ast: acorn.Node;
   try {
     ast = acorn.parse(`(${expression})`, { ecmaVersion: 'latest', sourceType: 'module', ranges: true });
@@ -59,26 +61,35 @@ export function capturedVariables(expression: string): string[] {
   const names = new Set<string>();
   for (const reference of scopes.globalScope?.through ?? []) {
     const name = reference.identifier.name;
-    if (!knownGlobals.has(name)) names.add(name);
+    if (imported.has(name) || !knownGlobals.has(name)) names.add(name);
   }
   return [...names];
 }
 
-/** Builds the by-source reference of an inline function, refusing captured variables. */
-export function sourceRef(fn: Function, appName: string): FunctionRef {
+/**
+ * Builds the by-source reference of an inline function made in the module at `moduleUrl`.
+ * Names the module binds by a static import travel as imports; any other captured variable
+ * is refused, naming it and the fix.
+ */
+export function sourceRef(fn: Function, appName: string, moduleUrl?: string): FunctionRef {
   const source = functionExpression(fn);
-  const captured = capturedVariables(source);
-  if (captured.length > 0) {
-    const list = captured.map((n) => `'${n}'`).join(', ');
+  const imports = staticImportsOf(moduleUrl);
+  const captured = capturedVariables(source, imports);
+  const bindings = captured.flatMap((name) => imports.get(name) ?? []);
+  const refused = captured.filter((name) => !imports.has(name));
+  if (refused.length > 0) {
+    const list = refused.map((n) => `'${n}'`).join(', ');
     throw new FunctionSerializationError(
-      `app '${appName}' reads ${captured.length === 1 ? 'the variable' : 'the variables'} ${list} from the ` +
-        'surrounding script. Inline apps are sent to workers by their source, so they must be self-contained: ' +
-        `pass ${list} as ${captured.length === 1 ? 'an argument' : 'arguments'}, import what you need inside the ` +
-        "function with `await import('…')`, or export the app from a module and create it with " +
-        '{ module: import.meta.url } so that workers import the module instead.',
+      `app '${appName}' reads ${refused.length === 1 ? 'the variable' : 'the variables'} ${list} from the ` +
+        'surrounding script. Inline apps are sent to workers by their source, with the static imports of ' +
+        `their module that they use, and nothing else: pass ${list} as ${refused.length === 1 ? 'an argument' : 'arguments'}, ` +
+        "import what you need at the top of the module or inside the function with `await import('…')`, or " +
+        'export the app from a module and create it with { module: import.meta.url } so that workers ' +
+        'import the module instead.',
     );
   }
-  return { kind: 'source', name: appName, source };
+  if (bindings.length === 0 || moduleUrl === undefined) return { kind: 'source', name: appName, source };
+  return { kind: 'source', name: appName, source, imports: { from: moduleUrl, bindings } };
 }
 
 function describe(fn: Function): string {
