@@ -162,8 +162,10 @@ function makeApp<P extends unknown[], R>(kind: AppKind, fn: Function, options: A
  * Turns a function into an app (Parsl's `python_app`): each call returns an `AppFuture` at once
  * and runs on a worker when the futures among its arguments have resolved.
  *
- * The function is sent to workers by its source, so it must be self-contained (import what it
- * needs inside, with `await import(…)`), or exported from a module and created with
+ * The function is sent to workers by its source, with the static imports of its module that it
+ * reads (`import { hostname } from 'node:os'` at the top of the script): the worker imports them
+ * again, resolved from that module. Any other variable it reads from outside is refused here;
+ * to use module scope, export the app from a module and create it with
  * `{ module: import.meta.url }`.
  *
  * ```ts
