@@ -1,5 +1,5 @@
-import type { FunctionRef } from '../wire/protocol.ts';
-import { staticImportsOf, type ImportTable } from './module-imports.ts';
+import type { FunctionRef, SourceImport } from '../wire/protocol.ts';
+import { mayImport, staticImportsOf } from './module-imports.ts';
 import * as acorn from 'acorn';
 import { analyze } from 'eslint-scope';
 import { FunctionSerializationError } from '../common/errors.ts';
@@ -43,12 +43,8 @@ export function functionExpression(fn: Function): string {
   throw new FunctionSerializationError(`${describe(fn)} cannot be rebuilt from its source: ${text.slice(0, 80)}`);
 }
 
-/**
- * Names the variables a function reads from outside itself. Globals are left out, unless
- * `imported` says the module imported that name (`import { setTimeout } from
- * 'node:timers/promises'` shadows the global).
- */
-export function capturedVariables(expression: string, imported: ImportTable = new Map()): string[] {
+/** Names a function reads from outside itself: captured variables, imports and globals alike. */
+export function freeVariables(expression: string): string[] {
   let ast: acorn.Node;
   try {
     ast = acorn.parse(`(${expression})`, { ecmaVersion: 'latest', sourceType: 'module', ranges: true });
@@ -58,23 +54,22 @@ export function capturedVariables(expression: string, imported: ImportTable = ne
     });
   }
   const scopes = analyze(ast as never, { ecmaVersion: 2022, sourceType: 'module' });
-  const names = new Set<string>();
-  for (const reference of scopes.globalScope?.through ?? []) {
-    const name = reference.identifier.name;
-    if (imported.has(name) || !knownGlobals.has(name)) names.add(name);
-  }
-  return [...names];
+  return [...new Set((scopes.globalScope?.through ?? []).map((reference) => reference.identifier.name))];
 }
 
 /**
  * Builds the by-source reference of an inline function made in the module at `moduleUrl`.
- * Names the module binds by a static import travel as imports; any other captured variable
- * is refused, naming it and the fix.
+ * Names the module binds by a static import travel as imports (even one that shadows a
+ * global, such as `setTimeout` from 'node:timers/promises'); any other captured variable is
+ * refused, naming it and the fix.
  */
 export function sourceRef(fn: Function, appName: string, moduleUrl?: string): FunctionRef {
   const source = functionExpression(fn);
-  const imports = staticImportsOf(moduleUrl);
-  const captured = capturedVariables(source, imports);
+  const free = freeVariables(source);
+  // Parsing the module's imports costs a TypeScript compile for a .ts module: only when needed.
+  const needed = free.some((name) => !knownGlobals.has(name) || mayImport(moduleUrl, name));
+  const imports = needed ? staticImportsOf(moduleUrl) : new Map<string, SourceImport>();
+  const captured = free.filter((name) => imports.has(name) || !knownGlobals.has(name));
   const bindings = captured.flatMap((name) => imports.get(name) ?? []);
   const refused = captured.filter((name) => !imports.has(name));
   if (refused.length > 0) {

@@ -60,6 +60,26 @@ export function staticImportsOf(moduleUrl: string | undefined): ImportTable {
   return table;
 }
 
+const texts = new Map<string, string>();
+
+/**
+ * False when the module's text has no import statement that names `name` (a cheap test on
+ * the text, which keeps a global such as `Math` from costing a parse of the module).
+ */
+export function mayImport(moduleUrl: string | undefined, name: string): boolean {
+  if (moduleUrl === undefined) return false;
+  let text = texts.get(moduleUrl);
+  if (text === undefined) {
+    try {
+      text = readFileSync(fileURLToPath(moduleUrl), 'utf8');
+    } catch {
+      text = '';
+    }
+    texts.set(moduleUrl, text);
+  }
+  return new RegExp(`\\bimport\\b[^;]*?[\\s{,*]${name.replace(/\$/g, '\\$')}\\b`).test(text);
+}
+
 function parseImports(source: string, moduleUrl: string): ImportTable {
   const typescript = /\.[mc]?tsx?$/.exec(new URL(moduleUrl).pathname)?.[0];
   const js = typescript ? stripTypes(source, typescript.endsWith('x') ? 'tsx' : 'ts') : source;
