@@ -50,10 +50,10 @@ const script = `import { app, load } from 'parsl-ts';
 import { offset } from './lib.ts';
 import label from './lib.ts';
 
-const double = app((x: number) => x * 2);
+// The app reads two imports: its worker imports ./lib.ts as this script does, as an ES module.
+const double = app((x: number) => \`\${label} \${x * 2 + offset}\`);
 await using _dfk = load();
-const result: number = await double(21);
-console.log(label, result + offset);
+console.log(await double(21));
 `;
 const lib = `export const offset = 1;
 export default 'answer';
