@@ -80,7 +80,8 @@ export function sourceRef(fn: Function, appName: string, moduleUrl?: string): Fu
         `their module that they use, and nothing else: pass ${list} as ${refused.length === 1 ? 'an argument' : 'arguments'}, ` +
         "import what you need at the top of the module or inside the function with `await import('…')`, or " +
         'export the app from a module and create it with { module: import.meta.url } so that workers ' +
-        'import the module instead.',
+        'import the module instead.' +
+        (moduleUrl === undefined ? ' (The app was made by code with no file, such as node -e or stdin: its imports cannot be read.)' : ''),
     );
   }
   if (bindings.length === 0 || moduleUrl === undefined) return { kind: 'source', name: appName, source };
