@@ -18,6 +18,7 @@ export { File } from './staging/file.ts';
 export { load, dfk, clear, waitForCurrentTasks } from './kernel/load.ts';
 export { DataFlowKernel } from './kernel/kernel.ts';
 export { Config } from './config/config.ts';
+export { configFromEnvironment } from './config/from-environment.ts';
 export { ThreadPoolExecutor } from './executors/thread-executor.ts';
 export { HighThroughputExecutor } from './executors/htex.ts';
 export {

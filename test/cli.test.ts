@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import everyField, { describeConfig } from './fixtures/config-every-field.ts';
 import { deadline, tempDir } from './helpers.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -209,6 +210,22 @@ test('run - PARSL_TS_* variables are defaults, and flags win over them', async (
   assert.is(fromEnv.retries, 1);
   const flagsWin = report(await cli(['run', '--threads', '4', script], { env: { PARSL_TS_THREADS: '7' } }));
   assert.equal(flagsWin.executors, [{ label: 'threads', maxThreads: 4 }]);
+});
+
+test('run - every field of the config module survives --retries, --threads and PARSL_TS_* (issue 7, 6a)', async () => {
+  const full = describeConfig(everyField);
+  const printed = (outcome: Outcome): Record<string, unknown> => {
+    assertExit(outcome, 0);
+    const line = outcome.stdout.split('\n').find((l) => l.startsWith('{'));
+    assert.ok(line, `no JSON line in stdout:\n${outcome.stdout}\nstderr:\n${outcome.stderr}`);
+    return JSON.parse(line) as Record<string, unknown>;
+  };
+  const module = 'test/fixtures/config-every-field.ts';
+  const printer = 'test/fixtures/cli-print-config.ts';
+  assert.equal(printed(await cli(['run', '--retries', '2', '--config', module, printer])), { ...full, retries: 2 });
+  assert.equal(printed(await cli(['run', '--threads', '3', '--config', module, printer])), { ...full, executors: ['every-field:3'] });
+  const env = { PARSL_TS_CONFIG: join(root, module), PARSL_TS_RETRIES: '1', PARSL_TS_THREADS: '4' };
+  assert.equal(printed(await cli(['run', printer], { env })), { ...full, retries: 1, executors: ['every-field:4'] });
 });
 
 test('run - a config module whose default export is not a Config is refused', async () => {

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
@@ -6,11 +7,14 @@ import {
   clear,
   Config,
   ConfigError,
+  HighThroughputExecutor,
   IllegalStateError,
   load,
   NoKernelError,
   ThreadPoolExecutor,
 } from '../src/index.ts';
+import { buildConfig, configFromEnvironment } from '../src/config/from-environment.ts';
+import everyField, { describeConfig } from './fixtures/config-every-field.ts';
 
 function configError(make: () => unknown): ConfigError {
   try {
@@ -60,6 +64,61 @@ test('Config - retryHandler must be a function; exitMode one of three', () => {
   const exitMode = configError(() => new Config({ exitMode: 'later' as never }));
   assert.is(exitMode.path, 'Config.exitMode');
   assert.match(exitMode.message, "got 'later'");
+});
+
+test('periods - heartbeat, threshold, strategy and drain periods under 100 ms are refused, suggesting seconds', () => {
+  const cases: [string, () => unknown][] = [
+    ['HighThroughputExecutor.heartbeatPeriod', () => new HighThroughputExecutor({ heartbeatPeriod: 1 })],
+    ['HighThroughputExecutor.heartbeatThreshold', () => new HighThroughputExecutor({ heartbeatPeriod: 100, heartbeatThreshold: 4 })],
+    ['HighThroughputExecutor.drainPeriod', () => new HighThroughputExecutor({ drainPeriod: '50ms' })],
+    ['Config.strategyPeriod', () => new Config({ strategyPeriod: 5 })],
+  ];
+  for (const [path, make] of cases) {
+    const error = configError(make);
+    assert.is(error.path, path);
+    assert.match(error.message, 'must be at least 100 ms');
+    assert.match(error.message, "write '1s' for one second");
+  }
+  // Parsl's seconds, written as numbers: both refused in one message.
+  const both = configError(() => new HighThroughputExecutor({ heartbeatPeriod: 1, heartbeatThreshold: 4 }));
+  assert.match(both.message, 'HighThroughputExecutor.heartbeatPeriod: must be at least 100 ms');
+  assert.match(both.message, 'HighThroughputExecutor.heartbeatThreshold: must be at least 100 ms');
+  // 100 ms and more, and strings with a unit, are fine.
+  new HighThroughputExecutor({ heartbeatPeriod: 100, heartbeatThreshold: '1s', drainPeriod: '0.1s' });
+  new Config({ strategyPeriod: '1s' });
+  // Not positive at all: the duration rule alone.
+  const negative = configError(() => new Config({ strategyPeriod: -1 }));
+  assert.match(negative.message, 'expected a positive duration');
+  assert.not.match(negative.message, 'at least 100 ms');
+});
+
+test('flags and variables - every Config field survives --threads, --retries and PARSL_TS_*', async () => {
+  // The fields come from the Config itself: a new field is checked without changing this test,
+  // and must be set to something other than its default in the fixture (or this fails).
+  const plain = describeConfig(new Config());
+  const full = describeConfig(everyField);
+  assert.equal(Object.keys(full).sort(), Object.keys(plain).sort());
+  for (const field of Object.keys(full)) {
+    assert.not.equal(full[field], plain[field], `set Config.${field} to a value other than its default in test/fixtures/config-every-field.ts`);
+  }
+  const expect = (config: Config, changes: Record<string, unknown>, how: string) => {
+    const got = describeConfig(config);
+    for (const field of Object.keys(full)) {
+      assert.equal(got[field], field in changes ? changes[field] : full[field], `Config.${field} after ${how}`);
+    }
+  };
+  expect(buildConfig({ config: everyField }), {}, 'no flag');
+  expect(buildConfig({ config: everyField, retries: 2 }), { retries: 2 }, '--retries 2');
+  expect(buildConfig({ config: everyField, threads: 3 }), { executors: ['every-field:3'] }, '--threads 3');
+  expect(buildConfig({ config: everyField, threads: 3, retries: 0 }), { executors: ['every-field:3'], retries: 0 }, '--threads 3 --retries 0');
+  // A config made by another copy of parsl-ts (a different Config class) is rebuilt in full.
+  const foreign = Object.assign(Object.create({ constructor: { name: 'Config' } }) as object, everyField) as Config;
+  expect(buildConfig({ config: foreign }), {}, 'a config of another copy');
+  const module = fileURLToPath(new URL('./fixtures/config-every-field.ts', import.meta.url));
+  const fromEnv = await configFromEnvironment({ PARSL_TS_CONFIG: module, PARSL_TS_RETRIES: '1', PARSL_TS_THREADS: '4' });
+  assert.ok(fromEnv);
+  expect(fromEnv, { executors: ['every-field:4'], retries: 1 }, 'PARSL_TS_CONFIG, PARSL_TS_RETRIES=1, PARSL_TS_THREADS=4');
+  expect((await configFromEnvironment({ PARSL_TS_CONFIG: module }))!, {}, 'PARSL_TS_CONFIG alone');
 });
 
 test('ThreadPoolExecutor - options are checked', () => {

@@ -5,6 +5,7 @@ import { durationSchema, parseOptions } from '../common/validate.ts';
 import { currentKernel } from './current-kernel.ts';
 import type { File } from '../staging/file.ts';
 import { sourceRef } from './function-ref.ts';
+import { callerModuleUrl } from './module-imports.ts';
 import type { FunctionRef } from '../wire/protocol.ts';
 import type { AppFuture, DataFuture } from './future.ts';
 
@@ -61,7 +62,11 @@ export class AppDefinition {
   #ref: FunctionRef | undefined;
   #refPromise: Promise<FunctionRef> | undefined;
 
-  constructor(kind: AppKind, fn: Function, options: ResolvedAppOptions) {
+  /**
+   * @param moduleUrl the module that made the app (the caller of `app()`): an inline app may
+   *   read what that module imports
+   */
+  constructor(kind: AppKind, fn: Function, options: ResolvedAppOptions, moduleUrl?: string) {
     this.kind = kind;
     this.fn = fn;
     this.options = options;
@@ -73,7 +78,7 @@ export class AppDefinition {
         this.#ref = { kind: 'module', name: this.name, module, exportName: options.exportName };
       }
     } else {
-      this.#ref = sourceRef(fn, this.name);
+      this.#ref = sourceRef(fn, this.name, moduleUrl);
     }
   }
 
@@ -151,12 +156,14 @@ export type App<P extends unknown[], R> = ((...args: AppArgs<P>) => AppFuture<R>
   readonly fn: (...args: P) => unknown;
 };
 
-function makeApp<P extends unknown[], R>(kind: AppKind, fn: Function, options: AppOptions | undefined, caller: string): App<P, R> {
+function makeApp<P extends unknown[], R>(kind: AppKind, fn: Function, options: AppOptions | undefined, caller: Function): App<P, R> {
   if (typeof fn !== 'function') {
-    throw new TypeError(`${caller}() expects a function as its first argument, got ${typeof fn}`);
+    throw new TypeError(`${caller.name}() expects a function as its first argument, got ${typeof fn}`);
   }
-  const resolved = parseOptions(appOptionsSchema, options ?? {}, `${caller}() options`);
-  const definition = new AppDefinition(kind, fn, resolved);
+  const resolved = parseOptions(appOptionsSchema, options ?? {}, `${caller.name}() options`);
+  // Join apps run in this thread, and module apps are imported: only inline apps need their module.
+  const moduleUrl = kind !== 'join' && resolved.module === undefined ? callerModuleUrl(caller) : undefined;
+  const definition = new AppDefinition(kind, fn, resolved, moduleUrl);
   const call = (...args: unknown[]): AppFuture<R> => currentKernel().submit(definition, args) as AppFuture<R>;
   Object.defineProperty(call, 'name', { value: definition.name });
   Object.defineProperty(call, 'appName', { value: definition.name });
@@ -169,8 +176,10 @@ function makeApp<P extends unknown[], R>(kind: AppKind, fn: Function, options: A
  * Turns a function into an app (Parsl's `python_app`): each call returns an `AppFuture` at once
  * and runs on a worker when the futures among its arguments have resolved.
  *
- * The function is sent to workers by its source, so it must be self-contained (import what it
- * needs inside, with `await import(…)`), or exported from a module and created with
+ * The function is sent to workers by its source, with the static imports of its module that it
+ * reads (`import { hostname } from 'node:os'` at the top of the script): the worker imports them
+ * again, resolved from that module. Any other variable it reads from outside is refused here;
+ * to use module scope, export the app from a module and create it with
  * `{ module: import.meta.url }`.
  *
  * ```ts
@@ -179,7 +188,7 @@ function makeApp<P extends unknown[], R>(kind: AppKind, fn: Function, options: A
  * ```
  */
 export function app<P extends unknown[], R>(fn: (...args: P) => R, options?: AppOptions): App<P, Awaited<R>> {
-  return makeApp('python', fn, options, 'app');
+  return makeApp('python', fn, options, app);
 }
 
 /**
@@ -196,7 +205,7 @@ export function bashApp<P extends unknown[]>(
   fn: (...args: P) => string | Promise<string>,
   options?: AppOptions,
 ): App<P, number> {
-  return makeApp('bash', fn, options, 'bashApp');
+  return makeApp('bash', fn, options, bashApp);
 }
 
 /** What a join app's future resolves to, given what its function returns. */
@@ -207,5 +216,5 @@ export type Joined<R> = R extends readonly PromiseLike<infer U>[] ? U[] : R exte
  * its own future resolves when those do. Use it to build parts of the graph at run time.
  */
 export function joinApp<P extends unknown[], R>(fn: (...args: P) => R, options?: AppOptions): App<P, Joined<Awaited<R>>> {
-  return makeApp('join', fn, options, 'joinApp');
+  return makeApp('join', fn, options, joinApp);
 }

@@ -1,4 +1,5 @@
-import type { FunctionRef } from '../wire/protocol.ts';
+import type { FunctionRef, SourceImport } from '../wire/protocol.ts';
+import { mayImport, staticImportsOf } from './module-imports.ts';
 import * as acorn from 'acorn';
 import { analyze } from 'eslint-scope';
 import { FunctionSerializationError } from '../common/errors.ts';
@@ -42,11 +43,8 @@ export function functionExpression(fn: Function): string {
   throw new FunctionSerializationError(`${describe(fn)} cannot be rebuilt from its source: ${text.slice(0, 80)}`);
 }
 
-/**
- * Names the variables a function reads from outside itself that are not globals.
- * Those are captured from the script and would not exist in a worker.
- */
-export function capturedVariables(expression: string): string[] {
+/** Names a function reads from outside itself: captured variables, imports and globals alike. */
+export function freeVariables(expression: string): string[] {
   let ast: acorn.Node;
   try {
     ast = acorn.parse(`(${expression})`, { ecmaVersion: 'latest', sourceType: 'module', ranges: true });
@@ -56,29 +54,38 @@ export function capturedVariables(expression: string): string[] {
     });
   }
   const scopes = analyze(ast as never, { ecmaVersion: 2022, sourceType: 'module' });
-  const names = new Set<string>();
-  for (const reference of scopes.globalScope?.through ?? []) {
-    const name = reference.identifier.name;
-    if (!knownGlobals.has(name)) names.add(name);
-  }
-  return [...names];
+  return [...new Set((scopes.globalScope?.through ?? []).map((reference) => reference.identifier.name))];
 }
 
-/** Builds the by-source reference of an inline function, refusing captured variables. */
-export function sourceRef(fn: Function, appName: string): FunctionRef {
+/**
+ * Builds the by-source reference of an inline function made in the module at `moduleUrl`.
+ * Names the module binds by a static import travel as imports (even one that shadows a
+ * global, such as `setTimeout` from 'node:timers/promises'); any other captured variable is
+ * refused, naming it and the fix.
+ */
+export function sourceRef(fn: Function, appName: string, moduleUrl?: string): FunctionRef {
   const source = functionExpression(fn);
-  const captured = capturedVariables(source);
-  if (captured.length > 0) {
-    const list = captured.map((n) => `'${n}'`).join(', ');
+  const free = freeVariables(source);
+  // Parsing the module's imports costs a TypeScript compile for a .ts module: only when needed.
+  const needed = free.some((name) => !knownGlobals.has(name) || mayImport(moduleUrl, name));
+  const imports = needed ? staticImportsOf(moduleUrl) : new Map<string, SourceImport>();
+  const captured = free.filter((name) => imports.has(name) || !knownGlobals.has(name));
+  const bindings = captured.flatMap((name) => imports.get(name) ?? []);
+  const refused = captured.filter((name) => !imports.has(name));
+  if (refused.length > 0) {
+    const list = refused.map((n) => `'${n}'`).join(', ');
     throw new FunctionSerializationError(
-      `app '${appName}' reads ${captured.length === 1 ? 'the variable' : 'the variables'} ${list} from the ` +
-        'surrounding script. Inline apps are sent to workers by their source, so they must be self-contained: ' +
-        `pass ${list} as ${captured.length === 1 ? 'an argument' : 'arguments'}, import what you need inside the ` +
-        "function with `await import('…')`, or export the app from a module and create it with " +
-        '{ module: import.meta.url } so that workers import the module instead.',
+      `app '${appName}' reads ${refused.length === 1 ? 'the variable' : 'the variables'} ${list} from the ` +
+        'surrounding script. Inline apps are sent to workers by their source, with the static imports of ' +
+        `their module that they use, and nothing else: pass ${list} as ${refused.length === 1 ? 'an argument' : 'arguments'}, ` +
+        "import what you need at the top of the module or inside the function with `await import('…')`, or " +
+        'export the app from a module and create it with { module: import.meta.url } so that workers ' +
+        'import the module instead.' +
+        (moduleUrl === undefined ? ' (The app was made by code with no file, such as node -e or stdin: its imports cannot be read.)' : ''),
     );
   }
-  return { kind: 'source', name: appName, source };
+  if (bindings.length === 0 || moduleUrl === undefined) return { kind: 'source', name: appName, source };
+  return { kind: 'source', name: appName, source, imports: { from: moduleUrl, bindings } };
 }
 
 function describe(fn: Function): string {

@@ -21,6 +21,7 @@ import {
 import { ConfigError } from '../common/errors.ts';
 import { clear } from '../kernel/load.ts';
 import { retainStoresOnStop } from '../nats/server.ts';
+import { moduleHooksUrl } from '../worker/module-hooks.ts';
 import { UsageError } from './errors.ts';
 
 /** The options of `parsl-ts run`, as parsed from the command line. */
@@ -51,7 +52,7 @@ export async function run(script: string, args: readonly string[], options: RunO
         ? existingFile(env.configPath, 'config module that PARSL_TS_CONFIG names')
         : undefined;
 
-  registerLoaders();
+  registerLoaders(pathToFileURL(scriptPath).href);
 
   const choice: DefaultConfigChoice = { threads: options.threads ?? env.threads, retries: options.retries ?? env.retries };
   if (configPath !== undefined) {
@@ -91,23 +92,21 @@ function existingFile(path: string, what: string): string {
  * Registers tsx (TypeScript in `import` and `require`), and lets a script `import … from
  * 'parsl-ts'` where no parsl-ts is installed next to it (a global install, a fresh clone):
  * that import then gets this copy.
+ *
+ * The script itself always loads as an ES module. Scripts are written with `import` and
+ * top-level `await`, as the README shows; but in a project of `type: commonjs` (what `npm
+ * init` writes) or with no package.json, tsx would compile a `.ts` script to CommonJS, where
+ * esbuild refuses top-level await. A `.cjs`/`.cts` script keeps its format; see
+ * `moduleHooksUrl()` for the files the script imports.
  */
-function registerLoaders(): void {
+function registerLoaders(scriptUrl: string): void {
   const fromSources = import.meta.url.endsWith('.ts');
   // This file being TypeScript proves that a TypeScript loader for `import` is already active
   // (bin/parsl-ts.js registered tsx to load the sources); a second one would only cost time.
   if (!fromSources) registerTsxEsm();
   registerTsxCjs();
   const index = new URL(`../index.${fromSources ? 'ts' : 'js'}`, import.meta.url).href;
-  const hooks = `export async function resolve(specifier, context, nextResolve) {
-  try {
-    return await nextResolve(specifier, context);
-  } catch (error) {
-    if (specifier !== 'parsl-ts' || error?.code !== 'ERR_MODULE_NOT_FOUND') throw error;
-    return nextResolve(${JSON.stringify(index)}, context);
-  }
-}`;
-  registerHooks(`data:text/javascript,${encodeURIComponent(hooks)}`);
+  registerHooks(moduleHooksUrl({ parslTsIndex: index, esmEntry: scriptUrl }));
 }
 
 /** Reports what went wrong, stops any kernel the script loaded, and exits with status 1. */

@@ -3,7 +3,7 @@ import { ConfigError } from '../common/errors.ts';
 import { isExecutor, type Executor } from '../executors/executor.ts';
 import { MAIN_THREAD_EXECUTOR_LABEL } from '../executors/executor.ts';
 import { ThreadPoolExecutor } from '../executors/thread-executor.ts';
-import { durationSchema, parseOptions } from '../common/validate.ts';
+import { durationSchema, parseOptions, periodSchema } from '../common/validate.ts';
 
 /** What a retry handler is told about the failed task. */
 export interface RetryTaskInfo {
@@ -53,7 +53,7 @@ const configSchema = z
      */
     strategy: z.enum(['simple', 'none']).default('simple'),
     /** How often the strategy looks at the work. @default '5s' */
-    strategyPeriod: durationSchema.default(5_000),
+    strategyPeriod: periodSchema.default(5_000),
     /** How long a block may sit idle before the strategy cancels it. @default '120s' */
     maxIdleTime: durationSchema.default(120_000),
   })
@@ -105,4 +105,24 @@ export class Config {
       seen.add(executor.label);
     });
   }
+}
+
+/**
+ * The options that make a config equal to `config`, field by field, so that a config can be
+ * rebuilt with some of them replaced (`parsl-ts run --retries 2 --config c.ts`). Works for a
+ * config made by another copy of parsl-ts too. Each option is listed: a new option that is
+ * not carried over fails to compile here.
+ */
+export function configOptionsOf(config: Config): Required<Omit<ConfigOptions, 'retryHandler'>> & Pick<ConfigOptions, 'retryHandler'> {
+  const options = {
+    executors: config.executors,
+    appCache: config.appCache,
+    retries: config.retries,
+    retryHandler: config.retryHandler,
+    exitMode: config.exitMode,
+    strategy: config.strategy,
+    strategyPeriod: config.strategyPeriodMs,
+    maxIdleTime: config.maxIdleTimeMs,
+  } satisfies Record<keyof ConfigOptions, unknown>;
+  return options;
 }

@@ -22,7 +22,7 @@ import { inspect } from 'node:util';
 import { ConfigError } from '../common/errors.ts';
 import type { Executor } from '../executors/executor.ts';
 import { ThreadPoolExecutor, type ThreadPoolExecutorOptions } from '../executors/thread-executor.ts';
-import { Config } from './config.ts';
+import { Config, configOptionsOf } from './config.ts';
 
 /** Absolute or relative (to the working directory) path of a config module. */
 export const CONFIG_ENV = 'PARSL_TS_CONFIG';
@@ -101,7 +101,16 @@ export function defaultConfig(): Config {
 
 /**
  * The config the `PARSL_TS_*` variables describe, with the module `PARSL_TS_CONFIG` names
- * imported; `undefined` when none is set.
+ * imported (`PARSL_TS_THREADS` resizes its thread pools, `PARSL_TS_RETRIES` replaces its
+ * `retries`; every other field is kept); `undefined` when none is set. For scripts run with
+ * plain `node`, where `load()` cannot import a config module by itself:
+ *
+ * ```ts
+ * import { configFromEnvironment, load } from 'parsl-ts';
+ * await using _dfk = load(await configFromEnvironment());
+ * ```
+ *
+ * Throws `ConfigError` for a bad variable or a module whose default export is not a `Config`.
  */
 export async function configFromEnvironment(env: NodeJS.ProcessEnv = process.env): Promise<Config | undefined> {
   const settings = environmentSettings(env);
@@ -184,12 +193,7 @@ export function buildConfig(choice: DefaultConfigChoice): Config {
     }
     executors = executors.map((executor) => (isThreadPool(executor) ? resizeThreadPool(executor, threads) : executor));
   }
-  return new Config({
-    executors,
-    retries: retries ?? config.retries,
-    retryHandler: config.retryHandler,
-    exitMode: config.exitMode,
-  });
+  return new Config({ ...configOptionsOf(config), executors, retries: retries ?? config.retries });
 }
 
 /** True for a `Config` of this copy of parsl-ts or of another one. */

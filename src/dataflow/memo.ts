@@ -24,7 +24,7 @@ export class Memoizer {
     } catch {
       return undefined;
     }
-    const code = ref === undefined ? Function.prototype.toString.call(app.fn) : ref.kind === 'source' ? ref.source : `${ref.module}#${ref.exportName}`;
+    const code = ref === undefined ? Function.prototype.toString.call(app.fn) : ref.kind === 'source' ? ref.source + (ref.imports ? JSON.stringify(ref.imports) : '') : `${ref.module}#${ref.exportName}`;
     return createHash('sha256').update(app.kind).update('\0').update(code).update('\0').update(bytes).digest('hex');
   }
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { durationSchema, parseOptions } from '../common/validate.ts';
+import { periodSchema, parseOptions } from '../common/validate.ts';
 import { natsConnectionShape, withCredentialRules } from '../nats/connection.ts';
 import { brandExecutor, type Executor } from './executor.ts';
 import { LocalProvider } from '../providers/local.ts';
@@ -32,11 +32,11 @@ const htexSchema = z
     /** Task batches a block holds beyond one per worker. @default 0 */
     prefetchCapacity: z.number().int().min(0).default(0),
     /** How often DFK and blocks heartbeat. @default '30s' */
-    heartbeatPeriod: durationSchema.default(30_000),
+    heartbeatPeriod: periodSchema.default(30_000),
     /** Silence after which a block is lost, or the DFK is gone for a block. @default '120s' */
-    heartbeatThreshold: durationSchema.default(120_000),
+    heartbeatThreshold: periodSchema.default(120_000),
     /** How long a block may take to finish its tasks when drained before it is cancelled. @default '30s' */
-    drainPeriod: durationSchema.default(30_000),
+    drainPeriod: periodSchema.default(30_000),
     /** At most this many tasks travel in one message. @default 256 */
     maxTasksPerMessage: z.number().int().positive().max(10_000).default(256),
     /** NATS servers and credentials. */

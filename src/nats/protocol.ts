@@ -60,7 +60,20 @@ const serializedError: z.ZodType<SerializedError> = z.lazy(() =>
 );
 
 const functionRef = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('source'), name: z.string(), source: z.string() }).strict(),
+  z
+    .object({
+      kind: z.literal('source'),
+      name: z.string(),
+      source: z.string(),
+      imports: z
+        .object({
+          from: z.string(),
+          bindings: z.array(z.object({ local: z.string(), specifier: z.string(), imported: z.string() }).strict()),
+        })
+        .strict()
+        .optional(),
+    })
+    .strict(),
   z.object({ kind: z.literal('module'), name: z.string(), module: z.string(), exportName: z.string() }).strict(),
 ]);
 

@@ -22,13 +22,31 @@ export interface BashSpec {
   outputs: string[];
 }
 
+/** A name an inline app reads that a static import of its module binds. */
+export interface SourceImport {
+  /** The name in the module and in the function (`b` in `import { a as b }`). */
+  local: string;
+  /** As written in the import: `'node:os'`, `'lodash'`, `'./lib.ts'`. */
+  specifier: string;
+  /** The export bound: a name, `'default'`, or `'*'` for the namespace. */
+  imported: string;
+}
+
+/** The imports an inline app takes with it, and the module they are resolved from. */
+export interface SourceImports {
+  /** URL of the module that made the app: relative and bare specifiers are resolved from it. */
+  from: string;
+  bindings: SourceImport[];
+}
+
 /**
  * How a worker finds an app's code.
- * - `source`: the function's text, rebuilt in the worker. It must be self-contained.
+ * - `source`: the function's text, rebuilt in the worker. It must be self-contained but for
+ *   `imports`: names its module imported, which the worker imports the same way.
  * - `module`: a module URL and an export name; the worker imports the module.
  */
 export type FunctionRef =
-  | { kind: 'source'; name: string; source: string }
+  | { kind: 'source'; name: string; source: string; imports?: SourceImports | undefined }
   | { kind: 'module'; name: string; module: string; exportName: string };
 
 /** A function as executors know it: a small id, and how to find its code. */

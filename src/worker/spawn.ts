@@ -13,11 +13,94 @@ export function spawnThread(
   transferList: WorkerOptions['transferList'],
   resourceLimits?: ResourceLimits,
 ): Worker {
-  const options: WorkerOptions = { workerData, transferList, resourceLimits, stdout: false, stderr: false };
+  const options: WorkerOptions = {
+    workerData,
+    transferList,
+    resourceLimits,
+    stdout: false,
+    stderr: false,
+    execArgv: workerExecArgv(process.execArgv),
+  };
   if (entry.pathname.endsWith('.js')) return new Worker(entry, options);
   const tsxApi = import.meta.resolve('tsx/esm/api');
   const bootstrap =
     `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); ` +
     `return import(${JSON.stringify(entry.href)}); });`;
   return new Worker(bootstrap, { ...options, eval: true });
+}
+
+/**
+ * Options a worker thread takes from its process's command line: those that shape how modules
+ * load and how warnings show. A thread inherits every option by default, and some are not
+ * meant for it: `--input-type` (from `node --input-type=module -e …` or a script piped on
+ * stdin) makes a thread that runs a file die at start ("--input-type can only be used with
+ * string input"), and V8 or process-wide options are refused in an explicit list
+ * (ERR_WORKER_INVALID_EXEC_ARGV).
+ */
+const FOR_WORKERS = new Set([
+  '--import',
+  '--require',
+  '-r',
+  '--loader',
+  '--experimental-loader',
+  '--conditions',
+  '-C',
+  '--enable-source-maps',
+  '--preserve-symlinks',
+  '--no-warnings',
+  '--no-deprecation',
+  '--disable-warning',
+  '--trace-warnings',
+  '--trace-deprecation',
+  '--throw-deprecation',
+  '--pending-deprecation',
+  '--trace-uncaught',
+  '--unhandled-rejections',
+]);
+
+/** Options whose value may be the next element of `execArgv` (`--import tsx`, `-e 'code'`). */
+const TAKES_VALUE = new Set([
+  '--import',
+  '--require',
+  '-r',
+  '--loader',
+  '--experimental-loader',
+  '--conditions',
+  '-C',
+  '--disable-warning',
+  '--unhandled-rejections',
+  '--eval',
+  '-e',
+  '--print',
+  '-p',
+  '--input-type',
+  '--title',
+  '--env-file',
+  '--inspect-port',
+  '--debug-port',
+  '--watch-path',
+  '--test-name-pattern',
+  '--test-reporter',
+  '--test-reporter-destination',
+]);
+
+/** The part of `execArgv` meant for worker threads (see `FOR_WORKERS`). */
+export function workerExecArgv(execArgv: readonly string[]): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const arg = execArgv[i]!;
+    const name = arg.startsWith('--') ? arg.split('=', 1)[0]! : arg;
+    const hasInlineValue = arg.includes('=');
+    // A value in the next element: an option known to take one, or any word that does not look like an option.
+    const next = execArgv[i + 1];
+    const takesNext = !hasInlineValue && next !== undefined && (TAKES_VALUE.has(name) || !next.startsWith('-'));
+    // Experimental features are per thread, but for the permission model, which is per process.
+    const keep = FOR_WORKERS.has(name) || (/^--(no-)?experimental-/.test(name) && !name.includes('permission'));
+    if (keep) kept.push(arg);
+    if (takesNext) {
+      if (keep) kept.push(next);
+      i++;
+    }
+  }
+  return kept;
 }

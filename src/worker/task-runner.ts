@@ -1,9 +1,9 @@
 import { decodeValue, encodeValue } from '../wire/codec.ts';
 import { AppTimeout, SerializationError, serializeError, TaskCancelledError } from '../common/errors.ts';
-import type { FunctionRef } from '../wire/protocol.ts';
 import type { FromWorker, ToWorker, WireOutcome, WireTask } from '../wire/protocol.ts';
 import { runBash } from './bash.ts';
 import { runInTask } from './task-context.ts';
+import { loadFunction } from './load-function.ts';
 
 /** What the running task is doing, as `RunningSlot.phase()` shows it to the owner. */
 export const PHASE_IDLE = 0;
@@ -110,43 +110,6 @@ const ANNOUNCE_AFTER_MS = 0.5;
  * 0.27 ms per chain link without the spin, 0.15 with 0.25 ms of spin, 0.11 with 1 ms).
  */
 const IDLE_SPIN_MS = 1;
-
-/** A helper that tsx/esbuild injects into function bodies (see function-ref.ts). */
-const __name = <T>(target: T, value: string): T => {
-  try {
-    Object.defineProperty(target, 'name', { value, configurable: true });
-  } catch {
-    // Some targets have a fixed name; the helper must never throw.
-  }
-  return target;
-};
-
-const APP_BRAND = Symbol.for('parsl-ts.App');
-
-let typescript: Promise<void> | undefined;
-
-/** Lets this thread import `.ts` modules (apps exported from TypeScript files), once. */
-function registerTypeScript(): Promise<void> {
-  return (typescript ??= import('tsx/esm/api').then((tsx) => {
-    tsx.register();
-  }));
-}
-
-/** Rebuilds an app's function in this thread. */
-export async function loadFunction(ref: FunctionRef): Promise<Function> {
-  if (ref.kind === 'source') {
-    const factory = new Function('__name', `"use strict"; return (${ref.source});`);
-    return factory(__name) as Function;
-  }
-  if (/\.[mc]?tsx?$/.test(new URL(ref.module, 'file:///').pathname)) await registerTypeScript();
-  const mod = (await import(ref.module)) as Record<string, unknown>;
-  const exported = mod[ref.exportName];
-  const fn = (exported as Record<symbol, { fn: Function } | undefined> | undefined)?.[APP_BRAND]?.fn ?? exported;
-  if (typeof fn !== 'function') {
-    throw new TypeError(`module ${ref.module} has no app or function exported as '${ref.exportName}'`);
-  }
-  return fn as Function;
-}
 
 /**
  * Runs tasks one at a time in the thread that owns it and reports their ends in batches.
