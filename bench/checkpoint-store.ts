@@ -1,7 +1,7 @@
 /**
  * Throughput and size of the checkpoint store (src/dataflow/checkpoint-store.ts):
  *
- *   node --import tsx bench/checkpoint-store.ts [--results 100000] [--repeat 3]
+ *   node --expose-gc --import tsx bench/checkpoint-store.ts [--results 100000] [--repeat 3]
  *
  * - put + flush of N small results ({ i, square, tag }) at several batch sizes (rows/s),
  *   from the first put to the last commit, encoding included;
@@ -85,6 +85,8 @@ const single = Math.min(results, 10_000);
 const flushed = Array.from({ length: repeat }, () => writeRun(single, 1000, true));
 say(`  one commit per result (${single}): ${fmt(flushed)}`);
 
+global.gc?.();
+const rssBefore = process.memoryUsage().rss;
 const reader = CheckpointStore.open({ checkpointFiles: [lastPath] });
 const gets: Rates[] = [];
 for (let r = 0; r < repeat; r++) {
@@ -96,5 +98,6 @@ for (let r = 0; r < repeat; r++) {
 }
 reader.close();
 say(`  get (random keys, closed file): ${fmt(gets)}`);
-say(`  rss after the runs: ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);
+global.gc?.();
+say(`  memory of the reader: ${((process.memoryUsage().rss - rssBefore) / 2 ** 20).toFixed(1)} MiB of rss after ${results * repeat} lookups in a file of ${results} results`);
 rmSync(dir, { recursive: true, force: true });

@@ -110,6 +110,9 @@ test('memo key - an edited function is a new key; keyBy name keeps the key', () 
   assert.is.not(key([1], {}, moduleApp('file:///a.ts')), key([1], {}, moduleApp('file:///b.ts')), 'module URL counts');
   const noName = memoKeySync({ kind: 'python', name: '', fn: v1.fn }, [1], { keyBy: 'name' });
   assert.is(noName.ok, false);
+  const bound = memoKeySync({ kind: 'python', name: 'f', fn: double.bind(null) }, [1]);
+  assert.ok(!bound.ok && /bound or built-in function/.test(bound.reason), 'bound functions all print as native code');
+  assert.ok(memoKeySync({ kind: 'python', name: 'f', fn: double.bind(null) }, [1], { keyBy: 'name' }).ok);
   const noCode = memoKeySync({ kind: 'python', name: 'f' }, [1]);
   assert.ok(!noCode.ok && /code of app f is unknown/.test(noCode.reason));
 });
@@ -126,6 +129,15 @@ test('memo key - unkeyable values give a reason naming where they sit', () => {
   assert.match(reason([new Int32Array(new SharedArrayBuffer(8))]), 'shared memory');
   assert.match(reason([new SharedArrayBuffer(8)]), 'shared memory');
   assert.match(reason([new Map([['k', () => 1]])]), 'args[0].get("k") is a function');
+  const throwing = {
+    get value(): number {
+      throw new Error('not today');
+    },
+  };
+  assert.match(reason([throwing]), 'cannot be read for a key: not today');
+  const { proxy, revoke } = Proxy.revocable({}, {});
+  revoke();
+  assert.match(reason([proxy]), 'cannot be read for a key');
   let deep: unknown = 1;
   for (let i = 0; i < 300; i++) deep = [deep];
   assert.match(reason([deep]), 'nested more than 200 levels');

@@ -106,7 +106,8 @@ function keyWith(app: AppIdentity, args: readonly unknown[], options: MemoKeyOpt
     }
   } catch (error) {
     if (error instanceof Unkeyable) return { ok: false, reason: error.message };
-    throw error;
+    // A getter that throws, a revoked Proxy…: the call runs uncached rather than failing here.
+    return { ok: false, reason: `the arguments cannot be read for a key: ${(error as Error)?.message ?? String(error)}` };
   }
   return { ok: true, key: createHash('sha256').update(writer.bytes()).digest('hex') };
 }
@@ -119,6 +120,10 @@ function identityOf(app: AppIdentity, keyBy: 'code' | 'name'): string | { ok: fa
   const ref = app.ref;
   const source = app.fn !== undefined ? Function.prototype.toString.call(app.fn) : ref?.kind === 'source' ? ref.source : undefined;
   if (source === undefined) return { ok: false, reason: `the code of app ${app.name} is unknown (no function and no source)` };
+  if (source.endsWith('{ [native code] }')) {
+    // Bound and built-in functions all print the same text: keyed by it, they would share results.
+    return { ok: false, reason: `the source of app ${app.name} is not readable (a bound or built-in function); give it keyBy: 'name'` };
+  }
   const module = ref?.kind === 'module' ? `${ref.module}#${ref.exportName}` : '';
   return `${app.kind}\0code\0${module}\0${source}`;
 }
