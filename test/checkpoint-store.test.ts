@@ -5,7 +5,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, statSync, trun
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { SerializationError } from '../src/common/errors.ts';
+import { IllegalStateError, SerializationError } from '../src/common/errors.ts';
 import { File } from '../src/staging/file.ts';
 import {
   CHECKPOINT_FILE,
@@ -136,10 +136,11 @@ test('checkpoint - what cannot be stored throws at put and is not queued', () =>
   assert.throws(() => store.get('ABC'), /64 digits/);
   assert.is(store.pending, 0);
   store.close();
-  assert.throws(() => store.put(resultKey(0), 1), /closed/);
+  assert.throws(() => store.put(resultKey(0), 1), (e: unknown) => e instanceof IllegalStateError && /closed/.test(String(e)));
+  assert.throws(() => store.get(resultKey(0)), /closed/);
   const { store: readOnly } = open({});
   assert.throws(() => readOnly.put(resultKey(0), 1), /only reads/);
-  assert.throws(() => CheckpointStore.open({ batchSize: 0 }), /batchSize must be a positive number/);
+  assert.throws(() => CheckpointStore.open({ batchSize: 0 }), /batchSize: must be a positive number/);
 });
 
 test('checkpoint - several earlier checkpoints are one lookup; later files and this run win', () => {
@@ -312,6 +313,19 @@ test('checkpoint - results queued when the process ends normally are committed',
   const { store } = open({ checkpointFiles: [path] });
   assert.is(loaded(store, 50), 50);
   store.close();
+});
+
+test('checkpoint - this run writes into a checkpoint folder, made if missing', () => {
+  const folder = join(work.path, 'runinfo-w', '000', 'checkpoint');
+  const { store } = open({ path: folder });
+  assert.is(store.path, join(folder, CHECKPOINT_FILE));
+  store.put(resultKey(1), 1);
+  store.close();
+  const { store: again } = open({ path: folder, checkpointFiles: [folder] });
+  assert.is(again.path, join(folder, CHECKPOINT_FILE));
+  assert.equal(again.files, [join(folder, CHECKPOINT_FILE)]);
+  assert.equal(again.get(resultKey(1)), { value: 1 });
+  again.close();
 });
 
 test('checkpoint - getAllCheckpoints and getLastCheckpoint list the runs that have one', () => {

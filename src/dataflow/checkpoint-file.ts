@@ -1,6 +1,6 @@
-import { existsSync, renameSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
 import { ConfigError } from '../common/errors.ts';
 import { decodeValue, encodeValue } from '../wire/codec.ts';
@@ -68,6 +68,16 @@ function loadSqlite(): DatabaseConstructor {
 /** A checkpoint path: a run's `checkpoint/` folder (Parsl's form) or the database file itself. */
 export function checkpointFilePath(path: string): string {
   return isDirectory(path) ? join(path, CHECKPOINT_FILE) : path;
+}
+
+/**
+ * Where this run writes: an existing folder, or a path that does not end in `.sqlite`, is a
+ * `checkpoint/` folder (made if missing) that holds `results.sqlite`; else the file itself.
+ */
+function writerFilePath(path: string): string {
+  const folder = isDirectory(path) || (!existsSync(path) && !path.endsWith('.sqlite'));
+  mkdirSync(folder ? path : dirname(path), { recursive: true });
+  return folder ? join(path, CHECKPOINT_FILE) : path;
 }
 
 /** A memo key (64 hex digits) as the 32 bytes stored. */
@@ -157,7 +167,7 @@ export class CheckpointWriter {
    * not a checkpoint) is moved aside to `<file>.unusable-<time>` and reported through `warn`.
    */
   constructor(path: string, options: { synchronous?: 'normal' | 'full'; warn: (message: string) => void }) {
-    const file = checkpointFilePath(path);
+    const file = writerFilePath(path);
     const Sqlite = loadSqlite();
     if (existsSync(file) && statSync(file).size > 0) {
       const reason = checkWritable(Sqlite, file);

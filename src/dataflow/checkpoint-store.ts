@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { ConfigError, IllegalStateError } from '../common/errors.ts';
 import { join } from 'node:path';
 import {
   CHECKPOINT_FILE,
@@ -126,8 +127,8 @@ export class CheckpointStore {
    * value that cannot be stored (a function, a class instance…): the caller keeps it in memory only.
    */
   put(key: string, value: unknown): void {
-    if (!this.#writer) throw new Error('this checkpoint store only reads (opened without a path)');
-    if (this.#closed) throw new Error('checkpoint store is closed');
+    if (!this.#writer) throw new IllegalStateError('this checkpoint store only reads (opened without a path)');
+    this.#checkOpen();
     const row: [Buffer, Buffer] = [keyBytes(key), encodeResult(value)];
     this.#pending.delete(key); // a later put of the same key is the one kept
     this.#pending.set(key, row);
@@ -150,6 +151,10 @@ export class CheckpointStore {
     return count;
   }
 
+  #checkOpen(): void {
+    if (this.#closed) throw new IllegalStateError('checkpoint store is closed');
+  }
+
   /** The timer's flush: a failure (disk full…) is reported, and the results stay queued for the next flush. */
   #flushLater(): void {
     try {
@@ -161,6 +166,7 @@ export class CheckpointStore {
 
   /** The stored result of `key`, or undefined when there is none. */
   get(key: string): CheckpointHit | undefined {
+    this.#checkOpen();
     const pending = this.#pending.get(key);
     if (pending) return { value: decodeResult(pending[1]) };
     const bytes = keyBytes(key);
@@ -220,7 +226,7 @@ export class CheckpointStore {
 }
 
 function positive(value: number, name: string): number {
-  if (!(Number.isFinite(value) && value > 0)) throw new RangeError(`${name} must be a positive number, got ${value}`);
+  if (!(Number.isFinite(value) && value > 0)) throw new ConfigError(name, `must be a positive number, got ${value}`);
   return value;
 }
 
