@@ -322,8 +322,12 @@ test('checkpoint - this run writes into a checkpoint folder, made if missing', (
   const folder = join(work.path, 'runinfo-w', '000', 'checkpoint');
   const { store } = open({ path: folder });
   assert.is(store.path, join(folder, CHECKPOINT_FILE));
+  assert.not.ok(existsSync(folder), 'nothing is made before the first commit');
   store.put(resultKey(1), 1);
   store.close();
+  const { store: idle } = open({ path: join(work.path, 'runinfo-w', '001', 'checkpoint') });
+  idle.close();
+  assert.not.ok(existsSync(join(work.path, 'runinfo-w', '001')), 'a run that commits nothing leaves no checkpoint');
   const { store: again } = open({ path: folder, checkpointFiles: [folder] });
   assert.is(again.path, join(folder, CHECKPOINT_FILE));
   assert.equal(again.files, [join(folder, CHECKPOINT_FILE)]);

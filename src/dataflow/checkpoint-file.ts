@@ -52,7 +52,7 @@ let sqlite: DatabaseConstructor | undefined;
  * better-sqlite3, loaded on first use so that a run without checkpoints never loads the
  * native module (nor needs it installed).
  */
-function loadSqlite(): DatabaseConstructor {
+export function loadSqlite(): DatabaseConstructor {
   if (sqlite) return sqlite;
   try {
     sqlite = createRequire(import.meta.url)('better-sqlite3') as DatabaseConstructor;
@@ -74,9 +74,9 @@ export function checkpointFilePath(path: string): string {
  * Where this run writes: an existing folder, or a path that does not end in `.sqlite`, is a
  * `checkpoint/` folder (made if missing) that holds `results.sqlite`; else the file itself.
  */
-function writerFilePath(path: string): string {
+export function writerFilePath(path: string, make = false): string {
   const folder = isDirectory(path) || (!existsSync(path) && !path.endsWith('.sqlite'));
-  mkdirSync(folder ? path : dirname(path), { recursive: true });
+  if (make) mkdirSync(folder ? path : dirname(path), { recursive: true });
   return folder ? join(path, CHECKPOINT_FILE) : path;
 }
 
@@ -167,7 +167,7 @@ export class CheckpointWriter {
    * not a checkpoint) is moved aside to `<file>.unusable-<time>` and reported through `warn`.
    */
   constructor(path: string, options: { synchronous?: 'normal' | 'full'; warn: (message: string) => void }) {
-    const file = writerFilePath(path);
+    const file = writerFilePath(path, true);
     const Sqlite = loadSqlite();
     if (existsSync(file) && statSync(file).size > 0) {
       const reason = checkWritable(Sqlite, file);

@@ -9,6 +9,8 @@ import {
   decodeResult,
   encodeResult,
   keyBytes,
+  loadSqlite,
+  writerFilePath,
 } from './checkpoint-file.ts';
 import { DEFAULT_RUN_DIR, listRunDirs } from './run-dir.ts';
 
@@ -53,7 +55,9 @@ export const DEFAULT_BATCH_SIZE = 1000;
 export const DEFAULT_FLUSH_INTERVAL_MS = 20;
 
 export class CheckpointStore {
-  readonly #writer: CheckpointWriter | undefined;
+  readonly #writerPath: string | undefined;
+  readonly #synchronous: 'normal' | 'full';
+  #writer: CheckpointWriter | undefined;
   #readers: CheckpointReader[];
   /** Earlier checkpoints that were skipped, and why. */
   readonly skipped: { path: string; reason: string }[] = [];
@@ -82,14 +86,26 @@ export class CheckpointStore {
         this.#warn(`checkpoint ${opened.path} is skipped: ${opened.reason}`);
       }
     }
+    this.#writerPath = options.path;
+    this.#synchronous = options.synchronous ?? 'normal';
     try {
-      const synchronous = options.synchronous ?? 'normal';
-      this.#writer = options.path === undefined ? undefined : new CheckpointWriter(options.path, { synchronous, warn: this.#warn });
+      if (this.#writerPath !== undefined) {
+        loadSqlite(); // a missing better-sqlite3 fails here, not at the first commit
+        // A checkpoint that exists (a resumed run) is opened now, for lookups; a new one on the
+        // first commit, so that a run that never commits leaves no (empty) checkpoint behind.
+        if (existsSync(checkpointFilePath(this.#writerPath))) this.#openWriter();
+      }
     } catch (error) {
       for (const reader of this.#readers) reader.close();
       throw error;
     }
-    if (this.#writer) process.on('exit', this.#onExit);
+    // Results still queued when the process ends normally (or by an uncaught error) are committed.
+    if (this.#writerPath !== undefined) process.on('exit', this.#onExit);
+  }
+
+  #openWriter(): CheckpointWriter {
+    this.#writer = new CheckpointWriter(this.#writerPath!, { synchronous: this.#synchronous, warn: this.#warn });
+    return this.#writer;
   }
 
   /**
@@ -102,9 +118,9 @@ export class CheckpointStore {
     return new CheckpointStore(options);
   }
 
-  /** The file this run writes, if any. */
+  /** The file this run writes (made on the first commit), if any. */
   get path(): string | undefined {
-    return this.#writer?.path;
+    return this.#writer?.path ?? (this.#writerPath === undefined ? undefined : writerFilePath(this.#writerPath));
   }
 
   /** The earlier checkpoint files in use, in lookup order. */
@@ -127,7 +143,7 @@ export class CheckpointStore {
    * value that cannot be stored (a function, a class instance…): the caller keeps it in memory only.
    */
   put(key: string, value: unknown): void {
-    if (!this.#writer) throw new IllegalStateError('this checkpoint store only reads (opened without a path)');
+    if (this.#writerPath === undefined) throw new IllegalStateError('this checkpoint store only reads (opened without a path)');
     this.#checkOpen();
     const row: [Buffer, Buffer] = [keyBytes(key), encodeResult(value)];
     this.#pending.delete(key); // a later put of the same key is the one kept
@@ -141,10 +157,11 @@ export class CheckpointStore {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
     const count = this.#pending.size;
-    if (count === 0 || !this.#writer) return 0;
+    if (count === 0) return 0;
+    const writer = this.#writer ?? this.#openWriter();
     // In key order: the inserts then walk the B-tree from left to right instead of jumping
     // between random pages (memo keys are hashes): 2.8x faster inserts, measured at 100k rows.
-    this.#writer.commit([...this.#pending.values()].sort((a, b) => Buffer.compare(a[0], b[0])));
+    writer.commit([...this.#pending.values()].sort((a, b) => Buffer.compare(a[0], b[0])));
     this.#pending.clear();
     this.#committed += count;
     this.#onCommit?.(count);
