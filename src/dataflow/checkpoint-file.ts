@@ -1,0 +1,242 @@
+import { existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { deserialize, serialize } from 'node:v8';
+import { ConfigError } from '../common/errors.ts';
+import { decodeValue, encodeValue } from '../wire/codec.ts';
+
+/**
+ * One checkpoint file: a SQLite database (better-sqlite3 12) with one table of results,
+ * `results(key BLOB PRIMARY KEY, value BLOB) WITHOUT ROWID`: one B-tree keyed by the 32
+ * bytes of the memo key, so a lookup reads a few pages of the file and nothing is held in
+ * memory (Parsl loads every result into a dict: its issue #4063).
+ *
+ * The file is marked as ours by `PRAGMA application_id` and versioned by `user_version`,
+ * both in the 100-byte header. Values are `v8.serialize(encodeValue(value))`: the encoding
+ * that results already travel in from workers (Map, Set, Date, BigInt, typed arrays, Error…
+ * kept; Buffer and File rebuilt by `decodeValue`), 2 bytes of header and no schema to keep
+ * in step. V8 reads what older versions wrote, so a Node upgrade keeps old checkpoints.
+ *
+ * Journal: WAL with `synchronous=NORMAL`: a commit appends to the `-wal` file without
+ * fsync, so it survives the death of the process (kill -9) at once, and a power loss back
+ * to the last WAL checkpoint (SQLite never leaves the file half-written either way).
+ * `synchronous: 'full'` fsyncs every commit for the power-loss case, at a cost per commit.
+ */
+
+/** The checkpoint database in a run's `checkpoint/` folder. */
+export const CHECKPOINT_FILE = 'results.sqlite';
+
+/** 'PTCK' in the header: a parsl-ts checkpoint. */
+const APPLICATION_ID = 0x5054434b;
+/** The layout this code writes and reads. */
+const FORMAT_VERSION = 1;
+
+/** The subset of better-sqlite3's API used here (it ships no types; @types/better-sqlite3 is not a dependency). */
+interface Database {
+  pragma(source: string, options?: { simple?: boolean }): unknown;
+  prepare(source: string): Statement;
+  exec(source: string): Database;
+  transaction<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void;
+  close(): void;
+}
+interface Statement {
+  run(...params: unknown[]): { changes: number };
+  get(...params: unknown[]): unknown;
+  pluck(toggle?: boolean): Statement;
+}
+type DatabaseConstructor = new (path: string, options?: { readonly?: boolean; fileMustExist?: boolean; timeout?: number }) => Database;
+
+let sqlite: DatabaseConstructor | undefined;
+
+/**
+ * better-sqlite3, loaded on first use so that a run without checkpoints never loads the
+ * native module (nor needs it installed).
+ */
+export function loadSqlite(): DatabaseConstructor {
+  if (sqlite) return sqlite;
+  try {
+    sqlite = createRequire(import.meta.url)('better-sqlite3') as DatabaseConstructor;
+  } catch (error) {
+    throw new ConfigError(
+      'checkpoint',
+      `checkpoints need better-sqlite3 12 (npm install better-sqlite3@^12; version 13 needs Node 22): ${(error as Error).message}`,
+    );
+  }
+  return sqlite;
+}
+
+/** A checkpoint path: a run's `checkpoint/` folder (Parsl's form) or the database file itself. */
+export function checkpointFilePath(path: string): string {
+  return isDirectory(path) ? join(path, CHECKPOINT_FILE) : path;
+}
+
+/**
+ * Where this run writes: an existing folder, or a path that does not end in `.sqlite`, is a
+ * `checkpoint/` folder (made if missing) that holds `results.sqlite`; else the file itself.
+ */
+export function writerFilePath(path: string, make = false): string {
+  const folder = isDirectory(path) || (!existsSync(path) && !path.endsWith('.sqlite'));
+  if (make) mkdirSync(folder ? path : dirname(path), { recursive: true });
+  return folder ? join(path, CHECKPOINT_FILE) : path;
+}
+
+/** A memo key (64 hex digits) as the 32 bytes stored. */
+export function keyBytes(key: string): Buffer {
+  if (typeof key !== 'string' || !/^[0-9a-f]{64}$/.test(key)) throw new TypeError(`a checkpoint key is a sha256 in hex (64 digits), got ${String(key)}`);
+  return Buffer.from(key, 'hex');
+}
+
+/** A result as stored; throws `SerializationError` for what cannot travel (and so cannot be stored). */
+export function encodeResult(value: unknown): Buffer {
+  return serialize(encodeValue(value, 'result'));
+}
+
+export function decodeResult(bytes: Buffer): unknown {
+  return decodeValue(deserialize(bytes));
+}
+
+/** Why `path` is not a usable checkpoint, or undefined when it is one. Reads the whole file (quick_check). */
+function problemOf(db: Database): string | undefined {
+  const id = db.pragma('application_id', { simple: true }) as number;
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (id !== APPLICATION_ID) {
+    const tables = db.prepare("SELECT count(*) FROM sqlite_schema WHERE type = 'table'").pluck().get() as number;
+    return tables === 0 && id === 0 ? 'it is empty (its run ended before its first commit)' : 'it is not a parsl-ts checkpoint (wrong application_id)';
+  }
+  if (version > FORMAT_VERSION) return `it was written in format ${version} by a newer parsl-ts (this one reads format ${FORMAT_VERSION})`;
+  const columns = db.prepare("SELECT group_concat(name || ':' || type || ':' || pk, ',') FROM pragma_table_info('results')").pluck().get();
+  if (columns !== 'key:BLOB:1,value:BLOB:0') return `its results table has the wrong schema (${String(columns ?? 'missing')})`;
+  // Checks every page of the file: a truncated or damaged file fails here, before any lookup,
+  // so that it is skipped whole and never half-loaded.
+  const check = db.pragma('quick_check', { simple: true });
+  if (check !== 'ok') return `it is damaged (quick_check: ${String(check)})`;
+  return undefined;
+}
+
+/** An earlier run's checkpoint, open for lookups only. */
+export class CheckpointReader {
+  readonly path: string;
+  readonly #db: Database;
+  readonly #select: Statement;
+
+  private constructor(path: string, db: Database) {
+    this.path = path;
+    this.#db = db;
+    this.#select = db.prepare('SELECT value FROM results WHERE key = ?').pluck();
+  }
+
+  /** Opens and checks the checkpoint at `path`; a reason instead when it cannot be used. */
+  static open(path: string): CheckpointReader | { path: string; reason: string } {
+    const file = checkpointFilePath(path);
+    if (!existsSync(file)) return { path: file, reason: 'it does not exist' };
+    const Sqlite = loadSqlite();
+    let db: Database | undefined;
+    try {
+      // Read-only: an earlier run's files are evidence, not ours to change. SQLite still
+      // reads the commits in a `-wal` left by a driver that was killed.
+      db = new Sqlite(file, { readonly: true, fileMustExist: true });
+      const problem = problemOf(db);
+      if (problem === undefined) return new CheckpointReader(file, db);
+      db.close();
+      return { path: file, reason: problem };
+    } catch (error) {
+      db?.close();
+      return { path: file, reason: sqliteReason(error) };
+    }
+  }
+
+  /** The stored bytes of `key`, or undefined. Throws on a damaged page. */
+  lookup(key: Buffer): Buffer | undefined {
+    return this.#select.get(key) as Buffer | undefined;
+  }
+
+  close(): void {
+    this.#db.close();
+  }
+}
+
+/** The run's own checkpoint, open for writing (and lookups). */
+export class CheckpointWriter {
+  readonly path: string;
+  readonly #db: Database;
+  readonly #select: Statement;
+  readonly #commit: (rows: Iterable<[Buffer, Buffer]>) => void;
+
+  /**
+   * Opens or creates the checkpoint at `path`. An existing file that cannot be used (damaged,
+   * not a checkpoint) is moved aside to `<file>.unusable-<time>` and reported through `warn`.
+   */
+  constructor(path: string, options: { synchronous?: 'normal' | 'full'; warn: (message: string) => void }) {
+    const file = writerFilePath(path, true);
+    const Sqlite = loadSqlite();
+    if (existsSync(file) && statSync(file).size > 0) {
+      const reason = checkWritable(Sqlite, file);
+      if (reason !== undefined) {
+        const aside = `${file}.unusable-${Date.now()}`;
+        for (const suffix of ['', '-wal', '-shm']) if (existsSync(file + suffix)) renameSync(file + suffix, aside + suffix);
+        options.warn(`checkpoint ${file} is not used: ${reason}; moved to ${aside}, starting a new one`);
+      }
+    }
+    this.path = file;
+    this.#db = new Sqlite(file, { timeout: 5_000 });
+    try {
+      this.#db.pragma('journal_mode = WAL');
+      this.#db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+      this.#db.transaction(() => {
+        this.#db.exec('CREATE TABLE IF NOT EXISTS results (key BLOB PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID');
+        this.#db.pragma(`application_id = ${APPLICATION_ID}`);
+        this.#db.pragma(`user_version = ${FORMAT_VERSION}`);
+      })();
+      this.#select = this.#db.prepare('SELECT value FROM results WHERE key = ?').pluck();
+      // OR REPLACE: a result computed again (after a resume) is the same result.
+      const insert = this.#db.prepare('INSERT OR REPLACE INTO results (key, value) VALUES (?, ?)');
+      this.#commit = this.#db.transaction((rows: Iterable<[Buffer, Buffer]>) => {
+        for (const [key, value] of rows) insert.run(key, value);
+      });
+    } catch (error) {
+      this.#db.close();
+      throw error;
+    }
+  }
+
+  /** Writes `rows` in one transaction; returns once committed. */
+  commit(rows: Iterable<[Buffer, Buffer]>): void {
+    this.#commit(rows);
+  }
+
+  lookup(key: Buffer): Buffer | undefined {
+    return this.#select.get(key) as Buffer | undefined;
+  }
+
+  /** Closes the database; SQLite folds the WAL into the file and removes it. */
+  close(): void {
+    this.#db.close();
+  }
+}
+
+function checkWritable(Sqlite: DatabaseConstructor, file: string): string | undefined {
+  let db: Database | undefined;
+  try {
+    db = new Sqlite(file, { fileMustExist: true });
+    return problemOf(db);
+  } catch (error) {
+    return sqliteReason(error);
+  } finally {
+    db?.close();
+  }
+}
+
+function sqliteReason(error: unknown): string {
+  const { code, message } = error as { code?: string; message?: string };
+  if (code === 'SQLITE_NOTADB') return 'it is not an SQLite database (damaged, or another kind of file)';
+  if (code === 'SQLITE_CORRUPT') return `it is damaged (${message})`;
+  return `it cannot be read (${code ?? 'error'}: ${message ?? String(error)})`;
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
