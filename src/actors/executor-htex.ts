@@ -202,6 +202,11 @@ export class HtexManager implements Behaviour<ToHtex> {
     }));
   }
 
+  /** The actor of one block (for tests that crash it). */
+  blockActor(blockId: string): Ref<ToBlockActor> | undefined {
+    return this.#blocks.get(blockId)?.ref;
+  }
+
   /** Connection options blocks are given (the embedded server's URL and credential included). */
   get blockConnection(): NatsConnectionOptions | undefined {
     return this.#connected?.blockConnection;
