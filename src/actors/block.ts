@@ -122,9 +122,16 @@ class BlockActor implements Behaviour<ToBlockActor> {
         const graceful = (life.phase === 'registered' || life.phase === 'draining') && status.state === 'completed';
         return this.#lost(`its job ${life.jobId} ended (${details.join(', ')})${stderr}`, graceful);
       }
-      case 'cancel':
+      case 'cancel': {
         this.#stopTimer();
-        return this.#cancel().finally(msg.done);
+        const draining = life.phase === 'draining';
+        return this.#cancel()
+          .then(() => {
+            // Cancelled at the end of its drain period: what it still held is lost, and must fail, not hang.
+            if (draining) send(this.#options.manager, { type: 'block-lost', blockId: life.blockId, reason: 'cancelled: it did not finish draining within drainPeriod' });
+          })
+          .finally(msg.done);
+      }
     }
   }
 

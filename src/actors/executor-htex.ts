@@ -1,18 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { send, spawnBehaviour, type Behaviour, type Ref } from './actor.ts';
 import type { ExecTask, FromExecutor, TaskOutcome, ToExecutor } from './messages.ts';
-import type { FunctionDef, WireTask } from '../wire/protocol.ts';
 import { BlockStartError, ManagerLost } from '../common/errors.ts';
 import { NATS_ENV, type NatsConnectionOptions } from '../nats/connection.ts';
-import { PROTOCOL_VERSION, encodeJson, subjectsFor, type BlockReport, type Registration, type RegistrationReply, type Subjects } from '../nats/protocol.ts';
-import { PACKAGE_VERSION } from '../common/version.ts';
-import { fromWire, toPoolTask } from './task-encoding.ts';
+import { encodeJson, subjectsFor, type BlockReport, type Registration, type RegistrationReply, type Subjects } from '../nats/protocol.ts';
+import { fromWire } from './task-encoding.ts';
 import { spawnBlock, type FromBlockActor, type ToBlockActor } from './block.ts';
 import { StatusPoller } from './htex/status-poller.ts';
-import { BlockLife, type BlockPhase } from './htex/block-phase.ts';
+import { BlockLife, scalingSnapshot, versionMismatch, type BlockPhase } from './htex/block-phase.ts';
 import { blockArguments, blockCommand } from './htex/block-command.ts';
 import { startNats, stopNats, type Connected } from './htex/nats-setup.ts';
-import { batchesOf, Dispatcher, DIRECT_MAX_TASKS } from './htex/dispatch.ts';
+import { batchesOf, Dispatcher, DIRECT_MAX_TASKS, encodeTasks } from './htex/dispatch.ts';
+import { TryLedger } from './htex/tries.ts';
 import type { ResolvedHighThroughputExecutorOptions } from '../executors/htex.ts';
 import type { ExecutorContext } from './executor-managers.ts';
 import { spawnStrategy, type FromStrategy, type ScalingDecision, type ScalingSnapshot } from './strategy.ts';
@@ -52,6 +51,8 @@ export interface BlockInfo {
   pid: number | undefined;
   /** Tries the executor knows this block holds (claimed or taken straight). */
   held: number;
+  /** When it last had no task in flight; undefined while busy. */
+  idleSince: number | undefined;
 }
 
 /** State of the managers, by actor reference, for supervision callbacks and tests. */
@@ -82,10 +83,7 @@ export class HtexManager implements Behaviour<ToHtex> {
   #startError: unknown;
   #waiting: ExecTask[] = [];
   readonly #blocks = new Map<string, { ref: Ref<ToBlockActor>; life: BlockLife; crashes: number }>();
-  /** Tries a block has claimed and not reported, by task id. */
-  readonly #inFlight = new Map<number, { attempt: number; blockId: string; seq: number | undefined }>();
-  /** Tries published and not reported, by task id: the work the strategy scales for. */
-  readonly #outstanding = new Map<number, number>();
+  readonly #tries = new TryLedger();
   /** Blocks in a row that were lost before they registered. */
   #startFailures = 0;
   /** Set once blocks keep failing to start: no more blocks are submitted, tasks fail with it. */
@@ -96,6 +94,7 @@ export class HtexManager implements Behaviour<ToHtex> {
   #ticker: NodeJS.Timeout | undefined;
   readonly #drainTimers = new Set<NodeJS.Timeout>();
   #released: Promise<void> | undefined;
+  #strategyTicks = 0;
 
   constructor(self: Ref<ToHtex>, dfk: Ref<FromExecutor>, options: ResolvedHighThroughputExecutorOptions, context: ExecutorContext) {
     this.#self = self;
@@ -167,12 +166,9 @@ export class HtexManager implements Behaviour<ToHtex> {
         this.#startFailures = 0;
         return;
       case 'direct-accepted':
-        for (const { taskId, attempt } of msg.tasks) {
-          // Unless its result came first.
-          if (this.#outstanding.get(taskId) === attempt) this.#inFlight.set(taskId, { attempt, blockId: msg.blockId, seq: undefined });
-        }
-        return;
+        return this.#tries.accepted(msg.blockId, msg.tasks);
       case 'snapshot-request':
+        this.#strategyTicks++;
         send(msg.replyTo, { type: 'snapshot', snapshot: this.#snapshot() });
         return;
       case 'scale':
@@ -189,8 +185,7 @@ export class HtexManager implements Behaviour<ToHtex> {
 
   /** The blocks started so far. */
   blocks(): BlockInfo[] {
-    const held = new Map<string, number>();
-    for (const { blockId } of this.#inFlight.values()) held.set(blockId, (held.get(blockId) ?? 0) + 1);
+    const held = this.#tries.heldByBlock();
     return [...this.#blocks].map(([blockId, { life }]) => ({
       blockId,
       phase: life.phase,
@@ -199,7 +194,13 @@ export class HtexManager implements Behaviour<ToHtex> {
       host: life.host,
       pid: life.pid,
       held: held.get(blockId) ?? 0,
+      idleSince: life.idleSince,
     }));
+  }
+
+  /** How many times the strategy has asked for a snapshot: tests wait on its periods with it. */
+  get strategyTicks(): number {
+    return this.#strategyTicks;
   }
 
   /** The actor of one block (for tests that crash it). */
@@ -273,21 +274,9 @@ export class HtexManager implements Behaviour<ToHtex> {
   }
 
   #snapshot(): ScalingSnapshot {
-    const blocks: ScalingSnapshot['blocks'] = [];
-    let registeredSlots = 0;
-    let registered = 0;
-    for (const [blockId, { life }] of this.#blocks) {
-      if (!life.live) continue;
-      const isRegistered = life.phase === 'registered';
-      blocks.push({ blockId, registered: isRegistered, idleSince: isRegistered ? life.idleSince : undefined });
-      if (isRegistered) {
-        registered++;
-        registeredSlots += life.workers;
-      }
-    }
-    const guess = this.#options.maxWorkersPerNode ?? 1;
-    const slotsPerBlock = registered > 0 ? registeredSlots / registered : guess * this.#options.provider.options.nodesPerBlock;
-    return { outstandingTasks: this.#outstanding.size, blocks, slotsPerBlock, now: Date.now() };
+    const lives = [...this.#blocks.values()].map((b) => b.life);
+    const guess = (this.#options.maxWorkersPerNode ?? 1) * this.#options.provider.options.nodesPerBlock;
+    return scalingSnapshot(lives, this.#tries.outstanding, guess);
   }
 
   #scale(decision: ScalingDecision): void {
@@ -311,11 +300,8 @@ export class HtexManager implements Behaviour<ToHtex> {
 
   #register(registration: Registration, respond: (reply: RegistrationReply) => void): void {
     const block = this.#blocks.get(registration.blockId);
-    if (registration.protocolVersion !== PROTOCOL_VERSION || registration.packageVersion !== PACKAGE_VERSION) {
-      const error =
-        `version mismatch: the DFK runs parsl-ts ${PACKAGE_VERSION} (protocol ${PROTOCOL_VERSION}), block ` +
-        `${registration.blockId} on ${registration.host} runs parsl-ts ${registration.packageVersion} ` +
-        `(protocol ${registration.protocolVersion}); install the same version on both sides`;
+    const error = versionMismatch(registration);
+    if (error) {
       process.emitWarning(error, { code: 'PARSL_TS_VERSION_MISMATCH' });
       respond({ ok: false, error });
       if (block) send(block.ref, { type: 'refused', reason: error });
@@ -340,21 +326,10 @@ export class HtexManager implements Behaviour<ToHtex> {
   }
 
   #publish(tasks: ExecTask[]): void {
-    const ready: WireTask[] = [];
-    const functions = new Map<number, FunctionDef>();
-    const refused: TaskOutcome[] = [];
-    for (const task of tasks) {
-      const encoded = toPoolTask(task);
-      if ('wire' in encoded) {
-        ready.push(encoded.wire);
-        functions.set(encoded.fn.id, encoded.fn);
-      } else {
-        refused.push(encoded);
-      }
-    }
+    const { ready, functions, refused } = encodeTasks(tasks);
     if (refused.length > 0) send(this.#dfk, { type: 'results', outcomes: refused });
     if (ready.length === 0) return;
-    for (const task of ready) this.#outstanding.set(task.taskId, task.attempt);
+    this.#tries.published(ready);
     let workers = 0;
     for (const { life } of this.#blocks.values()) if (life.live) workers += life.workers;
     for (const batch of batchesOf(ready, functions, workers, this.#options.maxTasksPerMessage)) {
@@ -374,22 +349,14 @@ export class HtexManager implements Behaviour<ToHtex> {
     ack();
     switch (report.kind) {
       case 'claimed':
-        for (const { taskId, attempt } of report.tasks) {
-          this.#inFlight.set(taskId, { attempt, blockId: report.blockId, seq: report.seq });
-        }
-        return;
+        return this.#tries.claimed(report.blockId, report.seq, report.tasks);
       case 'running':
         send(this.#dfk, { type: 'running', taskId: report.taskId, attempt: report.attempt });
         return;
-      case 'results': {
-        for (const outcome of report.outcomes) {
-          const held = this.#inFlight.get(outcome.taskId);
-          if (held && held.attempt === outcome.attempt) this.#inFlight.delete(outcome.taskId);
-          if (this.#outstanding.get(outcome.taskId) === outcome.attempt) this.#outstanding.delete(outcome.taskId);
-        }
+      case 'results':
+        this.#tries.reported(report.outcomes);
         send(this.#dfk, { type: 'results', outcomes: report.outcomes.map(fromWire) });
         return;
-      }
     }
   }
 
@@ -404,19 +371,10 @@ export class HtexManager implements Behaviour<ToHtex> {
     if (block.life.pid === undefined && ++this.#startFailures >= MAX_START_FAILURES && !this.#scalingError) {
       this.#stopScaling(new BlockStartError(this.#options.label, this.#startFailures, reason));
     }
-    const outcomes: TaskOutcome[] = [];
-    const withdrawn = new Set<number | undefined>();
-    for (const [taskId, held] of this.#inFlight) {
-      if (held.blockId !== blockId) continue;
-      this.#inFlight.delete(taskId);
-      withdrawn.add(held.seq);
-      outcomes.push({ taskId, attempt: held.attempt, ok: false, error: new ManagerLost(blockId, reason) });
-      if (this.#outstanding.get(taskId) === held.attempt) this.#outstanding.delete(taskId);
-    }
+    const { tries, seqs } = this.#tries.withdraw(blockId);
     // Its batches would otherwise come back to another block when their ack wait ends.
-    for (const seq of withdrawn) {
-      if (seq !== undefined) void this.#connected?.jsm.streams.deleteMessage(this.#subjects.taskStream, seq).catch(() => {});
-    }
+    for (const seq of seqs) void this.#connected?.jsm.streams.deleteMessage(this.#subjects.taskStream, seq).catch(() => {});
+    const outcomes: TaskOutcome[] = tries.map((t) => ({ ...t, ok: false, error: new ManagerLost(blockId, reason) }));
     if (outcomes.length > 0) send(this.#dfk, { type: 'results', outcomes });
   }
 
@@ -424,9 +382,7 @@ export class HtexManager implements Behaviour<ToHtex> {
   #stopScaling(error: BlockStartError): void {
     this.#scalingError = error;
     process.emitWarning(error.message, { code: 'PARSL_TS_SCALING_STOPPED' });
-    const outcomes: TaskOutcome[] = [...this.#outstanding].map(([taskId, attempt]) => ({ taskId, attempt, ok: false, error }));
-    this.#outstanding.clear();
-    this.#inFlight.clear();
+    const outcomes: TaskOutcome[] = this.#tries.clear().map((t) => ({ ...t, ok: false, error }));
     void this.#connected?.jsm.streams.purge(this.#subjects.taskStream).catch(() => {});
     if (outcomes.length > 0) send(this.#dfk, { type: 'results', outcomes });
   }

@@ -18,6 +18,9 @@
  * while submitting, pending or registered.
  */
 import { IllegalStateError } from '../../common/errors.ts';
+import { PACKAGE_VERSION } from '../../common/version.ts';
+import { PROTOCOL_VERSION, type Registration } from '../../nats/protocol.ts';
+import type { ScalingSnapshot } from '../strategy.ts';
 
 /** Where a block is in its life. */
 export type BlockPhase =
@@ -84,4 +87,32 @@ export class BlockLife {
     }
     this.#phase = next;
   }
+}
+
+/** What the strategy sees of these blocks: the live ones, and the slots a block has (or `guess` before any registered). */
+export function scalingSnapshot(lives: Iterable<BlockLife>, outstandingTasks: number, guess: number): ScalingSnapshot {
+  const blocks: ScalingSnapshot['blocks'] = [];
+  let registeredSlots = 0;
+  let registered = 0;
+  for (const life of lives) {
+    if (!life.live) continue;
+    const isRegistered = life.phase === 'registered';
+    blocks.push({ blockId: life.blockId, registered: isRegistered, idleSince: isRegistered ? life.idleSince : undefined });
+    if (isRegistered) {
+      registered++;
+      registeredSlots += life.workers;
+    }
+  }
+  const slotsPerBlock = registered > 0 ? registeredSlots / registered : guess;
+  return { outstandingTasks, blocks, slotsPerBlock, now: Date.now() };
+}
+
+/** Why a block of another version may not register, or undefined when the versions match. */
+export function versionMismatch(registration: Registration): string | undefined {
+  if (registration.protocolVersion === PROTOCOL_VERSION && registration.packageVersion === PACKAGE_VERSION) return undefined;
+  return (
+    `version mismatch: the DFK runs parsl-ts ${PACKAGE_VERSION} (protocol ${PROTOCOL_VERSION}), block ` +
+    `${registration.blockId} on ${registration.host} runs parsl-ts ${registration.packageVersion} ` +
+    `(protocol ${registration.protocolVersion}); install the same version on both sides`
+  );
 }

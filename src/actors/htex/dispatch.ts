@@ -6,6 +6,8 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { FunctionDef, WireTask } from '../../wire/protocol.ts';
+import type { ExecTask, TaskOutcome } from '../messages.ts';
+import { toPoolTask } from '../task-encoding.ts';
 import { publishUntilStored } from '../../nats/publish-until-stored.ts';
 import { DIRECT_ACCEPTED, PROTOCOL_VERSION, encodeBinary, type Subjects, type TaskBatchMessage } from '../../nats/protocol.ts';
 
@@ -13,6 +15,23 @@ import { DIRECT_ACCEPTED, PROTOCOL_VERSION, encodeBinary, type Subjects, type Ta
 export const DIRECT_MAX_TASKS = 8;
 /** How long a block may take to take or refuse a batch offered straight to it. */
 const DIRECT_TIMEOUT_MS = 1_000;
+
+/** Encodes tasks for blocks: those that can travel, the functions they use, and outcomes for those refused. */
+export function encodeTasks(tasks: ExecTask[]): { ready: WireTask[]; functions: Map<number, FunctionDef>; refused: TaskOutcome[] } {
+  const ready: WireTask[] = [];
+  const functions = new Map<number, FunctionDef>();
+  const refused: TaskOutcome[] = [];
+  for (const task of tasks) {
+    const encoded = toPoolTask(task);
+    if ('wire' in encoded) {
+      ready.push(encoded.wire);
+      functions.set(encoded.fn.id, encoded.fn);
+    } else {
+      refused.push(encoded);
+    }
+  }
+  return { ready, functions, refused };
+}
 
 /** A batch message and its de-duplication id. */
 export interface Batch {
