@@ -260,9 +260,10 @@ class BlockManager implements Behaviour<ToBlock> {
    */
   #acceptDirect(data: Uint8Array, respond: (answer: string) => void): void {
     const { budget } = this.#context;
-    if (this.#draining || budget.free <= 0) return respond(DIRECT_BUSY);
+    // Checked first, busy or not: a sender of garbage is told so, not asked to try elsewhere.
     const tasks = this.#decode(data, 'direct task batch');
     if (!tasks) return respond('rejected');
+    if (this.#draining || budget.free <= 0) return respond(DIRECT_BUSY);
     budget.take();
     const key = -++this.#directBatches;
     this.#batches.set(key, { msg: undefined, remaining: tasks.length, running: tasks.length, claim: undefined });
