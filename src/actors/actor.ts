@@ -94,12 +94,14 @@ export function spawnBehaviour<Msg, B extends Behaviour<Msg>>(
         if (previous === undefined) {
           state.started?.(ctx);
         } else {
+          // A start hook that throws fails the next message, which the supervisor then handles.
           ready = stopState(previous as Behaviour<never>, 'restart', name).then(() => state.started?.(ctx));
+          ready.catch(() => {});
         }
         return state;
       },
       afterStop: (state: B) => {
-        void ready.then(() => stopState(state as Behaviour<never>, 'stop', name));
+        void ready.catch(() => {}).then(() => stopState(state as Behaviour<never>, 'stop', name));
       },
       onCrash: (msg, error, ctx, child) => {
         if (child !== undefined) {

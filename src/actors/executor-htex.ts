@@ -4,10 +4,11 @@ import type { ExecTask, FromExecutor, TaskOutcome, ToExecutor } from './messages
 import { BlockStartError, ManagerLost } from '../common/errors.ts';
 import { NATS_ENV, type NatsConnectionOptions } from '../nats/connection.ts';
 import { encodeJson, subjectsFor, type BlockReport, type Registration, type RegistrationReply, type Subjects } from '../nats/protocol.ts';
+import type { BlockInfo, ToHtex } from './htex/messages.ts';
 import { fromWire } from './task-encoding.ts';
 import { spawnBlock, type FromBlockActor, type ToBlockActor } from './block.ts';
 import { StatusPoller } from './htex/status-poller.ts';
-import { BlockLife, scalingSnapshot, versionMismatch, type BlockPhase } from './htex/block-phase.ts';
+import { BlockLife, scalingSnapshot, versionMismatch } from './htex/block-phase.ts';
 import { blockArguments, blockCommand } from './htex/block-command.ts';
 import { startNats, stopNats, type Connected } from './htex/nats-setup.ts';
 import { batchesOf, Dispatcher, DIRECT_MAX_TASKS, encodeTasks } from './htex/dispatch.ts';
@@ -23,37 +24,7 @@ const MAX_START_FAILURES = 3;
 /** A block actor that crashes this many times is stopped (its job cancelled) and its block lost. */
 const MAX_BLOCK_ACTOR_CRASHES = 3;
 
-/**
- * Messages the HTEX manager handles. Those that come from its own NATS side carry the `run`
- * they belong to: after a restart, what the previous state's connection still delivers is
- * dropped, not mistaken for the new run's.
- */
-export type ToHtex =
-  | ToExecutor
-  | FromBlockActor
-  | FromStrategy
-  | { type: 'started'; run: string; connected: Connected }
-  | { type: 'start-failed'; run: string; error: unknown }
-  | { type: 'report'; run: string; report: BlockReport; ack: () => void }
-  | { type: 'register'; run: string; registration: Registration; respond: (reply: RegistrationReply) => void }
-  | { type: 'heartbeat'; run: string; blockId: string; inFlight: number }
-  | { type: 'direct-accepted'; run: string; blockId: string; tasks: Array<{ taskId: number; attempt: number }> }
-  | { type: 'tick' };
-
-/** What the executor knows of one of its blocks. */
-export interface BlockInfo {
-  blockId: string;
-  phase: BlockPhase;
-  /** Submitting, pending or registered. */
-  live: boolean;
-  workers: number;
-  host: string | undefined;
-  pid: number | undefined;
-  /** Tries the executor knows this block holds (claimed or taken straight). */
-  held: number;
-  /** When it last had no task in flight; undefined while busy. */
-  idleSince: number | undefined;
-}
+export type { BlockInfo, ToHtex } from './htex/messages.ts';
 
 /** State of the managers, by actor reference, for supervision callbacks and tests. */
 export const htexManagers = new WeakMap<Ref<unknown>, HtexManager>();
