@@ -1,4 +1,19 @@
+import { createRequire } from 'node:module';
 import { dispatch, spawn, type ActorContext, type Ref, type SupervisionContext } from 'nact';
+
+/**
+ * nact 7.6 stops an actor's children after detaching the actor from its parent, so it can no
+ * longer find them: they are never stopped and their stop hooks never run (stopping the DFK
+ * left its executor managers' hooks unrun). Stop them first, as its own docs say it does.
+ */
+const { Actor: NactActor } = createRequire(import.meta.url)('nact/lib/actor.js') as {
+  Actor: { prototype: { stop(this: { children: Map<string, { stop(): void }> }): void } };
+};
+const nactStop = NactActor.prototype.stop;
+NactActor.prototype.stop = function stopChildrenFirst(this: { children: Map<string, { stop(): void }> }) {
+  for (const child of [...this.children.values()]) child.stop();
+  nactStop.call(this);
+};
 
 export type { Ref } from 'nact';
 
