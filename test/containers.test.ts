@@ -10,7 +10,7 @@ import * as assert from 'uvu/assert';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { app, clear, Config, ConfigError, HighThroughputExecutor, load, LocalProvider } from '../src/index.ts';
-import { blockCommand } from '../src/actors/executor-htex.ts';
+import { blockCommand } from '../src/actors/htex/block-command.ts';
 import { deadline, tempDir } from './helpers.ts';
 
 const work = tempDir();

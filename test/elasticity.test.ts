@@ -62,7 +62,10 @@ test('elasticity - minBlocks are kept while idle', async () => {
   );
   const manager = htexManager(dfk(), 'htex');
   await deadline(waitFor(() => manager.liveBlocks === 1 && manager.blocks()[0]!.pid !== undefined, 'the minimum block'));
-  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  // Idle past maxIdleTime, then three more strategy periods: each would have scaled it in.
+  await deadline(waitFor(() => Date.now() - (manager.blocks()[0]!.idleSince ?? Date.now()) > 300, 'the block idle past maxIdleTime'));
+  const ticks = manager.strategyTicks;
+  await deadline(waitFor(() => manager.strategyTicks >= ticks + 3, 'three strategy periods'));
   assert.is(manager.liveBlocks, 1, 'still one block after idling past maxIdleTime');
 });
 
@@ -100,9 +103,11 @@ test('elasticity - blocks that keep failing to start stop the scaling with a cle
   assert.match(error.message, "executor 'htex' stopped scaling: 3 blocks in a row failed to start");
   assert.match(error.message, 'exit code 3');
   assert.match(error.message, 'broken environment');
-  const submitted = htexManager(dfk(), 'htex').blocks().length;
-  await new Promise((resolve) => setTimeout(resolve, 800));
-  assert.is(htexManager(dfk(), 'htex').blocks().length, submitted, 'no block submitted after it stopped');
+  const manager = htexManager(dfk(), 'htex');
+  const submitted = manager.blocks().length;
+  const ticks = manager.strategyTicks;
+  await deadline(waitFor(() => manager.strategyTicks >= ticks + 3, 'three strategy periods'));
+  assert.is(manager.blocks().length, submitted, 'no block submitted after it stopped');
   await rejection(deadline(nap(2)), (e) => e instanceof BlockStartError);
 });
 

@@ -3,6 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { jetstream } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
@@ -113,8 +114,9 @@ test('htex - a lost block fails its tasks with ManagerLost when no retries are l
   load(new Config({ executors: [htex({ provider: new LocalProvider({ initBlocks: 1, maxBlocks: 1 }) })] }));
   const hang = app(async () => new Promise((resolve) => setTimeout(resolve, 60_000)));
   const stuck = hang();
-  await deadline(waitFor(() => stuck.state === 'launched' && htexManager(dfk(), 'htex').blocks()[0]?.pid !== undefined, 'launch'));
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  // The executor knows the block holds the task (its claim arrived, or the block took it straight):
+  // only then does losing the block fail it. Before that, JetStream hands it to another block.
+  await deadline(waitFor(() => htexManager(dfk(), 'htex').blocks()[0]?.held === 1, 'the block to hold the task'));
   process.kill(htexManager(dfk(), 'htex').blocks()[0]!.pid!, 'SIGKILL');
   const error = await rejection(deadline(stuck, 30_000), (e) => e.name === 'ManagerLost');
   assert.match(error.message, 'block manager 0 was lost');
@@ -166,9 +168,8 @@ test('htex - garbage and wrong-schema messages on the task subject are rejected 
     await js.publish(manager.subjects.tasks, encodeBinary({ v: PROTOCOL_VERSION, kind: 'tasks', tasks: 'not an array' }));
     await js.publish(manager.subjects.tasks, encodeBinary({ v: 999, kind: 'tasks', functions: [], tasks: [] }));
     // The same on the subject where the DFK offers small batches straight to a block.
-    const answer = await nc.request(manager.subjects.blockTasks('0'), new Uint8Array([1, 2, 3]), { timeout: 5_000 });
+    const answer = await nc.request(manager.subjects.blockTasks('0'), new Uint8Array([1, 2, 3]), { timeout: 5_000 }).finally(() => nc.close());
     assert.is(JSON.parse(new TextDecoder().decode(answer.data)), 'rejected');
-    await nc.close();
     const results = await deadline(Promise.all(Array.from({ length: 20 }, (_, i) => square(i))));
     assert.equal(results, Array.from({ length: 20 }, (_, i) => i * i));
     assert.ok(manager.blocks()[0]!.live, 'the block survived');
@@ -247,15 +248,25 @@ test('blocks - a drained block finishes what it holds and exits; the strategy re
     }),
   );
   const manager = htexManager(dfk(), 'htex');
-  const held = Array.from({ length: 4 }, (_, i) => slowSquare(i));
-  await deadline(waitFor(() => manager.blocks()[0]?.pid !== undefined && held.some((f) => f.done()), 'work on the block'));
+  const dir = join(work.path, 'drain');
+  mkdirSync(dir);
+  // Each task says it runs (a file), then waits to be released (another file).
+  const holdUntilReleased = app(async (where: string, x: number) => {
+    const fs = await import('node:fs');
+    fs.writeFileSync(`${where}/started-${x}`, '');
+    while (!fs.existsSync(`${where}/release`)) await new Promise((resolve) => setTimeout(resolve, 20));
+    return x * x;
+  });
+  const held = Array.from({ length: 4 }, (_, i) => holdUntilReleased(dir, i));
+  await deadline(waitFor(() => readdirSync(dir).length > 0, 'a task running on the block'));
   const pid = manager.blocks()[0]!.pid!;
   const nc = await connectNats(manager.blockConnection!, 'operator');
   nc.publish(manager.subjects.blockControl('0'), new TextEncoder().encode(JSON.stringify({ type: 'drain' })));
   await nc.flush();
   await nc.close();
-  assert.equal(await deadline(Promise.all(held), 30_000), [0, 1, 4, 9], 'what it held is finished');
-  await deadline(waitFor(() => !processAlive(pid), 'the drained block to exit'), 30_000);
+  writeFileSync(join(dir, 'release'), '');
+  assert.equal(await deadline(Promise.all(held), 60_000), [0, 1, 4, 9], 'what it held is finished');
+  await deadline(waitFor(() => !processAlive(pid), 'the drained block to exit'), 60_000);
   assert.is(await deadline(square(12), 60_000), 144, 'new work gets a new block');
   assert.ok(manager.blocks().length >= 2);
 });

@@ -3,36 +3,28 @@
  * `process_worker_pool`). It connects to NATS, registers, heartbeats, pulls task batches from
  * the JetStream work queue up to its capacity, runs them on worker actors (the same worker
  * code as the thread executor) and sends results back in batches. A batch is acknowledged
- * only once its results are stored, so a block that dies loses nothing.
+ * only once its results are stored, so a block that dies loses nothing. The node-side helpers
+ * (pulling, heartbeats, registration, reports) are in src/block/; `parsl-ts block`
+ * (src/cli/block.ts) is the process entry.
  */
 import { hostname, availableParallelism } from 'node:os';
 import { start, stop } from 'nact';
-import { jetstream, type Consumer, type JsMsg, type JetStreamClient } from '@nats-io/jetstream';
+import { jetstream, type JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { spawnBehaviour, send, type Behaviour, type Ref } from './actor.ts';
 import type { WireOutcome } from '../wire/protocol.ts';
 import { WorkerPool } from './worker-pool.ts';
 import type { FromWorkerActor, PoolTask } from './worker.ts';
 import { connectNats, type NatsConnectionOptions } from '../nats/connection.ts';
-import {
-  PROTOCOL_VERSION,
-  DIRECT_ACCEPTED,
-  DIRECT_BUSY,
-  controlSchema,
-  decodeBinary,
-  decodeJson,
-  encodeBinary,
-  encodeJson,
-  registrationReplySchema,
-  subjectsFor,
-  taskBatchSchema,
-  type BlockReport,
-  type Registration,
-  type WorkerSampleMessage,
-  type Subjects,
-} from '../nats/protocol.ts';
-import { PACKAGE_VERSION } from '../common/version.ts';
+import { PROTOCOL_VERSION, DIRECT_ACCEPTED, DIRECT_BUSY, controlSchema, decodeBinary, decodeJson, encodeJson, subjectsFor, taskBatchSchema, type WorkerSampleMessage } from '../nats/protocol.ts';
+import { PullBudget } from '../block/pull-budget.ts';
+import { pullBatches } from '../block/pull-loop.ts';
+import { startHeartbeats } from '../block/heartbeats.ts';
+import { register } from '../block/register.ts';
+import { ReportSender } from '../block/reports.ts';
 import { serializeError, TaskCancelledError } from '../common/errors.ts';
+
+export { BLOCK_CONSUMER } from '../nats/protocol.ts';
 
 export interface BlockManagerOptions {
   runId: string;
@@ -51,10 +43,6 @@ export interface BlockManagerOptions {
   log?: (line: string) => void;
 }
 
-/** JetStream consumer that every block of one executor pulls from. */
-export const BLOCK_CONSUMER = 'blocks';
-/** How long results sent straight to the DFK wait for its answer before they are stored instead. */
-const DIRECT_RESULTS_TIMEOUT_MS = 2_000;
 /** A held batch is marked in progress this often, so JetStream does not hand it to another block. */
 const WORKING_PERIOD_MS = 10_000;
 /**
@@ -91,53 +79,6 @@ interface HeldBatch {
   claim: NodeJS.Timeout | undefined;
 }
 
-/**
- * How many batches a block may hold, between the puller and the block manager actor: a
- * batch counts from when it is pulled until its tasks have run (not until its results are
- * stored), so the next batch is pulled while the last one's results are being stored.
- */
-class PullBudget {
-  #capacity: number;
-  #inUse = 0;
-  #wake: (() => void) | undefined;
-
-  constructor(capacity: number) {
-    this.#capacity = capacity;
-  }
-
-  get free(): number {
-    return this.#capacity - this.#inUse;
-  }
-
-  take(): void {
-    this.#inUse++;
-  }
-
-  release(): void {
-    this.#inUse--;
-    this.#wake?.();
-  }
-
-  /** Draining: pull nothing more. */
-  close(): void {
-    this.#capacity = 0;
-  }
-
-  /** Resolves when a batch is released, or after `ms`. */
-  waitForRoom(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      const self = this;
-      function done(): void {
-        clearTimeout(timer);
-        self.#wake = undefined;
-        resolve();
-      }
-      this.#wake = done;
-    });
-  }
-}
-
 /** Runs a block manager until it is drained, shut down, or the DFK is gone. Resolves with the exit code. */
 export async function runBlockManager(options: BlockManagerOptions): Promise<number> {
   const log = options.log ?? ((line: string) => process.stderr.write(`[block ${options.blockId}] ${line}\n`));
@@ -145,25 +86,35 @@ export async function runBlockManager(options: BlockManagerOptions): Promise<num
   const workers = Math.max(1, Math.min(options.maxWorkers ?? Infinity, Math.floor(availableParallelism() / options.coresPerWorker)));
   const nc = await connectNats(options.nats, `parsl-ts block ${options.blockId}`);
   try {
-    const refusal = await register(nc, subjects, options, workers, log);
+    const refusal = await register(
+      nc,
+      subjects,
+      { blockId: options.blockId, workers, thresholdMs: options.heartbeatThresholdMs, packageVersion: options.packageVersion },
+      log,
+    );
     if (refusal) {
       log(`registration refused: ${refusal}`);
       return 3;
     }
     log(`registered with the DFK: ${workers} workers on ${hostname()}, pid ${process.pid}`);
-    const js = jetstream(nc);
     const system = start();
     let finished!: (code: number) => void;
     const done = new Promise<number>((resolve) => (finished = resolve));
     const budget = new PullBudget(workers + options.prefetchCapacity);
-    const manager = spawnBehaviour<ToBlock, BlockManager>(
-      system,
-      'block-manager',
-      (ctx) => new BlockManager(ctx.self, nc, js, subjects, options, workers, log, finished, budget),
-      { onChildCrash: (child, error, ctx) => managers.get(ctx.self)?.pool.childCrashed(child, error, ctx) ?? (ctx.resetChild as symbol) },
-    );
-    const stopPulling = pullBatches(js, subjects, manager, budget, log);
-    const heartbeat = startHeartbeats(nc, subjects, options, manager, log, finished);
+    const context: BlockManagerContext = { nc, subjects, blockId: options.blockId, workers, log, finished, budget };
+    const manager = spawnBehaviour<ToBlock, BlockManager>(system, 'block-manager', (ctx) => new BlockManager(ctx.self, context), {
+      onChildCrash: (child, error, ctx) => managers.get(ctx.self)?.childCrashed(child, error, ctx) ?? (ctx.resetChild as symbol),
+    });
+    const stopPulling = pullBatches(jetstream(nc), subjects, budget, (msg) => send(manager, { type: 'batch', msg }), log);
+    const stopHeartbeats = startHeartbeats(nc, subjects, {
+      blockId: options.blockId,
+      heartbeatPeriodMs: options.heartbeatPeriodMs,
+      heartbeatThresholdMs: options.heartbeatThresholdMs,
+      inFlight: () => managers.get(manager)?.inFlight ?? 0,
+      sample: () => managers.get(manager)?.sample() ?? Promise.resolve([]),
+      dfkGone: () => finished(4),
+      log,
+    });
     const direct = nc.subscribe(subjects.blockTasks(options.blockId), {
       callback: (error, msg) => {
         if (!error) send(manager, { type: 'direct', data: msg.data, respond: (answer) => msg.respond(encodeJson(answer)) });
@@ -192,11 +143,12 @@ export async function runBlockManager(options: BlockManagerOptions): Promise<num
     const code = await done;
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
-    stopPulling();
-    heartbeat();
-    control.unsubscribe();
     direct.unsubscribe();
-    await managers.get(manager)?.pool.stop();
+    control.unsubscribe();
+    stopHeartbeats();
+    // Before the connection closes: what the last pull brings is handed back, not dropped.
+    await stopPulling();
+    await managers.get(manager)?.close();
     stop(system);
     return code;
   } finally {
@@ -204,162 +156,77 @@ export async function runBlockManager(options: BlockManagerOptions): Promise<num
   }
 }
 
-async function register(
-  nc: NatsConnection,
-  subjects: Subjects,
-  options: BlockManagerOptions,
-  workers: number,
-  log: (line: string) => void,
-): Promise<string | undefined> {
-  const registration: Registration = {
-    protocolVersion: PROTOCOL_VERSION,
-    packageVersion: options.packageVersion ?? PACKAGE_VERSION,
-    blockId: options.blockId,
-    host: hostname(),
-    pid: process.pid,
-    workers,
-  };
-  const until = Date.now() + options.heartbeatThresholdMs;
-  for (;;) {
-    try {
-      const reply = await nc.request(subjects.register, encodeJson(registration), { timeout: 2_000 });
-      const answer = decodeJson(reply.data, registrationReplySchema, 'registration reply');
-      return answer.ok ? undefined : answer.error;
-    } catch (error) {
-      if (Date.now() > until) return `no DFK answered on ${subjects.register} within ${options.heartbeatThresholdMs} ms`;
-      log(`registration not answered yet (${(error as Error).message}); trying again`);
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-  }
-}
-
-/** Pulls task batches while the budget has room. Returns a function that stops pulling. */
-function pullBatches(
-  js: JetStreamClient,
-  subjects: Subjects,
-  manager: Ref<ToBlock>,
-  budget: PullBudget,
-  log: (line: string) => void,
-): () => void {
-  let running = true;
-  void (async () => {
-    let consumer: Consumer | undefined;
-    while (running) {
-      try {
-        const free = budget.free;
-        if (free <= 0) {
-          // Woken as soon as a batch has run; the timeout only re-checks `running`.
-          await budget.waitForRoom(250);
-          continue;
-        }
-        consumer ??= await js.consumers.get(subjects.taskStream, BLOCK_CONSUMER);
-        const messages = await consumer.fetch({ max_messages: free, expires: 1_000 });
-        for await (const msg of messages) {
-          // Counted here, not when the actor gets to it, so the next fetch never asks for too many.
-          budget.take();
-          send(manager, { type: 'batch', msg });
-        }
-      } catch (error) {
-        consumer = undefined;
-        if (!running) return;
-        log(`pulling tasks failed (${(error as Error).message}); trying again`);
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
-    }
-  })();
-  return () => {
-    running = false;
-  };
-}
-
-function startHeartbeats(
-  nc: NatsConnection,
-  subjects: Subjects,
-  options: BlockManagerOptions,
-  manager: Ref<ToBlock>,
-  log: (line: string) => void,
-  finished: (code: number) => void,
-): () => void {
-  let lastDfkBeat = Date.now();
-  const sub = nc.subscribe(subjects.dfkHeartbeat, {
-    callback: () => {
-      lastDfkBeat = Date.now();
-    },
-  });
-  let workers: WorkerSampleMessage[] | undefined;
-  const timer = setInterval(() => {
-    const pool = managers.get(manager)?.pool;
-    const inFlight = pool?.inFlight ?? 0;
-    nc.publish(subjects.blockHeartbeat(options.blockId), encodeJson({ blockId: options.blockId, inFlight, at: Date.now(), workers }));
-    // For the next beat: each thread answers on its control plane when its event loop is free.
-    void pool?.sample().then((samples) => (workers = samples));
-    if (Date.now() - lastDfkBeat > options.heartbeatThresholdMs) {
-      log(`no heartbeat from the DFK for ${options.heartbeatThresholdMs} ms: it is gone; exiting`);
-      finished(4);
-    }
-  }, options.heartbeatPeriodMs);
-  return () => {
-    clearInterval(timer);
-    sub.unsubscribe();
-  };
+interface BlockManagerContext {
+  nc: NatsConnection;
+  subjects: ReturnType<typeof subjectsFor>;
+  blockId: string;
+  workers: number;
+  log: (line: string) => void;
+  /** Ends the block manager with an exit code. */
+  finished: (code: number) => void;
+  budget: PullBudget;
 }
 
 const managers = new WeakMap<Ref<unknown>, BlockManager>();
 
 /** The block manager actor: holds pulled batches, runs their tasks, and acks each batch once its results are stored. */
 class BlockManager implements Behaviour<ToBlock> {
-  readonly pool: WorkerPool;
+  #pool!: WorkerPool;
   readonly #self: Ref<ToBlock>;
-  readonly #nc: NatsConnection;
-  readonly #js: JetStreamClient;
-  readonly #subjects: Subjects;
-  readonly #blockId: string;
-  readonly #log: (line: string) => void;
-  readonly #finished: (code: number) => void;
+  readonly #context: BlockManagerContext;
+  readonly #reports: ReportSender;
+  /** Ends the reports' retries when the actor stops. */
+  readonly #abort = new AbortController();
   /** Batches pulled and not yet acknowledged, by stream sequence. */
   readonly #batches = new Map<number, HeldBatch>();
   /** Which batch each task try came in. */
   readonly #batchOf = new Map<string, number>();
-  readonly #working: NodeJS.Timeout;
+  #working: NodeJS.Timeout | undefined;
   #draining = false;
-  #published = 0;
   /** Batches taken straight from the DFK, counted down from -1 so their keys never meet stream sequences. */
   #directBatches = 0;
-  readonly #budget: PullBudget;
   /** Tries cancelled before this block held them (`taskId:attempt`): skipped if a batch brings them. */
   readonly #cancelled = new Set<string>();
 
-  constructor(
-    self: Ref<ToBlock>,
-    nc: NatsConnection,
-    js: JetStreamClient,
-    subjects: Subjects,
-    options: BlockManagerOptions,
-    workers: number,
-    log: (line: string) => void,
-    finished: (code: number) => void,
-    budget: PullBudget,
-  ) {
-    managers.set(self, this);
-    this.#budget = budget;
+  constructor(self: Ref<ToBlock>, context: BlockManagerContext) {
     this.#self = self;
-    this.#nc = nc;
-    this.#js = js;
-    this.#subjects = subjects;
-    this.#blockId = options.blockId;
-    this.#log = log;
-    this.#finished = finished;
-    this.pool = new WorkerPool(self as Ref<FromWorkerActor>, {
-      name: `block-${options.blockId}`,
-      workers,
+    this.#context = context;
+    this.#reports = new ReportSender(context.nc, jetstream(context.nc), context.subjects, context.blockId, this.#abort.signal, context.log);
+  }
+
+  started(): void {
+    managers.set(this.#self, this);
+    this.#pool = new WorkerPool(this.#self as Ref<FromWorkerActor>, {
+      name: `block-${this.#context.blockId}`,
+      workers: this.#context.workers,
       idleSpinMs: BLOCK_IDLE_SPIN_MS,
       report: (outcomes) => this.#report(outcomes),
       running: (taskId, attempt) =>
-        void this.#publish({ v: PROTOCOL_VERSION, kind: 'running', blockId: this.#blockId, taskId, attempt }).catch(() => {}),
+        void this.#reports.store({ v: PROTOCOL_VERSION, kind: 'running', blockId: this.#context.blockId, taskId, attempt }),
     });
     this.#working = setInterval(() => {
       for (const batch of this.#batches.values()) batch.msg?.working();
     }, WORKING_PERIOD_MS);
+  }
+
+  /** Tasks on this block's workers. */
+  get inFlight(): number {
+    return this.#pool.inFlight;
+  }
+
+  /** Each worker thread's memory and busy time, asked on its control plane. */
+  sample(): Promise<WorkerSampleMessage[]> {
+    return this.#pool.sample();
+  }
+
+  childCrashed(...args: Parameters<WorkerPool['childCrashed']>): symbol {
+    return this.#pool.childCrashed(...args);
+  }
+
+  /** Stops the workers, then releases what the actor holds (before the connection closes). */
+  async close(): Promise<void> {
+    await this.#pool.stop();
+    this.stopped();
   }
 
   receive(msg: ToBlock): void {
@@ -371,14 +238,14 @@ class BlockManager implements Behaviour<ToBlock> {
       case 'stored':
         return this.#stored(msg.outcomes);
       case 'cancel':
-        if (!this.pool.cancel(msg.taskId, msg.attempt)) this.#cancelled.add(`${msg.taskId}:${msg.attempt}`);
+        if (!this.#pool.cancel(msg.taskId, msg.attempt)) this.#cancelled.add(`${msg.taskId}:${msg.attempt}`);
         return;
       case 'drain':
         this.#draining = true;
-        this.#budget.close();
+        this.#context.budget.close();
         return this.#maybeDone();
       default:
-        this.pool.handle(msg);
+        this.#pool.handle(msg);
     }
   }
 
@@ -388,7 +255,7 @@ class BlockManager implements Behaviour<ToBlock> {
     try {
       batch = decodeBinary(data, taskBatchSchema, what);
     } catch (error) {
-      this.#log(`rejected ${(error as Error).message}`);
+      this.#context.log(`rejected ${(error as Error).message}`);
       return undefined;
     }
     const functions = new Map(batch.functions.map((f) => [f.id, f]));
@@ -396,7 +263,7 @@ class BlockManager implements Behaviour<ToBlock> {
     for (const wire of batch.tasks) {
       const fn = functions.get(wire.fnId);
       if (!fn) {
-        this.#log(`rejected ${what}: task ${wire.taskId} names function ${wire.fnId}, which the batch does not carry`);
+        this.#context.log(`rejected ${what}: task ${wire.taskId} names function ${wire.fnId}, which the batch does not carry`);
         return undefined;
       }
       tasks.push({ wire, fn });
@@ -409,10 +276,12 @@ class BlockManager implements Behaviour<ToBlock> {
    * saves a hop). Taken only with room to spare; the DFK records it as claimed on the answer.
    */
   #acceptDirect(data: Uint8Array, respond: (answer: string) => void): void {
-    if (this.#draining || this.#budget.free <= 0) return respond(DIRECT_BUSY);
+    const { budget } = this.#context;
+    // Checked first, busy or not: a sender of garbage is told so, not asked to try elsewhere.
     const tasks = this.#decode(data, 'direct task batch');
     if (!tasks) return respond('rejected');
-    this.#budget.take();
+    if (this.#draining || budget.free <= 0) return respond(DIRECT_BUSY);
+    budget.take();
     const key = -++this.#directBatches;
     this.#batches.set(key, { msg: undefined, remaining: tasks.length, running: tasks.length, claim: undefined });
     for (const { wire } of tasks) this.#batchOf.set(`${wire.taskId}:${wire.attempt}`, key);
@@ -422,7 +291,7 @@ class BlockManager implements Behaviour<ToBlock> {
 
   /** Runs a batch's tasks, except tries cancelled before they came: those end at once. */
   #submit(tasks: PoolTask[]): void {
-    if (this.#cancelled.size === 0) return this.pool.submit(tasks);
+    if (this.#cancelled.size === 0) return this.#pool.submit(tasks);
     const cancelled: WireOutcome[] = [];
     const run = tasks.filter(({ wire }) => {
       if (!this.#cancelled.delete(`${wire.taskId}:${wire.attempt}`)) return true;
@@ -430,7 +299,7 @@ class BlockManager implements Behaviour<ToBlock> {
       cancelled.push({ taskId: wire.taskId, attempt: wire.attempt, ok: false, error });
       return false;
     });
-    this.pool.submit(run);
+    this.#pool.submit(run);
     if (cancelled.length > 0) this.#report(cancelled);
   }
 
@@ -439,15 +308,15 @@ class BlockManager implements Behaviour<ToBlock> {
     if (!tasks) {
       // Never retried: the same bytes would fail the same way.
       msg.term();
-      this.#budget.release();
+      this.#context.budget.release();
       return;
     }
     const claim = setTimeout(
       () =>
-        void this.#publish({
+        void this.#reports.store({
           v: PROTOCOL_VERSION,
           kind: 'claimed',
-          blockId: this.#blockId,
+          blockId: this.#context.blockId,
           seq: msg.seq,
           tasks: tasks.map(({ wire }) => ({ taskId: wire.taskId, attempt: wire.attempt })),
         }),
@@ -465,12 +334,12 @@ class BlockManager implements Behaviour<ToBlock> {
       if (batch && --batch.running === 0) {
         clearTimeout(batch.claim);
         batch.claim = undefined;
-        this.#budget.release();
+        this.#context.budget.release();
       }
     }
-    void this.#deliver({ v: PROTOCOL_VERSION, kind: 'results', blockId: this.#blockId, outcomes }).then(() =>
-      send(this.#self, { type: 'stored', outcomes }),
-    );
+    void this.#reports.deliver({ v: PROTOCOL_VERSION, kind: 'results', blockId: this.#context.blockId, outcomes }).then((delivered) => {
+      if (delivered) send(this.#self, { type: 'stored', outcomes });
+    });
   }
 
   /** Results are stored: acknowledge the batches that are now complete. */
@@ -491,43 +360,22 @@ class BlockManager implements Behaviour<ToBlock> {
 
   #maybeDone(): void {
     if (this.#draining && this.#batches.size === 0) {
-      this.#log('drained: every batch is done');
-      this.#finished(0);
+      this.#context.log('drained: every batch is done');
+      this.#context.finished(0);
     }
   }
 
   /**
-   * Results go straight to the DFK, which answers once it has them: one hop instead of a
-   * stored message and its delivery. Without an answer (the DFK busy, the server restarting,
-   * the connection down) they are stored in the results stream instead, where the DFK reads
-   * them later; a result that arrives both ways is used once (the DFK ignores a second one).
+   * Ends the reports' retries and the timers; batches still held (a shutdown, or the DFK gone)
+   * are handed back to the work queue at once rather than after their ack wait.
    */
-  async #deliver(report: BlockReport): Promise<void> {
-    try {
-      await this.#nc.request(this.#subjects.directResults, encodeBinary(report), { timeout: DIRECT_RESULTS_TIMEOUT_MS });
-      return;
-    } catch {
-      await this.#publish(report);
-    }
-  }
-
-  /** Publishes to the results stream until JetStream has stored it (a server restart only delays it). */
-  async #publish(report: BlockReport): Promise<void> {
-    const msgID = `${this.#blockId}-${++this.#published}`;
-    const data = encodeBinary(report);
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.#js.publish(this.#subjects.results, data, { msgID, timeout: 5_000 });
-        return;
-      } catch (error) {
-        if (attempt === 1 || attempt % 20 === 0) this.#log(`storing ${report.kind} not acknowledged (${(error as Error).message}); retrying`);
-        await new Promise((resolve) => setTimeout(resolve, Math.min(1_000, 50 * attempt)));
-      }
-    }
-  }
-
   stopped(): void {
+    if (this.#abort.signal.aborted) return;
+    this.#abort.abort();
     clearInterval(this.#working);
-    for (const batch of this.#batches.values()) clearTimeout(batch.claim);
+    for (const batch of this.#batches.values()) {
+      clearTimeout(batch.claim);
+      batch.msg?.nak();
+    }
   }
 }

@@ -1,13 +1,16 @@
-import { spawnBehaviour, send, type Behaviour, type Ref } from './actor.ts';
+import { spawnBehaviour, send, type Behaviour, type Ref, type StopReason } from './actor.ts';
 import { TERMINAL_JOB_STATES, type ExecutionProvider, type JobStatus } from '../providers/provider.ts';
 import { shellQuote } from '../common/shell-quote.ts';
 import type { StatusPoller } from './htex/status-poller.ts';
+import type { BlockLife } from './htex/block-phase.ts';
+
+export type { BlockPhase } from './htex/block-phase.ts';
 
 /** Messages a block actor handles. */
 export type ToBlockActor =
-  | { type: 'submitted'; jobId: string }
+  | { type: 'submitted' }
   | { type: 'submit-failed'; error: unknown }
-  | { type: 'registered'; workers: number }
+  | { type: 'registered' }
   | { type: 'refused'; reason: string }
   | { type: 'heartbeat' }
   | { type: 'check' }
@@ -19,21 +22,9 @@ export type FromBlockActor =
   | { type: 'block-lost'; blockId: string; reason: string; graceful?: boolean }
   | { type: 'block-registered'; blockId: string; workers: number };
 
-/** Where a block is in its life. */
-export type BlockPhase =
-  /** The provider is being asked for a job. */
-  | 'submitting'
-  /** The job exists; its manager has not registered yet. */
-  | 'pending'
-  /** Its manager registered and heartbeats. */
-  | 'registered'
-  /** Stopped heartbeating, or its job ended on its own, or never started. */
-  | 'lost'
-  /** Cancelled by the executor. */
-  | 'cancelled';
-
 export interface BlockActorOptions {
-  blockId: string;
+  /** The block's phase and facts, shared with the executor manager (see block-phase.ts). */
+  life: BlockLife;
   provider: ExecutionProvider;
   /** Batches the status questions of all blocks of the executor. */
   poller: StatusPoller;
@@ -47,48 +38,65 @@ export interface BlockActorOptions {
   heartbeatThresholdMs: number;
 }
 
+/** Cancels a job, ignoring a job that is gone already. */
+async function cancelQuietly(provider: ExecutionProvider, jobId: string): Promise<void> {
+  try {
+    await provider.cancel([jobId]);
+  } catch {
+    // The job may be gone already; nothing else to release.
+  }
+}
+
 /**
  * The proxy of one provider job: submits it, watches its heartbeats and its job state, and
  * declares it lost when either says it is gone, so that its tasks are tried again elsewhere.
+ * Restarted after a crash, it takes over the job its predecessor submitted (the job id lives
+ * in the block's `BlockLife`); stopped, it cancels the job.
  */
 class BlockActor implements Behaviour<ToBlockActor> {
   readonly #options: BlockActorOptions;
+  readonly #life: BlockLife;
   readonly #self: Ref<ToBlockActor>;
-  readonly #timer: NodeJS.Timeout;
-  #phase: BlockPhase = 'submitting';
-  #jobId: string | undefined;
+  #timer: NodeJS.Timeout | undefined;
   #lastHeartbeat = Date.now();
   #checking = false;
 
   constructor(self: Ref<ToBlockActor>, options: BlockActorOptions) {
     this.#self = self;
     this.#options = options;
-    const { provider, command, tasksPerNode, blockId, env } = options;
-    provider.submit(command, tasksPerNode, `parsl-ts-${blockId}`, { env }).then(
-      (jobId) => send(self, { type: 'submitted', jobId }),
-      (error: unknown) => send(self, { type: 'submit-failed', error }),
-    );
-    this.#timer = setInterval(() => send(self, { type: 'check' }), Math.max(100, Math.min(options.heartbeatPeriodMs, 5_000)));
+    this.#life = options.life;
+  }
+
+  started(): void {
+    const { provider, command, tasksPerNode, env, life } = this.#options;
+    if (life.ended) return;
+    if (life.phase === 'submitting' && !life.jobRequested) {
+      life.jobRequested = true;
+      provider.submit(command, tasksPerNode, `parsl-ts-${life.blockId}`, { env }).then(
+        (jobId) => {
+          life.jobId = jobId;
+          // Cancelled (or its actor stopped) while the provider was busy: the job goes at once.
+          if (life.ended) void cancelQuietly(provider, jobId);
+          else send(this.#self, { type: 'submitted' });
+        },
+        (error: unknown) => send(this.#self, { type: 'submit-failed', error }),
+      );
+    }
+    this.#timer = setInterval(() => send(this.#self, { type: 'check' }), Math.max(100, Math.min(this.#options.heartbeatPeriodMs, 5_000)));
     this.#timer.unref();
   }
 
-  get phase(): BlockPhase {
-    return this.#phase;
-  }
-
   receive(msg: ToBlockActor): void | Promise<void> {
+    const life = this.#life;
     switch (msg.type) {
       case 'submitted':
-        this.#jobId = msg.jobId;
-        if (this.#phase === 'submitting') this.#phase = 'pending';
-        else if (this.#phase === 'cancelled') void this.#options.provider.cancel([msg.jobId]);
+        if (life.phase === 'submitting') life.to('pending');
         return;
       case 'submit-failed':
         return this.#lost(`the provider could not submit it: ${(msg.error as Error)?.message ?? String(msg.error)}`);
       case 'registered':
-        this.#phase = 'registered';
         this.#lastHeartbeat = Date.now();
-        send(this.#options.manager, { type: 'block-registered', blockId: this.#options.blockId, workers: msg.workers });
+        send(this.#options.manager, { type: 'block-registered', blockId: life.blockId, workers: life.workers });
         return;
       case 'refused':
         void this.#cancelJob();
@@ -100,7 +108,7 @@ class BlockActor implements Behaviour<ToBlockActor> {
         return this.#check();
       case 'job-state': {
         const { status } = msg;
-        if (!TERMINAL_JOB_STATES.has(status.state) || (this.#phase !== 'pending' && this.#phase !== 'registered')) return;
+        if (!TERMINAL_JOB_STATES.has(status.state) || life.ended || life.phase === 'submitting') return;
         const details = [
           status.state,
           status.exitCode !== undefined ? `exit code ${status.exitCode}` : undefined,
@@ -108,29 +116,38 @@ class BlockActor implements Behaviour<ToBlockActor> {
         ].filter(Boolean);
         const stderr = msg.stderrTail ? `; its stderr ends with: ${msg.stderrTail}` : status.stderrPath ? `; its stderr is in ${status.stderrPath}` : '';
         // A registered block whose job completed was drained, or its walltime ended the manager cleanly.
-        const graceful = this.#phase === 'registered' && status.state === 'completed';
-        return this.#lost(`its job ${this.#jobId} ended (${details.join(', ')})${stderr}`, graceful);
+        const graceful = (life.phase === 'registered' || life.phase === 'draining') && status.state === 'completed';
+        return this.#lost(`its job ${life.jobId} ended (${details.join(', ')})${stderr}`, graceful);
       }
-      case 'cancel':
-        this.#phase = 'cancelled';
-        clearInterval(this.#timer);
-        return this.#cancelJob().finally(msg.done);
+      case 'cancel': {
+        this.#stopTimer();
+        const draining = life.phase === 'draining';
+        return this.#cancel()
+          .then(() => {
+            // Cancelled at the end of its drain period: what it still held is lost, and must fail, not hang.
+            if (draining) send(this.#options.manager, { type: 'block-lost', blockId: life.blockId, reason: 'cancelled: it did not finish draining within drainPeriod' });
+          })
+          .finally(msg.done);
+      }
     }
   }
 
   #check(): void {
-    if (this.#phase === 'registered' && Date.now() - this.#lastHeartbeat > this.#options.heartbeatThresholdMs) {
+    const life = this.#life;
+    if (life.ended) return this.#stopTimer();
+    const heard = life.phase === 'registered' || life.phase === 'draining';
+    if (heard && Date.now() - this.#lastHeartbeat > this.#options.heartbeatThresholdMs) {
       this.#lost(`no heartbeat for ${this.#options.heartbeatThresholdMs} ms`);
       void this.#cancelJob();
       return;
     }
-    if ((this.#phase === 'pending' || this.#phase === 'registered') && this.#jobId !== undefined && !this.#checking) {
+    if (life.phase !== 'submitting' && life.jobId !== undefined && !this.#checking) {
       // Asked outside the actor's turn: a scheduler may take seconds to answer.
       this.#checking = true;
-      this.#options.poller.statusOf(this.#jobId).then(
+      this.#options.poller.statusOf(life.jobId).then(
         async (status) => {
           if (status) {
-            const stderrTail = TERMINAL_JOB_STATES.has(status.state) && this.#phase === 'pending' ? await this.#stderrTail(status) : undefined;
+            const stderrTail = TERMINAL_JOB_STATES.has(status.state) && life.phase === 'pending' ? await this.#stderrTail(status) : undefined;
             send(this.#self, { type: 'job-state', status, stderrTail });
           }
           this.#checking = false;
@@ -152,27 +169,36 @@ class BlockActor implements Behaviour<ToBlockActor> {
   }
 
   #lost(reason: string, graceful = false): void {
-    if (this.#phase === 'lost' || this.#phase === 'cancelled') return;
-    this.#phase = 'lost';
-    clearInterval(this.#timer);
-    send(this.#options.manager, { type: 'block-lost', blockId: this.#options.blockId, reason, graceful });
+    if (this.#life.ended) return;
+    this.#life.to('lost');
+    this.#stopTimer();
+    send(this.#options.manager, { type: 'block-lost', blockId: this.#life.blockId, reason, graceful });
+  }
+
+  /** Cancels the block: its phase first, then its job (if the provider gave one yet). */
+  async #cancel(): Promise<void> {
+    if (this.#life.ended) return;
+    this.#life.to('cancelled');
+    await this.#cancelJob();
   }
 
   async #cancelJob(): Promise<void> {
-    if (this.#jobId === undefined) return;
-    try {
-      await this.#options.provider.cancel([this.#jobId]);
-    } catch {
-      // The job may be gone already; nothing else to release.
-    }
+    if (this.#life.jobId !== undefined) await cancelQuietly(this.#options.provider, this.#life.jobId);
   }
 
-  stopped(): void {
-    clearInterval(this.#timer);
+  #stopTimer(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  async stopped(reason: StopReason): Promise<void> {
+    this.#stopTimer();
+    // A restart keeps the job for the next state; a stop ends it.
+    if (reason === 'stop') await this.#cancel();
   }
 }
 
-/** Spawns the actor of one block; it submits the job at once. */
+/** Spawns the actor of one block; it submits the job when it starts. */
 export function spawnBlock(parent: Ref<unknown>, options: BlockActorOptions): Ref<ToBlockActor> {
-  return spawnBehaviour<ToBlockActor, BlockActor>(parent, `block-${options.blockId}`, (ctx) => new BlockActor(ctx.self, options));
+  return spawnBehaviour<ToBlockActor, BlockActor>(parent, `block-${options.life.blockId}`, (ctx) => new BlockActor(ctx.self, options));
 }

@@ -70,12 +70,15 @@ export interface StrategyOptions {
 class StrategyActor implements Behaviour<ToStrategy> {
   readonly #self: Ref<ToStrategy>;
   readonly #options: StrategyOptions;
-  readonly #timer: NodeJS.Timeout;
+  #timer: NodeJS.Timeout | undefined;
 
   constructor(self: Ref<ToStrategy>, options: StrategyOptions) {
     this.#self = self;
     this.#options = options;
-    this.#timer = setInterval(() => send(self, { type: 'tick' }), options.periodMs);
+  }
+
+  started(): void {
+    this.#timer = setInterval(() => send(this.#self, { type: 'tick' }), this.#options.periodMs);
     this.#timer.unref();
   }
 

@@ -87,7 +87,7 @@ export async function blockMain(argv: string[]): Promise<number> {
   });
 }
 
-// Run directly: `node --import tsx src/executors/htex/block-main.ts …` or its built .js.
+// Run directly: `node --import tsx src/cli/block.ts …` or its built .js.
 if (import.meta.url === `file://${process.argv[1]}`) {
   blockMain(process.argv.slice(2)).then(
     (code) => process.exit(code),

@@ -126,6 +126,8 @@ export const blockReportSchema = z.discriminatedUnion('kind', [
 
 /** A block's answer to a batch sent straight to it. */
 export const DIRECT_ACCEPTED = 'accepted';
+/** JetStream consumer that every block of one executor pulls task batches from. */
+export const BLOCK_CONSUMER = 'blocks';
 export const DIRECT_BUSY = 'busy';
 
 /** A block → DFK registration request. */

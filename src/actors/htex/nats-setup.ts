@@ -1,0 +1,179 @@
+/**
+ * The HTEX manager's NATS side: starts (or reaches) the server, creates the run's streams and
+ * consumers, subscribes to registrations, direct results and heartbeats, and reads the
+ * results stream. What arrives is handed to the manager through `NatsHandlers`.
+ */
+import { randomBytes } from 'node:crypto';
+import { jetstream, jetstreamManager, AckPolicy, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import { connectNats, releaseProcessHold, type NatsConnectionOptions } from '../../nats/connection.ts';
+import { NatsServer } from '../../nats/server.ts';
+import {
+  BLOCK_CONSUMER,
+  blockHeartbeatSchema,
+  blockReportSchema,
+  decodeBinary,
+  decodeJson,
+  encodeJson,
+  registrationSchema,
+  type BlockReport,
+  type Registration,
+  type RegistrationReply,
+  type Subjects,
+  type WorkerSampleMessage,
+} from '../../nats/protocol.ts';
+import type { ResolvedHighThroughputExecutorOptions } from '../../executors/htex.ts';
+
+/** Durable consumer through which the DFK reads the results stream. */
+const DFK_CONSUMER = 'dfk';
+/** How long JetStream waits for a block's ack before handing a batch to another block. */
+const TASK_ACK_WAIT_MS = 30_000;
+const OK = new Uint8Array([1]);
+
+/** The run's NATS resources, once started. */
+export interface Connected {
+  nc: NatsConnection;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  /** The embedded server, when the executor started its own. */
+  server: NatsServer | undefined;
+  /** What blocks are given to connect. */
+  blockConnection: NatsConnectionOptions;
+  subscriptions: Subscription[];
+  stopConsuming: () => void;
+}
+
+/** Where what arrives over NATS goes (each handler sends a message to the manager actor). */
+export interface NatsHandlers {
+  register(registration: Registration, respond: (reply: RegistrationReply) => void): void;
+  /** A block's report; `ack` once the manager has taken it. */
+  report(report: BlockReport, ack: () => void): void;
+  heartbeat(blockId: string, inFlight: number, workers: WorkerSampleMessage[] | undefined): void;
+}
+
+/** Starts (or reaches) the NATS server, creates the run's streams and subscriptions. */
+export async function startNats(
+  runId: string,
+  subjects: Subjects,
+  options: ResolvedHighThroughputExecutorOptions,
+  handlers: NatsHandlers,
+): Promise<Connected> {
+  let server: NatsServer | undefined;
+  let connection: NatsConnectionOptions;
+  if (options.nats.servers === undefined) {
+    // A credential for this run only: whoever can publish tasks can run code on the workers.
+    const password = randomBytes(24).toString('base64url');
+    server = await NatsServer.start({ auth: { user: 'parsl', password } });
+    connection = { servers: [server.url], user: 'parsl', password };
+  } else {
+    connection = { ...options.nats, servers: options.nats.servers };
+  }
+  let nc: NatsConnection | undefined;
+  try {
+    nc = await connectNats(connection, `parsl-ts dfk ${runId} ${options.label}`);
+    const js = jetstream(nc);
+    const jsm = await jetstreamManager(nc);
+    await createStreams(jsm, subjects);
+    const subscriptions = subscribe(nc, subjects, handlers);
+    const consumer = await js.consumers.get(subjects.resultStream, DFK_CONSUMER);
+    const messages = await consumer.consume({ max_messages: 1024 });
+    // The driver's process must be able to end while this connection is open (kernel/driver-exit.ts).
+    releaseProcessHold(nc, messages);
+    void (async () => {
+      for await (const msg of messages) {
+        try {
+          handlers.report(decodeBinary(msg.data, blockReportSchema, `block report #${msg.seq}`), () => msg.ack());
+        } catch (e) {
+          process.emitWarning(`rejected ${(e as Error).message}`);
+          msg.term();
+        }
+      }
+    })();
+    return { nc, js, jsm, server, blockConnection: connection, subscriptions, stopConsuming: () => void messages.close() };
+  } catch (error) {
+    await nc?.close().catch(() => {});
+    await server?.stop();
+    throw error;
+  }
+}
+
+async function createStreams(jsm: JetStreamManager, subjects: Subjects): Promise<void> {
+  for (const [name, subject] of [
+    [subjects.taskStream, subjects.tasks],
+    [subjects.resultStream, subjects.results],
+  ] as const) {
+    await jsm.streams.add({
+      name,
+      subjects: [subject],
+      retention: RetentionPolicy.Workqueue,
+      storage: StorageType.File,
+      duplicate_window: 120_000_000_000,
+    });
+  }
+  await jsm.consumers.add(subjects.taskStream, {
+    durable_name: BLOCK_CONSUMER,
+    ack_policy: AckPolicy.Explicit,
+    ack_wait: TASK_ACK_WAIT_MS * 1_000_000,
+    max_ack_pending: 100_000,
+    max_waiting: 4096,
+  });
+  await jsm.consumers.add(subjects.resultStream, {
+    durable_name: DFK_CONSUMER,
+    ack_policy: AckPolicy.Explicit,
+    max_ack_pending: 100_000,
+  });
+}
+
+function subscribe(nc: NatsConnection, subjects: Subjects, handlers: NatsHandlers): Subscription[] {
+  const register = nc.subscribe(subjects.register, {
+    callback: (error, msg) => {
+      if (error) return;
+      try {
+        const registration = decodeJson(msg.data, registrationSchema, 'block registration');
+        handlers.register(registration, (reply) => msg.respond(encodeJson(reply)));
+      } catch (e) {
+        process.emitWarning(`rejected a block registration: ${(e as Error).message}`);
+        msg.respond(encodeJson({ ok: false, error: (e as Error).message }));
+      }
+    },
+  });
+  const directResults = nc.subscribe(subjects.directResults, {
+    callback: (error, msg) => {
+      if (error) return;
+      try {
+        const report = decodeBinary(msg.data, blockReportSchema, 'direct block report');
+        // Answered once the manager has taken it: only then may the block acknowledge its batch.
+        handlers.report(report, () => msg.respond(OK));
+      } catch (e) {
+        process.emitWarning(`rejected ${(e as Error).message}`);
+      }
+    },
+  });
+  const heartbeats = nc.subscribe(subjects.allBlockHeartbeats, {
+    callback: (error, msg) => {
+      if (error) return;
+      try {
+        const beat = decodeJson(msg.data, blockHeartbeatSchema, 'block heartbeat');
+        handlers.heartbeat(beat.blockId, beat.inFlight, beat.workers);
+      } catch (e) {
+        process.emitWarning(`rejected a block heartbeat: ${(e as Error).message}`);
+      }
+    },
+  });
+  return [register, directResults, heartbeats];
+}
+
+/**
+ * Ends what `startNats` began: consumers, subscriptions, the connection and the embedded
+ * server. On a shared server the run's streams are deleted, so nothing of it stays behind.
+ */
+export async function stopNats(connected: Connected, subjects: Subjects): Promise<void> {
+  connected.stopConsuming();
+  for (const sub of connected.subscriptions) sub.unsubscribe();
+  if (!connected.server) {
+    await connected.jsm.streams.delete(subjects.taskStream).catch(() => false);
+    await connected.jsm.streams.delete(subjects.resultStream).catch(() => false);
+  }
+  await connected.nc.close().catch(() => {});
+  await connected.server?.stop();
+}
