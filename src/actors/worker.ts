@@ -158,10 +158,12 @@ class WorkerActor implements Behaviour<ToWorkerActor> {
   readonly #self: Ref<ToWorkerActor>;
   /** Tells this thread's messages from those of the thread it replaced, still in the mailbox. */
   readonly #generation = ++generations;
-  readonly #thread: Worker;
-  readonly #channel: WorkerChannel;
+  readonly #options: WorkerActorOptions;
   readonly #slot = new RunningSlot();
-  readonly #control: Comlink.Remote<WorkerControl>;
+  // Made in started(): a state made for a restart holds nothing until the old one has stopped.
+  #thread!: Worker;
+  #channel!: WorkerChannel;
+  #control!: Comlink.Remote<WorkerControl>;
   #watchdog: NodeJS.Timeout | undefined;
   #timedOut = false;
   #cancelledRun = false;
@@ -171,6 +173,13 @@ class WorkerActor implements Behaviour<ToWorkerActor> {
   constructor(self: Ref<ToWorkerActor>, options: WorkerActorOptions) {
     this.#id = options.workerId;
     this.#self = self;
+    this.#options = options;
+  }
+
+  /** Starts the thread (on a restart, after the previous state's thread was ended). */
+  started(): void {
+    const options = this.#options;
+    const self = this.#self;
     const ports = new MessageChannel();
     const data: WorkerThreadData = { workerId: this.#id, dataPort: ports.port2, slot: this.#slot.buffer, idleSpinMs: options.idleSpinMs };
     this.#thread = spawnThread(data, [ports.port2], options.resourceLimits);
