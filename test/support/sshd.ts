@@ -19,7 +19,7 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 
 export const SSHD_PATH = '/usr/sbin/sshd';
-const START_TIMEOUT_MS = 15_000;
+const START_TIMEOUT_MS = 60_000; // a guard: sshd starts in well under a second, but not at load 20
 
 export interface SshdOptions {
   /** Extra `sshd_config` lines, e.g. `['MaxSessions 2']`. */
