@@ -11,7 +11,7 @@
 //
 // Each file runs in a process group of its own: a file that hangs is killed with everything it
 // started, and a file that leaves processes behind is named (and they are killed).
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -98,13 +98,15 @@ function runFile(file, limitMs) {
       timedOut = true;
       killGroup(child.pid, 'SIGKILL');
     }, limitMs);
-    child.on('close', (code) => {
+    child.on('close', async (code) => {
       clearTimeout(timer);
       running = undefined;
+      // Helpers such as tsx's esbuild service end a moment after the file's process: give them 3 s.
+      for (let i = 0; i < 60 && killGroup(child.pid, 0); i++) await new Promise((r) => setTimeout(r, 50));
       if (killGroup(child.pid, 0)) {
-        // Still there after the file ended: a process it started and did not stop.
-        output += `\n${file} left processes behind in its process group; killed them\n`;
-        console.log(`  ${file}: left processes behind in its process group (killed)`);
+        // Still there: processes the file started and did not stop.
+        const left = spawnSync('ps', ['-o', 'pid=,args=', '-g', String(child.pid)], { encoding: 'utf8' }).stdout.trim();
+        console.log(`  ${file}: left processes behind in its process group (killed them):\n${left}`);
         killGroup(child.pid, 'SIGKILL');
       }
       resolve({ code, output, timedOut });
