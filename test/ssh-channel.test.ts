@@ -543,6 +543,64 @@ test('keyboard-interactive - a plain SSHChannel with a password passes PAM promp
   );
 });
 
+test('exec - a session refused while none of ours is open is tried again (the server frees closed sessions late)', async () => {
+  // OpenSSH at MaxSessions, under load, refuses a new session for a moment after the client saw
+  // the last one close: with no session of ours open, that is not the server's limit.
+  const server = await startTwoFactorServer({ username: 'alice', password: 'pw-1', code: '424242', refuseSessions: 2 });
+  try {
+    await deadline(
+      (async () => {
+        const kh = join(tmp.path, 'known_hosts_refusing');
+        writeFileSync(kh, `${server.knownHostsLine}\n`);
+        const ch = track(
+          new SSHInteractiveLoginChannel({
+            hostname: '127.0.0.1',
+            port: server.port,
+            username: 'alice',
+            knownHostsPath: kh,
+            agent: false,
+            onPrompt: async (prompts) => prompts.map((p) => (p.prompt === CODE_ROUND.prompt ? '424242' : 'pw-1')),
+          }),
+        );
+        assert.equal(await ch.exec('echo served'), { exitCode: 0, stdout: 'served\n', stderr: '' });
+        assert.is(server.refused, 2);
+        assert.is(ch.connectionCount, 1);
+      })(),
+    );
+  } finally {
+    await server.stop();
+  }
+});
+
+test('exec - an exit status that arrives with the reply to the exec request is not lost', async () => {
+  // A quick command's exit-status can come in the same read as the exec reply, before the
+  // channel listens for it; it used to end as "connection lost while running" (seen at load).
+  const server = await startTwoFactorServer({ username: 'alice', password: 'pw-1', code: '424242' });
+  try {
+    await deadline(
+      (async () => {
+        const kh = join(tmp.path, 'known_hosts_quick');
+        writeFileSync(kh, `${server.knownHostsLine}\n`);
+        const ch = track(
+          new SSHInteractiveLoginChannel({
+            hostname: '127.0.0.1',
+            port: server.port,
+            username: 'alice',
+            knownHostsPath: kh,
+            agent: false,
+            onPrompt: async (prompts) => prompts.map((p) => (p.prompt === CODE_ROUND.prompt ? '424242' : 'pw-1')),
+          }),
+        );
+        for (let i = 0; i < 20; i++) {
+          assert.equal(await ch.exec(`exit-at-once ${i}`), { exitCode: i, stdout: '', stderr: '' });
+        }
+      })(),
+    );
+  } finally {
+    await server.stop();
+  }
+});
+
 test('keyboard-interactive - custom 2FA prompts (ssh2 Server): two rounds, then a wrong code refused', async () => {
   const server = await startTwoFactorServer({ username: 'alice', password: 'pw-1', code: '424242' });
   try {
