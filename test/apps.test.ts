@@ -1,6 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import {
@@ -20,7 +22,8 @@ import {
   ThreadPoolExecutor,
   waitForCurrentTasks,
 } from '../src/index.ts';
-import { deadline, rejection, tempDir } from './helpers.ts';
+import { deadline, rejection, tempDir, waitFor } from './helpers.ts';
+import { Gate, holdUntilReleased } from './support/gate.ts';
 
 const work = tempDir();
 
@@ -39,16 +42,18 @@ test.after(async () => {
 const hello = app(() => 'Hello World!');
 const double = app((x: number) => x * 2);
 const add = app((a: number, b: number) => a + b);
-const sleepThen = app(async (ms: number, value: string) => {
-  await new Promise((resolve) => setTimeout(resolve, ms));
-  return value;
-});
+/** Returns its value once the test releases the gate (test/support/gate.ts). */
+const held = app(holdUntilReleased<string>);
 
 test('apps - a call returns a future at once, which resolves to the result', async () => {
-  const future = sleepThen(200, 'late');
+  const gate = new Gate();
+  const future = held(gate.buffer, 'late');
   assert.ok(future instanceof AppFuture);
   assert.is(future.done(), false);
   assert.ok(['pending', 'launched', 'running'].includes(future.state));
+  await deadline(gate.started());
+  assert.is(future.done(), false, 'not done while the app runs');
+  gate.release();
   assert.is(await deadline(future), 'late');
   assert.is(future.done(), true);
   assert.is(future.state, 'exec_done');
@@ -74,7 +79,8 @@ test('apps - calls run in parallel on the workers', async () => {
     Atomics.store(flags, me, 1);
     Atomics.notify(flags, me);
     const other = 1 - me;
-    const outcome = Atomics.wait(flags, other, 0, 10_000);
+    // The bound only keeps a broken pool from hanging the test; it is not a synchronisation.
+    const outcome = Atomics.wait(flags, other, 0, 60_000);
     return outcome === 'timed-out' ? 'alone' : 'together';
   });
   const results = await deadline(Promise.all([meet(shared, 0), meet(shared, 1)]));
@@ -82,8 +88,12 @@ test('apps - calls run in parallel on the workers', async () => {
 });
 
 test('apps - result(timeoutMs) rejects in time and the task goes on', async () => {
-  const slow = sleepThen(300, 'done');
+  const gate = new Gate();
+  const slow = held(gate.buffer, 'done');
+  await deadline(gate.started());
   await rejection(slow.result(20), (e) => e.name === 'TimeoutError');
+  assert.is(slow.done(), false);
+  gate.release();
   assert.is(await deadline(slow.result()), 'done');
 });
 
@@ -124,8 +134,13 @@ test('apps - the trailing options object: futures in values and inputs are resol
 });
 
 test('apps - a plain promise is a dependency too', async () => {
-  const later = new Promise<number>((resolve) => setTimeout(() => resolve(20), 50));
-  assert.is(await deadline(double(later)), 40);
+  let settle!: (value: number) => void;
+  const later = new Promise<number>((resolve) => (settle = resolve));
+  const doubled = double(later);
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.is(doubled.state, 'pending', 'waits for the promise');
+  settle(20);
+  assert.is(await deadline(doubled), 40);
 });
 
 test('apps - inline apps import what they need inside the body', async () => {
@@ -172,7 +187,7 @@ test('bash apps - declared outputs that were not written fail with MissingOutput
 
 test('bash apps - walltime kills the command and fails with AppTimeout', async () => {
   const sleeper = bashApp((_o: { walltime: number }) => 'sleep 30');
-  const error = await rejection(deadline(sleeper({ walltime: 200 }), 10_000), (e) => e instanceof AppTimeout);
+  const error = await rejection(deadline(sleeper({ walltime: 200 })), (e) => e instanceof AppTimeout);
   assert.is(error.walltimeMs, 200);
 });
 
@@ -192,13 +207,20 @@ test('bash apps - the command is built from the arguments and inputs', async () 
 
 test('files - a DataFuture in inputs makes the reader wait for the writer', async () => {
   const target = join(work.path, 'produced.txt');
-  const write = bashApp((path: string, _o: { outputs: File[] }) => `sleep 0.2; echo produced > ${path}`);
-  const writer = write(target, { outputs: [new File(target)] });
+  const go = join(work.path, 'produced.go');
+  execFileSync('mkfifo', [go]);
+  // The writer holds until the test writes a line into the fifo `go`.
+  const write = bashApp((path: string, fifo: string, _o: { outputs: File[] }) => `read -r _ < ${fifo}; echo produced > ${path}`);
+  const writer = write(target, go, { outputs: [new File(target)] });
   const read = app(async (opts: { inputs: File[] }) => {
     const fs = await import('node:fs/promises');
     return (await fs.readFile(opts.inputs[0]!.filepath, 'utf8')).trim();
   });
-  assert.is(await deadline(read({ inputs: [writer.outputs[0]!] })), 'produced');
+  const reader = read({ inputs: [writer.outputs[0]!] });
+  await deadline(waitFor(() => writer.state === 'running', 'the writer to run'));
+  assert.is(reader.state, 'pending', 'the reader waits for the writer');
+  await writeFile(go, 'go\n'); // opening a fifo for writing waits until the writer reads it
+  assert.is(await deadline(reader), 'produced');
   assert.ok(existsSync(target));
 });
 
@@ -233,13 +255,16 @@ test('join apps - nested join apps', async () => {
 });
 
 test('cancel - a pending task is cancelled and its dependents fail', async () => {
-  const blocker = sleepThen(300, 'x');
+  const gate = new Gate();
+  const blocker = held(gate.buffer, 'x');
   const waiting = app((s: string) => s + '!')(blocker);
   const dependent = app((s: string) => s + '?')(waiting);
+  await deadline(gate.started());
   assert.is(waiting.cancel(), true);
-  await rejection(waiting, (e) => e.name === 'TaskCancelledError');
-  await rejection(dependent, (e) => e.name === 'DependencyError');
-  assert.is(await blocker, 'x');
+  await rejection(deadline(waiting), (e) => e.name === 'TaskCancelledError');
+  await rejection(deadline(dependent), (e) => e.name === 'DependencyError');
+  gate.release();
+  assert.is(await deadline(blocker), 'x');
   assert.is(blocker.cancel(), false, 'a finished task cannot be cancelled');
 });
 

@@ -69,7 +69,7 @@ test('containers - blocks start through the runtime and run tasks (stand-in appt
           provider: new LocalProvider({ initBlocks: 1, maxBlocks: 1 }),
           maxWorkersPerNode: 1,
           heartbeatPeriod: 300,
-          heartbeatThreshold: 5_000,
+          heartbeatThreshold: 30_000, // generous: a late beat under load is not what this tests
           launchCmd,
           container: { runtime: 'apptainer', image: 'parsl-ts.sif', options: ['--bind', '/tmp'] },
         }),

@@ -6,9 +6,11 @@ import { join } from 'node:path';
 
 /**
  * Fails `promise` if it has not settled within `ms` (uvu has no per-test timeout:
- * lukeed/uvu#33). The error is made here so that its stack points at the test.
+ * lukeed/uvu#33). A guard for a test that hangs, never a synchronisation: generous, because
+ * several suites share this 2-core machine. The error is made here so that its stack points at
+ * the test.
  */
-export function deadline<T>(promise: PromiseLike<T>, ms = 30_000, what = 'test'): Promise<T> {
+export function deadline<T>(promise: PromiseLike<T>, ms = 60_000, what = 'test'): Promise<T> {
   const error = new Error(`${what} did not finish within ${ms} ms`);
   let timer: NodeJS.Timeout | undefined;
   return Promise.race([

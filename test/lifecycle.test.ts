@@ -3,19 +3,20 @@ import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { app, Config, dfk, KernelClosedError, load, NoKernelError, ThreadPoolExecutor } from '../src/index.ts';
 import { deadline, rejection } from './helpers.ts';
+import { Gate, holdUntilReleased } from './support/gate.ts';
 
-const sleepy = app(async (ms: number) => {
-  await new Promise((resolve) => setTimeout(resolve, ms));
-  return ms;
-});
+const echo = app((x: number) => x);
+const held = app(holdUntilReleased<number>);
 
 test('lifecycle - `await using` clears the kernel at the end of the scope', async () => {
   let outstanding;
   {
     await using kernel = load(new Config({ executors: [new ThreadPoolExecutor({ maxThreads: 1 })] }));
     assert.is(kernel.state, 'running');
-    assert.is(await deadline(sleepy(1)), 1);
-    outstanding = sleepy(5_000);
+    assert.is(await deadline(echo(1)), 1);
+    const gate = new Gate(); // never released: the task is still running when the scope ends
+    outstanding = held(gate.buffer, 5);
+    await deadline(gate.started());
   }
   assert.throws(() => dfk(), (e: unknown) => e instanceof NoKernelError);
   await rejection(deadline(outstanding), (e) => e instanceof KernelClosedError);
@@ -25,7 +26,10 @@ test("lifecycle - exitMode 'wait' waits for outstanding tasks before clearing", 
   let late;
   {
     await using _kernel = load(new Config({ executors: [new ThreadPoolExecutor({ maxThreads: 1 })], exitMode: 'wait' }));
-    late = sleepy(200);
+    const gate = new Gate();
+    late = held(gate.buffer, 200);
+    // Released only once the task runs, i.e. while the scope's end is already waiting for it.
+    void gate.started().then(gate.release.bind(gate), gate.release.bind(gate));
   }
   assert.is(late.done(), true);
   assert.is(await late, 200);
@@ -45,9 +49,9 @@ test('lifecycle - a cleared kernel refuses new calls and another can be loaded',
   const kernel = load(new Config({ executors: [new ThreadPoolExecutor({ maxThreads: 1 })] }));
   await kernel.cleanup();
   assert.is(kernel.state, 'closed');
-  assert.throws(() => sleepy(1), (e: unknown) => e instanceof NoKernelError);
+  assert.throws(() => echo(1), (e: unknown) => e instanceof NoKernelError);
   const again = load(new Config({ executors: [new ThreadPoolExecutor({ maxThreads: 1 })] }));
-  assert.is(await deadline(sleepy(2)), 2);
+  assert.is(await deadline(echo(2)), 2);
   await again.cleanup();
   await kernel.cleanup(); // safe to call twice
 });

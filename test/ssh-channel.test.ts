@@ -80,6 +80,12 @@ function track<C extends SSHChannel>(made: C): C {
   return made;
 }
 
+/**
+ * This process's mark on the names of remote commands and files: a second copy of the suite
+ * running beside this one (CI, another developer) must not see or remove ours, nor we theirs.
+ */
+const mark = String(process.pid);
+
 /** Pids of local processes whose command line matches `pattern` (the servers run on this machine). */
 function pgrep(pattern: string): string[] {
   try {
@@ -99,7 +105,12 @@ function ensurePamUser(): void {
   try {
     execFileSync('id', [PAM_USER], { stdio: 'ignore' });
   } catch {
-    execFileSync('useradd', ['-m', '-s', '/bin/sh', PAM_USER]);
+    try {
+      execFileSync('useradd', ['-m', '-s', '/bin/sh', PAM_USER], { stdio: 'pipe' });
+    } catch (error) {
+      // A second copy of the suite may have added the user in the meantime (useradd exits 9).
+      if ((error as { status?: number }).status !== 9) throw error;
+    }
   }
   execFileSync('chpasswd', { input: `${PAM_USER}:${PAM_PASSWORD}\n` });
 }
@@ -146,16 +157,16 @@ test('exec - timeout kills the command and rejects with ChannelTimeoutError', as
   await deadline(
     (async () => {
       const ch = channel();
-      await rejects(ch.exec('echo started; sleep 1017; echo late', { timeoutMs: 300 }), (e: unknown) => {
+      await rejects(ch.exec(`echo started; sleep 1017.${mark}; echo late`, { timeoutMs: 300 }), (e: unknown) => {
         assert.instance(e, ChannelTimeoutError);
-        assert.match((e as Error).message, 'sleep 1017');
+        assert.match((e as Error).message, `sleep 1017.${mark}`);
         assert.match((e as Error).message, '300 ms');
         // Made at the call site: the stack points at this test.
         assert.match((e as Error).stack ?? '', 'ssh-channel.test.ts');
         return true;
       });
       // The remote command is gone too (killed with its process group), not just abandoned.
-      await until(() => pgrep('sleep 101[7]').length === 0);
+      await until(() => pgrep(`sleep 101[7][.]${mark}`).length === 0);
       // The channel goes on working.
       assert.is((await ch.exec('echo still here')).stdout, 'still here\n');
     })(),
@@ -194,8 +205,9 @@ test('exec - a server that allows fewer sessions (MaxSessions 2) gets the rest q
           Array.from({ length: 7 }, (_, i) => String(i)),
         );
         // Files go through SFTP, which needs a session too.
-        await Promise.all([ch.writeFile('small-a.txt', 'a'), ch.exec('echo x'), ch.exec('echo y'), ch.writeFile('small-b.txt', 'b')]);
-        assert.is((await ch.exec('cat small-a.txt small-b.txt; rm small-a.txt small-b.txt')).stdout, 'ab');
+        const [a, b] = [`small-a-${mark}.txt`, `small-b-${mark}.txt`];
+        await Promise.all([ch.writeFile(a, 'a'), ch.exec('echo x'), ch.exec('echo y'), ch.writeFile(b, 'b')]);
+        assert.is((await ch.exec(`cat ${a} ${b}; rm ${a} ${b}`)).stdout, 'ab');
         assert.is(ch.connectionCount, 1);
       })(),
     );
@@ -239,8 +251,8 @@ test('files - makeDirs, writeFile, push and pull round trip', async () => {
       assert.ok(readFileSync(pulled).equals(payload));
 
       // Relative and ~/ paths are under the remote login directory (root's home here).
-      await ch.writeFile('~/.parsl-ts-ssh-test.txt', 'home\n');
-      assert.is((await ch.exec('cat .parsl-ts-ssh-test.txt; rm .parsl-ts-ssh-test.txt')).stdout, 'home\n');
+      await ch.writeFile(`~/.parsl-ts-ssh-test-${mark}.txt`, 'home\n');
+      assert.is((await ch.exec(`cat .parsl-ts-ssh-test-${mark}.txt; rm .parsl-ts-ssh-test-${mark}.txt`)).stdout, 'home\n');
       assert.is(ch.scriptDir, '.parsl-ts/scripts');
 
       await rejects(ch.pull(join(tmp.path, 'no-such-file'), tmp.path), /pull .*no-such-file failed/);
@@ -412,12 +424,12 @@ test('connection - a command running when the connection drops rejects with Chan
   await deadline(
     (async () => {
       const ch = channel();
-      const running = ch.exec('sleep 1019');
-      await until(() => pgrep('sleep 101[9]').length > 0);
+      const running = ch.exec(`sleep 1019.${mark}`);
+      await until(() => pgrep(`sleep 101[9][.]${mark}`).length > 0);
       sshd.dropConnections();
-      await rejects(running, (e: unknown) => e instanceof ChannelDisconnectedError && /sleep 1019/.test((e as Error).message));
+      await rejects(running, (e: unknown) => e instanceof ChannelDisconnectedError && (e as Error).message.includes(`sleep 1019.${mark}`));
       // The watchdog saw its session end and killed the command.
-      await until(() => pgrep('sleep 101[9]').length === 0);
+      await until(() => pgrep(`sleep 101[9][.]${mark}`).length === 0);
       assert.is((await ch.exec('echo back')).stdout, 'back\n');
     })(),
   );
@@ -529,6 +541,64 @@ test('keyboard-interactive - a plain SSHChannel with a password passes PAM promp
       assert.is((await ch.exec('id -un')).stdout, `${PAM_USER}\n`);
     })(),
   );
+});
+
+test('exec - a session refused while none of ours is open is tried again (the server frees closed sessions late)', async () => {
+  // OpenSSH at MaxSessions, under load, refuses a new session for a moment after the client saw
+  // the last one close: with no session of ours open, that is not the server's limit.
+  const server = await startTwoFactorServer({ username: 'alice', password: 'pw-1', code: '424242', refuseSessions: 2 });
+  try {
+    await deadline(
+      (async () => {
+        const kh = join(tmp.path, 'known_hosts_refusing');
+        writeFileSync(kh, `${server.knownHostsLine}\n`);
+        const ch = track(
+          new SSHInteractiveLoginChannel({
+            hostname: '127.0.0.1',
+            port: server.port,
+            username: 'alice',
+            knownHostsPath: kh,
+            agent: false,
+            onPrompt: async (prompts) => prompts.map((p) => (p.prompt === CODE_ROUND.prompt ? '424242' : 'pw-1')),
+          }),
+        );
+        assert.equal(await ch.exec('echo served'), { exitCode: 0, stdout: 'served\n', stderr: '' });
+        assert.is(server.refused, 2);
+        assert.is(ch.connectionCount, 1);
+      })(),
+    );
+  } finally {
+    await server.stop();
+  }
+});
+
+test('exec - an exit status that arrives with the reply to the exec request is not lost', async () => {
+  // A quick command's exit-status can come in the same read as the exec reply, before the
+  // channel listens for it; it used to end as "connection lost while running" (seen at load).
+  const server = await startTwoFactorServer({ username: 'alice', password: 'pw-1', code: '424242' });
+  try {
+    await deadline(
+      (async () => {
+        const kh = join(tmp.path, 'known_hosts_quick');
+        writeFileSync(kh, `${server.knownHostsLine}\n`);
+        const ch = track(
+          new SSHInteractiveLoginChannel({
+            hostname: '127.0.0.1',
+            port: server.port,
+            username: 'alice',
+            knownHostsPath: kh,
+            agent: false,
+            onPrompt: async (prompts) => prompts.map((p) => (p.prompt === CODE_ROUND.prompt ? '424242' : 'pw-1')),
+          }),
+        );
+        for (let i = 0; i < 20; i++) {
+          assert.equal(await ch.exec(`exit-at-once ${i}`), { exitCode: i, stdout: '', stderr: '' });
+        }
+      })(),
+    );
+  } finally {
+    await server.stop();
+  }
 });
 
 test('keyboard-interactive - custom 2FA prompts (ssh2 Server): two rounds, then a wrong code refused', async () => {

@@ -5,7 +5,6 @@ import { send } from '../src/actors/actor.ts';
 import {
   app,
   AppTimeout,
-  bashApp,
   clear,
   Config,
   dfk,
@@ -15,7 +14,8 @@ import {
   waitForCurrentTasks,
   WorkerLost,
 } from '../src/index.ts';
-import { deadline, rejection, tempDir } from './helpers.ts';
+import { deadline, rejection, tempDir, waitFor } from './helpers.ts';
+import { Gate, holdUntilReleased } from './support/gate.ts';
 
 const work = tempDir();
 
@@ -88,7 +88,7 @@ test('walltime - a synchronous app past its walltime is stopped and fails with A
       // Busy forever: only ending the thread stops it.
     }
   });
-  const error = await rejection(deadline(spin({ walltime: 300 }), 20_000), (e) => e instanceof AppTimeout);
+  const error = await rejection(deadline(spin({ walltime: 300 })), (e) => e instanceof AppTimeout);
   assert.is(error.walltimeMs, 300);
   assert.is(await deadline(double(5)), 10);
 });
@@ -96,30 +96,34 @@ test('walltime - a synchronous app past its walltime is stopped and fails with A
 test('walltime - an async app past its walltime fails with AppTimeout', async () => {
   start(0);
   const slow = app(async (_o: { walltime: string }) => new Promise((resolve) => setTimeout(resolve, 10_000)));
-  await rejection(deadline(slow({ walltime: '200ms' }), 20_000), (e) => e instanceof AppTimeout);
+  await rejection(deadline(slow({ walltime: '200ms' })), (e) => e instanceof AppTimeout);
 });
 
 test('supervision - an executor manager that crashes is restarted and its tasks launched again', async () => {
   start(0);
-  const sleepy = bashApp((n: number) => `sleep 0.3; echo ${n}`);
-  const before = Array.from({ length: 6 }, (_, i) => sleepy(i));
+  const gate = new Gate();
+  const held = app(holdUntilReleased<number>);
+  const before = Array.from({ length: 6 }, (_, i) => held(gate.buffer, i));
   const manager = dfk().executorManagers.get('threads');
   assert.ok(manager, 'the thread executor has a manager actor');
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  // Both worker threads hold a task and four more wait behind them when the manager crashes.
+  await deadline(gate.started(2));
   // A malformed message makes the manager throw; the DFK supervisor restarts it.
   send(manager as never, { type: 'worker-results', workerId: 'threads-worker-0', channel: null, outcomes: null, meanTaskMs: 0 });
-  const results = await deadline(Promise.all(before), 30_000);
-  assert.equal(results, [0, 0, 0, 0, 0, 0]);
+  await deadline(waitFor(() => dfk().executorRestarts === 1, 'the manager to restart'));
+  gate.release();
+  const results = await deadline(Promise.all(before));
+  assert.equal(results, [0, 1, 2, 3, 4, 5]);
   assert.is(dfk().executorRestarts, 1, 'the manager was restarted once');
   assert.is(await deadline(double(6)), 12);
 });
 
 test('lifecycle - clear() fails outstanding tasks with KernelClosedError instead of leaving them hanging', async () => {
   start(0);
-  const slow = bashApp(() => 'sleep 5');
-  const pending = slow();
+  const gate = new Gate();
+  const pending = app(holdUntilReleased<string>)(gate.buffer, 'never released');
   const dependent = double(pending as never);
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  await deadline(gate.started());
   await clear();
   await rejection(deadline(pending), (e) => e instanceof KernelClosedError);
   await rejection(deadline(dependent), (e) => e instanceof KernelClosedError || e.name === 'DependencyError');

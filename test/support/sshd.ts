@@ -19,7 +19,7 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 
 export const SSHD_PATH = '/usr/sbin/sshd';
-const START_TIMEOUT_MS = 15_000;
+const START_TIMEOUT_MS = 60_000; // a guard: sshd starts in well under a second, but not at load 20
 
 export interface SshdOptions {
   /** Extra `sshd_config` lines, e.g. `['MaxSessions 2']`. */
@@ -144,8 +144,12 @@ export class Sshd {
         'UsePAM yes',
         'Subsystem sftp internal-sftp',
         'LogLevel VERBOSE',
-        // See removeStalePyenvLock: bound the wait of a login shell's `pyenv rehash` on its lock.
-        'SetEnv PYENV_REHASH_TIMEOUT=2',
+        // Commands must not run this machine's ~/.bashrc (see removeStalePyenvLock): with two
+        // suites at once, its `pyenv rehash` waits on the other's lock and writes "cannot rehash:
+        // couldn't acquire lock" to the command's stderr. bash reads ~/.bashrc for a command from
+        // sshd only at SHLVL < 2 (bash's SSH_SOURCE_BASHRC); SHLVL=1 here makes it 2. Only the
+        // first SetEnv line counts, so both variables go on this one.
+        'SetEnv SHLVL=1 PYENV_REHASH_TIMEOUT=2',
         ...(options.authorizedUsers ? [`AllowUsers ${options.authorizedUsers.join(' ')}`] : []),
       ];
       const configPath = join(dir, 'sshd_config');

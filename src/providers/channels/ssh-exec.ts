@@ -15,7 +15,7 @@ import type { Connection, ConnectionOwner } from './ssh-connection.ts';
  * new connection; one the server refused for its session limit waits for a free slot.
  */
 export async function runCommand(owner: ConnectionOwner, line: string, command: string, signal: AbortSignal): Promise<ExecResult> {
-  for (let reconnects = 0; ; ) {
+  for (let reconnects = 0, refusedAlone = 0; ; ) {
     const connection = await abortable(owner.connection(), signal);
     const release = await owner.slots.acquire(signal);
     const opening = openExec(connection, line);
@@ -41,6 +41,12 @@ export async function runCommand(owner: ConnectionOwner, line: string, command: 
         owner.slots.shrink();
         continue;
       }
+      if (isSessionRefused(error) && refusedAlone < REFUSED_ALONE_RETRIES) {
+        // Refused with none of ours open: the server has not yet freed the sessions that just
+        // closed on our side (OpenSSH under load, at MaxSessions). Try again a little later.
+        await abortable(new Promise((resolve) => setTimeout(resolve, 50 * 2 ** refusedAlone++).unref()), signal);
+        continue;
+      }
       if (owner.isClosed()) throw new ChannelClosedError(owner.description);
       if (connection.closed) throw new ChannelDisconnectedError(command, owner.description, { cause: error });
       throw new ChannelConnectError(owner.description, `could not start a session for the command: ${(error as Error).message}`, { cause: error });
@@ -56,12 +62,10 @@ function collect(owner: ConnectionOwner, stream: ClientChannel, connection: Conn
   return new Promise<ExecResult>((resolve, reject) => {
     let stdout = '';
     let stderr = '';
-    let exit: { code: number | null; signal: string | undefined } | undefined;
     stream.setEncoding('utf8');
     stream.stderr.setEncoding('utf8');
     stream.on('data', (chunk: string) => (stdout += chunk));
     stream.stderr.on('data', (chunk: string) => (stderr += chunk));
-    stream.on('exit', (code: number | null, signalName?: string) => (exit = { code, signal: signalName }));
     const onAbort = (): void => {
       stopCommand(stream);
       reject(signal.reason);
@@ -71,6 +75,7 @@ function collect(owner: ConnectionOwner, stream: ClientChannel, connection: Conn
     stream.on('close', () => {
       signal.removeEventListener('abort', onAbort);
       if (signal.aborted) return reject(signal.reason);
+      const exit = exitStatuses.get(stream);
       if (exit !== undefined) return resolve({ exitCode: exit.code ?? signalExitCode(exit.signal), stdout, stderr });
       if (owner.isClosed()) return reject(new ChannelClosedError(owner.description));
       const why = connection.closed ? undefined : new Error('the server closed the session without an exit status');
@@ -92,16 +97,30 @@ function stopCommand(stream: ClientChannel): void {
   } catch {}
 }
 
+/** How often a session refused while none of ours is open is tried again (waits 50 ms, 100 ms, … 1.6 s). */
+const REFUSED_ALONE_RETRIES = 6;
+
 /** OpenSSH refuses a session beyond `MaxSessions` with "open failed" (reason 2, or 1 on some servers). */
 function isSessionRefused(error: unknown): boolean {
   const reason = (error as { reason?: unknown } | undefined)?.reason;
   return error instanceof Error && /Channel open failure/.test(error.message) && (reason === 1 || reason === 2 || reason === 4);
 }
 
+/**
+ * Exit statuses seen by `openExec`. A quick command's exit-status can arrive in the same read as
+ * the reply to the exec request: ssh2 then emits 'exit' before `collect` (a few awaits later)
+ * listens, and the status was lost ("connection lost while running: true" at load).
+ */
+const exitStatuses = new WeakMap<ClientChannel, { code: number | null; signal: string | undefined }>();
+
 function openExec(connection: Connection, line: string): Promise<ClientChannel> {
   return new Promise((resolve, reject) => {
     try {
-      connection.client.exec(line, (error, stream) => (error ? reject(error) : resolve(stream)));
+      connection.client.exec(line, (error, stream) => {
+        if (error) return reject(error);
+        stream.once('exit', (code: number | null, signalName?: string) => exitStatuses.set(stream, { code, signal: signalName }));
+        resolve(stream);
+      });
     } catch (error) {
       // ssh2 throws 'Not connected' at once when the socket has already gone.
       reject(error);
