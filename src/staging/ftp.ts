@@ -20,7 +20,7 @@ export class FTPSeparateTaskStaging implements StagingProvider {
   canStageIn(file: File): boolean {
     return file.scheme === 'ftp';
   }
-  canStageOut(): boolean {
+  canStageOut(_file: File): boolean {
     return false;
   }
   async stageIn(file: File, workDir: string, options: StageOptions = {}): Promise<string> {

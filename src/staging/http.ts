@@ -22,7 +22,7 @@ export class HTTPSeparateTaskStaging implements StagingProvider {
   canStageIn(file: File): boolean {
     return file.scheme === 'http' || file.scheme === 'https';
   }
-  canStageOut(): boolean {
+  canStageOut(_file: File): boolean {
     return false;
   }
   async stageIn(file: File, workDir: string, options: StageOptions = {}): Promise<string> {
