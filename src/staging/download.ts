@@ -6,6 +6,7 @@
  * share a single transfer (a process-wide in-flight map).
  */
 import { createHash, randomBytes, type Hash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { File } from './file.ts';
@@ -46,12 +47,30 @@ export function downloadsInFlight(): number {
  * target while the first runs waits for the first instead of fetching again.
  */
 export function downloadAtomically(file: File, target: string, source: RangeSource, options: DownloadOptions = {}): Promise<void> {
+  return onceInFlight(file, target, () => fetchToTemporary(file, target, source, options));
+}
+
+/**
+ * Runs `fetch` unless a fetch of the same URL to the same target is under way in this process,
+ * in which case it waits for that one. For providers that move whole files (SFTP, rsync, Globus).
+ */
+export function onceInFlight(file: File, target: string, fetch: () => Promise<void>): Promise<void> {
   const key = `${file.url}\0${target}`;
   const running = inFlight.get(key);
   if (running) return running;
-  const download = fetchToTemporary(file, target, source, options).finally(() => inFlight.delete(key));
+  const download = fetch().finally(() => inFlight.delete(key));
   inFlight.set(key, download);
   return download;
+}
+
+/** Checks a whole local copy against the checksum its URL names, if any. */
+export async function verifyChecksum(file: File, path: string): Promise<void> {
+  const checksum = file.checksum;
+  if (!checksum) return;
+  const hash = createHash(checksum.algorithm);
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  const digest = hash.digest('hex');
+  if (digest !== checksum.digest) throw new PermanentError(`${checksum.algorithm} mismatch: got ${digest}, expected ${checksum.digest}`);
 }
 
 async function fetchToTemporary(file: File, target: string, source: RangeSource, options: DownloadOptions): Promise<void> {
