@@ -15,7 +15,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
-import { Agent, get } from 'node:http';
+import { Agent, get, type IncomingMessage } from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -75,7 +75,7 @@ async function pool(n: number, parallel: number, work: (i: number) => Promise<vo
 
 const rawAgent = new Agent({ keepAlive: true });
 async function rawGet(url: string, target: string): Promise<void> {
-  const response = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => get(url, { agent: rawAgent }, resolve).once('error', reject));
+  const response = await new Promise<IncomingMessage>((resolve, reject) => get(url, { agent: rawAgent }, resolve).once('error', reject));
   await pipeline(response, createWriteStream(target));
 }
 

@@ -9,6 +9,8 @@ import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { File } from './file.ts';
 import { StagingError } from './errors.ts';
 import type { StageOptions } from './provider.ts';
@@ -148,17 +150,39 @@ interface Progress {
   hash: Hash | undefined;
 }
 
-/** Appends the body to the file at `progress.written`, advancing it chunk by chunk. */
+/** A write stream buffers up to this much while a write is under way; the next write takes it all. */
+const WRITE_BUFFER = 4 << 20;
+
+/**
+ * Appends the body to the file at `progress.written`. Writes overlap with receiving: chunks that
+ * arrive during a write are written together by the next one. `progress` counts only what is on
+ * disk, so after a cut it is where the resume starts (and the hash agrees with the file).
+ */
 async function copy(body: AsyncIterable<Buffer>, handle: FileHandle, progress: Progress, onProgress: ((bytes: number) => void) | undefined): Promise<void> {
-  for await (const chunk of body) {
-    let offset = 0;
-    while (offset < chunk.length) {
-      const { bytesWritten } = await handle.write(chunk, offset, chunk.length - offset, progress.written + offset);
-      offset += bytesWritten;
+  let writing: Promise<void> = Promise.resolve();
+  const write = async (chunks: Buffer[]): Promise<void> => {
+    const length = chunks.reduce((sum, c) => sum + c.length, 0);
+    let pending = chunks;
+    for (let at = 0; at < length; ) {
+      const { bytesWritten } = await handle.writev(pending, progress.written + at);
+      at += bytesWritten;
+      if (at < length) pending = [Buffer.concat(pending).subarray(bytesWritten)];
     }
-    // Counted once the whole chunk is on disk, so the hash and the offset always agree.
-    progress.hash?.update(chunk);
-    progress.written += chunk.length;
+    for (const chunk of chunks) progress.hash?.update(chunk);
+    progress.written += length;
     onProgress?.(progress.written);
+  };
+  const sink = new Writable({
+    highWaterMark: WRITE_BUFFER,
+    writev(entries, done) {
+      writing = write(entries.map((e) => e.chunk as Buffer));
+      writing.then(() => done(), done);
+    },
+  });
+  try {
+    await pipeline(body, sink);
+  } finally {
+    // A cut destroys the sink mid-write: let that write land before the offset is read.
+    await writing.catch(() => {});
   }
 }
