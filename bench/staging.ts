@@ -103,7 +103,7 @@ if (curlVersion) {
   await measure(`${SMALL} x ${SMALL_SIZE} B`, `curl --parallel (${PARALLEL})`, SMALL, smallBytes, async (out) => {
     const config = join(dir, 'curl-small.conf');
     writeFileSync(config, Array.from({ length: SMALL }, (_, i) => `url = "${smallUrl(i)}"\noutput = "${join(out, `f${i}.bin`)}"\n`).join(''));
-    await runCurl(['--silent', '--fail', '--parallel', '--parallel-max', String(PARALLEL), '-K', config]);
+    await runCurl(['--silent', '--no-progress-meter', '--fail', '--parallel', '--parallel-max', String(PARALLEL), '-K', config]);
   });
 }
 const localSmall = join(dir, 'local-small');

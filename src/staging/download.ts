@@ -150,8 +150,11 @@ interface Progress {
   hash: Hash | undefined;
 }
 
-/** A write stream buffers up to this much while a write is under way; the next write takes it all. */
-const WRITE_BUFFER = 4 << 20;
+/**
+ * A write stream buffers up to this much while a write is under way; the next write takes it all.
+ * Larger buffers measured slower on a 1 GB download (4 MiB: ~0.6x a plain write stream; 256 KiB: on par).
+ */
+const WRITE_BUFFER = 256 * 1024;
 
 /**
  * Appends the body to the file at `progress.written`. Writes overlap with receiving: chunks that
