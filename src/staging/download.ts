@@ -93,6 +93,10 @@ async function fetchToTemporary(file: File, target: string, source: RangeSource,
       if (options.signal?.aborted) throw options.signal.reason;
       try {
         const opened = await source.open(progress.written, abort.signal);
+        if (opened.start !== progress.written && opened.start !== 0) {
+          (opened.body as { destroy?: () => void }).destroy?.();
+          throw new PermanentError(`asked to resume at byte ${progress.written}, the source started at ${opened.start}`);
+        }
         if (opened.start !== progress.written) {
           // The server ignored the offset: start over.
           await handle.truncate(0);
