@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SSHChannel } from '../src/providers/channels/ssh.ts';
@@ -81,8 +81,9 @@ for (const scheme of ['sftp', 'rsync'] as const) {
     await provider(c).stageOut(file, workDir);
     assert.is(readFileSync(target, 'utf8'), 'a\nb\nc\n');
     assert.equal(readdirSync(join(c.remote, `${scheme}-results`)), ['sorted.txt'], 'no landing file or directory left');
-    // Again, over the existing file.
+    // Again, over the existing file: same size, same second (rsync's quick check must not skip it).
     writeFileSync(join(workDir, 'sorted.txt'), 'c\nb\na\n');
+    utimesSync(join(workDir, 'sorted.txt'), statSync(target).atime, statSync(target).mtime);
     await provider(c).stageOut(file, workDir);
     assert.is(readFileSync(target, 'utf8'), 'c\nb\na\n');
   });

@@ -77,8 +77,10 @@ export class RSyncStaging implements StagingProvider {
       '-o StrictHostKeyChecking=yes',
       '-o BatchMode=yes',
     ].join(' ');
-    // -t keeps modification times; --protect-args sends paths with spaces as they are.
-    const argv = ['-t', '--protect-args', '-e', ssh, ...args];
+    // -t keeps modification times; --protect-args sends paths with spaces as they are;
+    // --ignore-times always sends: rsync's quick check (same size, same mtime to the second)
+    // would skip an output rewritten within the second it was last delivered.
+    const argv = ['-t', '--ignore-times', '--protect-args', '-e', ssh, ...args];
     return new Promise<void>((resolve, reject) => {
       const child = spawn(this.rsyncPath, argv, { stdio: ['ignore', 'ignore', 'pipe'], signal });
       let stderr = '';
