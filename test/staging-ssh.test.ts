@@ -107,6 +107,29 @@ for (const scheme of ['sftp', 'rsync'] as const) {
   });
 }
 
+s('concurrent SFTP stage-ins of one URL to one place pull it once', async (c) => {
+  let pulls = 0;
+  const counting = new SFTPStaging({
+    channelFor: () => ({
+      description: c.channel.description,
+      options: c.channel.options,
+      exec: (command) => c.channel.exec(command),
+      push: (local, dir) => c.channel.push(local, dir),
+      makeDirs: (path) => c.channel.makeDirs(path),
+      pull: (remote, dir) => {
+        pulls++;
+        return c.channel.pull(remote, dir);
+      },
+    }),
+  });
+  const workDir = join(c.dir, 'sftp-once');
+  const files = Array.from({ length: 8 }, () => new File(url(c, 'sftp', join(c.remote, 'big.bin'))));
+  const paths = await Promise.all(files.map((f) => counting.stageIn(f, workDir)));
+  assert.equal(new Set(paths), new Set([join(workDir, 'big.bin')]));
+  assert.is(pulls, 1);
+  assert.equal(readdirSync(workDir), ['big.bin']);
+});
+
 s('a host without a channel is not staged by these providers', (c) => {
   const other = new File('sftp://elsewhere.example.org/data/x');
   assert.not.ok(c.sftp.canStageIn(other));
