@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the tests start for real (on loopback, on ports they choose): nats-server,
-# OpenSSH's sshd, a single-node Slurm with munge, Grid Engine; then the npm packages.
+# OpenSSH's sshd, vsftpd and rsync, a single-node Slurm with munge, Grid Engine; then the npm packages.
 # Debian/Ubuntu, as root (or through sudo). Safe to run again: apt is skipped when every
 # package is already installed.
 set -euo pipefail
@@ -12,6 +12,7 @@ PACKAGES=(
   bash coreutils procps util-linux passwd   # bash apps, ps/kill/setsid, useradd for the PAM login test
   nats-server                               # HighThroughputExecutor tests
   openssh-server openssh-client             # SSHChannel tests (sshd on a loopback port)
+  vsftpd rsync zip unzip curl               # staging tests (FTP server, rsync over ssh, archives) and bench/staging.ts
   slurm-wlm munge                           # SlurmProvider tests (single-node Slurm)
   gridengine-master gridengine-exec gridengine-client   # GridEngineProvider tests
 )

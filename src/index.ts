@@ -15,6 +15,32 @@ export { app, bashApp, joinApp } from './apps/app.ts';
 export { AppFuture, DataFuture } from './apps/future.ts';
 export { taskSignal } from './worker/task-context.ts';
 export { File } from './staging/file.ts';
+export {
+  StagingError,
+  NoOpFileStaging,
+  HTTPSeparateTaskStaging,
+  HTTPInTaskStaging,
+  FTPSeparateTaskStaging,
+  FTPInTaskStaging,
+  SFTPStaging,
+  RSyncStaging,
+  ZipFileStaging,
+  GlobusStaging,
+  GlobusApiError,
+  chooseStagingProvider,
+  defaultStorageAccess,
+  stageIn,
+  stageOut,
+} from './staging/index.ts';
+export type {
+  StagingProvider,
+  StageOptions,
+  StageCallOptions,
+  StagingChannel,
+  SFTPStagingOptions,
+  RSyncStagingOptions,
+  GlobusStagingOptions,
+} from './staging/index.ts';
 export { load, dfk, clear, waitForCurrentTasks } from './kernel/load.ts';
 export { DataFlowKernel } from './kernel/kernel.ts';
 export { Config } from './config/config.ts';

@@ -5,9 +5,15 @@ import { ConfigError } from '../common/errors.ts';
 
 const FILE_BRAND = Symbol.for('parsl-ts.File');
 
+/** Schemes written without `//` (`zip:/a/b.zip/inner`): only these, so that `c:x` stays a path. */
+const OPAQUE_SCHEMES = /^(zip):(?!\/\/)/i;
+
 /**
- * A file an app reads or writes, named by a local path or a URL (`file://`, and later
- * `http(s)://`, `ftp://`, `sftp://`, `globus://` for staging). Parsl's `File`.
+ * A file an app reads or writes, named by a local path or a URL. Parsl's `File`. Schemes:
+ * `file` (or a plain path), `http`, `https`, `ftp`, `sftp://user@host:port/path`,
+ * `rsync://user@host:port/path` (rsync over ssh), `zip:/a/b.zip/inner/member`,
+ * `globus://ENDPOINT/path`. A remote URL may end in `#sha256=HEX` (or `#md5=HEX`): staging
+ * then checks the copy against it.
  *
  * ```ts
  * const unsorted = new File('unsorted_numbers.txt');
@@ -32,7 +38,7 @@ export class File {
     if (typeof text !== 'string' || text.length === 0) {
       throw new ConfigError('File', `expected a non-empty path or URL, got ${inspect(pathOrUrl)}`);
     }
-    const schemeMatch = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(text);
+    const schemeMatch = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(text) ?? OPAQUE_SCHEMES.exec(text);
     if (!schemeMatch) {
       this.scheme = 'file';
       this.netloc = '';
@@ -53,6 +59,33 @@ export class File {
   /** The path an app should open: the staged local copy if any, else the path itself. */
   get filepath(): string {
     return this.localPath ?? this.path;
+  }
+
+  /** The user named in the URL (`sftp://me@host/x`), or undefined. */
+  get username(): string | undefined {
+    return this.scheme === 'file' ? undefined : decodeURIComponent(new URL(this.url).username) || undefined;
+  }
+
+  /** The host without its port; empty for local and zip files. */
+  get hostname(): string {
+    return this.scheme === 'file' ? '' : new URL(this.url).hostname;
+  }
+
+  /** The port named in the URL, or undefined for the scheme's default. */
+  get port(): number | undefined {
+    if (this.scheme === 'file') return undefined;
+    const port = new URL(this.url).port;
+    return port ? Number(port) : undefined;
+  }
+
+  /**
+   * The checksum the URL's fragment names (`#sha256=HEX`, `#sha1=HEX` or `#md5=HEX`, as pip
+   * reads them), or undefined.
+   */
+  get checksum(): { algorithm: 'sha256' | 'sha1' | 'md5'; digest: string } | undefined {
+    if (this.scheme === 'file') return undefined;
+    const match = /^#(sha256|sha1|md5)=([0-9a-fA-F]+)$/.exec(new URL(this.url).hash);
+    return match ? { algorithm: match[1] as 'sha256' | 'sha1' | 'md5', digest: match[2]!.toLowerCase() } : undefined;
   }
 
   /** The last component of the path. */

@@ -1,0 +1,98 @@
+/**
+ * HTTP(S) stage-in, Parsl's `HTTPSeparateTaskStaging` / `HTTPInTaskStaging`: a GET to a
+ * temporary name, resumed with `Range` after a cut when the server answers 206, redirects
+ * followed, the size checked against `Content-Length`.
+ */
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { join } from 'node:path';
+import { downloadAtomically, PermanentError, type RangeSource } from './download.ts';
+import { StagingError } from './errors.ts';
+import type { File } from './file.ts';
+import type { StageOptions, StagingProvider } from './provider.ts';
+
+const MAX_REDIRECTS = 5;
+// Kept-alive connections: 1,000 small files over one server reuse a few sockets.
+const httpAgent = new HttpAgent({ keepAlive: true });
+const httpsAgent = new HttpsAgent({ keepAlive: true });
+
+export class HTTPSeparateTaskStaging implements StagingProvider {
+  readonly name: string = 'HTTPSeparateTaskStaging';
+  readonly inTask: boolean = false;
+  canStageIn(file: File): boolean {
+    return file.scheme === 'http' || file.scheme === 'https';
+  }
+  canStageOut(_file: File): boolean {
+    return false;
+  }
+  async stageIn(file: File, workDir: string, options: StageOptions = {}): Promise<string> {
+    const target = join(workDir, file.filename);
+    await downloadAtomically(file, target, httpSource(file.url), options);
+    file.localPath = target;
+    return target;
+  }
+  async stageOut(file: File): Promise<void> {
+    throw new StagingError(file.url, 'out', `${this.name} stages files in only`);
+  }
+}
+
+/** The same, run in the worker before the app. Parsl's `HTTPInTaskStaging`. */
+export class HTTPInTaskStaging extends HTTPSeparateTaskStaging {
+  override readonly name: string = 'HTTPInTaskStaging';
+  override readonly inTask: boolean = true;
+}
+
+/** A GET from `offset` (with `Range` when above 0). */
+export function httpSource(url: string): RangeSource {
+  return {
+    async open(offset, signal) {
+      const response = await get(url, offset, signal);
+      const status = response.statusCode ?? 0;
+      if (status === 206) {
+        // Content-Range: bytes START-END/TOTAL
+        const match = /^bytes (\d+)-\d+\/(\d+|\*)$/.exec(response.headers['content-range'] ?? '');
+        if (!match) {
+          response.destroy();
+          throw new PermanentError(`206 without a usable Content-Range: ${response.headers['content-range']}`);
+        }
+        return { start: Number(match[1]), totalSize: match[2] === '*' ? undefined : Number(match[2]), body: response };
+      }
+      if (status === 200) {
+        const length = response.headers['content-length'];
+        return { start: 0, totalSize: length === undefined ? undefined : Number(length), body: response };
+      }
+      response.resume();
+      const error = `HTTP ${status} ${response.statusMessage ?? ''}`.trim();
+      // A server error may pass; a client error will not.
+      if (status >= 500) throw new Error(error);
+      throw new PermanentError(error);
+    },
+  };
+}
+
+async function get(url: string, offset: number, signal: AbortSignal): Promise<IncomingMessage> {
+  let current = new URL(url);
+  current.hash = '';
+  for (let redirects = 0; ; redirects++) {
+    const response = await new Promise<IncomingMessage>((resolve, reject) => {
+      const https = current.protocol === 'https:';
+      const request = (https ? httpsRequest : httpRequest)(current, {
+        agent: https ? httpsAgent : httpAgent,
+        headers: offset > 0 ? { range: `bytes=${offset}-` } : {},
+        signal,
+      });
+      request.once('response', resolve);
+      request.once('error', reject);
+      request.end();
+    });
+    const status = response.statusCode ?? 0;
+    const location = response.headers.location;
+    if (status >= 300 && status < 400 && location) {
+      response.resume();
+      if (redirects >= MAX_REDIRECTS) throw new PermanentError(`more than ${MAX_REDIRECTS} redirects`);
+      current = new URL(location, current);
+      continue;
+    }
+    return response;
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * Data staging: `File`, the provider contract (Parsl's, camelCase), the providers, and the
+ * chooser. An executor's `storageAccess` lists providers; the first whose `canStageIn` /
+ * `canStageOut` accepts a file stages it (`chooseStagingProvider`). Not yet wired into the
+ * DataFlowKernel: the calls below are what stage-in and stage-out tasks will run.
+ *
+ * ```ts
+ * // Parsl's default list (no-op, FTP, HTTP, plus zip): HTTP(S) and FTP in, zip in and out.
+ * await stageIn(new File('https://example.org/data.csv#sha256=…'), workDir);   // checksum checked
+ * await stageIn(new File('ftp://ftp.example.org/pub/x.dat'), workDir);          // anonymous unless user:pw@
+ * await stageIn(new File('zip:/data/runs.zip/inner/table.csv'), workDir);      // → workDir/inner/table.csv
+ *
+ * // Through an SSH channel (its key and known_hosts): SFTP and rsync, in and out.
+ * const channel = new SSHChannel({ hostname: 'login.hpc.org', username: 'me', privateKeyPath: '~/.ssh/id_ed25519' });
+ * const storageAccess = [new NoOpFileStaging(), new SFTPStaging({ channels: [channel] }), new RSyncStaging({ channels: [channel] })];
+ * await stageIn(new File('sftp://me@login.hpc.org/home/me/in.txt'), workDir, { storageAccess });
+ * await stageOut(new File('rsync://me@login.hpc.org/scratch/me/out.txt'), workDir, { storageAccess }); // sends workDir/out.txt
+ *
+ * // Globus, through the Transfer API with a token; the local endpoint sees localPath as endpointPath.
+ * const globus = new GlobusStaging({ token, endpointUuid: LOCAL_EP, localPath: '/scratch', endpointPath: '/~/scratch' });
+ * await globus.stageIn(new File('globus://REMOTE_EP/~/data/in.txt'), '/scratch/run1');
+ * ```
+ *
+ * Every stage-in writes to a temporary name beside the target and renames it when complete
+ * (size and checksum checked); concurrent stage-ins of one URL to one place in a process fetch
+ * it once; HTTP and FTP resume a cut transfer from where it stopped (Range / REST).
+ */
+export { File } from './file.ts';
+export { StagingError } from './errors.ts';
+export { NoOpFileStaging, outputLocalPath, type StageOptions, type StagingProvider } from './provider.ts';
+export { HTTPInTaskStaging, HTTPSeparateTaskStaging } from './http.ts';
+export { FTPInTaskStaging, FTPSeparateTaskStaging } from './ftp.ts';
+export { SFTPStaging, type SFTPStagingOptions } from './sftp.ts';
+export { RSyncStaging, type RSyncStagingOptions } from './rsync.ts';
+export { ZipFileStaging } from './zip.ts';
+export { GlobusStaging, GlobusApiError, type GlobusStagingOptions } from './globus.ts';
+export type { StagingChannel } from './ssh-channel.ts';
+export { chooseStagingProvider, defaultStorageAccess, stageIn, stageOut, type StageCallOptions } from './staging.ts';

@@ -1,0 +1,57 @@
+/**
+ * Choosing a staging provider for a file, Parsl's `DataManager` rule: an executor's
+ * `storageAccess` lists providers in order; the first that can stage the file (in or out) does.
+ * With no list, Parsl's default: no-op for local files, FTP and HTTP(S) in separate tasks, and
+ * zip members.
+ */
+import { StagingError } from './errors.ts';
+import type { File } from './file.ts';
+import { FTPSeparateTaskStaging } from './ftp.ts';
+import { HTTPSeparateTaskStaging } from './http.ts';
+import { NoOpFileStaging, type StageOptions, type StagingProvider } from './provider.ts';
+import { ZipFileStaging } from './zip.ts';
+
+/** A fresh default list (Parsl's default, plus zip). */
+export function defaultStorageAccess(): StagingProvider[] {
+  return [new NoOpFileStaging(), new FTPSeparateTaskStaging(), new HTTPSeparateTaskStaging(), new ZipFileStaging()];
+}
+
+const DEFAULT_STORAGE_ACCESS: readonly StagingProvider[] = Object.freeze(defaultStorageAccess());
+
+/**
+ * The first provider of `storageAccess` that can stage `file` in the given direction. Throws a
+ * `StagingError` naming the URL and every provider asked when none can.
+ */
+export function chooseStagingProvider(
+  file: File,
+  direction: 'in' | 'out',
+  storageAccess: readonly StagingProvider[] = DEFAULT_STORAGE_ACCESS,
+): StagingProvider {
+  for (const provider of storageAccess) {
+    if (direction === 'in' ? provider.canStageIn(file) : provider.canStageOut(file)) return provider;
+  }
+  const tried = storageAccess.map((p) => p.name);
+  throw new StagingError(
+    file.url,
+    direction,
+    `no staging provider can stage ${file.scheme}: files ${direction}; tried ${tried.length > 0 ? tried.join(', ') : 'none (storageAccess is empty)'}`,
+    { providersTried: tried },
+  );
+}
+
+export interface StageCallOptions extends StageOptions {
+  /** The executor's providers. @default defaultStorageAccess() */
+  storageAccess?: readonly StagingProvider[];
+}
+
+/** Stages `file` in to `workDir` with the provider chosen for it; resolves with the path the app opens. */
+export async function stageIn(file: File, workDir: string, options: StageCallOptions = {}): Promise<string> {
+  const provider = chooseStagingProvider(file, 'in', options.storageAccess);
+  return provider.stageIn(file, workDir, options);
+}
+
+/** Stages `file` out from `workDir` (or its `localPath`) with the provider chosen for it. */
+export async function stageOut(file: File, workDir: string, options: StageCallOptions = {}): Promise<void> {
+  const provider = chooseStagingProvider(file, 'out', options.storageAccess);
+  await provider.stageOut(file, workDir, options);
+}
