@@ -12,6 +12,7 @@ PACKAGES=(
   bash coreutils procps util-linux passwd   # bash apps, ps/kill/setsid, useradd for the PAM login test
   nats-server                               # HighThroughputExecutor tests
   openssh-server openssh-client             # SSHChannel tests (sshd on a loopback port)
+  iproute2 nftables                         # federation tests: sites in network namespaces behind a firewall
   slurm-wlm munge                           # SlurmProvider tests (single-node Slurm)
   gridengine-master gridengine-exec gridengine-client   # GridEngineProvider tests
 )
