@@ -27,12 +27,15 @@ export interface NatsServerOptions {
   accounts?: Record<string, { users: NatsUser[] }>;
   /**
    * A leaf-node listener, for sites whose leaf nodes dial in. `port` must be given: nats-server
-   * 2.9 does not write a picked leaf-node port in its ports file. `noAdvertise` (default true)
-   * keeps the server's own addresses out of its INFO, so a leaf that came through a tunnel never
-   * tries them behind the tunnel's back. `users`: each leaf's login and the account it is bound
-   * to; a leaf without a valid one is refused (with no `users`, nats-server 2.9 admits any leaf).
+   * 2.9 does not write a picked leaf-node port in its ports file. `users`: each leaf's login and
+   * the account it is bound to; a leaf without a valid one is refused (with no `users`,
+   * nats-server 2.9 admits any leaf). `noAdvertise` (default true) keeps other cluster members'
+   * addresses out of the INFO a leaf gets, but nats-server 2.9 still sends the listener's own
+   * address in `leafnode_urls`, which a leaf adds to the URLs it redials: where leaves come
+   * through an SSH tunnel, set `advertise` to the tunnel's address as the sites see it
+   * (`127.0.0.1:PORT`) so that a redial never goes around the tunnel.
    */
-  leafnodes?: { host?: string; port: number; noAdvertise?: boolean; users?: LeafUser[] };
+  leafnodes?: { host?: string; port: number; noAdvertise?: boolean; advertise?: string; users?: LeafUser[] };
   /** Address the client port listens on: a site's leaf must be reachable from its compute nodes. @default '127.0.0.1' */
   host?: string;
   /**
@@ -200,7 +203,8 @@ export class NatsServer {
     if (leafnodes) {
       const listen = JSON.stringify(`${leafnodes.host ?? '127.0.0.1'}:${leafnodes.port}`);
       const users = leafnodes.users?.length ? `, authorization { users: ${JSON.stringify(leafnodes.users)} }` : '';
-      config.push(`leafnodes { listen: ${listen}, no_advertise: ${leafnodes.noAdvertise !== false}${users} }`);
+      const advertise = leafnodes.advertise ? `, advertise: ${JSON.stringify(leafnodes.advertise)}` : '';
+      config.push(`leafnodes { listen: ${listen}, no_advertise: ${leafnodes.noAdvertise !== false}${advertise}${users} }`);
     }
     if (this.#options.extraConfig) config.push(this.#options.extraConfig);
     const configFile = join(this.dir, 'nats.conf');

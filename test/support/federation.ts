@@ -30,7 +30,8 @@ export interface Hub {
   connectFor(credential: SiteCredential): Promise<NatsConnection>;
 }
 
-export async function startHub(host: string, credentials: SiteCredential[]): Promise<Hub> {
+/** `advertise`: the leaf-node address leaves are told to redial (a tunnel's `127.0.0.1:PORT`). */
+export async function startHub(host: string, credentials: SiteCredential[], advertise?: string): Promise<Hub> {
   const leafPort = await freePort();
   const monitorPort = await freePort();
   const { accounts, leafUsers } = hubSiteOptions(credentials);
@@ -38,7 +39,7 @@ export async function startHub(host: string, credentials: SiteCredential[]): Pro
     domain: 'hub',
     auth: DFK_USER,
     accounts,
-    leafnodes: { host, port: leafPort, users: leafUsers },
+    leafnodes: { host, port: leafPort, users: leafUsers, advertise },
     extraConfig: `http: "127.0.0.1:${monitorPort}"`,
   });
   return {
