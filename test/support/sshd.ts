@@ -276,9 +276,10 @@ process.once('exit', () => {
 
 function spawnSshd(configPath: string, dir: string, netns?: string): ChildProcess {
   const args = ['-D', '-f', configPath, '-E', join(dir, 'sshd.log')];
-  // `ip netns exec` execs sshd: the child's pid is still the listener's.
+  // `setpriv` and `ip netns exec` exec sshd: the child's pid is still the listener's. The
+  // parent-death signal ends an sshd in a namespace with a test that was killed.
   const child = netns
-    ? spawn('ip', ['netns', 'exec', netns, SSHD_PATH, ...args], { stdio: ['ignore', 'ignore', 'pipe'] })
+    ? spawn('setpriv', ['--pdeathsig', 'KILL', '--', 'ip', 'netns', 'exec', netns, SSHD_PATH, ...args], { stdio: ['ignore', 'ignore', 'pipe'] })
     : spawn(SSHD_PATH, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   running.add(child);
   child.once('exit', () => running.delete(child));
