@@ -7,10 +7,10 @@ import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { siteNames } from '../src/nats/leaf.ts';
 import { NatsServer } from '../src/nats/server.ts';
-import { deadline, waitFor } from './helpers.ts';
+import { deadline, rejection, waitFor } from './helpers.ts';
 import { siteNetworkOrSkip, startHub, startSite, stopSite, waitForLeaves, type Hub, type SiteRig } from './support/federation.ts';
 import type { SiteNetwork } from './support/netns.ts';
 
@@ -143,6 +143,10 @@ it('leaf - a site\'s credential cannot read or take another site\'s tasks (its o
   assert.match(refusal, /no responders|timeout|503|not enabled/i, refusal);
   const consumer = await jetstream(ncB, { domain: 'b' }).consumers.get(bNames.streams.tasks, 'worker');
   assert.is((await consumer.next({ expires: 10_000 }))?.string(), 'b-task-1', 'the task is still there for site b');
+
+  // A leaf's login is good for a leaf connection only: as a client of the hub it is refused.
+  const { user, password } = a.credential.leaf;
+  await rejection(connect({ servers: hub.server.url, user, pass: password, reconnect: false }), (e) => /authoriz/i.test(String(e.message)));
 });
 
 it('leaf - a leaf with no valid credential is refused by the hub', async () => {
