@@ -134,4 +134,13 @@ it('tunnel - the SSH connection drops: the tunnel reopens on the same port and t
   await roundTrip(2);
 });
 
+it('tunnel - close() unbinds the port and cuts the leaf off; a new tunnel binds the same port and the leaf is back', async () => {
+  await tunnel.close();
+  assert.not.ok(tunnel.up);
+  await waitForLeaves(hub, 0);
+  tunnel = await ReverseTunnel.open(channel, { remotePort: TUNNEL_PORT, target: { host: net.hubAddress, port: hub.leafPort }, retryMs: 200 });
+  await waitForLeaves(hub, 1);
+  await roundTrip(3);
+});
+
 test.run();
