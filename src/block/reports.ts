@@ -48,6 +48,6 @@ export class ReportSender {
       signal: this.#signal,
       what: report.kind,
       warn: this.#log,
-    });
+    }).then((ack) => ack !== undefined);
   }
 }

@@ -11,6 +11,9 @@ Commands:
                      no argument starts a kernel with the config chosen here.
   block ...          Run a block manager (what providers start on each node
                      for a HighThroughputExecutor). 'parsl-ts block --help'.
+  site ...           Start a site's NATS leaf node on its login node: it dials
+                     out to the driver's hub, so the site needs no inbound
+                     port. 'parsl-ts site --help'.
   help               Show this screen.
 
 Options of run:

@@ -1,44 +1,53 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { JetStreamClient } from '@nats-io/jetstream';
+import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
+import type { Payload } from '@nats-io/transport-node';
 
 export interface PublishUntilStoredOptions {
   /** JetStream's de-duplication id: a publish retried after a lost ack is stored once. */
   msgID: string;
   /** Stops the retries (the owner is shutting down or restarting). */
-  signal: AbortSignal;
-  /** Told of the first failure and of every 20th after it. */
-  warn: (message: string) => void;
+  signal?: AbortSignal | undefined;
+  /** Told of the first failure and of every 20th after it. @default silent */
+  warn?: ((message: string) => void) | undefined;
   /** What is being stored, for the warning. @default 'a message' */
   what?: string;
   /** How long one publish waits for JetStream's ack. @default 5000 */
   timeoutMs?: number;
 }
 
+/** JetStream's acknowledgement, and how many publishes it took (1 when nothing failed). */
+export interface StoredAck extends PubAck {
+  attempts: number;
+}
+
 /**
- * Publishes to a stream until JetStream has stored the message: a server restart or a
- * leader election only delays it. Resolves `true` once stored, `false` if `signal` ended the
- * retries first (a publish already sent may still be stored; its msgID keeps it single).
+ * Publishes to a stream until JetStream has stored the message: a server restart, a leader
+ * election or a cut link between a site and the hub only delays it (a publish made during a cut
+ * times out at the client and may or may not be stored: the same `msgID` makes a repeat count
+ * once). Resolves with the ack once stored, `undefined` if `signal` ended the retries first (a
+ * publish already sent may still be stored; its msgID keeps it single).
  */
 export async function publishUntilStored(
   js: JetStreamClient,
   subject: string,
-  data: Uint8Array,
+  data: Payload,
   options: PublishUntilStoredOptions,
-): Promise<boolean> {
+): Promise<StoredAck | undefined> {
   const { msgID, signal, warn, what = 'a message', timeoutMs = 5_000 } = options;
-  for (let attempt = 1; !signal.aborted; attempt++) {
+  for (let attempt = 1; !signal?.aborted; attempt++) {
     try {
-      await js.publish(subject, data, { msgID, timeout: timeoutMs });
-      return true;
+      const ack = await js.publish(subject, data, { msgID, timeout: timeoutMs });
+      return Object.assign(ack, { attempts: attempt });
     } catch (error) {
-      if (signal.aborted) return false;
-      if (attempt === 1 || attempt % 20 === 0) warn(`storing ${what} not acknowledged (${(error as Error).message}); retrying`);
+      if (signal?.aborted) return undefined;
+      if (attempt === 1 || attempt % 20 === 0) warn?.(`storing ${what} not acknowledged (${(error as Error).message}); retrying`);
       try {
+        // A timeout already waited; a refusal (no responders while a link is down) came at once.
         await sleep(Math.min(1_000, 50 * attempt), undefined, { signal });
       } catch {
-        return false; // aborted while waiting
+        return undefined; // aborted while waiting
       }
     }
   }
-  return false;
+  return undefined;
 }

@@ -19,12 +19,54 @@ export interface NatsServerOptions {
   dir?: string;
   /** Clients must log in with this user and password. */
   auth?: { user: string; password: string };
+  /**
+   * Accounts apart from the one `auth` logs in to: each site's room (its leaf and the DFK's
+   * connection to it share one account, and see nothing of any other). With accounts, `auth` is
+   * required: its user goes into an account `HUB` with JetStream on.
+   */
+  accounts?: Record<string, { users: NatsUser[] }>;
+  /**
+   * A leaf-node listener, for sites whose leaf nodes dial in. `port` must be given: nats-server
+   * 2.9 does not write a picked leaf-node port in its ports file. `users`: each leaf's login and
+   * the account it is bound to; a leaf without a valid one is refused (with no `users`,
+   * nats-server 2.9 admits any leaf). `noAdvertise` (default true) keeps other cluster members'
+   * addresses out of the INFO a leaf gets, but nats-server 2.9 still sends the listener's own
+   * address in `leafnode_urls`, which a leaf adds to the URLs it redials: where leaves come
+   * through an SSH tunnel, set `advertise` to the tunnel's address as the sites see it
+   * (`127.0.0.1:PORT`) so that a redial never goes around the tunnel.
+   */
+  leafnodes?: { host?: string; port: number; noAdvertise?: boolean; advertise?: string; users?: LeafUser[] };
+  /** Address the client port listens on: a site's leaf must be reachable from its compute nodes. @default '127.0.0.1' */
+  host?: string;
+  /**
+   * Run the server inside this network namespace (`ip netns exec NAME`, root only): a site in a
+   * test. The port is then not probed from here; the ports file, written once every listener is
+   * up, says the server is ready.
+   */
+  netns?: string;
   /** Extra lines for the configuration file (cluster, leafnodes…). */
   extraConfig?: string;
   /** @default 'nats-server' on PATH (and /usr/sbin, where Debian puts it) */
   binary?: string;
   /** How long to wait for the server to accept connections. @default 10000 */
   startTimeoutMs?: number;
+}
+
+/** A user of the server and what it may publish and subscribe to (nats-server `permissions`). */
+export interface NatsUser {
+  user: string;
+  password: string;
+  permissions?: {
+    publish?: { allow?: string[]; deny?: string[] };
+    subscribe?: { allow?: string[]; deny?: string[] };
+  };
+}
+
+/** A leaf node's login at the hub, bound to one account. */
+export interface LeafUser {
+  user: string;
+  password: string;
+  account: string;
 }
 
 /** Where to look for nats-server besides PATH: Debian installs it in /usr/sbin. */
@@ -109,9 +151,19 @@ export class NatsServer {
     return this.#port;
   }
 
-  /** `nats://127.0.0.1:PORT` */
+  /** `nats://HOST:PORT` (127.0.0.1 for a server listening on every address) */
   get url(): string {
-    return `nats://127.0.0.1:${this.#port}`;
+    return `nats://${this.#probeHost}:${this.#port}`;
+  }
+
+  get #probeHost(): string {
+    const host = this.#options.host ?? '127.0.0.1';
+    return host === '0.0.0.0' ? '127.0.0.1' : host;
+  }
+
+  /** The leaf-node port sites dial, when the server has a leaf-node listener. */
+  get leafnodePort(): number | undefined {
+    return this.#options.leafnodes?.port;
   }
 
   get pid(): number | undefined {
@@ -128,7 +180,7 @@ export class NatsServer {
     const binary = findNatsServer(this.#options.binary);
     const portsDir = this.dir;
     const config = [
-      `listen: "127.0.0.1:${this.#port}"`,
+      `listen: ${JSON.stringify(`${this.#options.host ?? '127.0.0.1'}:${this.#port}`)}`,
       `ports_file_dir: ${JSON.stringify(portsDir)}`,
       `log_file: ${JSON.stringify(join(this.dir, 'nats.log'))}`,
       `max_payload: 8MB`,
@@ -137,16 +189,31 @@ export class NatsServer {
       const domain = this.#options.domain ? `, domain: ${JSON.stringify(this.#options.domain)}` : '';
       config.push(`jetstream { store_dir: ${JSON.stringify(join(this.dir, 'js'))}${domain} }`);
     }
-    if (this.#options.auth) {
-      const { user, password } = this.#options.auth;
-      config.push(`authorization { users: [ { user: ${JSON.stringify(user)}, password: ${JSON.stringify(password)} } ] }`);
+    // JSON is valid nats-server configuration syntax.
+    const accounts = this.#options.accounts;
+    if (accounts) {
+      if (!this.#options.auth) throw new NatsServerError('a NATS server with accounts needs auth (the user of its HUB account)');
+      // Once accounts are named, the global account has no JetStream: the hub's user gets an account that has.
+      const all = { HUB: { jetstream: 'enabled', users: [this.#options.auth] }, ...accounts };
+      config.push(`accounts ${JSON.stringify(all)}`);
+    } else if (this.#options.auth) {
+      config.push(`authorization { users: ${JSON.stringify([this.#options.auth])} }`);
+    }
+    const leafnodes = this.#options.leafnodes;
+    if (leafnodes) {
+      const listen = JSON.stringify(`${leafnodes.host ?? '127.0.0.1'}:${leafnodes.port}`);
+      const users = leafnodes.users?.length ? `, authorization { users: ${JSON.stringify(leafnodes.users)} }` : '';
+      const advertise = leafnodes.advertise ? `, advertise: ${JSON.stringify(leafnodes.advertise)}` : '';
+      config.push(`leafnodes { listen: ${listen}, no_advertise: ${leafnodes.noAdvertise !== false}${advertise}${users} }`);
     }
     if (this.#options.extraConfig) config.push(this.#options.extraConfig);
     const configFile = join(this.dir, 'nats.conf');
     writeFileSync(configFile, config.join('\n') + '\n', { mode: 0o600 });
+    const netns = this.#options.netns;
+    const command = [...(netns ? ['ip', 'netns', 'exec', netns] : []), binary, '-c', configFile];
     const child = SETPRIV
-      ? spawn(SETPRIV, ['--pdeathsig', 'TERM', '--', binary, '-c', configFile], { stdio: ['ignore', 'ignore', 'pipe'] })
-      : spawn(binary, ['-c', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+      ? spawn(SETPRIV, ['--pdeathsig', 'TERM', '--', ...command], { stdio: ['ignore', 'ignore', 'pipe'] })
+      : spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
     this.#child = child;
     // The server never holds this process open: a driver whose script is done must be able to
     // end (the kernel holds the process while tasks are outstanding, and stops the server then).
@@ -178,7 +245,7 @@ export class NatsServer {
           // Written but not complete yet: read again.
         }
       }
-      if (this.#port > 0 && (await canConnect(this.#port))) return;
+      if (this.#port > 0 && (netns ? existsSync(portsFile) : await canConnect(this.#probeHost, this.#port))) return;
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     child.kill('SIGKILL');
@@ -244,9 +311,9 @@ function startWatchdog(pid: number): ChildProcess {
   return watchdog;
 }
 
-function canConnect(port: number): Promise<boolean> {
+function canConnect(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = tcpConnect({ host: '127.0.0.1', port });
+    const socket = tcpConnect({ host, port });
     socket.once('connect', () => {
       socket.destroy();
       resolve(true);

@@ -28,6 +28,10 @@ export interface SshdOptions {
   port?: number;
   /** Users allowed to log in with the client key. @default ['root'] (the test process's user) */
   authorizedUsers?: string[];
+  /** Address to listen on (a site's own veth address in a test network namespace). @default '127.0.0.1' */
+  listenAddress?: string;
+  /** Run sshd inside this network namespace (`ip netns exec`). */
+  netns?: string;
 }
 
 /** Generates an unencrypted (or `passphrase`-protected) key pair at `path` and `path.pub`. */
@@ -66,7 +70,7 @@ function removeStalePyenvLock(): void {
 }
 
 export class Sshd {
-  readonly host = '127.0.0.1';
+  readonly host: string;
   readonly dir: string;
   readonly port: number;
   /** The server's ed25519 host key (private part) and its public line (`ssh-ed25519 AAAA… comment`). */
@@ -76,6 +80,7 @@ export class Sshd {
   readonly clientKeyPath: string;
   readonly logPath: string;
   private child: ChildProcess;
+  private readonly netns: string | undefined;
   private readonly configPath: string;
   private stderr = '';
   private exited = false;
@@ -88,7 +93,11 @@ export class Sshd {
     clientKeyPath: string;
     child: ChildProcess;
     configPath: string;
+    host: string;
+    netns: string | undefined;
   }) {
+    this.host = fields.host;
+    this.netns = fields.netns;
     this.dir = fields.dir;
     this.port = fields.port;
     this.hostKeyPath = fields.hostKeyPath;
@@ -133,7 +142,7 @@ export class Sshd {
       const config = [
         ...(options.extraConfig ?? []),
         `Port ${port}`,
-        'ListenAddress 127.0.0.1',
+        `ListenAddress ${options.listenAddress ?? '127.0.0.1'}`,
         `HostKey ${hostKeyPath}`,
         `PidFile ${join(dir, 'sshd.pid')}`,
         `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
@@ -154,7 +163,9 @@ export class Sshd {
       ];
       const configPath = join(dir, 'sshd_config');
       writeFileSync(configPath, `${config.join('\n')}\n`);
-      const sshd = new Sshd({ dir, port, hostKeyPath, hostPublicKey, clientKeyPath, child: spawnSshd(configPath, dir), configPath });
+      const host = options.listenAddress ?? '127.0.0.1';
+      const child = spawnSshd(configPath, dir, options.netns);
+      const sshd = new Sshd({ dir, port, hostKeyPath, hostPublicKey, clientKeyPath, child, configPath, host, netns: options.netns });
       try {
         await sshd.waitUntilListening();
         return sshd;
@@ -171,7 +182,7 @@ export class Sshd {
   /** The known_hosts line for this server, as OpenSSH writes it for a non-default port. */
   get knownHostsLine(): string {
     const [type, blob] = this.hostPublicKey.split(/\s+/);
-    return `[${this.host}]:${this.port} ${type} ${blob}`;
+    return `${this.port === 22 ? this.host : `[${this.host}]:${this.port}`} ${type} ${blob}`;
   }
 
   /** What sshd logged so far (the -E file) and what it wrote to stderr. */
@@ -227,7 +238,7 @@ export class Sshd {
   /** Kills the server and its connections, then starts it again on the same port with the same keys. */
   async restart(): Promise<void> {
     await this.kill();
-    this.child = spawnSshd(this.configPath, this.dir);
+    this.child = spawnSshd(this.configPath, this.dir, this.netns);
     this.watch(this.child);
     await this.waitUntilListening();
   }
@@ -267,8 +278,13 @@ process.once('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
-function spawnSshd(configPath: string, dir: string): ChildProcess {
-  const child = spawn(SSHD_PATH, ['-D', '-f', configPath, '-E', join(dir, 'sshd.log')], { stdio: ['ignore', 'ignore', 'pipe'] });
+function spawnSshd(configPath: string, dir: string, netns?: string): ChildProcess {
+  const args = ['-D', '-f', configPath, '-E', join(dir, 'sshd.log')];
+  // `setpriv` and `ip netns exec` exec sshd: the child's pid is still the listener's. The
+  // parent-death signal ends an sshd in a namespace with a test that was killed.
+  const child = netns
+    ? spawn('setpriv', ['--pdeathsig', 'KILL', '--', 'ip', 'netns', 'exec', netns, SSHD_PATH, ...args], { stdio: ['ignore', 'ignore', 'pipe'] })
+    : spawn(SSHD_PATH, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   running.add(child);
   child.once('exit', () => running.delete(child));
   return child;

@@ -12,7 +12,7 @@
 import { mkdir, stat } from 'node:fs/promises';
 import { basename, join, posix } from 'node:path';
 import { inspect } from 'node:util';
-import type { AnyAuthMethod } from 'ssh2';
+import type { AnyAuthMethod, Client as SSHClient } from 'ssh2';
 import { ConfigError } from '../../common/errors.ts';
 import type { Channel, ExecOptions, ExecResult } from './channel.ts';
 import { ChannelTimeoutError } from './errors.ts';
@@ -143,6 +143,14 @@ export class SSHChannel implements Channel {
       // The mode given at creation is filtered by the server's umask and ignored for existing files.
       await sftpCall<void>((done) => sftp.chmod(path, mode, done));
     });
+  }
+
+  /**
+   * The logged-in ssh2 client (a new connection if the last one dropped), for what rides on the
+   * connection beside commands: a reverse tunnel (`ReverseTunnel`). Its 'close' says it dropped.
+   */
+  async sshClient(): Promise<SSHClient> {
+    return (await this.connection()).client;
   }
 
   async close(): Promise<void> {
