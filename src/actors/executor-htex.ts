@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { send, spawnBehaviour, type Behaviour, type Ref } from './actor.ts';
-import type { ExecTask, FromExecutor, TaskOutcome, ToExecutor } from './messages.ts';
+import { send, type Behaviour, type Ref } from './actor.ts';
+import type { ExecTask, FromExecutor, TaskOutcome } from './messages.ts';
 import { BlockStartError, ManagerLost } from '../common/errors.ts';
 import { NATS_ENV, type NatsConnectionOptions } from '../nats/connection.ts';
 import { encodeJson, subjectsFor, type BlockReport, type Registration, type RegistrationReply, type Subjects, type WorkerSampleMessage } from '../nats/protocol.ts';
@@ -417,19 +417,4 @@ export class HtexManager implements Behaviour<ToHtex> {
   stopped(): Promise<void> {
     return this.#release();
   }
-}
-
-/** Spawns the executor manager of a `HighThroughputExecutor` under the DFK supervisor. */
-export function spawnHtexManager(
-  parent: Ref<unknown>,
-  dfk: Ref<FromExecutor>,
-  options: ResolvedHighThroughputExecutorOptions,
-  context: ExecutorContext,
-): Ref<ToExecutor> {
-  return spawnBehaviour<ToHtex, HtexManager>(parent, options.label, (ctx) => new HtexManager(ctx.self, dfk, options, context), {
-    onChildCrash: (child, error, ctx) => {
-      const decision = htexManagers.get(ctx.self)?.blockActorCrashed(child, error) ?? 'restart';
-      return (decision === 'restart' ? ctx.resetChild : ctx.stopChild) as symbol;
-    },
-  }) as Ref<ToExecutor>;
 }
