@@ -77,6 +77,7 @@ export {
   MissingOutputs,
   AppTimeout,
   WorkerLost,
+  BashHelperLost,
   ManagerLost,
   BlockStartError,
   TaskCancelledError,
