@@ -4,7 +4,7 @@
 import type { Ref } from './actor.ts';
 import type { FromExecutor, ToExecutor } from './messages.ts';
 import { spawnThreadExecutor } from './executor-thread.ts';
-import { spawnHtexManager } from './executor-htex.ts';
+import { spawnLazyHtexManager } from './executor-htex-lazy.ts';
 import { spawnMainThreadExecutor } from './executor-main-thread.ts';
 import type { Executor } from '../executors/executor.ts';
 import type { ThreadPoolExecutor } from '../executors/thread-executor.ts';
@@ -24,7 +24,7 @@ export function spawnExecutorManager(parent: Ref<unknown>, executor: Executor, d
     case 'threads':
       return spawnThreadExecutor(parent, dfk, (executor as ThreadPoolExecutor).options);
     case 'htex':
-      return spawnHtexManager(parent, dfk, (executor as HighThroughputExecutor).options, context);
+      return spawnLazyHtexManager(parent, dfk, (executor as HighThroughputExecutor).options, context);
   }
 }
 
