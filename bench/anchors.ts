@@ -8,7 +8,9 @@
  * Each workload script is written to a temporary directory and prints one JSON line with its
  * figure; this process also times the whole child (wall) and, through /usr/bin/time when it
  * exists, its CPU (user+sys, children included). The machine's load average is printed at the
- * start and the end: on a loaded machine wall times move a lot, CPU times much less.
+ * start and the end: on a loaded machine wall times move a lot, CPU times much less. The CPU
+ * column counts the process and the children it waited for: not HTEX blocks (started in the
+ * background by the provider), nor fully the commands the bash helper forked.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
