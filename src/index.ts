@@ -103,6 +103,7 @@ export {
   MissingOutputs,
   AppTimeout,
   WorkerLost,
+  BashHelperLost,
   ManagerLost,
   BlockStartError,
   TaskCancelledError,

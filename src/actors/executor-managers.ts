@@ -1,14 +1,14 @@
 /**
  * How the DFK supervisor starts the manager actor of each executor of its Config.
  */
-import { spawnBehaviour, type Ref } from './actor.ts';
+import type { Ref } from './actor.ts';
 import type { FromExecutor, ToExecutor } from './messages.ts';
 import { spawnThreadExecutor } from './executor-thread.ts';
-import { HtexManager, htexManagers, type ToHtex } from './executor-htex.ts';
+import { spawnLazyHtexManager } from './executor-htex-lazy.ts';
 import { spawnMainThreadExecutor } from './executor-main-thread.ts';
 import type { Executor } from '../executors/executor.ts';
 import type { ThreadPoolExecutor } from '../executors/thread-executor.ts';
-import type { HighThroughputExecutor, ResolvedHighThroughputExecutorOptions } from '../executors/htex.ts';
+import type { HighThroughputExecutor } from '../executors/htex.ts';
 
 /** What the run's Config tells every executor manager. */
 export interface ExecutorContext {
@@ -24,24 +24,9 @@ export function spawnExecutorManager(parent: Ref<unknown>, executor: Executor, d
     case 'threads':
       return spawnThreadExecutor(parent, dfk, (executor as ThreadPoolExecutor).options);
     case 'htex':
-      return spawnHtexManager(parent, dfk, (executor as HighThroughputExecutor).options, context);
+      return spawnLazyHtexManager(parent, dfk, (executor as HighThroughputExecutor).options, context);
   }
 }
 
 /** Spawns the manager that runs join apps in the DFK's own thread. */
 export { spawnMainThreadExecutor };
-
-/** Spawns the executor manager of a `HighThroughputExecutor` under the DFK supervisor. */
-function spawnHtexManager(
-  parent: Ref<unknown>,
-  dfk: Ref<FromExecutor>,
-  options: ResolvedHighThroughputExecutorOptions,
-  context: ExecutorContext,
-): Ref<ToExecutor> {
-  return spawnBehaviour<ToHtex, HtexManager>(parent, options.label, (ctx) => new HtexManager(ctx.self, dfk, options, context), {
-    onChildCrash: (child, error, ctx) => {
-      const decision = htexManagers.get(ctx.self)?.blockActorCrashed(child, error) ?? 'restart';
-      return (decision === 'restart' ? ctx.resetChild : ctx.stopChild) as symbol;
-    },
-  }) as Ref<ToExecutor>;
-}

@@ -1,7 +1,8 @@
 import type { FunctionRef, SourceImport } from '../wire/protocol.ts';
 import { mayImport, staticImportsOf } from './module-imports.ts';
-import * as acorn from 'acorn';
-import { analyze } from 'eslint-scope';
+import { createRequire } from 'node:module';
+import type * as Acorn from 'acorn';
+import type * as EslintScope from 'eslint-scope';
 import { FunctionSerializationError } from '../common/errors.ts';
 
 /**
@@ -10,6 +11,16 @@ import { FunctionSerializationError } from '../common/errors.ts';
  * these, so they are not captured state.
  */
 export const INJECTED_HELPERS = ['__name'] as const;
+
+// The closure analyser (~45 ms to load) is loaded by the first inline app, not by `import 'parsl-ts'`.
+const requireHere = createRequire(import.meta.url);
+let analyser: { acorn: typeof Acorn; analyze: typeof EslintScope.analyze } | undefined;
+function closureAnalyser(): NonNullable<typeof analyser> {
+  return (analyser ??= {
+    acorn: requireHere('acorn') as typeof Acorn,
+    analyze: (requireHere('eslint-scope') as typeof EslintScope).analyze,
+  });
+}
 
 const knownGlobals = new Set<string>([
   ...Object.getOwnPropertyNames(globalThis),
@@ -45,7 +56,8 @@ export function functionExpression(fn: Function): string {
 
 /** Names a function reads from outside itself: captured variables, imports and globals alike. */
 export function freeVariables(expression: string): string[] {
-  let ast: acorn.Node;
+  const { acorn, analyze } = closureAnalyser();
+  let ast: Acorn.Node;
   try {
     ast = acorn.parse(`(${expression})`, { ecmaVersion: 'latest', sourceType: 'module', ranges: true });
   } catch (error) {

@@ -161,6 +161,15 @@ export class WorkerLost extends ParslError {
   }
 }
 
+/** The helper process that starts a thread's bash commands died before this command's end was reported. */
+export class BashHelperLost extends ParslError {
+  readonly helperPid: number;
+  constructor(helperPid: number, reason: string) {
+    super(`the bash helper process (pid ${helperPid}) that started this command was lost: ${reason}; a new one starts for the next command`);
+    this.helperPid = helperPid;
+  }
+}
+
 /** A block manager stopped heartbeating while it held this task. */
 export class ManagerLost extends ParslError {
   readonly blockId: string;
@@ -218,6 +227,7 @@ for (const cls of [
   MissingOutputs,
   AppTimeout,
   WorkerLost,
+  BashHelperLost,
   ManagerLost,
   BlockStartError,
   TaskCancelledError,

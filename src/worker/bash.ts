@@ -1,14 +1,18 @@
-import { spawn } from 'node:child_process';
-import { constants } from 'node:os';
-import { access, mkdir, open, type FileHandle } from 'node:fs/promises';
+import { access, mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { AppTimeout, BashExitFailure, MissingOutputs } from '../common/errors.ts';
 import type { BashSpec, StreamSpec } from '../wire/protocol.ts';
+import { spawnBash } from './bash-spawner.ts';
 
-async function openStream(spec: StreamSpec | undefined): Promise<FileHandle | undefined> {
-  if (!spec) return undefined;
+/**
+ * Creates (mode 'w': truncates) the file a stream goes to, here so that a path that cannot be
+ * opened fails the task with the file system's own error; the command then appends to it.
+ */
+async function prepareStream(spec: StreamSpec | undefined): Promise<string> {
+  if (!spec) return '/dev/null';
   await mkdir(dirname(spec.path), { recursive: true });
-  return open(spec.path, spec.mode);
+  await (await open(spec.path, spec.mode)).close();
+  return spec.path;
 }
 
 /**
@@ -28,50 +32,43 @@ export async function runBash(
   if (typeof command !== 'string') {
     throw new TypeError(`a bash app must return its command line as a string, got ${typeof command}`);
   }
-  const stdoutFile = await openStream(spec.stdout);
+  const stdoutPath = await prepareStream(spec.stdout);
   const sameFile = spec.stderr && spec.stdout && spec.stderr.path === spec.stdout.path;
-  const stderrFile = sameFile ? stdoutFile : await openStream(spec.stderr);
+  const stderrPath = sameFile ? stdoutPath : await prepareStream(spec.stderr);
   let timedOut = false;
   if (signal?.aborted) throw signal.reason;
-  const exitCode = await new Promise<number>((resolve, reject) => {
-    const child = spawn('bash', ['-c', command], {
-      // The child gets its own copies of the descriptors; ours are closed when it ends.
-      stdio: ['ignore', stdoutFile?.fd ?? 'ignore', stderrFile?.fd ?? 'ignore'],
-      // Its own process group, so that a walltime kill also reaches what the command started.
-      detached: true,
+  // The pid (and process group) arrives a little after the request: a kill asked for before
+  // then is done when it arrives.
+  let pid = 0;
+  let killed = false;
+  const killGroup = (): void => {
+    killed = true;
+    if (pid <= 0) return;
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // Already ended.
+    }
+  };
+  const timer =
+    walltimeMs === undefined
+      ? undefined
+      : setTimeout(() => {
+          timedOut = true;
+          killGroup();
+        }, walltimeMs);
+  signal?.addEventListener('abort', killGroup, { once: true });
+  let exitCode: number;
+  try {
+    exitCode = await spawnBash(command, process.cwd(), stdoutPath, stderrPath, (childPid) => {
+      pid = childPid;
+      started?.(childPid);
+      if (killed) killGroup();
     });
-    if (child.pid !== undefined) started?.(child.pid);
-    const killGroup = (): void => {
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        child.kill('SIGKILL');
-      }
-    };
-    const timer =
-      walltimeMs === undefined
-        ? undefined
-        : setTimeout(() => {
-            timedOut = true;
-            killGroup();
-          }, walltimeMs);
-    signal?.addEventListener('abort', killGroup, { once: true });
-    const settled = (): void => {
-      if (timer) clearTimeout(timer);
-      signal?.removeEventListener('abort', killGroup);
-    };
-    child.once('error', (error) => {
-      settled();
-      reject(error);
-    });
-    child.once('close', (code, exitSignal) => {
-      settled();
-      resolve(code ?? (exitSignal ? 128 + (constants.signals[exitSignal] ?? 0) : 1));
-    });
-  }).finally(async () => {
-    await stdoutFile?.close();
-    if (!sameFile) await stderrFile?.close();
-  });
+  } finally {
+    if (timer) clearTimeout(timer);
+    signal?.removeEventListener('abort', killGroup);
+  }
   if (signal?.aborted) throw signal.reason;
   if (timedOut) throw new AppTimeout(walltimeMs!);
   if (exitCode !== 0) throw new BashExitFailure(command, exitCode);

@@ -5,12 +5,14 @@
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import ssh2 from 'ssh2';
+import { createRequire } from 'node:module';
+import type * as Ssh2 from 'ssh2';
 import type { AnyAuthMethod, ParsedKey } from 'ssh2';
 import { ConfigError } from '../../common/errors.ts';
 import type { ResolvedSSHChannelOptions } from './ssh-options.ts';
 
-const { utils } = ssh2;
+// Loaded when first used (~85 ms): most runs never open an SSH channel.
+const ssh2 = (): typeof Ssh2 => createRequire(import.meta.url)('ssh2') as typeof Ssh2;
 
 /** Keys tried, in this order, when no key is given (as OpenSSH and Parsl's paramiko do). */
 const DEFAULT_IDENTITY_FILES = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
@@ -39,7 +41,7 @@ export async function defaultAuthMethods(o: ResolvedSSHChannelOptions, context: 
         throw new ConfigError('SSHChannel.privateKeyPath', `cannot read ${o.privateKeyPath}: ${(error as Error).message}`, { cause: error });
       }
     }
-    const key = utils.parseKey(text, o.passphrase);
+    const key = ssh2().utils.parseKey(text, o.passphrase);
     if (key instanceof Error) {
       const path = o.privateKeyPath !== undefined ? 'SSHChannel.privateKeyPath' : 'SSHChannel.privateKey';
       const hint = /encrypted|passphrase/i.test(key.message) ? ' (is passphrase right?)' : '';
@@ -54,7 +56,7 @@ export async function defaultAuthMethods(o: ResolvedSSHChannelOptions, context: 
       } catch {
         continue;
       }
-      const key = utils.parseKey(text, o.passphrase);
+      const key = ssh2().utils.parseKey(text, o.passphrase);
       // An encrypted default key without a passphrase is skipped, as ssh in batch mode does.
       if (!(key instanceof Error)) methods.push({ type: 'publickey', username, key: firstKey(key) });
     }

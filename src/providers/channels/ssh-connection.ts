@@ -2,7 +2,8 @@
  * One SSH connection of an `SSHChannel`: connect, check the host key against known_hosts, log in,
  * all under one connect timeout; and what hangs on the connection once it is up.
  */
-import ssh2 from 'ssh2';
+import { createRequire } from 'node:module';
+import type * as Ssh2 from 'ssh2';
 import type { AnyAuthMethod, AuthenticationType, ConnectConfig, SFTPWrapper, ServerHostKeyAlgorithm } from 'ssh2';
 import type { AuthContext } from './ssh-auth.ts';
 import {
@@ -26,8 +27,9 @@ import {
   readKnownHosts,
 } from './known-hosts.ts';
 
-const { Client } = ssh2;
-type SSHClient = InstanceType<typeof Client>;
+// Loaded when first used (~85 ms): most runs never open an SSH channel.
+const ssh2 = (): typeof Ssh2 => createRequire(import.meta.url)('ssh2') as typeof Ssh2;
+type SSHClient = InstanceType<typeof Ssh2.Client>;
 
 /** ssh2's host key algorithms, best first; those of keys already in known_hosts are moved to the front. */
 const HOST_KEY_ALGORITHMS: ServerHostKeyAlgorithm[] = [
@@ -82,7 +84,7 @@ export function openConnection(
   authMethods: (context: AuthContext) => Promise<AnyAuthMethod[]>,
   forget: (connection: Connection) => void,
 ): Connection {
-  const client = new Client();
+  const client = new (ssh2().Client)();
   const connection: Connection = {
     client,
     ready: Promise.resolve(),
