@@ -13,7 +13,8 @@ export type Command =
   | { kind: 'help' }
   | { kind: 'version' }
   | { kind: 'run'; options: RunOptions; script: string; args: string[] }
-  | { kind: 'block'; args: string[] };
+  | { kind: 'block'; args: string[] }
+  | { kind: 'monitor'; args: string[] };
 
 /** Exit status of a command line that cannot be run, or a config that is wrong. */
 export const EXIT_USAGE = 2;
@@ -51,6 +52,15 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
         return EXIT_USAGE;
       }
     }
+    case 'monitor':
+      try {
+        const { monitor } = await import('./monitor.ts');
+        return await monitor(command.args);
+      } catch (error) {
+        if (!(error instanceof UsageError || error instanceof ConfigError)) throw error;
+        process.stderr.write(`parsl-ts monitor: ${error.message.replace(/^monitor: /, '')}\n`);
+        return EXIT_USAGE;
+      }
     case 'run':
       try {
         // Loaded here, not above: it brings in the kernel and tsx, which --help does not need.
@@ -73,14 +83,16 @@ export function parseCommandLine(argv: readonly string[]): Command {
   const rest = argv.slice(1);
   switch (first) {
     case 'help':
-      if (rest.length > 0 && rest[0] !== 'run' && rest[0] !== 'block') {
-        throw new UsageError(`unknown command '${rest[0]}'; the commands are 'run' and 'block'`);
+      if (rest.length > 0 && rest[0] !== 'run' && rest[0] !== 'block' && rest[0] !== 'monitor') {
+        throw new UsageError(`unknown command '${rest[0]}'; the commands are 'run', 'monitor' and 'block'`);
       }
       return { kind: 'help' };
     case 'run':
       return parseRun(rest);
     case 'block':
       return { kind: 'block', args: rest };
+    case 'monitor':
+      return { kind: 'monitor', args: rest };
     default:
       throw new UsageError(
         `unknown command '${first}'` + (/\.[cm]?[jt]sx?$/.test(first) ? `; to run a script, write 'parsl-ts run ${first}'` : ''),
