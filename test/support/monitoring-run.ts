@@ -29,6 +29,8 @@ export interface SyntheticOptions {
   filesFor?: number;
   /** Time of the first event (ms); each event is 1 ms after the last but some overlap. */
   start?: number;
+  /** @default 'synthetic' */
+  workflowName?: string;
   /** Leave the last `openSamples` samples running (and the workflow not ended): a run in progress. */
   openSamples?: number;
 }
@@ -46,7 +48,7 @@ export function* syntheticRun(options: SyntheticOptions, out: SyntheticRun): Gen
   out.finalStates = {};
   const final = (state: string) => (out.finalStates[state] = (out.finalStates[state] ?? 0) + 1);
   const tick = (ms = 1) => (t += ms);
-  yield { type: 'workflow-start', runId, time: t, workflowName: 'synthetic', workflowVersion: '1', host: 'driver', user: 'tester', rundir: join(options.logDir, '000') };
+  yield { type: 'workflow-start', runId, time: t, workflowName: options.workflowName ?? 'synthetic', workflowVersion: '1', host: 'driver', user: 'tester', rundir: join(options.logDir, '000') };
   yield { type: 'block', runId, time: tick(), executor: 'htex', blockId: '0', jobId: '4242', status: 'PENDING' };
   yield { type: 'block', runId, time: tick(50), executor: 'htex', blockId: '0', jobId: '4242', status: 'RUNNING' };
   yield { type: 'node', runId, time: tick(), hostname: 'node-a', uid: 'mgr-0', blockId: '0', cpuCount: 4, totalMemory: 8e9, active: true, workerCount: 4, runtimeVersion: 'v20.20.2' };

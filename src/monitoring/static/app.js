@@ -121,7 +121,7 @@ function renderStates(data) {
 
 function renderTimeline({ tries, total }) {
   document.getElementById('timeline-note').textContent = total > tries.length ? `(latest ${tries.length} of ${total} tries)` : `(${total} tries)`;
-  const lanes = [...new Set(tries.map((t) => `${t.group} #${t.lane}`))].sort();
+  const lanes = [...new Set(tries.map((t) => `${t.group} #${t.lane}`))].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
   const laneIndex = new Map(lanes.map((l, i) => [l, i]));
   const now = Date.now();
   const data = tries.map((t) => ({
@@ -156,7 +156,7 @@ function renderGraph(run, graph) {
     ? `(${graph.tasks} tasks: one node per app, edges count dependencies)` : `(${graph.tasks} tasks)`;
   const key = `${run}|${graph.level}|${graph.nodes.map((n) => n.id).join(',')}|${graph.edges.length}`;
   if (cy && key === graphKey) {
-    for (const n of graph.nodes) cy.getElementById(n.id).data({ state: n.state, label: n.label });
+    for (const n of graph.nodes) cy.getElementById(n.id).data({ state: n.state });
     return;
   }
   graphKey = key;
@@ -164,7 +164,7 @@ function renderGraph(run, graph) {
   cy = cytoscape({
     container: document.getElementById('graph'),
     elements: [
-      ...graph.nodes.map((n) => ({ data: { id: n.id, label: n.label, state: n.state } })),
+      ...graph.nodes.map((n) => ({ data: { id: n.id, label: graph.level === 'task' ? n.id : n.label, app: n.label, state: n.state } })),
       ...graph.edges.map((e, i) => ({ data: { id: `e${i}`, source: e.source, target: e.target, label: graph.level === 'app' ? String(e.count) : '' } })),
     ],
     style: [
