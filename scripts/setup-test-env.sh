@@ -14,6 +14,7 @@ PACKAGES=(
   openssh-server openssh-client             # SSHChannel tests (sshd on a loopback port)
   slurm-wlm munge                           # SlurmProvider tests (single-node Slurm)
   gridengine-master gridengine-exec gridengine-client   # GridEngineProvider tests
+  chromium                                  # the monitoring dashboard, driven by playwright-core
 )
 
 missing=()
