@@ -120,6 +120,11 @@ test('query API: workflows, apps, failures, graph, states over time, a task page
     const last = Object.fromEntries(states.states.map((s, i) => [s, states.counts[i]![states.times.length - 1]]));
     for (const [state, count] of Object.entries(run.finalStates)) assert.is(last[state], count, state);
     assert.is(last['running'] ?? 0, 0);
+    // The same from the writer's per-second counts (what a big run uses).
+    const coarse = db.statesOverTime(run.runId, 50, 0);
+    const end = Object.fromEntries(coarse.states.map((s, i) => [s, coarse.counts[i]![coarse.times.length - 1]]));
+    for (const [state, count] of Object.entries(run.finalStates)) assert.is(end[state], count, state);
+    assert.is(end['running'] ?? 0, 0);
     const task = db.task(run.runId, run.examples.bash)!;
     assert.match(task.stdout!.tail, /generating sample 0/);
     assert.match(task.stderr!.tail, /warning: sample 0 is synthetic/);

@@ -92,7 +92,7 @@ export class MonitoringDatabase {
   }
 
   /** Every try (up to `limit`, the latest launched first kept), in worker lanes per executor/block/host. */
-  timeline(runId: string, limit = 10_000): { tries: TimelineTry[]; total: number } {
+  timeline(runId: string, limit = 5000): { tries: TimelineTry[]; total: number } {
     const total = this.#db.prepare(`SELECT count(*) FROM try WHERE run_id = ?`).pluck().get(runId) as number;
     const failed = this.#hasColumn('try', 'task_fail_class') ? 'y.task_fail_class IS NOT NULL' : 'y.task_fail_history IS NOT NULL';
     const rows = this.#db
@@ -126,7 +126,11 @@ export class MonitoringDatabase {
    * bucket, the tasks that entered it and the tasks that left it (a task leaves its previous
    * state when it enters the next), so that only states x buckets rows reach JavaScript.
    */
-  statesOverTime(runId: string, points = 300): StatesOverTime {
+  statesOverTime(runId: string, points = 300, exactBelow = 50_000): StatesOverTime {
+    if (this.#hasTable('parsl_ts_state_changes')) {
+      const rows = this.#db.prepare(`SELECT count(*) FROM status WHERE run_id = ?`).pluck().get(runId) as number;
+      if (rows >= exactBelow) return this.#statesBySecond(runId, points);
+    }
     const [first, last] = this.#db
       .prepare(`SELECT julianday(min(timestamp)), julianday(max(timestamp)) FROM status WHERE run_id = ?`)
       .raw()
@@ -147,13 +151,33 @@ export class MonitoringDatabase {
     return accumulateStates(deltas, buckets, (i) => toMs(first + i * step));
   }
 
+  /** From the writer's per-second counts (a second's resolution: for big runs). */
+  #statesBySecond(runId: string, points: number): StatesOverTime {
+    const rows = this.#db
+      .prepare(`SELECT state, second, delta FROM parsl_ts_state_changes WHERE run_id = ? ORDER BY second`)
+      .raw()
+      .all(runId) as [string, number, number][];
+    if (rows.length === 0) return { times: [], states: [], counts: [] };
+    const first = rows[0]![1];
+    const last = rows[rows.length - 1]![1];
+    const buckets = Math.max(2, Math.min(points, last - first + 1));
+    const step = (last - first) / (buckets - 1) || 1;
+    const deltas = rows.map(([state, second, delta]): [string, number, number] => [state, Math.ceil((second - first) / step), delta]);
+    return accumulateStates(deltas, buckets, (i) => Math.round((first + i * step) * 1000));
+  }
+
+  #hasTable(name: string): boolean {
+    return this.#db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`).get(name) !== undefined;
+  }
+
   /** The task graph, coloured by state; over `limit` tasks, the graph of apps instead. */
   taskGraph(runId: string, limit = 2000): TaskGraph {
-    const rows = this.#db
-      .prepare(`SELECT task_id, task_func_name, coalesce(task_state, 'pending'), task_depends FROM task WHERE run_id = ?`)
-      .raw()
-      .all(runId) as [number, string, string, string | null][];
-    if (rows.length <= limit) {
+    const tasks = this.#db.prepare(`SELECT count(*) FROM task WHERE run_id = ?`).pluck().get(runId) as number;
+    if (tasks <= limit) {
+      const rows = this.#db
+        .prepare(`SELECT task_id, task_func_name, coalesce(task_state, 'pending'), task_depends FROM task WHERE run_id = ?`)
+        .raw()
+        .all(runId) as [number, string, string, string | null][];
       const nodes = rows.map(([id, name, state]) => ({ id: String(id), label: `${id} ${name}`, state, count: 1 }));
       const known = new Set(rows.map((r) => r[0]));
       const edges = rows.flatMap(([id, , , depends]) =>
@@ -161,36 +185,39 @@ export class MonitoringDatabase {
       );
       return { level: 'task', nodes, edges, tasks: rows.length };
     }
-    const appOf = new Map(rows.map(([id, name]) => [id, name]));
-    const apps = new Map<string, { count: number; states: Map<string, number> }>();
-    const edges = new Map<string, number>();
-    for (const [id, name, state, depends] of rows) {
-      const app = apps.get(name) ?? { count: 0, states: new Map() };
-      app.count++;
-      app.states.set(state, (app.states.get(state) ?? 0) + 1);
+    // Too many tasks to draw: one node per app, its colour the worst state among its tasks,
+    // and an edge per pair of apps with a dependency between their tasks (joined in SQLite).
+    const apps = new Map<string, { count: number; states: Set<string> }>();
+    const byApp = this.#db
+      .prepare(`SELECT task_func_name, coalesce(task_state, 'pending'), count(*) FROM task WHERE run_id = ? GROUP BY 1, 2`)
+      .raw()
+      .all(runId) as [string, string, number][];
+    for (const [name, state, count] of byApp) {
+      const app = apps.get(name) ?? { count: 0, states: new Set<string>() };
+      app.count += count;
+      app.states.add(state);
       apps.set(name, app);
-      for (const d of idList(depends)) {
-        const from = appOf.get(d);
-        if (from !== undefined) edges.set(`${from}\u0000${name}`, (edges.get(`${from}\u0000${name}`) ?? 0) + 1);
-      }
-      void id;
     }
-    const worst = (states: Map<string, number>): string =>
-      ['failed', 'dep_fail', 'running', 'launched', 'pending', 'exec_done', 'memo_done'].find((s) => states.has(s)) ??
-      [...states.keys()][0]!;
+    const edges = this.#db
+      .prepare(
+        `SELECT d.task_func_name, t.task_func_name, count(*) FROM task t, json_each('[' || t.task_depends || ']') j
+         JOIN task d ON d.task_id = j.value AND d.run_id = t.run_id
+         WHERE t.run_id = ? AND t.task_depends IS NOT NULL AND t.task_depends != '' GROUP BY 1, 2`,
+      )
+      .raw()
+      .all(runId) as [string, string, number][];
+    const worst = (states: Set<string>): string =>
+      ['failed', 'dep_fail', 'running', 'launched', 'pending', 'exec_done', 'memo_done'].find((s) => states.has(s)) ?? [...states][0]!;
     return {
       level: 'app',
       nodes: [...apps].map(([name, a]) => ({ id: name, label: `${name} (${a.count})`, state: worst(a.states), count: a.count })),
-      edges: [...edges].map(([key, count]) => {
-        const [source, target] = key.split('\u0000') as [string, string];
-        return { source, target, count };
-      }),
-      tasks: rows.length,
+      edges: edges.map(([source, target, count]) => ({ source, target, count })),
+      tasks,
     };
   }
 
   /** Per app: tasks by state, and the median and p95 duration of its successful tries. */
-  apps(runId: string): AppSummary[] {
+  apps(runId: string, maxTries = 20_000): AppSummary[] {
     const out = new Map<string, AppSummary & { durations: number[] }>();
     const states = this.#db
       .prepare(`SELECT task_func_name, coalesce(task_state, 'pending'), count(*) FROM task WHERE run_id = ? GROUP BY 1, 2`)
@@ -203,14 +230,17 @@ export class MonitoringDatabase {
       out.set(name, app);
     }
     const failed = this.#hasColumn('try', 'task_fail_class') ? 'y.task_fail_class' : 'y.task_fail_history';
+    // Over maxTries tries, the quantiles are estimated from every k-th (by rowid: spread over the run).
+    const total = this.#db.prepare(`SELECT count(*) FROM try WHERE run_id = ?`).pluck().get(runId) as number;
+    const every = Math.max(1, Math.ceil(total / maxTries));
     const tries = this.#db
       .prepare(
         `SELECT t.task_func_name, ${ms('y.task_try_time_returned')} - ${ms('coalesce(y.task_try_time_running, y.task_try_time_launched)')}
          FROM try y JOIN task t ON t.task_id = y.task_id AND t.run_id = y.run_id
-         WHERE y.run_id = ? AND y.task_try_time_returned IS NOT NULL AND ${failed} IS NULL`,
+         WHERE y.run_id = ? AND y.rowid % ? = 0 AND y.task_try_time_returned IS NOT NULL AND ${failed} IS NULL`,
       )
       .raw()
-      .iterate(runId) as IterableIterator<[string, number]>;
+      .iterate(runId, every) as IterableIterator<[string, number]>;
     for (const [name, duration] of tries) out.get(name)?.durations.push(duration);
     return [...out.values()].map(({ durations, ...app }) => {
       durations.sort((a, b) => a - b);
@@ -281,27 +311,24 @@ export class MonitoringDatabase {
   }
 
   /** Resource samples per host and process, with the nodes and blocks of the run. */
-  resources(runId: string, maxPointsPerSeries = 2000): Resources {
+  resources(runId: string, maxPoints = 20_000): Resources {
+    // Over maxPoints samples, every k-th row (by rowid: spread over the run) is read.
+    const total = this.#db.prepare(`SELECT count(*) FROM resource WHERE run_id = ?`).pluck().get(runId) as number;
+    const every = Math.max(1, Math.ceil(total / maxPoints));
     const rows = this.#db
       .prepare(
         `SELECT coalesce(y.hostname, '-'), r.psutil_process_pid, r.timestamp, r.psutil_process_cpu_percent, r.psutil_process_memory_resident
          FROM resource r LEFT JOIN try y ON y.try_id = r.try_id AND y.task_id = r.task_id AND y.run_id = r.run_id
-         WHERE r.run_id = ? ORDER BY r.timestamp`,
+         WHERE r.run_id = ? AND r.rowid % ? = 0 ORDER BY r.timestamp`,
       )
       .raw()
-      .iterate(runId) as IterableIterator<[string, number | null, string, number | null, number | null]>;
+      .iterate(runId, every) as IterableIterator<[string, number | null, string, number | null, number | null]>;
     const series = new Map<string, ResourceSeries>();
     for (const [hostname, pid, at, cpu, rss] of rows) {
       const key = `${hostname}/${pid ?? '-'}`;
       const s = series.get(key) ?? { hostname, pid, points: [] };
       s.points.push([parseTime(at), cpu, rss]);
       series.set(key, s);
-    }
-    for (const s of series.values()) {
-      if (s.points.length > maxPointsPerSeries) {
-        const step = s.points.length / maxPointsPerSeries;
-        s.points = Array.from({ length: maxPointsPerSeries }, (_, i) => s.points[Math.floor(i * step)]!);
-      }
     }
     const nodes = (this.#db.prepare(`SELECT hostname, block_id, cpu_count, total_memory, worker_count, active, timestamp FROM node WHERE run_id = ? ORDER BY timestamp`).raw().all(runId) as unknown[][]).map(
       (r) => ({ hostname: r[0] as string, blockId: r[1] as string, cpuCount: r[2] as number, totalMemory: r[3] as number, workerCount: r[4] as number, active: r[5] === 1, time: time(r[6]) }),

@@ -12,6 +12,9 @@
  *   failed, split out of Parsl's `task_fail_history` (which is kept too), so that failures can
  *   be grouped by class.
  * - `task.task_args_summary`: a short, printable summary of the call's arguments.
+ * - the table `parsl_ts_state_changes`: per run, second and state, how many tasks entered
+ *   (+) or left (-) that state in that second, kept by the writer, so that "tasks by state
+ *   over time" of a 100k-task run sums a few thousand rows instead of ordering every status row.
  * - the indexes below, for the dashboard's queries (Parsl has one, on `task_hashsum`).
  */
 
@@ -116,6 +119,13 @@ CREATE TABLE IF NOT EXISTS resource (
   psutil_process_status TEXT,
   PRIMARY KEY (try_id, task_id, run_id, timestamp)
 );
+CREATE TABLE IF NOT EXISTS parsl_ts_state_changes (
+  run_id TEXT NOT NULL,
+  second INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  delta INTEGER NOT NULL,
+  PRIMARY KEY (run_id, second, state)
+) WITHOUT ROWID;
 `;
 
 /** Indexes for the dashboard's and the query API's questions (each names the question). */
@@ -124,6 +134,7 @@ CREATE INDEX IF NOT EXISTS ix_task_task_hashsum ON task (task_hashsum);
 CREATE INDEX IF NOT EXISTS ix_task_run_state ON task (run_id, task_state);
 CREATE INDEX IF NOT EXISTS ix_task_run_app ON task (run_id, task_func_name);
 CREATE INDEX IF NOT EXISTS ix_try_run_task ON try (run_id, task_id);
+CREATE INDEX IF NOT EXISTS ix_try_run_launched ON try (run_id, task_try_time_launched);
 CREATE INDEX IF NOT EXISTS ix_try_run_failure ON try (run_id, task_fail_class) WHERE task_fail_class IS NOT NULL;
 CREATE INDEX IF NOT EXISTS ix_status_run_time ON status (run_id, timestamp);
 CREATE INDEX IF NOT EXISTS ix_resource_run_time ON resource (run_id, timestamp);

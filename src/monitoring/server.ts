@@ -88,7 +88,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
           return summary && { summary, apps: db.apps(run), failures: db.failures(run) };
         }
         case 'timeline':
-          return db.timeline(run, Number(query.get('limit') ?? 10_000));
+          return db.timeline(run, Number(query.get('limit') ?? 5000));
         case 'states':
           return db.statesOverTime(run, Number(query.get('points') ?? 300));
         case 'graph':

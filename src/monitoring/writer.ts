@@ -169,6 +169,11 @@ function makeApplier(db: SqliteDatabase): (event: MonitoringEvent) => void {
     `INSERT OR IGNORE INTO status (task_id, task_status_name, timestamp, run_id, try_id) VALUES (?, ?, ?, ?, ?)`,
   );
   const taskState = s(`UPDATE task SET task_state = ? WHERE task_id = ? AND run_id = ?`);
+  const previousState = s(`SELECT task_state FROM task WHERE task_id = ? AND run_id = ?`).pluck();
+  const stateChange = s(
+    `INSERT INTO parsl_ts_state_changes (run_id, second, state, delta) VALUES (?, ?, ?, ?)
+     ON CONFLICT DO UPDATE SET delta = delta + excluded.delta`,
+  );
   const taskReturned = s(
     `UPDATE task SET task_state = ?, task_time_returned = ? WHERE task_id = ? AND run_id = ?`,
   );
@@ -225,7 +230,11 @@ function makeApplier(db: SqliteDatabase): (event: MonitoringEvent) => void {
         return;
       case 'task-state': {
         const time = formatTime(e.time);
-        statusInsert.run(e.taskId, e.state, time, e.runId, e.tryId);
+        if (statusInsert.run(e.taskId, e.state, time, e.runId, e.tryId).changes === 0) return; // a repeat
+        const second = Math.floor(e.time / 1000);
+        const previous = previousState.get(e.taskId, e.runId) as string | null | undefined;
+        if (previous) stateChange.run(e.runId, second, previous, -1);
+        stateChange.run(e.runId, second, e.state, 1);
         if (FINAL_STATES.has(e.state)) {
           taskReturned.run(e.state, time, e.taskId, e.runId);
           (COMPLETED_STATES.has(e.state) ? countCompleted : countFailed).run(e.runId);

@@ -67,10 +67,11 @@ function workflowSkeleton(run) {
 
 async function workflowView(run) {
   const enc = encodeURIComponent(run);
-  const [overview, states, timeline, graph, resources] = await Promise.all([
-    api(`workflow/${enc}`), api(`workflow/${enc}/states`), api(`workflow/${enc}/timeline`), api(`workflow/${enc}/graph`),
-    api(`workflow/${enc}/resources`),
-  ]);
+  // The overview first (counts, failures, apps, states over time: cheap queries), then the
+  // heavy panels; <body data-overview> marks the first, data-ready the whole page.
+  const heavy = Promise.all([api(`workflow/${enc}/timeline`), api(`workflow/${enc}/graph`), api(`workflow/${enc}/resources`)]);
+  heavy.catch(() => {});
+  const [overview, states] = await Promise.all([api(`workflow/${enc}`), api(`workflow/${enc}/states`)]);
   if (main.dataset.run !== run) workflowSkeleton(run);
   const { summary, apps, failures } = overview;
   document.getElementById('title').textContent = `${summary.workflowName ?? '(unnamed)'} ${summary.workflowVersion ?? ''} · ${summary.runId}`;
@@ -84,6 +85,9 @@ async function workflowView(run) {
   renderFailures(run, failures);
   renderApps(apps);
   renderStates(states);
+  document.body.dataset.overview = `workflow:${run}`;
+  const [timeline, graph, resources] = await heavy;
+  if (main.dataset.run !== run) return;
   renderTimeline(timeline);
   renderGraph(run, graph);
   renderResources(resources);
@@ -245,6 +249,7 @@ function navigate() {
   main.dataset.run = '';
   main.innerHTML = '';
   document.body.dataset.ready = '';
+  document.body.dataset.overview = '';
   void refresh();
 }
 
