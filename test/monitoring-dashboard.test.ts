@@ -59,7 +59,7 @@ test('the workflow list, then failures grouped by error class in two clicks', as
   await page.screenshot({ path: join(SHOTS, 'workflows.png') });
   await page.click('text=finished-wf'); // click 1
   await ready('workflow:run-finished');
-  const classes = await page.locator('details.failure').evaluateAll((ds) => ds.map((d) => (d as HTMLElement).dataset['class']));
+  const classes = await page.locator('details.failure').evaluateAll<string[]>(`(ds) => ds.map((d) => d.dataset.class)`);
   assert.equal(classes, ['ValueError', 'RuntimeError']);
   await page.click('details.failure[data-class="RuntimeError"] summary'); // click 2
   const message = page.locator('details.failure[data-class="RuntimeError"] .msg').first();
@@ -126,7 +126,7 @@ test('live: a running workflow\'s counts change without a reload while the write
     writer.write({ type: 'task-state', runId: 'run-live', taskId, tryId: 0, state: 'running', time: now + i });
   }
   // (committed by the writer's timer, within 50 ms: no flush() here)
-  await page.waitForFunction((n) => document.getElementById('count-total')?.textContent === String(n), live.tasks + 25);
+  await page.waitForFunction(`document.getElementById('count-total')?.textContent === '${live.tasks + 25}'`);
   assert.ok(Number(await page.getAttribute('body', 'data-renders')) > renders);
   assert.ok(await page.evaluate(() => (globalThis as any).__sameDocument === true), 'the page was not reloaded');
   assert.ok(Number(await page.textContent('#count-running')) >= 25);

@@ -115,7 +115,13 @@ test('query API: workflows, apps, failures, graph, states over time, a task page
     assert.is(graph.level, 'task');
     assert.is(graph.nodes.length, run.tasks);
     assert.ok(graph.edges.some((e) => e.source === String(run.examples.retried) && e.target === String(run.examples.retried + 1)));
-    assert.is(db.taskGraph(run.runId, 10).level, 'app');
+    const apps10 = db.taskGraph(run.runId, 10);
+    assert.is(apps10.level, 'app');
+    assert.equal(
+      apps10.edges.map((e) => `${e.source}>${e.target}:${e.count}`).sort(),
+      ['analyze>summarize:100', 'generate>simulate:100', 'simulate>analyze:100'],
+    );
+    assert.is(apps10.nodes.find((n) => n.id === 'simulate')!.state, 'failed');
     const states = db.statesOverTime(run.runId, 50);
     const last = Object.fromEntries(states.states.map((s, i) => [s, states.counts[i]![states.times.length - 1]]));
     for (const [state, count] of Object.entries(run.finalStates)) assert.is(last[state], count, state);

@@ -200,8 +200,10 @@ export class MonitoringDatabase {
     }
     const edges = this.#db
       .prepare(
-        `SELECT d.task_func_name, t.task_func_name, count(*) FROM task t, json_each('[' || t.task_depends || ']') j
-         JOIN task d ON d.task_id = j.value AND d.run_id = t.run_id
+        // CROSS JOIN keeps SQLite to this order (each task, its dependencies, their rows by
+        // primary key); left to itself it chose to scan every task for every task.
+        `SELECT d.task_func_name, t.task_func_name, count(*) FROM task t CROSS JOIN json_each('[' || t.task_depends || ']') j
+         CROSS JOIN task d ON d.task_id = j.value AND d.run_id = t.run_id
          WHERE t.run_id = ? AND t.task_depends IS NOT NULL AND t.task_depends != '' GROUP BY 1, 2`,
       )
       .raw()
