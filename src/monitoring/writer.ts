@@ -46,8 +46,8 @@ export class MonitoringWriter {
   readonly #batchSize: number;
   readonly #flushIntervalMs: number;
   readonly #onCommit: ((count: number) => void) | undefined;
-  readonly #apply: (event: MonitoringEvent) => void;
   readonly #commit: (events: readonly MonitoringEvent[]) => void;
+  readonly #abandonBatch: () => void;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
   readonly #stats: MonitoringWriterStats = { written: 0, commits: 0, lost: 0, queued: 0 };
@@ -78,9 +78,11 @@ export class MonitoringWriter {
       this.#db.close();
       throw error;
     }
-    this.#apply = makeApplier(this.#db);
+    const { apply, endBatch, abandonBatch } = makeApplier(this.#db);
+    this.#abandonBatch = abandonBatch;
     this.#commit = this.#db.transaction((events: readonly MonitoringEvent[]) => {
-      for (const event of events) this.#apply(event);
+      for (const event of events) apply(event);
+      endBatch();
     });
     process.on('exit', this.#onExit);
   }
@@ -111,6 +113,7 @@ export class MonitoringWriter {
     try {
       this.#commit(events);
     } catch (error) {
+      this.#abandonBatch(); // rolled back: its summed deltas go with it
       this.#stats.lost += events.length;
       throw new IllegalStateError(`monitoring: ${events.length} events were not written: ${(error as Error).message}`, {
         cause: error,
@@ -149,7 +152,7 @@ const list = (values: readonly (string | number)[] | undefined): string | null =
   values === undefined ? null : values.join(',');
 
 /** The statements of each event kind, prepared once; returns the function that applies one event. */
-function makeApplier(db: SqliteDatabase): (event: MonitoringEvent) => void {
+function makeApplier(db: SqliteDatabase): { apply: (event: MonitoringEvent) => void; endBatch: () => void; abandonBatch: () => void } {
   const s = (sql: string): SqliteStatement => db.prepare(sql);
   const workflowStart = s(
     `INSERT INTO workflow (run_id, workflow_name, workflow_version, time_began, host, user, rundir, tasks_failed_count, tasks_completed_count)
@@ -174,6 +177,21 @@ function makeApplier(db: SqliteDatabase): (event: MonitoringEvent) => void {
     `INSERT INTO parsl_ts_state_changes (run_id, second, state, delta) VALUES (?, ?, ?, ?)
      ON CONFLICT DO UPDATE SET delta = delta + excluded.delta`,
   );
+  // The state of each unfinished task, so that a change needs no read (a writer that restarts
+  // finds it in the task table), and the batch's per-second deltas, summed before they are written.
+  const states = new Map<string, Map<number, string>>();
+  const deltas = new Map<string, number>();
+  const addDelta = (runId: string, second: number, state: string, delta: number) => {
+    const key = `${runId}\u0000${second}\u0000${state}`;
+    deltas.set(key, (deltas.get(key) ?? 0) + delta);
+  };
+  const writeDeltas = () => {
+    for (const [key, delta] of deltas) {
+      const [runId, second, state] = key.split('\u0000') as [string, string, string];
+      if (delta !== 0) stateChange.run(runId, Number(second), state, delta);
+    }
+    deltas.clear();
+  };
   const taskReturned = s(
     `UPDATE task SET task_state = ?, task_time_returned = ? WHERE task_id = ? AND run_id = ?`,
   );
@@ -212,7 +230,7 @@ function makeApplier(db: SqliteDatabase): (event: MonitoringEvent) => void {
   );
   const n = (value: number | undefined): number | null => (value === undefined ? null : value);
 
-  return (e) => {
+  const apply = (e: MonitoringEvent): void => {
     switch (e.type) {
       case 'workflow-start':
         workflowStart.run(e.runId, e.workflowName ?? null, e.workflowVersion ?? null, formatTime(e.time), e.host, e.user, e.rundir);
@@ -232,9 +250,13 @@ function makeApplier(db: SqliteDatabase): (event: MonitoringEvent) => void {
         const time = formatTime(e.time);
         if (statusInsert.run(e.taskId, e.state, time, e.runId, e.tryId).changes === 0) return; // a repeat
         const second = Math.floor(e.time / 1000);
-        const previous = previousState.get(e.taskId, e.runId) as string | null | undefined;
-        if (previous) stateChange.run(e.runId, second, previous, -1);
-        stateChange.run(e.runId, second, e.state, 1);
+        let run = states.get(e.runId);
+        if (!run) states.set(e.runId, (run = new Map()));
+        const previous = run.get(e.taskId) ?? (previousState.get(e.taskId, e.runId) as string | null | undefined);
+        if (previous) addDelta(e.runId, second, previous, -1);
+        addDelta(e.runId, second, e.state, 1);
+        if (FINAL_STATES.has(e.state)) run.delete(e.taskId);
+        else run.set(e.taskId, e.state);
         if (FINAL_STATES.has(e.state)) {
           taskReturned.run(e.state, time, e.taskId, e.runId);
           (COMPLETED_STATES.has(e.state) ? countCompleted : countFailed).run(e.runId);
@@ -280,4 +302,5 @@ function makeApplier(db: SqliteDatabase): (event: MonitoringEvent) => void {
         return;
     }
   };
+  return { apply, endBatch: writeDeltas, abandonBatch: () => deltas.clear() };
 }
