@@ -59,7 +59,7 @@ test('the workflow list, then failures grouped by error class in two clicks', as
   await page.screenshot({ path: join(SHOTS, 'workflows.png') });
   await page.click('text=finished-wf'); // click 1
   await ready('workflow:run-finished');
-  const classes = await page.locator('details.failure').evaluateAll<string[]>(`(ds) => ds.map((d) => d.dataset.class)`);
+  const classes = await Promise.all((await page.locator('details.failure').all()).map((d) => d.getAttribute('data-class')));
   assert.equal(classes, ['ValueError', 'RuntimeError']);
   await page.click('details.failure[data-class="RuntimeError"] summary'); // click 2
   const message = page.locator('details.failure[data-class="RuntimeError"] .msg').first();
