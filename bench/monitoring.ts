@@ -12,7 +12,7 @@
  *   a click on the workflow to its page drawn (data-ready), the 100k-task "opens in" figure.
  * Figures only; nothing is asserted.
  */
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -84,6 +84,10 @@ try {
   const overview = performance.now() - start;
   await page.waitForSelector(`body[data-ready="workflow:${run.runId}"]`);
   console.log(`dashboard: ${run.tasks}-task workflow page, after the click (cold server cache): overview (counts, failures, apps, states) drawn in ${overview.toFixed(0)} ms, every panel in ${(performance.now() - start).toFixed(0)} ms`);
+  const shots = join(process.cwd(), 'test-output', 'monitoring');
+  mkdirSync(shots, { recursive: true });
+  await page.screenshot({ path: join(shots, 'workflow-100k.png'), fullPage: true });
+  console.log(`screenshot: ${join(shots, 'workflow-100k.png')}`);
   start = performance.now();
   await page.goto(`${dashboard.url}#/`);
   await page.waitForSelector('body[data-ready="workflows"]');

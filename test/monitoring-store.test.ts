@@ -111,6 +111,8 @@ test('query API: workflows, apps, failures, graph, states over time, a task page
       ['RuntimeError', run.failedTries.RuntimeError, run.finalStates['failed']],
     ]);
     assert.ok(failures[1]!.messages[0]!.taskIds.includes(run.examples.failed));
+    const diverged = failures[1]!.messages.reduce((n, m) => n + m.tasks, 0);
+    assert.is(diverged, run.finalStates['failed']); // two tries each, counted once per task
     const graph = db.taskGraph(run.runId);
     assert.is(graph.level, 'task');
     assert.is(graph.nodes.length, run.tasks);

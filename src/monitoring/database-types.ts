@@ -58,7 +58,8 @@ export interface FailureGroup {
   tasks: number;
   /** Of those, tasks that ended failed. */
   finallyFailed: number;
-  messages: { message: string; count: number; taskIds: number[] }[];
+  /** `count` tries with this message, in `tasks` tasks; `taskIds`: the first of them. */
+  messages: { message: string; count: number; tasks: number; taskIds: number[] }[];
 }
 
 export interface TaskTry {

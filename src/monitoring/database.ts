@@ -263,7 +263,7 @@ export class MonitoringDatabase {
       )
       .raw()
       .iterate(runId) as IterableIterator<[string | null, string | null, number, string | null]>;
-    const groups = new Map<string, { tries: number; tasks: Set<number>; final: Set<number>; messages: Map<string, { count: number; ids: number[] }> }>();
+    const groups = new Map<string, { tries: number; tasks: Set<number>; final: Set<number>; messages: Map<string, { count: number; tasks: number; last?: number; ids: number[] }> }>();
     for (const [klass, message, taskId, state] of rows) {
       // Parsl's own rows hold 'Class: message' (or a repr) in task_fail_history.
       const [errorClass, text] = klass !== null ? [klass, message ?? ''] : splitHistory(message ?? '');
@@ -271,16 +271,21 @@ export class MonitoringDatabase {
       group.tries++;
       group.tasks.add(taskId);
       if (state === 'failed') group.final.add(taskId);
-      const m = group.messages.get(text) ?? { count: 0, ids: [] };
+      const m = group.messages.get(text) ?? { count: 0, tasks: 0, ids: [] };
       m.count++;
-      if (m.ids.length < idsPerMessage && m.ids[m.ids.length - 1] !== taskId) m.ids.push(taskId);
+      // Rows come in task order: a task's tries are next to each other.
+      if (m.last !== taskId) {
+        m.tasks++;
+        if (m.ids.length < idsPerMessage) m.ids.push(taskId);
+        m.last = taskId;
+      }
       group.messages.set(text, m);
       groups.set(errorClass, group);
     }
     return [...groups]
       .map(([errorClass, g]) => ({
         errorClass, tries: g.tries, tasks: g.tasks.size, finallyFailed: g.final.size,
-        messages: [...g.messages].map(([message, m]) => ({ message, count: m.count, taskIds: m.ids })).sort((a, b) => b.count - a.count),
+        messages: [...g.messages].map(([message, m]) => ({ message, count: m.count, tasks: m.tasks, taskIds: m.ids })).sort((a, b) => b.count - a.count),
       }))
       .sort((a, b) => b.tries - a.tries);
   }

@@ -100,8 +100,8 @@ function renderFailures(run, groups) {
   el.innerHTML = groups.length === 0 ? '<p class="muted" id="no-failures">No failed tries.</p>' : groups.map((g) => `
     <details class="failure" data-class="${esc(g.errorClass)}" ${open.has(g.errorClass) ? 'open' : ''}>
       <summary>${esc(g.errorClass)} — ${g.tries} failed tries in ${g.tasks} tasks, ${g.finallyFailed} failed for good</summary>
-      ${g.messages.map((m) => `<div class="msg"><code>${esc(m.message)}</code> <span class="muted">×${m.count}</span><br>tasks:
-        ${m.taskIds.map((id) => `<a href="#/t/${encodeURIComponent(run)}/${id}">${id}</a>`).join(' ')}${m.count > m.taskIds.length ? ' …' : ''}</div>`).join('')}
+      ${g.messages.map((m) => `<div class="msg"><code>${esc(m.message)}</code> <span class="muted">×${m.count}</span><br>${m.tasks} task${m.tasks === 1 ? '' : 's'}:
+        ${m.taskIds.map((id) => `<a href="#/t/${encodeURIComponent(run)}/${id}">${id}</a>`).join(' ')}${m.tasks > m.taskIds.length ? ' …' : ''}</div>`).join('')}
     </details>`).join('');
 }
 
