@@ -144,6 +144,14 @@ test('query API: workflows, apps, failures, graph, states over time, a task page
     assert.is(tries.length, run.tries);
     const resources = db.resources(run.runId);
     assert.is(resources.series.length, 4);
+    assert.is(resources.series.reduce((n, s) => n + s.points.length, 0), 200);
+    // Summed up per time bucket past maxPoints: every process keeps a series, peaks kept.
+    const coarse = db.resources(run.runId, 40);
+    assert.is(coarse.series.length, 4);
+    for (const s of coarse.series) {
+      assert.ok(s.points.length > 0 && s.points.length < 50, `${s.points.length} points`);
+      assert.is(Math.max(...s.points.map((p) => p[1]!)), 90);
+    }
   } finally {
     db.close();
   }

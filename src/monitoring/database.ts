@@ -232,17 +232,19 @@ export class MonitoringDatabase {
       out.set(name, app);
     }
     const failed = this.#hasColumn('try', 'task_fail_class') ? 'y.task_fail_class' : 'y.task_fail_history';
-    // Over maxTries tries, the quantiles are estimated from every k-th (by rowid: spread over the run).
+    // Over maxTries tries, the quantiles are estimated from a sample: rows whose hashed rowid
+    // falls under a threshold (a plain rowid % k would alias with the run's own period: with
+    // three apps called in turn, every k-th try may belong to one app).
     const total = this.#db.prepare(`SELECT count(*) FROM try WHERE run_id = ?`).pluck().get(runId) as number;
     const every = Math.max(1, Math.ceil(total / maxTries));
     const tries = this.#db
       .prepare(
         `SELECT t.task_func_name, ${ms('y.task_try_time_returned')} - ${ms('coalesce(y.task_try_time_running, y.task_try_time_launched)')}
          FROM try y JOIN task t ON t.task_id = y.task_id AND t.run_id = y.run_id
-         WHERE y.run_id = ? AND y.rowid % ? = 0 AND y.task_try_time_returned IS NOT NULL AND ${failed} IS NULL`,
+         WHERE y.run_id = ? AND (y.rowid * 40503) % 65536 < ? AND y.task_try_time_returned IS NOT NULL AND ${failed} IS NULL`,
       )
       .raw()
-      .iterate(runId, every) as IterableIterator<[string, number]>;
+      .iterate(runId, Math.floor(65536 / every)) as IterableIterator<[string, number]>;
     for (const [name, duration] of tries) out.get(name)?.durations.push(duration);
     return [...out.values()].map(({ durations, ...app }) => {
       durations.sort((a, b) => a - b);
@@ -319,22 +321,32 @@ export class MonitoringDatabase {
 
   /** Resource samples per host and process, with the nodes and blocks of the run. */
   resources(runId: string, maxPoints = 20_000): Resources {
-    // Over maxPoints samples, every k-th row (by rowid: spread over the run) is read.
-    const total = this.#db.prepare(`SELECT count(*) FROM resource WHERE run_id = ?`).pluck().get(runId) as number;
-    const every = Math.max(1, Math.ceil(total / maxPoints));
-    const rows = this.#db
-      .prepare(
-        `SELECT coalesce(y.hostname, '-'), r.psutil_process_pid, r.timestamp, r.psutil_process_cpu_percent, r.psutil_process_memory_resident
-         FROM resource r LEFT JOIN try y ON y.try_id = r.try_id AND y.task_id = r.task_id AND y.run_id = r.run_id
-         WHERE r.run_id = ? AND r.rowid % ? = 0 ORDER BY r.timestamp`,
-      )
+    // Over maxPoints samples, each process's samples are summed up per time bucket: the
+    // highest CPU and memory in the bucket (peaks are what a resource plot is read for).
+    const [total, first, last] = this.#db
+      .prepare(`SELECT count(*), julianday(min(timestamp)), julianday(max(timestamp)) FROM resource WHERE run_id = ?`)
       .raw()
-      .iterate(runId, every) as IterableIterator<[string, number | null, string, number | null, number | null]>;
+      .get(runId) as [number, number | null, number | null];
+    const join = `FROM resource r LEFT JOIN try y ON y.try_id = r.try_id AND y.task_id = r.task_id AND y.run_id = r.run_id WHERE r.run_id = ?`;
+    const rows = (
+      total <= maxPoints || first === null || last === null
+        ? this.#db
+            .prepare(`SELECT coalesce(y.hostname, '-'), r.psutil_process_pid, ${ms('r.timestamp')}, r.psutil_process_cpu_percent,
+              r.psutil_process_memory_resident ${join} ORDER BY r.timestamp`)
+            .raw()
+            .iterate(runId)
+        : this.#db
+            .prepare(`SELECT coalesce(y.hostname, '-') AS host, r.psutil_process_pid AS pid, ${ms('min(r.timestamp)')},
+              max(r.psutil_process_cpu_percent), max(r.psutil_process_memory_resident) ${join}
+              GROUP BY host, pid, CAST((julianday(r.timestamp) - ?) / ? AS INT) ORDER BY 3`)
+            .raw()
+            .iterate(runId, first, ((last - first) || 1e-9) / Math.max(1, Math.floor(maxPoints / 8)))
+    ) as IterableIterator<[string, number | null, number, number | null, number | null]>;
     const series = new Map<string, ResourceSeries>();
     for (const [hostname, pid, at, cpu, rss] of rows) {
       const key = `${hostname}/${pid ?? '-'}`;
       const s = series.get(key) ?? { hostname, pid, points: [] };
-      s.points.push([parseTime(at), cpu, rss]);
+      s.points.push([at, cpu, rss]);
       series.set(key, s);
     }
     const nodes = (this.#db.prepare(`SELECT hostname, block_id, cpu_count, total_memory, worker_count, active, timestamp FROM node WHERE run_id = ? ORDER BY timestamp`).raw().all(runId) as unknown[][]).map(
