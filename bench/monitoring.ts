@@ -78,12 +78,16 @@ try {
   await page.goto(dashboard.url);
   await page.waitForSelector('body[data-ready="workflows"]');
   console.log(`dashboard: workflow list drawn ${(performance.now() - start).toFixed(0)} ms after navigation (libraries loaded)`);
-  start = performance.now();
+  // Timed by the page itself (performance marks it sets when it has drawn), from just before
+  // the click: Playwright notices an attribute only when the page's busy main thread lets it.
+  const clickedAt = (await page.evaluate('performance.now()')) as number;
   await page.click('#workflows a');
-  await page.waitForSelector(`body[data-overview="workflow:${run.runId}"]`);
-  const overview = performance.now() - start;
   await page.waitForSelector(`body[data-ready="workflow:${run.runId}"]`);
-  console.log(`dashboard: ${run.tasks}-task workflow page, after the click (cold server cache): overview (counts, failures, apps, states) drawn in ${overview.toFixed(0)} ms, every panel in ${(performance.now() - start).toFixed(0)} ms`);
+  const mark = async (name: string) =>
+    ((await page.evaluate(`performance.getEntriesByName(${JSON.stringify(name)}).pop()?.startTime`)) as number) - clickedAt;
+  const overview = await mark(`overview:workflow:${run.runId}`);
+  const all = await mark(`ready:workflow:${run.runId}`);
+  console.log(`dashboard: ${run.tasks}-task workflow page, from the click (cold server cache): overview (counts, failures, apps, states) drawn in ${overview.toFixed(0)} ms, every panel in ${all.toFixed(0)} ms`);
   const shots = join(process.cwd(), 'test-output', 'monitoring');
   mkdirSync(shots, { recursive: true });
   await page.screenshot({ path: join(shots, 'workflow-100k.png'), fullPage: true });

@@ -24,6 +24,7 @@ const api = async (path) => {
 };
 
 function ready(name) {
+  performance.mark(`ready:${name}`);
   renders++;
   document.body.dataset.ready = name;
   document.body.dataset.renders = String(renders);
@@ -69,8 +70,8 @@ async function workflowView(run) {
   const enc = encodeURIComponent(run);
   // The overview first (counts, failures, apps, states over time: cheap queries), then the
   // heavy panels; <body data-overview> marks the first, data-ready the whole page.
-  const heavy = Promise.all([api(`workflow/${enc}/timeline`), api(`workflow/${enc}/graph`), api(`workflow/${enc}/resources`)]);
-  heavy.catch(() => {});
+  // The heavy panels are asked for once the overview is drawn: the server answers one query
+  // at a time, and the page parses one answer at a time.
   const [overview, states] = await Promise.all([api(`workflow/${enc}`), api(`workflow/${enc}/states`)]);
   if (main.dataset.run !== run) workflowSkeleton(run);
   const { summary, apps, failures } = overview;
@@ -86,7 +87,10 @@ async function workflowView(run) {
   renderApps(apps);
   renderStates(states);
   document.body.dataset.overview = `workflow:${run}`;
-  const [timeline, graph, resources] = await heavy;
+  performance.mark(`overview:workflow:${run}`);
+  const [timeline, graph, resources] = await Promise.all([
+    api(`workflow/${enc}/timeline`), api(`workflow/${enc}/graph`), api(`workflow/${enc}/resources`),
+  ]);
   if (main.dataset.run !== run) return;
   renderTimeline(timeline);
   renderGraph(run, graph);
