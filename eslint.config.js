@@ -18,6 +18,7 @@ const LAYERS = [
   ['src/kernel'],
   ['src/actors'],
   ['src/config'],
+  ['src/monitoring'],
   ['src/block'],
   ['src/dataflow'],
   ['src/apps'],

@@ -16,6 +16,7 @@ PACKAGES=(
   iproute2 nftables                         # federation tests: sites in network namespaces behind a firewall
   slurm-wlm munge                           # SlurmProvider tests (single-node Slurm)
   gridengine-master gridengine-exec gridengine-client   # GridEngineProvider tests
+  chromium                                  # the monitoring dashboard, driven by playwright-core
 )
 
 missing=()

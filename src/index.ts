@@ -143,3 +143,20 @@ export type {
 export type { Channel, ExecResult, ExecOptions } from './providers/channels/channel.ts';
 export type { KernelState } from './kernel/kernel.ts';
 export type { SerializedError } from './common/errors.ts';
+// Monitoring: the options a later step puts in Config, and the query API for notebooks and scripts.
+export { MonitoringHub } from './monitoring/hub.ts';
+export { MonitoringDatabase } from './monitoring/database.ts';
+export type { MonitoringHubOptions } from './monitoring/hub.ts';
+export type {
+  WorkflowSummary,
+  TimelineTry,
+  TaskGraph,
+  AppSummary,
+  FailureGroup,
+  TaskDetails,
+  TaskTry,
+  FileTail,
+  Resources,
+  ResourceSeries,
+} from './monitoring/database-types.ts';
+export type { StatesOverTime } from './monitoring/views.ts';

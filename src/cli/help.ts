@@ -3,12 +3,16 @@ export const USAGE = `parsl-ts: run TypeScript scripts whose apps execute in par
 
 Usage:
   parsl-ts run [options] <script> [script arguments...]
+  parsl-ts monitor [--db <file>] [--port <n>]
   parsl-ts --version
   parsl-ts --help
 
 Commands:
   run <script>       Run a TypeScript or JavaScript script. In it, load() with
                      no argument starts a kernel with the config chosen here.
+  monitor            Serve the live web dashboard of a monitoring database
+                     (default runinfo/monitoring.db) on 127.0.0.1:8080.
+                     'parsl-ts monitor --help'.
   block ...          Run a block manager (what providers start on each node
                      for a HighThroughputExecutor). 'parsl-ts block --help'.
   site ...           Start a site's NATS leaf node on its login node: it dials

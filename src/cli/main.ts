@@ -14,7 +14,8 @@ export type Command =
   | { kind: 'version' }
   | { kind: 'run'; options: RunOptions; script: string; args: string[] }
   | { kind: 'block'; args: string[] }
-  | { kind: 'site'; args: string[] };
+  | { kind: 'site'; args: string[] }
+  | { kind: 'monitor'; args: string[] };
 
 /** Exit status of a command line that cannot be run, or a config that is wrong. */
 export const EXIT_USAGE = 2;
@@ -63,6 +64,15 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
         return EXIT_USAGE;
       }
     }
+    case 'monitor':
+      try {
+        const { monitor } = await import('./monitor.ts');
+        return await monitor(command.args);
+      } catch (error) {
+        if (!(error instanceof UsageError || error instanceof ConfigError)) throw error;
+        process.stderr.write(`parsl-ts monitor: ${error.message.replace(/^monitor: /, '')}\n`);
+        return EXIT_USAGE;
+      }
     case 'run':
       try {
         // Loaded here, not above: it brings in the kernel and tsx, which --help does not need.
@@ -85,8 +95,8 @@ export function parseCommandLine(argv: readonly string[]): Command {
   const rest = argv.slice(1);
   switch (first) {
     case 'help':
-      if (rest.length > 0 && rest[0] !== 'run' && rest[0] !== 'block' && rest[0] !== 'site') {
-        throw new UsageError(`unknown command '${rest[0]}'; the commands are 'run', 'block' and 'site'`);
+      if (rest.length > 0 && !['run', 'block', 'site', 'monitor'].includes(rest[0]!)) {
+        throw new UsageError(`unknown command '${rest[0]}'; the commands are 'run', 'monitor', 'site' and 'block'`);
       }
       return { kind: 'help' };
     case 'run':
@@ -95,6 +105,8 @@ export function parseCommandLine(argv: readonly string[]): Command {
       return { kind: 'block', args: rest };
     case 'site':
       return { kind: 'site', args: rest };
+    case 'monitor':
+      return { kind: 'monitor', args: rest };
     default:
       throw new UsageError(
         `unknown command '${first}'` + (/\.[cm]?[jt]sx?$/.test(first) ? `; to run a script, write 'parsl-ts run ${first}'` : ''),

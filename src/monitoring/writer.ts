@@ -1,0 +1,306 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { ConfigError, IllegalStateError } from '../common/errors.ts';
+import type { MonitoringEvent } from './events.ts';
+import { APPLICATION_ID, COMPLETED_STATES, FINAL_STATES, INDEXES, SCHEMA_VERSION, TABLES, formatTime } from './schema.ts';
+import { loadSqlite, type SqliteDatabase, type SqliteStatement } from './sqlite.ts';
+
+/**
+ * The one writer of a monitoring database. `write(event)` queues a plain event object; the
+ * queue is committed in one transaction when it holds `batchSize` events, `flushIntervalMs`
+ * after the first queued one, on `flush()` and on `close()`. A transaction of 1000 events
+ * costs about one commit, so the writer keeps up with the thread executor's task rate, and a
+ * dashboard sees a run within `flushIntervalMs`.
+ *
+ * Journal: WAL with `synchronous=NORMAL`. Readers (the dashboard, a notebook) read the last
+ * committed state without taking a lock the writer waits on, and the writer never waits on
+ * them; Parsl's default rollback journal is why its readers saw "database is locked" (#1889).
+ * Several runs of one `runDir` may share a database: each writes rows of its own `run_id`,
+ * and SQLite serialises their commits (each waits up to `busyTimeoutMs` for another's).
+ */
+
+export interface MonitoringWriterOptions {
+  /** Events per transaction. @default 1000 */
+  batchSize?: number;
+  /** At most this long between a `write` and its commit, in ms. @default 100 */
+  flushIntervalMs?: number;
+  /** How long a commit waits for another writer of the same file (another run). @default 5000 */
+  busyTimeoutMs?: number;
+  /** Called after each commit with the number of events it wrote. */
+  onCommit?: ((count: number) => void) | undefined;
+}
+
+/** What the writer did: for the monitoring actor's report and for tests. */
+export interface MonitoringWriterStats {
+  written: number;
+  commits: number;
+  /** Events a failed commit dropped (the goal is none). */
+  lost: number;
+  queued: number;
+}
+
+export class MonitoringWriter {
+  readonly path: string;
+  readonly #db: SqliteDatabase;
+  readonly #queue: MonitoringEvent[] = [];
+  readonly #batchSize: number;
+  readonly #flushIntervalMs: number;
+  readonly #onCommit: ((count: number) => void) | undefined;
+  readonly #commit: (events: readonly MonitoringEvent[]) => void;
+  readonly #abandonBatch: () => void;
+  #timer: NodeJS.Timeout | undefined;
+  #closed = false;
+  readonly #stats: MonitoringWriterStats = { written: 0, commits: 0, lost: 0, queued: 0 };
+  readonly #onExit = () => this.close();
+
+  private constructor(path: string, options: MonitoringWriterOptions) {
+    this.path = path;
+    this.#batchSize = positive(options.batchSize ?? 1000, 'batchSize');
+    this.#flushIntervalMs = positive(options.flushIntervalMs ?? 100, 'flushIntervalMs');
+    this.#onCommit = options.onCommit;
+    const Sqlite = loadSqlite();
+    mkdirSync(dirname(path), { recursive: true });
+    this.#db = new Sqlite(path, { timeout: options.busyTimeoutMs ?? 5000 });
+    try {
+      this.#db.pragma('journal_mode = WAL');
+      this.#db.pragma('synchronous = NORMAL');
+      const id = this.#db.pragma('application_id', { simple: true }) as number;
+      if (id !== 0 && id !== APPLICATION_ID) {
+        throw new ConfigError('monitoring.loggingEndpoint', `${path} is an SQLite file of another program (application_id ${id})`);
+      }
+      this.#db.transaction(() => {
+        this.#db.exec(TABLES);
+        this.#db.exec(INDEXES);
+        this.#db.pragma(`application_id = ${APPLICATION_ID}`);
+        this.#db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      })();
+    } catch (error) {
+      this.#db.close();
+      throw error;
+    }
+    const { apply, endBatch, abandonBatch } = makeApplier(this.#db);
+    this.#abandonBatch = abandonBatch;
+    this.#commit = this.#db.transaction((events: readonly MonitoringEvent[]) => {
+      for (const event of events) apply(event);
+      endBatch();
+    });
+    process.on('exit', this.#onExit);
+  }
+
+  /** Opens (creating it and its folder if missing) the database at `path` for writing. */
+  static open(path: string, options: MonitoringWriterOptions = {}): MonitoringWriter {
+    return new MonitoringWriter(path, options);
+  }
+
+  /** Queues an event; it is committed within `flushIntervalMs`. */
+  write(event: MonitoringEvent): void {
+    if (this.#closed) throw new IllegalStateError(`monitoring database ${this.path} is closed`);
+    this.#queue.push(event);
+    if (this.#queue.length >= this.#batchSize) this.flush();
+    else this.#timer ??= setTimeout(() => this.flush(), this.#flushIntervalMs).unref();
+  }
+
+  /**
+   * Commits the queued events in one transaction. An event the database refuses (a bug, or
+   * a full disk) fails the batch: it is counted in `stats.lost` and reported by the error,
+   * never left to fail a task.
+   */
+  flush(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#queue.length === 0) return;
+    const events = this.#queue.splice(0, this.#queue.length);
+    try {
+      this.#commit(events);
+    } catch (error) {
+      this.#abandonBatch(); // rolled back: its summed deltas go with it
+      this.#stats.lost += events.length;
+      throw new IllegalStateError(`monitoring: ${events.length} events were not written: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+    this.#stats.written += events.length;
+    this.#stats.commits++;
+    this.#onCommit?.(events.length);
+  }
+
+  get stats(): MonitoringWriterStats {
+    return { ...this.#stats, queued: this.#queue.length };
+  }
+
+  /** Commits what is queued and closes the database. Safe to call twice. */
+  close(): void {
+    if (this.#closed) return;
+    process.off('exit', this.#onExit);
+    try {
+      this.flush();
+    } finally {
+      this.#closed = true;
+      this.#db.close();
+    }
+  }
+}
+
+function positive(value: number, name: string): number {
+  if (!Number.isFinite(value) || value <= 0) throw new ConfigError(name, `expected a positive number; got ${value}`);
+  return value;
+}
+
+const text = (value: string | undefined, max = 10_000): string | null =>
+  value === undefined ? null : value.length > max ? `${value.slice(0, max)}…` : value;
+const list = (values: readonly (string | number)[] | undefined): string | null =>
+  values === undefined ? null : values.join(',');
+
+/** The statements of each event kind, prepared once; returns the function that applies one event. */
+function makeApplier(db: SqliteDatabase): { apply: (event: MonitoringEvent) => void; endBatch: () => void; abandonBatch: () => void } {
+  const s = (sql: string): SqliteStatement => db.prepare(sql);
+  const workflowStart = s(
+    `INSERT INTO workflow (run_id, workflow_name, workflow_version, time_began, host, user, rundir, tasks_failed_count, tasks_completed_count)
+     VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0)
+     ON CONFLICT (run_id) DO UPDATE SET time_began = excluded.time_began, time_completed = NULL`,
+  );
+  const workflowEnd = s(
+    `UPDATE workflow SET time_completed = ?, tasks_completed_count = coalesce(?, tasks_completed_count),
+     tasks_failed_count = coalesce(?, tasks_failed_count) WHERE run_id = ?`,
+  );
+  const taskInsert = s(
+    `INSERT OR REPLACE INTO task (task_id, run_id, task_depends, task_func_name, task_memoize, task_hashsum, task_inputs,
+     task_outputs, task_stdin, task_stdout, task_stderr, task_time_invoked, task_fail_count, task_fail_cost, task_state,
+     task_args_summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, NULL, ?)`,
+  );
+  const statusInsert = s(
+    `INSERT OR IGNORE INTO status (task_id, task_status_name, timestamp, run_id, try_id) VALUES (?, ?, ?, ?, ?)`,
+  );
+  const taskState = s(`UPDATE task SET task_state = ? WHERE task_id = ? AND run_id = ?`);
+  const previousState = s(`SELECT task_state FROM task WHERE task_id = ? AND run_id = ?`).pluck();
+  const stateChange = s(
+    `INSERT INTO parsl_ts_state_changes (run_id, second, state, delta) VALUES (?, ?, ?, ?)
+     ON CONFLICT DO UPDATE SET delta = delta + excluded.delta`,
+  );
+  // The state of each unfinished task, so that a change needs no read (a writer that restarts
+  // finds it in the task table), and the batch's per-second deltas, summed before they are written.
+  const states = new Map<string, Map<number, string>>();
+  const deltas = new Map<string, number>();
+  const addDelta = (runId: string, second: number, state: string, delta: number) => {
+    const key = `${runId}\u0000${second}\u0000${state}`;
+    deltas.set(key, (deltas.get(key) ?? 0) + delta);
+  };
+  const writeDeltas = () => {
+    for (const [key, delta] of deltas) {
+      const [runId, second, state] = key.split('\u0000') as [string, string, string];
+      if (delta !== 0) stateChange.run(runId, Number(second), state, delta);
+    }
+    deltas.clear();
+  };
+  const taskReturned = s(
+    `UPDATE task SET task_state = ?, task_time_returned = ? WHERE task_id = ? AND run_id = ?`,
+  );
+  const countCompleted = s(`UPDATE workflow SET tasks_completed_count = tasks_completed_count + 1 WHERE run_id = ?`);
+  const countFailed = s(`UPDATE workflow SET tasks_failed_count = tasks_failed_count + 1 WHERE run_id = ?`);
+  const tryLaunched = s(
+    `INSERT INTO try (try_id, task_id, run_id, block_id, hostname, task_executor, task_try_time_launched)
+     VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET task_try_time_launched = excluded.task_try_time_launched,
+     task_executor = excluded.task_executor`,
+  );
+  const tryRunning = s(
+    `UPDATE try SET task_try_time_running = ?, block_id = coalesce(?, block_id), hostname = coalesce(?, hostname)
+     WHERE try_id = ? AND task_id = ? AND run_id = ?`,
+  );
+  const tryReturned = s(`UPDATE try SET task_try_time_returned = ? WHERE try_id = ? AND task_id = ? AND run_id = ?`);
+  const tryFailed = s(
+    `UPDATE try SET task_try_time_returned = ?, task_fail_history = ?, task_fail_class = ?, task_fail_message = ?,
+     task_fail_traceback = ? WHERE try_id = ? AND task_id = ? AND run_id = ?`,
+  );
+  const taskFailCount = s(
+    `UPDATE task SET task_fail_count = task_fail_count + 1, task_fail_cost = task_fail_cost + ? WHERE task_id = ? AND run_id = ?`,
+  );
+  const tryJoins = s(`UPDATE try SET task_joins = ? WHERE try_id = ? AND task_id = ? AND run_id = ?`);
+  const blockInsert = s(
+    `INSERT OR IGNORE INTO block (run_id, executor_label, block_id, job_id, timestamp, status) VALUES (?, ?, ?, ?, ?, ?)`,
+  );
+  const nodeInsert = s(
+    `INSERT INTO node (run_id, hostname, uid, block_id, cpu_count, total_memory, active, worker_count, python_v, timestamp,
+     last_heartbeat) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const resourceInsert = s(
+    `INSERT OR IGNORE INTO resource (try_id, task_id, run_id, timestamp, resource_monitoring_interval, psutil_process_pid,
+     psutil_process_cpu_percent, psutil_process_memory_percent, psutil_process_children_count, psutil_process_time_user,
+     psutil_process_time_system, psutil_process_memory_virtual, psutil_process_memory_resident, psutil_process_disk_read,
+     psutil_process_disk_write, psutil_process_status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const n = (value: number | undefined): number | null => (value === undefined ? null : value);
+
+  const apply = (e: MonitoringEvent): void => {
+    switch (e.type) {
+      case 'workflow-start':
+        workflowStart.run(e.runId, e.workflowName ?? null, e.workflowVersion ?? null, formatTime(e.time), e.host, e.user, e.rundir);
+        return;
+      case 'workflow-end':
+        workflowEnd.run(formatTime(e.time), n(e.tasksCompleted), n(e.tasksFailed), e.runId);
+        return;
+      case 'task-submitted':
+        // Parsl's bool in a TEXT column reads '1'/'0' (a JS number would be bound as REAL: '1.0').
+        taskInsert.run(
+          e.taskId, e.runId, list(e.depends), e.funcName, e.memoize ? '1' : '0', e.hashsum ?? null,
+          e.inputs ? JSON.stringify(e.inputs) : null, e.outputs ? JSON.stringify(e.outputs) : null,
+          e.stdin ?? null, e.stdout ?? null, e.stderr ?? null, formatTime(e.time), text(e.argsSummary, 1000),
+        );
+        return;
+      case 'task-state': {
+        const time = formatTime(e.time);
+        if (statusInsert.run(e.taskId, e.state, time, e.runId, e.tryId).changes === 0) return; // a repeat
+        const second = Math.floor(e.time / 1000);
+        let run = states.get(e.runId);
+        if (!run) states.set(e.runId, (run = new Map()));
+        const previous = run.get(e.taskId) ?? (previousState.get(e.taskId, e.runId) as string | null | undefined);
+        if (previous) addDelta(e.runId, second, previous, -1);
+        addDelta(e.runId, second, e.state, 1);
+        if (FINAL_STATES.has(e.state)) run.delete(e.taskId);
+        else run.set(e.taskId, e.state);
+        if (FINAL_STATES.has(e.state)) {
+          taskReturned.run(e.state, time, e.taskId, e.runId);
+          (COMPLETED_STATES.has(e.state) ? countCompleted : countFailed).run(e.runId);
+        } else {
+          taskState.run(e.state, e.taskId, e.runId);
+        }
+        return;
+      }
+      case 'try-launched':
+        tryLaunched.run(e.tryId, e.taskId, e.runId, e.blockId ?? null, e.hostname ?? null, e.executor, formatTime(e.time));
+        return;
+      case 'try-running':
+        tryRunning.run(formatTime(e.time), e.blockId ?? null, e.hostname ?? null, e.tryId, e.taskId, e.runId);
+        return;
+      case 'try-returned':
+        tryReturned.run(formatTime(e.time), e.tryId, e.taskId, e.runId);
+        return;
+      case 'try-failed':
+        tryFailed.run(
+          formatTime(e.time), text(`${e.errorClass}: ${e.message}`), e.errorClass, text(e.message), text(e.stack, 20_000),
+          e.tryId, e.taskId, e.runId,
+        );
+        taskFailCount.run(e.cost ?? 1, e.taskId, e.runId);
+        return;
+      case 'try-joins':
+        tryJoins.run(list(e.joins), e.tryId, e.taskId, e.runId);
+        return;
+      case 'block':
+        blockInsert.run(e.runId, e.executor, e.blockId, e.jobId ?? null, formatTime(e.time), e.status);
+        return;
+      case 'node':
+        nodeInsert.run(
+          e.runId, e.hostname, e.uid, e.blockId, e.cpuCount, Math.round(e.totalMemory), e.active ? 1 : 0, e.workerCount,
+          e.runtimeVersion, formatTime(e.time), formatTime(e.lastHeartbeat ?? e.time),
+        );
+        return;
+      case 'resource':
+        resourceInsert.run(
+          e.tryId, e.taskId, e.runId, formatTime(e.time), e.intervalMs === undefined ? null : e.intervalMs / 1000, n(e.pid),
+          n(e.cpuPercent), n(e.memoryPercent), n(e.childrenCount), n(e.timeUser), n(e.timeSystem), n(e.memoryVirtual),
+          n(e.memoryResident), n(e.diskRead), n(e.diskWrite), e.status ?? null,
+        );
+        return;
+    }
+  };
+  return { apply, endBatch: writeDeltas, abandonBatch: () => deltas.clear() };
+}
