@@ -19,6 +19,7 @@ import { joinProblem } from '../dataflow/join.ts';
 import { transition, type TaskState } from '../apps/task-states.ts';
 import { MAIN_THREAD_EXECUTOR_LABEL } from '../executors/executor.ts';
 import { spawnExecutorManager, spawnMainThreadExecutor } from './executor-managers.ts';
+import type { RunDir } from '../dataflow/run-dir.ts';
 
 /** Messages the DFK supervisor handles. */
 export type ToDfk =
@@ -61,12 +62,12 @@ class DfkSupervisor implements Behaviour<ToDfk> {
   readonly #launches = new Map<string, ExecTask[]>();
   #inReceive = false;
 
-  constructor(self: Ref<ToDfk>, config: Config, hooks: KernelHooks) {
+  constructor(self: Ref<ToDfk>, config: Config, run: RunDir, hooks: KernelHooks) {
     this.#self = self;
     this.#config = config;
     this.#hooks = hooks;
     this.#labels = config.executors.map((e) => e.label);
-    const context = { strategy: config.strategy, strategyPeriodMs: config.strategyPeriodMs, maxIdleTimeMs: config.maxIdleTimeMs };
+    const context = { strategy: config.strategy, strategyPeriodMs: config.strategyPeriodMs, maxIdleTimeMs: config.maxIdleTimeMs, run };
     for (const executor of config.executors) {
       this.#executors.set(executor.label, spawnExecutorManager(self, executor, self as Ref<FromExecutor>, context));
     }
@@ -393,8 +394,8 @@ function retryHandlerFailure(thrown: unknown, appError: unknown): Error {
 }
 
 /** Spawns the DFK supervisor actor under the actor system. */
-export function spawnDfk(system: Ref<unknown>, name: string, config: Config, hooks: KernelHooks): Ref<ToDfk> {
-  return spawnBehaviour<ToDfk, DfkSupervisor>(system, name, (ctx) => new DfkSupervisor(ctx.self, config, hooks), {
+export function spawnDfk(system: Ref<unknown>, name: string, config: Config, run: RunDir, hooks: KernelHooks): Ref<ToDfk> {
+  return spawnBehaviour<ToDfk, DfkSupervisor>(system, name, (ctx) => new DfkSupervisor(ctx.self, config, run, hooks), {
     onCrash: (_msg, error, ctx) => {
       // A bug in the DFK (an illegal task transition, say) must not silently stop every task of
       // the run: say it, keep the task table, and go on with the next message.
