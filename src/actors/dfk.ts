@@ -20,6 +20,7 @@ import { transition, type TaskState } from '../apps/task-states.ts';
 import { MAIN_THREAD_EXECUTOR_LABEL } from '../executors/executor.ts';
 import { spawnExecutorManager, spawnMainThreadExecutor } from './executor-managers.ts';
 import type { RunDir } from '../dataflow/run-dir.ts';
+import type { TaskStateCounts } from '../dataflow/state-counts.ts';
 
 /** Messages the DFK supervisor handles. */
 export type ToDfk =
@@ -33,6 +34,8 @@ export type ToDfk =
 
 /** What the DFK tells the kernel facade that owns it. */
 export interface KernelHooks {
+  /** Tasks by state: the kernel adds new tasks as `pending`, the DFK moves them. */
+  counts: TaskStateCounts;
   /** A task reached a final state. */
   taskEnded(): void;
   /** The executor managers were spawned (once, at start). */
@@ -62,7 +65,10 @@ class DfkSupervisor implements Behaviour<ToDfk> {
   readonly #launches = new Map<string, ExecTask[]>();
   #inReceive = false;
 
+  readonly #counts: TaskStateCounts;
+
   constructor(self: Ref<ToDfk>, config: Config, run: RunDir, hooks: KernelHooks) {
+    this.#counts = hooks.counts;
     this.#self = self;
     this.#config = config;
     this.#hooks = hooks;
@@ -87,7 +93,7 @@ class DfkSupervisor implements Behaviour<ToDfk> {
           break;
         case 'running': {
           const record = this.#table.get(msg.taskId);
-          if (record && record.attempt === msg.attempt && record.future.state === 'launched') transition(record.future, 'running');
+          if (record && record.attempt === msg.attempt && record.future.state === 'launched') this.#move(record.future, 'running');
           break;
         }
         case 'call':
@@ -161,7 +167,7 @@ class DfkSupervisor implements Behaviour<ToDfk> {
     const fn = this.#functionOf(record);
     if (fn === undefined) return; // Its module is being searched; launched again when found.
     if (app.options.cache && this.#config.appCache && record.attempt === 0) {
-      record.memoKey = this.#memo.keyOf(app, app.kind === 'join' ? undefined : fn.ref, args);
+      record.memoKey = this.#memo.keyOf(app, app.kind === 'join' ? undefined : fn.ref, args, record.kwargsIndex);
       const known = record.memoKey === undefined ? undefined : this.#memo.get(record.memoKey);
       if (known?.ok) return this.#complete(record, known.value, 'memo_done');
       if (known) return this.#fail(record, known.error, 'memo_done');
@@ -169,7 +175,7 @@ class DfkSupervisor implements Behaviour<ToDfk> {
     const label = this.#chooseExecutor(app);
     record.attempt++;
     record.executor = label;
-    transition(future, 'launched');
+    this.#move(future, 'launched');
     let batch = this.#launches.get(label);
     if (!batch) this.#launches.set(label, (batch = []));
     batch.push({
@@ -245,7 +251,7 @@ class DfkSupervisor implements Behaviour<ToDfk> {
     const { future } = record;
     if (future.done() || future.cancelRequested) return;
     if (state === 'exec_done' && record.memoKey !== undefined) this.#memo.setResult(record.memoKey, value);
-    transition(future, state);
+    this.#move(future, state);
     this.#finish(record);
     for (const output of future.outputs) output.setResult(output.file);
     future.setResult(value);
@@ -290,7 +296,7 @@ class DfkSupervisor implements Behaviour<ToDfk> {
     if (future.done()) return;
     // A task asked to cancel ends cancelled, whatever else happened to it meanwhile.
     if (future.cancelRequested && !(error instanceof TaskCancelledError)) return;
-    transition(future, state);
+    this.#move(future, state);
     this.#finish(record);
     for (const output of future.outputs) output.setException(error);
     future.setException(error);
@@ -333,7 +339,7 @@ class DfkSupervisor implements Behaviour<ToDfk> {
         new TypeError(`join app ${record.app.name} (task ${record.id}): a join app must return a future or an array of futures; ${problem}`),
       );
     }
-    transition(record.future, 'joining');
+    this.#move(record.future, 'joining');
     const inner = Array.isArray(value) ? value : [value];
     let waiting = 0;
     const settleAll = (): void => {
@@ -362,6 +368,13 @@ class DfkSupervisor implements Behaviour<ToDfk> {
       });
     }
     if (waiting === 0) settleAll();
+  }
+
+  /** Every state change of a task: checked by `transition()`, counted for `taskStateCounts`. */
+  #move(future: TaskRecord['future'], to: TaskState): void {
+    const from = future.state;
+    transition(future, to);
+    this.#counts.move(from, to);
   }
 
   #finish(record: TaskRecord): void {

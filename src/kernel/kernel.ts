@@ -16,6 +16,8 @@ import { File } from '../staging/file.ts';
 import { watchDriverEnd } from './driver-exit.ts';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { TaskStateCounts } from '../dataflow/state-counts.ts';
+import type { TaskState } from '../apps/task-states.ts';
 import { AUTO_LOGNAME, makeRunDir, taskLogPath, type RunDir } from '../dataflow/run-dir.ts';
 
 /**
@@ -46,6 +48,7 @@ export class DataFlowKernel implements Submitter, AsyncDisposable {
   readonly run: RunDir;
   /** Task log folders made so far (AUTO_LOGNAME). */
   readonly #logFolders = new Set<string>();
+  readonly #counts = new TaskStateCounts();
   readonly #system: Ref<never>;
   readonly #dfk: Ref<ToDfk>;
   readonly #control: TaskControl;
@@ -72,6 +75,7 @@ export class DataFlowKernel implements Submitter, AsyncDisposable {
     this.#control = { cancel: (future, reason) => this.#cancel(future, reason) };
     this.#unwatchDriverEnd = watchDriverEnd(this);
     this.#dfk = spawnDfk(this.#system, 'dfk', config, this.run, {
+      counts: this.#counts,
       taskEnded: () => this.#taskEnded(),
       executorsStarted: (refs) => (this.#executorRefs = refs),
       executorRestarted: () => this.#executorRestarts++,
@@ -81,6 +85,11 @@ export class DataFlowKernel implements Submitter, AsyncDisposable {
   /** The path of this run's directory (`<Config.runDir>/NNN`). */
   get runDir(): string {
     return this.run.path;
+  }
+
+  /** How many tasks of this run are in each state (states without tasks left out). */
+  get taskStateCounts(): Partial<Record<TaskState, number>> {
+    return this.#counts.snapshot();
   }
 
   get state(): KernelState {
@@ -136,6 +145,7 @@ export class DataFlowKernel implements Submitter, AsyncDisposable {
       memoKey: undefined,
       foreign: undefined,
     };
+    this.#counts.add('pending');
     if (this.#submissions.length === 0) queueMicrotask(() => this.#flushSubmissions());
     this.#submissions.push(record);
     if (this.#outstanding++ === 0) this.#holdProcess(true);
