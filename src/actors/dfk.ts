@@ -21,6 +21,7 @@ import { MAIN_THREAD_EXECUTOR_LABEL } from '../executors/executor.ts';
 import { spawnExecutorManager, spawnMainThreadExecutor } from './executor-managers.ts';
 import type { RunDir } from '../dataflow/run-dir.ts';
 import type { TaskStateCounts } from '../dataflow/state-counts.ts';
+import { Checkpointer } from './checkpoint.ts';
 
 /** Messages the DFK supervisor handles. */
 export type ToDfk =
@@ -30,6 +31,8 @@ export type ToDfk =
   /** `future.cancel()` (or its call's signal): the future is marked `cancelRequested` already. */
   | { type: 'cancel'; taskId: number }
   | { type: 'executor-restarted'; label: string }
+  /** `dfk().checkpoint()`: writes the results held for the checkpoint now. */
+  | { type: 'checkpoint'; done: (written: number) => void }
   | { type: 'shutdown'; done: () => void };
 
 /** What the DFK tells the kernel facade that owns it. */
@@ -61,6 +64,7 @@ class DfkSupervisor implements Behaviour<ToDfk> {
   readonly #labels: string[];
   readonly #functions = new Map<AppDefinition, FunctionDef>();
   readonly #memo = new Memoizer();
+  readonly #checkpoints: Checkpointer | undefined;
   /** Tries to hand to each executor at the end of the current message. */
   readonly #launches = new Map<string, ExecTask[]>();
   #inReceive = false;
@@ -69,6 +73,7 @@ class DfkSupervisor implements Behaviour<ToDfk> {
 
   constructor(self: Ref<ToDfk>, config: Config, run: RunDir, hooks: KernelHooks) {
     this.#counts = hooks.counts;
+    this.#checkpoints = Checkpointer.open(config, run);
     this.#self = self;
     this.#config = config;
     this.#hooks = hooks;
@@ -106,10 +111,15 @@ class DfkSupervisor implements Behaviour<ToDfk> {
           this.#hooks.executorRestarted?.(msg.label);
           this.#relaunchFrom(msg.label);
           break;
+        case 'checkpoint':
+          msg.done(this.#checkpoints?.checkpoint() ?? 0);
+          break;
         case 'shutdown':
           return this.#shutdown(msg.done);
       }
     } finally {
+      // task_exit: the results of this message are committed before their futures resolve.
+      this.#checkpoints?.commit();
       this.#inReceive = false;
       this.#flushLaunches();
     }
@@ -171,6 +181,11 @@ class DfkSupervisor implements Behaviour<ToDfk> {
       const known = record.memoKey === undefined ? undefined : this.#memo.get(record.memoKey);
       if (known?.ok) return this.#complete(record, known.value, 'memo_done');
       if (known) return this.#fail(record, known.error, 'memo_done');
+      const stored = record.memoKey === undefined ? undefined : this.#checkpoints?.get(record.memoKey);
+      if (stored) {
+        this.#memo.setResult(record.memoKey!, stored.value);
+        return this.#complete(record, stored.value, 'memo_done');
+      }
     }
     const label = this.#chooseExecutor(app);
     record.attempt++;
@@ -250,7 +265,16 @@ class DfkSupervisor implements Behaviour<ToDfk> {
   #complete(record: TaskRecord, value: unknown, state: 'exec_done' | 'memo_done' = 'exec_done'): void {
     const { future } = record;
     if (future.done() || future.cancelRequested) return;
-    if (state === 'exec_done' && record.memoKey !== undefined) this.#memo.setResult(record.memoKey, value);
+    if (state === 'exec_done' && record.memoKey !== undefined) {
+      this.#memo.setResult(record.memoKey, value);
+      if (this.#checkpoints?.record(record.memoKey, value, () => this.#resolve(record, value, state))) return;
+    }
+    this.#resolve(record, value, state);
+  }
+
+  #resolve(record: TaskRecord, value: unknown, state: 'exec_done' | 'memo_done'): void {
+    const { future } = record;
+    if (future.done() || future.cancelRequested) return;
     this.#move(future, state);
     this.#finish(record);
     for (const output of future.outputs) output.setResult(output.file);
@@ -390,6 +414,7 @@ class DfkSupervisor implements Behaviour<ToDfk> {
       else this.#fail(record, new KernelClosedError(`the DataFlowKernel was cleared before task ${record.id} ended`), 'failed');
     }
     this.#launches.clear();
+    this.#checkpoints?.close();
     await Promise.all(
       [...this.#executors.values()].map((ref) => new Promise<void>((resolve) => send(ref, { type: 'shutdown', done: resolve }))),
     );

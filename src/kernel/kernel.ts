@@ -165,6 +165,16 @@ export class DataFlowKernel implements Submitter, AsyncDisposable {
     return path;
   }
 
+  /**
+   * Writes the results held for the checkpoint now (Parsl's `dfk.checkpoint()`; what
+   * `checkpointMode: 'manual'` is for); resolves with how many were written.
+   */
+  checkpoint(): Promise<number> {
+    if (this.#state !== 'running') return Promise.resolve(0);
+    this.#flushSubmissions();
+    return new Promise((done) => send(this.#dfk, { type: 'checkpoint', done }));
+  }
+
   /** Waits until every task called so far has ended. */
   waitForCurrentTasks(): Promise<void> {
     if (this.#outstanding === 0) return Promise.resolve();
