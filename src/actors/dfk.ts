@@ -5,7 +5,6 @@ import { BaseFuture, isThenable } from '../apps/future.ts';
 import type { AppDefinition } from '../apps/app.ts';
 import type { Config } from '../config/config.ts';
 import {
-  DependencyError,
   FunctionSerializationError,
   JoinError,
   KernelClosedError,
@@ -16,6 +15,7 @@ import { forEachDependency, resolveArguments, settledFutureValue, type Dependenc
 import type { TaskRecord } from '../dataflow/task.ts';
 import { Memoizer } from '../dataflow/memo.ts';
 import { joinProblem } from '../dataflow/join.ts';
+import { dependencyError, retryHandlerFailure } from '../dataflow/failures.ts';
 import { transition, type TaskState } from '../apps/task-states.ts';
 import { MAIN_THREAD_EXECUTOR_LABEL } from '../executors/executor.ts';
 import { spawnExecutorManager, spawnMainThreadExecutor } from './executor-managers.ts';
@@ -173,19 +173,15 @@ class DfkSupervisor implements Behaviour<ToDfk> {
     const { future, app } = record;
     if (future.done() || future.cancelRequested) return;
     const { args, failures } = resolveArguments(record.args, record.kwargsIndex, (dep) => this.#valueOf(record, dep));
-    if (failures.length > 0) return this.#dependencyFailed(record, failures);
+    if (failures.length > 0) return this.#fail(record, dependencyError(record.id, failures), 'dep_fail');
     const fn = this.#functionOf(record);
     if (fn === undefined) return; // Its module is being searched; launched again when found.
     if (app.options.cache && this.#config.appCache && record.attempt === 0) {
       record.memoKey = this.#memo.keyOf(app, app.kind === 'join' ? undefined : fn.ref, args, record.kwargsIndex);
-      const known = record.memoKey === undefined ? undefined : this.#memo.get(record.memoKey);
+      // This run's memo table first, then the checkpoints.
+      const known = record.memoKey === undefined ? undefined : this.#memo.get(record.memoKey, this.#checkpoints);
       if (known?.ok) return this.#complete(record, known.value, 'memo_done');
       if (known) return this.#fail(record, known.error, 'memo_done');
-      const stored = record.memoKey === undefined ? undefined : this.#checkpoints?.get(record.memoKey);
-      if (stored) {
-        this.#memo.setResult(record.memoKey!, stored.value);
-        return this.#complete(record, stored.value, 'memo_done');
-      }
     }
     const label = this.#chooseExecutor(app);
     record.attempt++;
@@ -341,19 +337,6 @@ class DfkSupervisor implements Behaviour<ToDfk> {
     if (executor) send(executor, { type: 'cancel', taskId, attempt: record.attempt });
   }
 
-  #dependencyFailed(record: TaskRecord, failures: Extract<DependencyValue, { failed: true }>[]): void {
-    const ids = new Set<number>();
-    for (const failure of failures) {
-      const tid = (failure.dep as { tid?: unknown }).tid;
-      if (typeof tid === 'number') ids.add(tid);
-    }
-    const first = failures[0]!;
-    const upstream = first.error instanceof DependencyError ? first.error.chain : [];
-    const firstTid = (first.dep as { tid?: unknown }).tid;
-    const chain = typeof firstTid === 'number' ? [firstTid, ...upstream] : upstream;
-    this.#fail(record, new DependencyError(record.id, [...ids], chain, first.error), 'dep_fail');
-  }
-
   /** A join app's function returned `value`: Parsl joins a future or an array of futures, and nothing else. */
   #join(record: TaskRecord, value: unknown): void {
     const problem = joinProblem(value);
@@ -420,15 +403,6 @@ class DfkSupervisor implements Behaviour<ToDfk> {
     );
     done();
   }
-}
-
-/** The handler's error is the task's error; the app's error becomes its cause (unless it has one). */
-function retryHandlerFailure(thrown: unknown, appError: unknown): Error {
-  if (!(thrown instanceof Error)) return new Error(`the retry handler threw ${String(thrown)}`, { cause: appError });
-  if (thrown.cause === undefined) {
-    Object.defineProperty(thrown, 'cause', { value: appError, writable: true, configurable: true, enumerable: false });
-  }
-  return thrown;
 }
 
 /** Spawns the DFK supervisor actor under the actor system. */

@@ -43,8 +43,15 @@ export class Memoizer {
     return undefined;
   }
 
-  get(key: string): MemoEntry | undefined {
-    return this.#entries.get(key);
+  /** The outcome of `key` in this run, else the result `stored` has for it (then kept here too). */
+  get(key: string, stored?: { get(key: string): { value: unknown } | undefined }): MemoEntry | undefined {
+    const known = this.#entries.get(key);
+    if (known || !stored) return known;
+    const hit = stored.get(key);
+    if (!hit) return undefined;
+    const entry = { ok: true, value: hit.value } as const;
+    this.#entries.set(key, entry);
+    return entry;
   }
 
   setResult(key: string, value: unknown): void {
