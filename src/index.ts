@@ -44,6 +44,8 @@ export type {
 export { load, dfk, clear, waitForCurrentTasks } from './kernel/load.ts';
 export { DataFlowKernel } from './kernel/kernel.ts';
 export { Config } from './config/config.ts';
+export { AUTO_LOGNAME } from './dataflow/run-dir.ts';
+export { getAllCheckpoints, getLastCheckpoint } from './dataflow/checkpoint-store.ts';
 export { configFromEnvironment } from './config/from-environment.ts';
 export { ThreadPoolExecutor } from './executors/thread-executor.ts';
 export { HighThroughputExecutor } from './executors/htex.ts';

@@ -36,6 +36,8 @@ export interface BlockActorOptions {
   tasksPerNode: number;
   heartbeatPeriodMs: number;
   heartbeatThresholdMs: number;
+  /** Where a provider on this machine writes the block's submit script and its stdout/stderr (`<run dir>/submit_scripts`). */
+  scriptDir?: string | undefined;
 }
 
 /** Cancels a job, ignoring a job that is gone already. */
@@ -68,11 +70,11 @@ class BlockActor implements Behaviour<ToBlockActor> {
   }
 
   started(): void {
-    const { provider, command, tasksPerNode, env, life } = this.#options;
+    const { provider, command, tasksPerNode, env, life, scriptDir } = this.#options;
     if (life.ended) return;
     if (life.phase === 'submitting' && !life.jobRequested) {
       life.jobRequested = true;
-      provider.submit(command, tasksPerNode, `parsl-ts-${life.blockId}`, { env }).then(
+      provider.submit(command, tasksPerNode, `parsl-ts-${life.blockId}`, { env, scriptDir }).then(
         (jobId) => {
           life.jobId = jobId;
           // Cancelled (or its actor stopped) while the provider was busy: the job goes at once.

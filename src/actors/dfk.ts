@@ -5,7 +5,6 @@ import { BaseFuture, isThenable } from '../apps/future.ts';
 import type { AppDefinition } from '../apps/app.ts';
 import type { Config } from '../config/config.ts';
 import {
-  DependencyError,
   FunctionSerializationError,
   JoinError,
   KernelClosedError,
@@ -16,9 +15,13 @@ import { forEachDependency, resolveArguments, settledFutureValue, type Dependenc
 import type { TaskRecord } from '../dataflow/task.ts';
 import { Memoizer } from '../dataflow/memo.ts';
 import { joinProblem } from '../dataflow/join.ts';
+import { dependencyError, retryHandlerFailure } from '../dataflow/failures.ts';
 import { transition, type TaskState } from '../apps/task-states.ts';
 import { MAIN_THREAD_EXECUTOR_LABEL } from '../executors/executor.ts';
 import { spawnExecutorManager, spawnMainThreadExecutor } from './executor-managers.ts';
+import type { RunDir } from '../dataflow/run-dir.ts';
+import type { TaskStateCounts } from '../dataflow/state-counts.ts';
+import { Checkpointer } from './checkpoint.ts';
 
 /** Messages the DFK supervisor handles. */
 export type ToDfk =
@@ -28,10 +31,14 @@ export type ToDfk =
   /** `future.cancel()` (or its call's signal): the future is marked `cancelRequested` already. */
   | { type: 'cancel'; taskId: number }
   | { type: 'executor-restarted'; label: string }
+  /** `dfk().checkpoint()`: writes the results held for the checkpoint now. */
+  | { type: 'checkpoint'; done: (written: number) => void }
   | { type: 'shutdown'; done: () => void };
 
 /** What the DFK tells the kernel facade that owns it. */
 export interface KernelHooks {
+  /** Tasks by state: the kernel adds new tasks as `pending`, the DFK moves them. */
+  counts: TaskStateCounts;
   /** A task reached a final state. */
   taskEnded(): void;
   /** The executor managers were spawned (once, at start). */
@@ -57,16 +64,21 @@ class DfkSupervisor implements Behaviour<ToDfk> {
   readonly #labels: string[];
   readonly #functions = new Map<AppDefinition, FunctionDef>();
   readonly #memo = new Memoizer();
+  readonly #checkpoints: Checkpointer | undefined;
   /** Tries to hand to each executor at the end of the current message. */
   readonly #launches = new Map<string, ExecTask[]>();
   #inReceive = false;
 
-  constructor(self: Ref<ToDfk>, config: Config, hooks: KernelHooks) {
+  readonly #counts: TaskStateCounts;
+
+  constructor(self: Ref<ToDfk>, config: Config, run: RunDir, hooks: KernelHooks) {
+    this.#counts = hooks.counts;
+    this.#checkpoints = Checkpointer.open(config, run);
     this.#self = self;
     this.#config = config;
     this.#hooks = hooks;
     this.#labels = config.executors.map((e) => e.label);
-    const context = { strategy: config.strategy, strategyPeriodMs: config.strategyPeriodMs, maxIdleTimeMs: config.maxIdleTimeMs };
+    const context = { strategy: config.strategy, strategyPeriodMs: config.strategyPeriodMs, maxIdleTimeMs: config.maxIdleTimeMs, run };
     for (const executor of config.executors) {
       this.#executors.set(executor.label, spawnExecutorManager(self, executor, self as Ref<FromExecutor>, context));
     }
@@ -86,7 +98,7 @@ class DfkSupervisor implements Behaviour<ToDfk> {
           break;
         case 'running': {
           const record = this.#table.get(msg.taskId);
-          if (record && record.attempt === msg.attempt && record.future.state === 'launched') transition(record.future, 'running');
+          if (record && record.attempt === msg.attempt && record.future.state === 'launched') this.#move(record.future, 'running');
           break;
         }
         case 'call':
@@ -99,10 +111,15 @@ class DfkSupervisor implements Behaviour<ToDfk> {
           this.#hooks.executorRestarted?.(msg.label);
           this.#relaunchFrom(msg.label);
           break;
+        case 'checkpoint':
+          msg.done(this.#checkpoints?.checkpoint() ?? 0);
+          break;
         case 'shutdown':
           return this.#shutdown(msg.done);
       }
     } finally {
+      // task_exit: the results of this message are committed before their futures resolve.
+      this.#checkpoints?.commit();
       this.#inReceive = false;
       this.#flushLaunches();
     }
@@ -156,19 +173,20 @@ class DfkSupervisor implements Behaviour<ToDfk> {
     const { future, app } = record;
     if (future.done() || future.cancelRequested) return;
     const { args, failures } = resolveArguments(record.args, record.kwargsIndex, (dep) => this.#valueOf(record, dep));
-    if (failures.length > 0) return this.#dependencyFailed(record, failures);
+    if (failures.length > 0) return this.#fail(record, dependencyError(record.id, failures), 'dep_fail');
     const fn = this.#functionOf(record);
     if (fn === undefined) return; // Its module is being searched; launched again when found.
     if (app.options.cache && this.#config.appCache && record.attempt === 0) {
-      record.memoKey = this.#memo.keyOf(app, app.kind === 'join' ? undefined : fn.ref, args);
-      const known = record.memoKey === undefined ? undefined : this.#memo.get(record.memoKey);
+      record.memoKey = this.#memo.keyOf(app, app.kind === 'join' ? undefined : fn.ref, args, record.kwargsIndex);
+      // This run's memo table first, then the checkpoints.
+      const known = record.memoKey === undefined ? undefined : this.#memo.get(record.memoKey, this.#checkpoints);
       if (known?.ok) return this.#complete(record, known.value, 'memo_done');
       if (known) return this.#fail(record, known.error, 'memo_done');
     }
     const label = this.#chooseExecutor(app);
     record.attempt++;
     record.executor = label;
-    transition(future, 'launched');
+    this.#move(future, 'launched');
     let batch = this.#launches.get(label);
     if (!batch) this.#launches.set(label, (batch = []));
     batch.push({
@@ -243,8 +261,17 @@ class DfkSupervisor implements Behaviour<ToDfk> {
   #complete(record: TaskRecord, value: unknown, state: 'exec_done' | 'memo_done' = 'exec_done'): void {
     const { future } = record;
     if (future.done() || future.cancelRequested) return;
-    if (state === 'exec_done' && record.memoKey !== undefined) this.#memo.setResult(record.memoKey, value);
-    transition(future, state);
+    if (state === 'exec_done' && record.memoKey !== undefined) {
+      this.#memo.setResult(record.memoKey, value);
+      if (this.#checkpoints?.record(record.memoKey, value, () => this.#resolve(record, value, state))) return;
+    }
+    this.#resolve(record, value, state);
+  }
+
+  #resolve(record: TaskRecord, value: unknown, state: 'exec_done' | 'memo_done'): void {
+    const { future } = record;
+    if (future.done() || future.cancelRequested) return;
+    this.#move(future, state);
     this.#finish(record);
     for (const output of future.outputs) output.setResult(output.file);
     future.setResult(value);
@@ -289,7 +316,7 @@ class DfkSupervisor implements Behaviour<ToDfk> {
     if (future.done()) return;
     // A task asked to cancel ends cancelled, whatever else happened to it meanwhile.
     if (future.cancelRequested && !(error instanceof TaskCancelledError)) return;
-    transition(future, state);
+    this.#move(future, state);
     this.#finish(record);
     for (const output of future.outputs) output.setException(error);
     future.setException(error);
@@ -310,19 +337,6 @@ class DfkSupervisor implements Behaviour<ToDfk> {
     if (executor) send(executor, { type: 'cancel', taskId, attempt: record.attempt });
   }
 
-  #dependencyFailed(record: TaskRecord, failures: Extract<DependencyValue, { failed: true }>[]): void {
-    const ids = new Set<number>();
-    for (const failure of failures) {
-      const tid = (failure.dep as { tid?: unknown }).tid;
-      if (typeof tid === 'number') ids.add(tid);
-    }
-    const first = failures[0]!;
-    const upstream = first.error instanceof DependencyError ? first.error.chain : [];
-    const firstTid = (first.dep as { tid?: unknown }).tid;
-    const chain = typeof firstTid === 'number' ? [firstTid, ...upstream] : upstream;
-    this.#fail(record, new DependencyError(record.id, [...ids], chain, first.error), 'dep_fail');
-  }
-
   /** A join app's function returned `value`: Parsl joins a future or an array of futures, and nothing else. */
   #join(record: TaskRecord, value: unknown): void {
     const problem = joinProblem(value);
@@ -332,7 +346,7 @@ class DfkSupervisor implements Behaviour<ToDfk> {
         new TypeError(`join app ${record.app.name} (task ${record.id}): a join app must return a future or an array of futures; ${problem}`),
       );
     }
-    transition(record.future, 'joining');
+    this.#move(record.future, 'joining');
     const inner = Array.isArray(value) ? value : [value];
     let waiting = 0;
     const settleAll = (): void => {
@@ -363,6 +377,13 @@ class DfkSupervisor implements Behaviour<ToDfk> {
     if (waiting === 0) settleAll();
   }
 
+  /** Every state change of a task: checked by `transition()`, counted for `taskStateCounts`. */
+  #move(future: TaskRecord['future'], to: TaskState): void {
+    const from = future.state;
+    transition(future, to);
+    this.#counts.move(from, to);
+  }
+
   #finish(record: TaskRecord): void {
     this.#table.delete(record.id);
     this.#hooks.taskEnded();
@@ -376,6 +397,7 @@ class DfkSupervisor implements Behaviour<ToDfk> {
       else this.#fail(record, new KernelClosedError(`the DataFlowKernel was cleared before task ${record.id} ended`), 'failed');
     }
     this.#launches.clear();
+    this.#checkpoints?.close();
     await Promise.all(
       [...this.#executors.values()].map((ref) => new Promise<void>((resolve) => send(ref, { type: 'shutdown', done: resolve }))),
     );
@@ -383,18 +405,9 @@ class DfkSupervisor implements Behaviour<ToDfk> {
   }
 }
 
-/** The handler's error is the task's error; the app's error becomes its cause (unless it has one). */
-function retryHandlerFailure(thrown: unknown, appError: unknown): Error {
-  if (!(thrown instanceof Error)) return new Error(`the retry handler threw ${String(thrown)}`, { cause: appError });
-  if (thrown.cause === undefined) {
-    Object.defineProperty(thrown, 'cause', { value: appError, writable: true, configurable: true, enumerable: false });
-  }
-  return thrown;
-}
-
 /** Spawns the DFK supervisor actor under the actor system. */
-export function spawnDfk(system: Ref<unknown>, name: string, config: Config, hooks: KernelHooks): Ref<ToDfk> {
-  return spawnBehaviour<ToDfk, DfkSupervisor>(system, name, (ctx) => new DfkSupervisor(ctx.self, config, hooks), {
+export function spawnDfk(system: Ref<unknown>, name: string, config: Config, run: RunDir, hooks: KernelHooks): Ref<ToDfk> {
+  return spawnBehaviour<ToDfk, DfkSupervisor>(system, name, (ctx) => new DfkSupervisor(ctx.self, config, run, hooks), {
     onCrash: (_msg, error, ctx) => {
       // A bug in the DFK (an illegal task transition, say) must not silently stop every task of
       // the run: say it, keep the task table, and go on with the next message.

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { send, type Behaviour, type Ref } from './actor.ts';
 import type { ExecTask, FromExecutor, TaskOutcome } from './messages.ts';
@@ -85,7 +86,7 @@ export class HtexManager implements Behaviour<ToHtex> {
       register: (registration, respond) => send(self, { type: 'register', run, registration, respond }),
       report: (report, ack) => send(self, { type: 'report', run, report, ack }),
       heartbeat: (blockId, inFlight, workers) => send(self, { type: 'heartbeat', run, blockId, inFlight, workers }),
-    }).then(
+    }, join(this.#context.run.nats, this.#options.label)).then(
       (connected) => {
         if (!this.#abort.signal.aborted) send(self, { type: 'started', run, connected });
         return connected;
@@ -244,6 +245,7 @@ export class HtexManager implements Behaviour<ToHtex> {
       tasksPerNode: 1,
       heartbeatPeriodMs: options.heartbeatPeriod,
       heartbeatThresholdMs: options.heartbeatThreshold,
+      scriptDir: this.#context.run.submitScripts,
     });
     this.#blocks.set(life.blockId, { ref, life, crashes: 0 });
   }

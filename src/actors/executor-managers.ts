@@ -9,6 +9,7 @@ import { spawnMainThreadExecutor } from './executor-main-thread.ts';
 import type { Executor } from '../executors/executor.ts';
 import type { ThreadPoolExecutor } from '../executors/thread-executor.ts';
 import type { HighThroughputExecutor } from '../executors/htex.ts';
+import type { RunDir } from '../dataflow/run-dir.ts';
 
 /** What the run's Config tells every executor manager. */
 export interface ExecutorContext {
@@ -16,6 +17,8 @@ export interface ExecutorContext {
   strategy: 'simple' | 'none';
   strategyPeriodMs: number;
   maxIdleTimeMs: number;
+  /** The run's directory: where the NATS store and the blocks' submit scripts go. */
+  run: RunDir;
 }
 
 /** Spawns the manager actor of `executor` as a child of `parent`; it reports to `dfk`. */

@@ -22,6 +22,15 @@ const appOptionsSchema = z
      * @default false
      */
     cache: z.boolean().default(false),
+    /** Keys of the call's trailing options object left out of its memo key (Parsl's `ignore_for_cache`). @default [] */
+    ignoreForCache: z.array(z.string().min(1)).default([]),
+    /** Key `File` arguments by the sha256 of their contents instead of their URL. @default false */
+    cacheFileContent: z.boolean().default(false),
+    /**
+     * What identifies the app in memo keys: `'code'` its source text (and module URL and export),
+     * so that an edited app is a new key; `'name'` its name only, as Parsl does. @default 'code'
+     */
+    cacheKeyBy: z.enum(['code', 'name']).default('code'),
     /** Default walltime of each call. */
     walltime: durationSchema.optional(),
     /** Default stdout of each call of a bash app. */

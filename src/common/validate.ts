@@ -44,6 +44,9 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): { found: boolean
 /** A duration: milliseconds as a number, or a string such as `'500ms'`, `'30s'`, `'2m'`, `'1h'`. */
 export function parseDuration(value: number | string): number {
   if (typeof value === 'number') return value;
+  // Parsl's checkpoint_period form: 'HH:MM:SS'.
+  const clock = /^\s*(\d+):([0-5]\d):([0-5]\d)\s*$/.exec(value);
+  if (clock) return ((Number(clock[1]) * 60 + Number(clock[2])) * 60 + Number(clock[3])) * 1000;
   const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(value);
   if (!match) return Number.NaN;
   const scale = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(match[2] ?? 'ms') as 'ms' | 's' | 'm' | 'h'];

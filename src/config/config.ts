@@ -4,6 +4,7 @@ import { isExecutor, type Executor } from '../executors/executor.ts';
 import { MAIN_THREAD_EXECUTOR_LABEL } from '../executors/executor.ts';
 import { ThreadPoolExecutor } from '../executors/thread-executor.ts';
 import { durationSchema, parseOptions, periodSchema } from '../common/validate.ts';
+import { DEFAULT_RUN_DIR } from '../dataflow/run-dir.ts';
 
 /** What a retry handler is told about the failed task. */
 export interface RetryTaskInfo {
@@ -56,6 +57,18 @@ const configSchema = z
     strategyPeriod: periodSchema.default(5_000),
     /** How long a block may sit idle before the strategy cancels it. @default '120s' */
     maxIdleTime: durationSchema.default(120_000),
+    /** Where each run gets its numbered directory (`runinfo/000`, …): checkpoint, task logs, submit scripts, NATS store. @default 'runinfo' */
+    runDir: z.string().min(1).default(DEFAULT_RUN_DIR),
+    /**
+     * When results of cached apps are written to `<run dir>/checkpoint/` (Parsl's checkpoint_mode):
+     * `task_exit` before each future resolves, `periodic` every `checkpointPeriod`, `dfk_exit` at
+     * cleanup, `manual` on `dfk().checkpoint()`. @default none
+     */
+    checkpointMode: z.enum(['task_exit', 'periodic', 'dfk_exit', 'manual']).optional(),
+    /** How often `periodic` checkpoints are written: ms, `'30m'`, or Parsl's `'HH:MM:SS'`. @default '30m' */
+    checkpointPeriod: periodSchema.default(30 * 60_000),
+    /** Earlier checkpoints whose results cached calls reuse: see `getAllCheckpoints()`, `getLastCheckpoint()`. @default [] */
+    checkpointFiles: z.array(z.string().min(1)).default([]),
   })
   .strict();
 
@@ -80,6 +93,10 @@ export class Config {
   readonly strategy: 'simple' | 'none';
   readonly strategyPeriodMs: number;
   readonly maxIdleTimeMs: number;
+  readonly runDir: string;
+  readonly checkpointMode: 'task_exit' | 'periodic' | 'dfk_exit' | 'manual' | undefined;
+  readonly checkpointPeriodMs: number;
+  readonly checkpointFiles: readonly string[];
 
   constructor(options: ConfigOptions = {}) {
     const parsed = parseOptions(configSchema, options, 'Config');
@@ -91,6 +108,10 @@ export class Config {
     this.strategy = parsed.strategy;
     this.strategyPeriodMs = parsed.strategyPeriod;
     this.maxIdleTimeMs = parsed.maxIdleTime;
+    this.runDir = parsed.runDir;
+    this.checkpointMode = parsed.checkpointMode;
+    this.checkpointPeriodMs = parsed.checkpointPeriod;
+    this.checkpointFiles = parsed.checkpointFiles;
     const seen = new Set<string>();
     this.executors.forEach((executor, i) => {
       if (executor.label === MAIN_THREAD_EXECUTOR_LABEL) {
@@ -113,7 +134,7 @@ export class Config {
  * config made by another copy of parsl-ts too. Each option is listed: a new option that is
  * not carried over fails to compile here.
  */
-export function configOptionsOf(config: Config): Required<Omit<ConfigOptions, 'retryHandler'>> & Pick<ConfigOptions, 'retryHandler'> {
+export function configOptionsOf(config: Config): Required<Omit<ConfigOptions, 'retryHandler' | 'checkpointMode'>> & Pick<ConfigOptions, 'retryHandler' | 'checkpointMode'> {
   const options = {
     executors: config.executors,
     appCache: config.appCache,
@@ -123,6 +144,10 @@ export function configOptionsOf(config: Config): Required<Omit<ConfigOptions, 'r
     strategy: config.strategy,
     strategyPeriod: config.strategyPeriodMs,
     maxIdleTime: config.maxIdleTimeMs,
+    runDir: config.runDir,
+    checkpointMode: config.checkpointMode,
+    checkpointPeriod: config.checkpointPeriodMs,
+    checkpointFiles: [...config.checkpointFiles],
   } satisfies Record<keyof ConfigOptions, unknown>;
   return options;
 }

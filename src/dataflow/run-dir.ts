@@ -116,6 +116,12 @@ export function latestRunDir(runDir: string = DEFAULT_RUN_DIR): RunDir | undefin
   return runs[runs.length - 1];
 }
 
+/**
+ * As a bash app's `stdout` or `stderr` (app option or call option): the task gets its own file
+ * under the run directory, `taskLogPath(...)`, which `future.stdout`/`future.stderr` return.
+ */
+export const AUTO_LOGNAME = 'parsl-ts:AUTO_LOGNAME';
+
 /** Tasks per `task_logs` folder: Parsl's "limit logs to 10k entries per directory". */
 export const TASK_LOGS_PER_FOLDER = 10_000;
 

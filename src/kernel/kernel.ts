@@ -14,6 +14,11 @@ import { findCallOptions } from '../dataflow/arguments.ts';
 import type { TaskRecord } from '../dataflow/task.ts';
 import { File } from '../staging/file.ts';
 import { watchDriverEnd } from './driver-exit.ts';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { TaskStateCounts } from '../dataflow/state-counts.ts';
+import type { TaskState } from '../apps/task-states.ts';
+import { AUTO_LOGNAME, makeRunDir, taskLogPath, type RunDir } from '../dataflow/run-dir.ts';
 
 /**
  * Lifecycle of a kernel. One owner: the `DataFlowKernel` facade, through `#moveTo`.
@@ -39,6 +44,11 @@ export class DataFlowKernel implements Submitter, AsyncDisposable {
   readonly config: Config;
   /** Unique id of this run. */
   readonly runId: string;
+  /** This run's numbered directory (`runinfo/003`) and its folders. */
+  readonly run: RunDir;
+  /** Task log folders made so far (AUTO_LOGNAME). */
+  readonly #logFolders = new Set<string>();
+  readonly #counts = new TaskStateCounts();
   readonly #system: Ref<never>;
   readonly #dfk: Ref<ToDfk>;
   readonly #control: TaskControl;
@@ -60,14 +70,26 @@ export class DataFlowKernel implements Submitter, AsyncDisposable {
     }
     this.config = config;
     this.runId = randomUUID();
+    this.run = makeRunDir(config.runDir);
     this.#system = start();
     this.#control = { cancel: (future, reason) => this.#cancel(future, reason) };
     this.#unwatchDriverEnd = watchDriverEnd(this);
-    this.#dfk = spawnDfk(this.#system, 'dfk', config, {
+    this.#dfk = spawnDfk(this.#system, 'dfk', config, this.run, {
+      counts: this.#counts,
       taskEnded: () => this.#taskEnded(),
       executorsStarted: (refs) => (this.#executorRefs = refs),
       executorRestarted: () => this.#executorRestarts++,
     });
+  }
+
+  /** The path of this run's directory (`<Config.runDir>/NNN`). */
+  get runDir(): string {
+    return this.run.path;
+  }
+
+  /** How many tasks of this run are in each state (states without tasks left out). */
+  get taskStateCounts(): Partial<Record<TaskState, number>> {
+    return this.#counts.snapshot();
   }
 
   get state(): KernelState {
@@ -95,8 +117,9 @@ export class DataFlowKernel implements Submitter, AsyncDisposable {
     const kwargsIndex = findCallOptions(args);
     const kwargs = kwargsIndex >= 0 ? (args[kwargsIndex] as Record<string, unknown>) : undefined;
     this.#checkExecutors(app);
-    const stdout = streamSpec(kwargs?.stdout ?? app.options.stdout, 'stdout');
-    const stderr = streamSpec(kwargs?.stderr ?? app.options.stderr, 'stderr');
+    const tid = this.#nextTid + 1;
+    const stdout = streamSpec(this.#autoLog(kwargs?.stdout ?? app.options.stdout, tid, app.name, 'stdout'), 'stdout');
+    const stderr = streamSpec(this.#autoLog(kwargs?.stderr ?? app.options.stderr, tid, app.name, 'stderr'), 'stderr');
     const walltimeMs = walltimeOf(kwargs?.walltime, app.options.walltime);
     const signal = abortSignalOf(kwargs?.signal);
     const future = new AppFuture<unknown>(++this.#nextTid, app.name, this.#control, {
@@ -122,11 +145,34 @@ export class DataFlowKernel implements Submitter, AsyncDisposable {
       memoKey: undefined,
       foreign: undefined,
     };
+    this.#counts.add('pending');
     if (this.#submissions.length === 0) queueMicrotask(() => this.#flushSubmissions());
     this.#submissions.push(record);
     if (this.#outstanding++ === 0) this.#holdProcess(true);
     if (signal) this.#watchAbortSignal(future, signal);
     return future;
+  }
+
+  /** `AUTO_LOGNAME` becomes the task's own file under the run directory (its folder made). */
+  #autoLog(value: unknown, tid: number, appName: string, stream: 'stdout' | 'stderr'): unknown {
+    if (value !== AUTO_LOGNAME) return value;
+    const path = taskLogPath(this.run, tid, appName, stream);
+    const folder = dirname(path);
+    if (!this.#logFolders.has(folder)) {
+      mkdirSync(folder, { recursive: true });
+      this.#logFolders.add(folder);
+    }
+    return path;
+  }
+
+  /**
+   * Writes the results held for the checkpoint now (Parsl's `dfk.checkpoint()`; what
+   * `checkpointMode: 'manual'` is for); resolves with how many were written.
+   */
+  checkpoint(): Promise<number> {
+    if (this.#state !== 'running') return Promise.resolve(0);
+    this.#flushSubmissions();
+    return new Promise((done) => send(this.#dfk, { type: 'checkpoint', done }));
   }
 
   /** Waits until every task called so far has ended. */

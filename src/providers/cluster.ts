@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { ConfigError } from '../common/errors.ts';
 import type { Channel, ExecResult } from './channels/channel.ts';
+import { LocalChannel } from './channels/local.ts';
 import { JobCancelError, JobStatusError, SubmitError } from './errors.ts';
 import { TERMINAL_JOB_STATES, type ExecutionProvider, type JobState, type JobStatus, type ResolvedProviderOptions, type SubmitOptions } from './provider.ts';
 import { joinPosix, renderTemplate, safeJobName } from './shell.ts';
@@ -180,7 +181,7 @@ export abstract class BaseProvider<O extends ResolvedProviderOptions = ResolvedP
       }
     }
     const name = `${safeJobName(jobName)}.${Date.now()}.${randomBytes(3).toString('hex')}`;
-    const scriptDir = channel.scriptDir;
+    const scriptDir = options.scriptDir !== undefined && channel instanceof LocalChannel ? options.scriptDir : channel.scriptDir;
     return {
       jobName: name,
       tasksPerNode,

@@ -52,6 +52,12 @@ export interface SubmitOptions {
    * `workerInit`; a container's `env` on Kubernetes). Scripts are written readable by their owner only.
    */
   env?: Record<string, string> | undefined;
+  /**
+   * Where the submit script and the block's stdout/stderr go when the channel is this machine
+   * (the run directory's `submit_scripts/`); a remote channel keeps its own `scriptDir`.
+   * @default the channel's `scriptDir`
+   */
+  scriptDir?: string | undefined;
 }
 
 /**

@@ -4,6 +4,7 @@
  * results stream. What arrives is handed to the manager through `NatsHandlers`.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
 import { jetstream, jetstreamManager, AckPolicy, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { connectNats, releaseProcessHold, type NatsConnectionOptions } from '../../nats/connection.ts';
@@ -57,13 +58,16 @@ export async function startNats(
   subjects: Subjects,
   options: ResolvedHighThroughputExecutorOptions,
   handlers: NatsHandlers,
+  /** Where the embedded server keeps its store and log (`<run dir>/nats/<label>`); made if missing. */
+  storeDir?: string,
 ): Promise<Connected> {
   let server: NatsServer | undefined;
   let connection: NatsConnectionOptions;
   if (options.nats.servers === undefined) {
     // A credential for this run only: whoever can publish tasks can run code on the workers.
     const password = randomBytes(24).toString('base64url');
-    server = await NatsServer.start({ auth: { user: 'parsl', password } });
+    if (storeDir !== undefined) mkdirSync(storeDir, { recursive: true });
+    server = await NatsServer.start({ auth: { user: 'parsl', password }, dir: storeDir });
     connection = { servers: [server.url], user: 'parsl', password };
   } else {
     connection = { ...options.nats, servers: options.nats.servers };
