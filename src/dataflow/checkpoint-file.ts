@@ -1,8 +1,7 @@
 import { existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
-import { ConfigError } from '../common/errors.ts';
+import { loadSqlite as loadCommonSqlite, type SqliteConstructor, type SqliteDatabase, type SqliteStatement } from '../common/sqlite.ts';
 import { decodeValue, encodeValue } from '../wire/codec.ts';
 
 /**
@@ -31,38 +30,9 @@ const APPLICATION_ID = 0x5054434b;
 /** The layout this code writes and reads. */
 const FORMAT_VERSION = 1;
 
-/** The subset of better-sqlite3's API used here (it ships no types; @types/better-sqlite3 is not a dependency). */
-interface Database {
-  pragma(source: string, options?: { simple?: boolean }): unknown;
-  prepare(source: string): Statement;
-  exec(source: string): Database;
-  transaction<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void;
-  close(): void;
-}
-interface Statement {
-  run(...params: unknown[]): { changes: number };
-  get(...params: unknown[]): unknown;
-  pluck(toggle?: boolean): Statement;
-}
-type DatabaseConstructor = new (path: string, options?: { readonly?: boolean; fileMustExist?: boolean; timeout?: number }) => Database;
-
-let sqlite: DatabaseConstructor | undefined;
-
-/**
- * better-sqlite3, loaded on first use so that a run without checkpoints never loads the
- * native module (nor needs it installed).
- */
-export function loadSqlite(): DatabaseConstructor {
-  if (sqlite) return sqlite;
-  try {
-    sqlite = createRequire(import.meta.url)('better-sqlite3') as DatabaseConstructor;
-  } catch (error) {
-    throw new ConfigError(
-      'checkpoint',
-      `checkpoints need better-sqlite3 12 (npm install better-sqlite3@^12; version 13 needs Node 22): ${(error as Error).message}`,
-    );
-  }
-  return sqlite;
+/** better-sqlite3, loaded on first use (see common/sqlite.ts). */
+export function loadSqlite(): SqliteConstructor {
+  return loadCommonSqlite('checkpoint');
 }
 
 /** A checkpoint path: a run's `checkpoint/` folder (Parsl's form) or the database file itself. */
@@ -96,7 +66,7 @@ export function decodeResult(bytes: Buffer): unknown {
 }
 
 /** Why `path` is not a usable checkpoint, or undefined when it is one. Reads the whole file (quick_check). */
-function problemOf(db: Database): string | undefined {
+function problemOf(db: SqliteDatabase): string | undefined {
   const id = db.pragma('application_id', { simple: true }) as number;
   const version = db.pragma('user_version', { simple: true }) as number;
   if (id !== APPLICATION_ID) {
@@ -116,10 +86,10 @@ function problemOf(db: Database): string | undefined {
 /** An earlier run's checkpoint, open for lookups only. */
 export class CheckpointReader {
   readonly path: string;
-  readonly #db: Database;
-  readonly #select: Statement;
+  readonly #db: SqliteDatabase;
+  readonly #select: SqliteStatement;
 
-  private constructor(path: string, db: Database) {
+  private constructor(path: string, db: SqliteDatabase) {
     this.path = path;
     this.#db = db;
     this.#select = db.prepare('SELECT value FROM results WHERE key = ?').pluck();
@@ -130,7 +100,7 @@ export class CheckpointReader {
     const file = checkpointFilePath(path);
     if (!existsSync(file)) return { path: file, reason: 'it does not exist' };
     const Sqlite = loadSqlite();
-    let db: Database | undefined;
+    let db: SqliteDatabase | undefined;
     try {
       // Read-only: an earlier run's files are evidence, not ours to change. SQLite still
       // reads the commits in a `-wal` left by a driver that was killed.
@@ -158,8 +128,8 @@ export class CheckpointReader {
 /** The run's own checkpoint, open for writing (and lookups). */
 export class CheckpointWriter {
   readonly path: string;
-  readonly #db: Database;
-  readonly #select: Statement;
+  readonly #db: SqliteDatabase;
+  readonly #select: SqliteStatement;
   readonly #commit: (rows: Iterable<[Buffer, Buffer]>) => void;
 
   /**
@@ -214,8 +184,8 @@ export class CheckpointWriter {
   }
 }
 
-function checkWritable(Sqlite: DatabaseConstructor, file: string): string | undefined {
-  let db: Database | undefined;
+function checkWritable(Sqlite: SqliteConstructor, file: string): string | undefined {
+  let db: SqliteDatabase | undefined;
   try {
     db = new Sqlite(file, { fileMustExist: true });
     return problemOf(db);

@@ -2,7 +2,7 @@ import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
 import { ConfigError } from '../common/errors.ts';
 import { parseTime } from './schema.ts';
 export type * from './database-types.ts';
-import { loadSqlite, type SqliteDatabase } from './sqlite.ts';
+import { loadSqlite, type SqliteDatabase } from '../common/sqlite.ts';
 import type {
   AppSummary, FailureGroup, FileTail, Resources, ResourceSeries, TaskDetails, TaskGraph, TaskTry, TimelineTry, WorkflowSummary,
 } from './database-types.ts';
@@ -40,7 +40,7 @@ export class MonitoringDatabase {
   /** Opens the database at `path` read-only; throws a ConfigError if it is missing or not one. */
   static open(path: string): MonitoringDatabase {
     if (!existsSync(path)) throw new ConfigError('db', `no monitoring database at ${path}`);
-    const Sqlite = loadSqlite();
+    const Sqlite = loadSqlite('monitoring');
     const db = new Sqlite(path, { readonly: true, fileMustExist: true });
     try {
       const tables = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).pluck().all() as string[];

@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { ConfigError, IllegalStateError } from '../common/errors.ts';
 import type { MonitoringEvent } from './events.ts';
 import { APPLICATION_ID, COMPLETED_STATES, FINAL_STATES, INDEXES, SCHEMA_VERSION, TABLES, formatTime } from './schema.ts';
-import { loadSqlite, type SqliteDatabase, type SqliteStatement } from './sqlite.ts';
+import { loadSqlite, type SqliteDatabase, type SqliteStatement } from '../common/sqlite.ts';
 
 /**
  * The one writer of a monitoring database. `write(event)` queues a plain event object; the
@@ -58,7 +58,7 @@ export class MonitoringWriter {
     this.#batchSize = positive(options.batchSize ?? 1000, 'batchSize');
     this.#flushIntervalMs = positive(options.flushIntervalMs ?? 100, 'flushIntervalMs');
     this.#onCommit = options.onCommit;
-    const Sqlite = loadSqlite();
+    const Sqlite = loadSqlite('monitoring');
     mkdirSync(dirname(path), { recursive: true });
     this.#db = new Sqlite(path, { timeout: options.busyTimeoutMs ?? 5000 });
     try {

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { ConfigError } from '../common/errors.ts';
+import { ConfigError } from './errors.ts';
 
 /** The subset of better-sqlite3's API used here (it ships no types; @types/better-sqlite3 is not a dependency). */
 export interface SqliteDatabase {
@@ -25,18 +25,20 @@ type DatabaseConstructor = new (
 
 let sqlite: DatabaseConstructor | undefined;
 
+export type { DatabaseConstructor as SqliteConstructor };
+
 /**
- * better-sqlite3, loaded on first use (as the checkpoint store loads it) so that a run without
- * monitoring never loads the native module, nor needs it installed.
+ * better-sqlite3, loaded on first use so that a run without checkpoints or monitoring never
+ * loads the native module, nor needs it installed. `field` names the option that needs it.
  */
-export function loadSqlite(): DatabaseConstructor {
+export function loadSqlite(field: string): DatabaseConstructor {
   if (sqlite) return sqlite;
   try {
     sqlite = createRequire(import.meta.url)('better-sqlite3') as DatabaseConstructor;
   } catch (error) {
     throw new ConfigError(
-      'monitoring',
-      `monitoring needs better-sqlite3 12 (npm install better-sqlite3@^12; version 13 needs Node 22): ${(error as Error).message}`,
+      field,
+      `needs better-sqlite3 12 (npm install better-sqlite3@^12; version 13 needs Node 22): ${(error as Error).message}`,
     );
   }
   return sqlite;
