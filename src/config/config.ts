@@ -5,6 +5,7 @@ import { MAIN_THREAD_EXECUTOR_LABEL } from '../executors/executor.ts';
 import { ThreadPoolExecutor } from '../executors/thread-executor.ts';
 import { durationSchema, parseOptions, periodSchema } from '../common/validate.ts';
 import { DEFAULT_RUN_DIR } from '../dataflow/run-dir.ts';
+import { MonitoringHub } from '../monitoring/hub.ts';
 
 /** What a retry handler is told about the failed task. */
 export interface RetryTaskInfo {
@@ -69,6 +70,15 @@ const configSchema = z
     checkpointPeriod: periodSchema.default(30 * 60_000),
     /** Earlier checkpoints whose results cached calls reuse: see `getAllCheckpoints()`, `getLastCheckpoint()`. @default [] */
     checkpointFiles: z.array(z.string().min(1)).default([]),
+    /** Records the run in an SQLite database (Parsl's schema) that `parsl-ts monitor` shows. @default none */
+    // By class name too: a config module may load another copy of parsl-ts (`parsl-ts run --config`).
+    monitoring: z
+      .custom<MonitoringHub>((v) => v instanceof MonitoringHub || (v as object | null)?.constructor?.name === 'MonitoringHub', {
+        message: 'expected new MonitoringHub({...})',
+      })
+      .optional(),
+    /** One live progress line (done, running, pending, failed, rate, ETA) while tasks run. @default on when stdout is a terminal */
+    progress: z.boolean().optional(),
   })
   .strict();
 
@@ -97,6 +107,8 @@ export class Config {
   readonly checkpointMode: 'task_exit' | 'periodic' | 'dfk_exit' | 'manual' | undefined;
   readonly checkpointPeriodMs: number;
   readonly checkpointFiles: readonly string[];
+  readonly monitoring: MonitoringHub | undefined;
+  readonly progress: boolean;
 
   constructor(options: ConfigOptions = {}) {
     const parsed = parseOptions(configSchema, options, 'Config');
@@ -112,6 +124,8 @@ export class Config {
     this.checkpointMode = parsed.checkpointMode;
     this.checkpointPeriodMs = parsed.checkpointPeriod;
     this.checkpointFiles = parsed.checkpointFiles;
+    this.monitoring = parsed.monitoring;
+    this.progress = parsed.progress ?? process.stdout.isTTY === true;
     const seen = new Set<string>();
     this.executors.forEach((executor, i) => {
       if (executor.label === MAIN_THREAD_EXECUTOR_LABEL) {
@@ -134,7 +148,7 @@ export class Config {
  * config made by another copy of parsl-ts too. Each option is listed: a new option that is
  * not carried over fails to compile here.
  */
-export function configOptionsOf(config: Config): Required<Omit<ConfigOptions, 'retryHandler' | 'checkpointMode'>> & Pick<ConfigOptions, 'retryHandler' | 'checkpointMode'> {
+export function configOptionsOf(config: Config): Required<Omit<ConfigOptions, 'retryHandler' | 'checkpointMode' | 'monitoring'>> & Pick<ConfigOptions, 'retryHandler' | 'checkpointMode' | 'monitoring'> {
   const options = {
     executors: config.executors,
     appCache: config.appCache,
@@ -148,6 +162,8 @@ export function configOptionsOf(config: Config): Required<Omit<ConfigOptions, 'r
     checkpointMode: config.checkpointMode,
     checkpointPeriod: config.checkpointPeriodMs,
     checkpointFiles: [...config.checkpointFiles],
+    monitoring: config.monitoring,
+    progress: config.progress,
   } satisfies Record<keyof ConfigOptions, unknown>;
   return options;
 }
