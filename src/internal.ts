@@ -23,3 +23,4 @@ export function htexManager(kernel: DataFlowKernel, label: string): HtexManager 
   if (!manager) throw new Error(`no HighThroughputExecutor labelled '${label}' in this kernel`);
   return manager;
 }
+export { crashMonitorForTest } from './actors/monitor.ts';

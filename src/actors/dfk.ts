@@ -22,6 +22,8 @@ import { spawnExecutorManager, spawnMainThreadExecutor } from './executor-manage
 import type { RunDir } from '../dataflow/run-dir.ts';
 import type { TaskStateCounts } from '../dataflow/state-counts.ts';
 import { Checkpointer } from './checkpoint.ts';
+import { MonitorEvents } from './monitor-events.ts';
+import { MONITOR_ACTOR_NAME } from './monitor.ts';
 
 /** Messages the DFK supervisor handles. */
 export type ToDfk =
@@ -39,6 +41,8 @@ export type ToDfk =
 export interface KernelHooks {
   /** Tasks by state: the kernel adds new tasks as `pending`, the DFK moves them. */
   counts: TaskStateCounts;
+  /** The workflow's id (Parsl's run_id) in the monitoring database. */
+  runId: string;
   /** A task reached a final state. */
   taskEnded(): void;
   /** The executor managers were spawned (once, at start). */
@@ -65,6 +69,8 @@ class DfkSupervisor implements Behaviour<ToDfk> {
   readonly #functions = new Map<AppDefinition, FunctionDef>();
   readonly #memo = new Memoizer();
   readonly #checkpoints: Checkpointer | undefined;
+  /** The monitoring actor's feed, when `config.monitoring` is set. */
+  readonly #monitor: MonitorEvents | undefined;
   /** Tries to hand to each executor at the end of the current message. */
   readonly #launches = new Map<string, ExecTask[]>();
   #inReceive = false;
@@ -84,6 +90,7 @@ class DfkSupervisor implements Behaviour<ToDfk> {
     }
     this.#executors.set(MAIN_THREAD_EXECUTOR_LABEL, spawnMainThreadExecutor(self, self as Ref<FromExecutor>));
     hooks.executorsStarted?.(this.#executors);
+    this.#monitor = MonitorEvents.start(self, config, run, hooks.runId);
   }
 
   receive(msg: ToDfk): void | Promise<void> {
@@ -98,7 +105,7 @@ class DfkSupervisor implements Behaviour<ToDfk> {
           break;
         case 'running': {
           const record = this.#table.get(msg.taskId);
-          if (record && record.attempt === msg.attempt && record.future.state === 'launched') this.#move(record.future, 'running');
+          if (record && record.attempt === msg.attempt && record.future.state === 'launched') this.#move(record, 'running');
           break;
         }
         case 'call':
@@ -122,6 +129,7 @@ class DfkSupervisor implements Behaviour<ToDfk> {
       this.#checkpoints?.commit();
       this.#inReceive = false;
       this.#flushLaunches();
+      this.#monitor?.flush();
     }
   }
 
@@ -131,6 +139,7 @@ class DfkSupervisor implements Behaviour<ToDfk> {
     if (record.future.done()) return;
     // A cancel asked before this arrived follows as its own message; #launch waits for it.
     this.#table.set(record.id, record);
+    this.#monitor?.submitted(record);
     forEachDependency(record.args, record.kwargsIndex, (dep) => {
       if (dep instanceof BaseFuture && dep.done()) return;
       record.waitingOn++;
@@ -186,7 +195,7 @@ class DfkSupervisor implements Behaviour<ToDfk> {
     const label = this.#chooseExecutor(app);
     record.attempt++;
     record.executor = label;
-    this.#move(future, 'launched');
+    this.#move(record, 'launched');
     let batch = this.#launches.get(label);
     if (!batch) this.#launches.set(label, (batch = []));
     batch.push({
@@ -271,7 +280,7 @@ class DfkSupervisor implements Behaviour<ToDfk> {
   #resolve(record: TaskRecord, value: unknown, state: 'exec_done' | 'memo_done'): void {
     const { future } = record;
     if (future.done() || future.cancelRequested) return;
-    this.#move(future, state);
+    this.#move(record, state);
     this.#finish(record);
     for (const output of future.outputs) output.setResult(output.file);
     future.setResult(value);
@@ -300,6 +309,7 @@ class DfkSupervisor implements Behaviour<ToDfk> {
         return this.#appFailed(record, retryHandlerFailure(handlerError, error));
       }
     }
+    this.#monitor?.tryFailed(record, error, cost, record.failCost + cost <= retries);
     record.failCost += cost;
     if (record.failCost <= retries) return this.#launch(record);
     this.#appFailed(record, error);
@@ -316,7 +326,7 @@ class DfkSupervisor implements Behaviour<ToDfk> {
     if (future.done()) return;
     // A task asked to cancel ends cancelled, whatever else happened to it meanwhile.
     if (future.cancelRequested && !(error instanceof TaskCancelledError)) return;
-    this.#move(future, state);
+    this.#move(record, state, error);
     this.#finish(record);
     for (const output of future.outputs) output.setException(error);
     future.setException(error);
@@ -346,7 +356,7 @@ class DfkSupervisor implements Behaviour<ToDfk> {
         new TypeError(`join app ${record.app.name} (task ${record.id}): a join app must return a future or an array of futures; ${problem}`),
       );
     }
-    this.#move(record.future, 'joining');
+    this.#move(record, 'joining');
     const inner = Array.isArray(value) ? value : [value];
     let waiting = 0;
     const settleAll = (): void => {
@@ -378,10 +388,11 @@ class DfkSupervisor implements Behaviour<ToDfk> {
   }
 
   /** Every state change of a task: checked by `transition()`, counted for `taskStateCounts`. */
-  #move(future: TaskRecord['future'], to: TaskState): void {
-    const from = future.state;
-    transition(future, to);
+  #move(record: TaskRecord, to: TaskState, error?: unknown): void {
+    const from = record.future.state;
+    transition(record.future, to);
     this.#counts.move(from, to);
+    this.#monitor?.moved(record, from, to, error);
   }
 
   #finish(record: TaskRecord): void {
@@ -401,6 +412,7 @@ class DfkSupervisor implements Behaviour<ToDfk> {
     await Promise.all(
       [...this.#executors.values()].map((ref) => new Promise<void>((resolve) => send(ref, { type: 'shutdown', done: resolve }))),
     );
+    await this.#monitor?.end(this.#counts);
     done();
   }
 }
@@ -415,6 +427,8 @@ export function spawnDfk(system: Ref<unknown>, name: string, config: Config, run
       return ctx.resume as symbol;
     },
     onChildCrash: (child, _error, ctx) => {
+      // The monitoring actor: restarted alone (no task depends on it; it reports what it lost).
+      if ((child as unknown as { name: string }).name === MONITOR_ACTOR_NAME) return ctx.resetChild as symbol;
       // An executor manager crashed: restart it, then launch again what it held.
       send(ctx.self, { type: 'executor-restarted', label: (child as unknown as { name: string }).name });
       return ctx.resetChild as symbol;

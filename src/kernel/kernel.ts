@@ -76,6 +76,7 @@ export class DataFlowKernel implements Submitter, AsyncDisposable {
     this.#unwatchDriverEnd = watchDriverEnd(this);
     this.#dfk = spawnDfk(this.#system, 'dfk', config, this.run, {
       counts: this.#counts,
+      runId: this.runId,
       taskEnded: () => this.#taskEnded(),
       executorsStarted: (refs) => (this.#executorRefs = refs),
       executorRestarted: () => this.#executorRestarts++,
