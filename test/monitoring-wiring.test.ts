@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { app, bashApp, clear, Config, dfk, load, MonitoringHub, ThreadPoolExecutor } from '../src/index.ts';
 import { crashMonitorForTest } from '../src/internal.ts';
 import { loadSqlite } from '../src/common/sqlite.ts';
+import { progressCounts, startProgress } from '../src/kernel/progress.ts';
 import { deadline, tempDir } from './helpers.ts';
 
 const work = tempDir();
@@ -112,6 +113,23 @@ test('monitoring - a crash of the monitoring actor mid-run loses no task and no 
     }
   } finally {
     process.off('warning', onWarning);
+  }
+});
+
+test('progress - the DFK states as the line counts them; no line when stdout is not a terminal or progress is off', () => {
+  assert.equal(progressCounts({ pending: 1, launched: 2, running: 3, joining: 1, exec_done: 4, memo_done: 1, failed: 2, dep_fail: 1 }),
+    { done: 5, running: 4, pending: 3, failed: 3 });
+  const tty = process.stdout.isTTY;
+  try {
+    (process.stdout as { isTTY: boolean }).isTTY = false;
+    assert.is(startProgress(new Config({ progress: true }), () => ({})), undefined);
+    (process.stdout as { isTTY: boolean }).isTTY = true;
+    assert.is(startProgress(new Config({ progress: false }), () => ({})), undefined);
+    const line = startProgress(new Config({ progress: true }), () => ({ exec_done: 1 }));
+    assert.ok(line, 'a line on a terminal');
+    line!.close();
+  } finally {
+    (process.stdout as { isTTY: boolean | undefined }).isTTY = tty;
   }
 });
 

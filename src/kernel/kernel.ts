@@ -16,6 +16,7 @@ import { File } from '../staging/file.ts';
 import { watchDriverEnd } from './driver-exit.ts';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { startProgress, type RunProgress } from './progress.ts';
 import { TaskStateCounts } from '../dataflow/state-counts.ts';
 import type { TaskState } from '../apps/task-states.ts';
 import { AUTO_LOGNAME, makeRunDir, taskLogPath, type RunDir } from '../dataflow/run-dir.ts';
@@ -63,6 +64,8 @@ export class DataFlowKernel implements Submitter, AsyncDisposable {
   #unwatchDriverEnd: () => void;
   #executorRefs: ReadonlyMap<string, Ref<ToExecutor>> = new Map();
   #executorRestarts = 0;
+  /** The live progress line (`Config.progress` on a terminal). */
+  #progress: RunProgress | undefined;
 
   constructor(config: Config = new Config()) {
     if (!(config instanceof Config)) {
@@ -81,6 +84,7 @@ export class DataFlowKernel implements Submitter, AsyncDisposable {
       executorsStarted: (refs) => (this.#executorRefs = refs),
       executorRestarted: () => this.#executorRestarts++,
     });
+    this.#progress = startProgress(config, () => this.#counts.snapshot());
   }
 
   /** The path of this run's directory (`<Config.runDir>/NNN`). */
@@ -193,6 +197,7 @@ export class DataFlowKernel implements Submitter, AsyncDisposable {
       this.#flushSubmissions();
       await new Promise<void>((done) => send(this.#dfk, { type: 'shutdown', done }));
       stop(this.#system);
+      this.#progress?.close();
       this.#unwatchDriverEnd();
       this.#holdProcess(false);
       this.#moveTo('closed');
