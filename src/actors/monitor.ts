@@ -1,6 +1,45 @@
 import { spawnBehaviour, type Behaviour, type Ref } from './actor.ts';
 import type { MonitoringEvent } from '../monitoring/events.ts';
-import { MonitoringWriter } from '../monitoring/writer.ts';
+import type { MonitoringWriterStats } from '../monitoring/writer.ts';
+import type { ToWriterThread } from '../monitoring/writer-thread.ts';
+import { spawnEntryThread } from '../worker/spawn.ts';
+import type { Worker } from 'node:worker_threads';
+
+const WRITER_ENTRY = new URL(`../monitoring/writer-thread${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
+
+/**
+ * The writer's thread: events are posted to it in the DFK's batches (one structured clone per
+ * batch); `close()` resolves with its writer's stats once everything is committed.
+ */
+class WriterThread {
+  readonly #worker: Worker;
+  #closed: Promise<MonitoringWriterStats | undefined> | undefined;
+  #failure: Error | undefined;
+
+  constructor(path: string) {
+    this.#worker = spawnEntryThread(WRITER_ENTRY, { workerData: { path } });
+    // A monitoring thread never keeps a run's process alive; close() holds it while it finishes.
+    this.#worker.unref();
+    this.#worker.on('error', (error) => {
+      this.#failure = error;
+      process.emitWarning(`monitoring: the writer of ${path} failed: ${error.message}`, { code: 'PARSL_TS_MONITORING_ERROR' });
+    });
+  }
+
+  write(events: MonitoringEvent[]): void {
+    if (this.#failure === undefined) this.#worker.postMessage({ type: 'events', events } satisfies ToWriterThread);
+  }
+
+  close(): Promise<MonitoringWriterStats | undefined> {
+    return (this.#closed ??= new Promise((resolve) => {
+      if (this.#failure !== undefined) return resolve(undefined);
+      this.#worker.ref();
+      this.#worker.on('message', (msg: { type: 'closed'; stats: MonitoringWriterStats }) => resolve(msg.stats));
+      this.#worker.on('exit', () => resolve(undefined));
+      this.#worker.postMessage({ type: 'close' } satisfies ToWriterThread);
+    }));
+  }
+}
 
 /** Messages the monitoring actor handles: the DFK sends one `events` per message it handled. */
 export type ToMonitor =
@@ -38,7 +77,7 @@ interface Carry {
 class Monitor implements Behaviour<ToMonitor> {
   readonly #path: string;
   readonly #carry: Carry;
-  #writer: MonitoringWriter | undefined;
+  #writer: WriterThread | undefined;
 
   constructor(path: string, carry: Carry) {
     this.#path = path;
@@ -46,50 +85,49 @@ class Monitor implements Behaviour<ToMonitor> {
   }
 
   started(): void {
-    this.#writer = MonitoringWriter.open(this.#path);
+    this.#writer = new WriterThread(this.#path);
     const carry = this.#carry;
     if (carry.restarts === 0) return;
     const rest = carry.batch?.slice(carry.written) ?? [];
     carry.batch = undefined;
-    for (const event of rest) this.#writer.write(event);
+    if (rest.length > 0) this.#writer.write(rest);
     process.emitWarning(
       `the monitoring actor was restarted (${carry.restarts} time(s)); ${carry.lost} monitoring event(s) lost`,
       { code: 'PARSL_TS_MONITORING_RESTARTED' },
     );
   }
 
-  receive(msg: ToMonitor): void {
+  async receive(msg: ToMonitor): Promise<void> {
     const writer = this.#writer!;
     if (msg.type === 'close') {
-      writer.flush();
+      await this.#close();
       msg.done();
       return;
     }
     const carry = this.#carry;
     carry.batch = msg.events;
     carry.written = 0;
-    const crashAt = crashesRequested > 0 ? Math.floor(msg.events.length / 2) : -1;
-    for (const event of msg.events) {
-      if (carry.written === crashAt) {
-        crashesRequested--;
-        throw new Error('monitoring actor: crash asked for by a test');
-      }
-      writer.write(event);
-      carry.written++;
+    if (crashesRequested > 0) {
+      // Half the batch reaches the writer, then the crash: the restarted state writes the rest.
+      crashesRequested--;
+      carry.written = Math.floor(msg.events.length / 2);
+      writer.write(msg.events.slice(0, carry.written));
+      throw new Error('monitoring actor: crash asked for by a test');
     }
+    writer.write(msg.events);
     carry.batch = undefined;
   }
 
-  stopped(reason: 'stop' | 'restart'): void {
+  async #close(): Promise<void> {
     const writer = this.#writer;
     this.#writer = undefined;
     if (!writer) return;
-    try {
-      writer.close();
-    } catch (error) {
-      process.emitWarning(`monitoring: closing ${this.#path} failed: ${(error as Error).message}`);
-    }
-    this.#carry.lost += writer.stats.lost;
+    const stats = await writer.close();
+    this.#carry.lost += stats?.lost ?? 0;
+  }
+
+  async stopped(reason: 'stop' | 'restart'): Promise<void> {
+    await this.#close();
     if (reason === 'restart') this.#carry.restarts++;
     else if (this.#carry.lost > 0) process.emitWarning(`monitoring: ${this.#carry.lost} event(s) lost`, { code: 'PARSL_TS_MONITORING_LOST' });
   }

@@ -21,6 +21,12 @@ export function spawnThread(
     stderr: false,
     execArgv: workerExecArgv(process.execArgv),
   };
+  return spawnEntryThread(entry, options);
+}
+
+/** Starts a worker thread running the module `entry` (`.js` as is; `.ts` through tsx's loader, as above). */
+export function spawnEntryThread(entry: URL, options: WorkerOptions): Worker {
+  options = { execArgv: workerExecArgv(process.execArgv), ...options };
   if (entry.pathname.endsWith('.js')) return new Worker(entry, options);
   const tsxApi = import.meta.resolve('tsx/esm/api');
   const bootstrap =
