@@ -1,6 +1,5 @@
 import { spawnBehaviour, send, type Behaviour, type Ref } from './actor.ts';
 import type { ExecTask, FromExecutor, TaskOutcome, ToExecutor } from './messages.ts';
-import type { FunctionDef } from '../wire/protocol.ts';
 import { BaseFuture, isThenable } from '../apps/future.ts';
 import type { AppDefinition } from '../apps/app.ts';
 import type { Config } from '../config/config.ts';
@@ -22,6 +21,7 @@ import { spawnExecutorManager, spawnMainThreadExecutor } from './executor-manage
 import type { RunDir } from '../dataflow/run-dir.ts';
 import type { TaskStateCounts } from '../dataflow/state-counts.ts';
 import { Checkpointer } from './checkpoint.ts';
+import { FunctionDefs } from './function-defs.ts';
 import { MonitorEvents } from './monitor-events.ts';
 import { MONITOR_ACTOR_NAME } from './monitor.ts';
 
@@ -66,7 +66,7 @@ class DfkSupervisor implements Behaviour<ToDfk> {
   readonly #table = new Map<number, TaskRecord>();
   readonly #executors = new Map<string, Ref<ToExecutor>>();
   readonly #labels: string[];
-  readonly #functions = new Map<AppDefinition, FunctionDef>();
+  readonly #functions = new FunctionDefs();
   readonly #memo = new Memoizer();
   readonly #checkpoints: Checkpointer | undefined;
   /** The monitoring actor's feed, when `config.monitoring` is set. */
@@ -183,7 +183,11 @@ class DfkSupervisor implements Behaviour<ToDfk> {
     if (future.done() || future.cancelRequested) return;
     const { args, failures } = resolveArguments(record.args, record.kwargsIndex, (dep) => this.#valueOf(record, dep));
     if (failures.length > 0) return this.#fail(record, dependencyError(record.id, failures), 'dep_fail');
-    const fn = this.#functionOf(record);
+    const fn = this.#functions.of(
+      app,
+      () => send(this.#self, { type: 'call', fn: () => this.#launch(record) }),
+      (error: unknown) => send(this.#self, { type: 'call', fn: () => this.#fail(record, error, 'failed') }),
+    );
     if (fn === undefined) return; // Its module is being searched; launched again when found.
     if (app.options.cache && this.#config.appCache && record.attempt === 0) {
       record.memoKey = this.#memo.keyOf(app, app.kind === 'join' ? undefined : fn.ref, args, record.kwargsIndex);
@@ -208,28 +212,6 @@ class DfkSupervisor implements Behaviour<ToDfk> {
       walltimeMs: record.walltimeMs,
       bash: record.bash,
     });
-  }
-
-  #functionOf(record: TaskRecord): FunctionDef | undefined {
-    const { app } = record;
-    const known = this.#functions.get(app);
-    if (known) return known;
-    if (app.kind === 'join') {
-      const def: FunctionDef = { id: app.id, ref: { kind: 'source', name: app.name, source: '' } };
-      this.#functions.set(app, def);
-      return def;
-    }
-    const ref = app.functionRef();
-    if (!(ref instanceof Promise)) {
-      const def: FunctionDef = { id: app.id, ref };
-      this.#functions.set(app, def);
-      return def;
-    }
-    ref.then(
-      () => send(this.#self, { type: 'call', fn: () => this.#launch(record) }),
-      (error: unknown) => send(this.#self, { type: 'call', fn: () => this.#fail(record, error, 'failed') }),
-    );
-    return undefined;
   }
 
   #chooseExecutor(app: AppDefinition): string {
