@@ -78,7 +78,7 @@ export class MonitorEvents {
       stdout: future.stdout,
       stderr: future.stderr,
     };
-    this.#submitted.set(record.id, event);
+    if (event.memoize) this.#submitted.set(record.id, event); // sent again with its memo key
     this.#batch.push(event, this.#state(record, 'pending', event.time));
   }
 
@@ -104,8 +104,8 @@ export class MonitorEvents {
       batch.push(this.#state(record, to, time));
     }
     if (FINAL_STATES.has(to)) {
-      this.#submitted.delete(id);
-      this.#failedTry.delete(id);
+      if (this.#submitted.size > 0) this.#submitted.delete(id);
+      if (this.#failedTry.size > 0) this.#failedTry.delete(id);
     }
   }
 
