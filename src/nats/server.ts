@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect as tcpConnect } from 'node:net';
+import { canConnect } from '../common/can-connect.ts';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { ParslError } from '../common/errors.ts';
@@ -311,13 +311,3 @@ function startWatchdog(pid: number): ChildProcess {
   return watchdog;
 }
 
-function canConnect(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = tcpConnect({ host, port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
