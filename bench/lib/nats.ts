@@ -74,7 +74,7 @@ export class NatsBaselines {
     const nc = (this.#nc = await connectNats({ servers: url, user, password }, 'parsl-ts bench requester'));
     const jsm = (this.#jsm = await jetstreamManager(nc));
     this.#js = jetstream(nc);
-    // As the HTEX sets up its own two streams (src/executors/htex/manager.ts).
+    // As the HTEX sets up its own two streams (src/actors/htex/nats-setup.ts).
     for (const [name, subject] of [
       [this.#taskStream, `${this.#prefix}.jtasks`],
       [this.#resultStream, `${this.#prefix}.jres`],
