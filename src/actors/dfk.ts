@@ -233,7 +233,9 @@ class DfkSupervisor implements Behaviour<ToDfk> {
   #relaunchFrom(label: string): void {
     for (const record of this.#table.values()) {
       if (record.executor === label && (record.future.state === 'launched' || record.future.state === 'running')) {
-        this.#launch(record);
+        // A cancel the crashed manager may never have handled ends here.
+        if (record.future.cancelRequested) this.#cancel(record.id, true);
+        else this.#launch(record);
       }
     }
   }
@@ -318,15 +320,17 @@ class DfkSupervisor implements Behaviour<ToDfk> {
    * Ends a task cancelled by its future: it fails with `TaskCancelledError` (its `cause` the
    * reason given), and a try on an executor is stopped there (off a queue, or on its worker).
    */
-  #cancel(taskId: number): void {
+  #cancel(taskId: number, now = false): void {
     const record = this.#table.get(taskId);
     if (!record || record.future.done()) return;
     const { future } = record;
     const onExecutor = future.state === 'launched' || future.state === 'running';
     const error = future.cancelRequested?.error ?? new TaskCancelledError(`task ${taskId} (${record.app.name}) was cancelled`);
-    this.#fail(record, error, 'failed');
     const executor = onExecutor && record.executor !== undefined ? this.#executors.get(record.executor) : undefined;
-    if (executor) send(executor, { type: 'cancel', taskId, attempt: record.attempt });
+    if (!executor || now) return this.#fail(record, error, 'failed');
+    // Ended once the executor has taken the try off (outcomes meanwhile are ignored: it is marked).
+    const handled = (): void => send(this.#self, { type: 'call', fn: () => this.#fail(record, error, 'failed') });
+    send(executor, { type: 'cancel', taskId, attempt: record.attempt, handled });
   }
 
   /** A join app's function returned `value`: Parsl joins a future or an array of futures, and nothing else. */
@@ -386,7 +390,7 @@ class DfkSupervisor implements Behaviour<ToDfk> {
 
   async #shutdown(done: () => void): Promise<void> {
     for (const record of [...this.#table.values()]) {
-      if (record.future.cancelRequested) this.#cancel(record.id);
+      if (record.future.cancelRequested) this.#cancel(record.id, true);
       else this.#fail(record, new KernelClosedError(`the DataFlowKernel was cleared before task ${record.id} ended`), 'failed');
     }
     this.#launches.clear();

@@ -123,7 +123,8 @@ export class HtexManager implements Behaviour<ToHtex> {
         }
         return this.#publish(msg.tasks);
       case 'cancel':
-        return this.#cancel(msg.taskId, msg.attempt);
+        this.#cancel(msg.taskId, msg.attempt);
+        return msg.handled();
       case 'report':
         return this.#report(msg.report, msg.ack);
       case 'register':

@@ -23,7 +23,7 @@ class MainThreadManager implements Behaviour<ToExecutor> {
     if (msg.type === 'cancel') {
       const running = this.#running.get(msg.taskId);
       if (running?.attempt === msg.attempt) running.controller.abort(new TaskCancelledError(`task ${msg.taskId} was cancelled while running`));
-      return;
+      return msg.handled();
     }
     const outcomes: TaskOutcome[] = [];
     for (const task of msg.tasks) {

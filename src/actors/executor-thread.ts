@@ -41,6 +41,7 @@ class ThreadExecutorManager implements Behaviour<ToExecutor | FromWorkerActor> {
       }
       case 'cancel':
         this.pool.cancel(msg.taskId, msg.attempt);
+        msg.handled();
         return;
       case 'worker-ready':
       case 'worker-results':

@@ -30,7 +30,11 @@ export type ToExecutor =
    * Stop a try wherever the executor holds it: off its queue, or stopped on its worker. The
    * DFK has already failed the task; whatever outcome the try still has is ignored.
    */
-  | { type: 'cancel'; taskId: number; attempt: number }
+  /**
+   * Stop a try. `handled` is called once the manager has taken it off its queue or told its
+   * worker: only then does the DFK end the task, so a cancelled queued try never starts.
+   */
+  | { type: 'cancel'; taskId: number; attempt: number; handled: () => void }
   | { type: 'shutdown'; done: () => void };
 
 /** Executor manager → DFK supervisor. */

@@ -44,6 +44,8 @@ export class WorkerChannel {
   readonly #port: MessagePort;
   readonly #knownFunctions = new Set<number>();
   #open = true;
+  /** Told when a try is taken back for a cancel: the worker actor rings the thread's bell. */
+  onWithdraw: (() => void) | undefined;
   /** Told when a task with a walltime is sent, so that the worker actor watches it. */
   onWalltime: (() => void) | undefined;
 
@@ -97,6 +99,9 @@ export class WorkerChannel {
   withdraw(taskId: number, attempt: number): boolean {
     if (this.inFlight.get(taskId)?.wire.attempt !== attempt) return false;
     this.inFlight.delete(taskId);
+    // At once, not when the worker actor gets its message: the thread must not start this try
+    // before it has heard the cancel.
+    this.onWithdraw?.();
     return true;
   }
 
@@ -185,6 +190,7 @@ class WorkerActor implements Behaviour<ToWorkerActor> {
     this.#thread = spawnThread(data, [ports.port2], options.resourceLimits);
     this.#channel = new WorkerChannel(this.#id, ports.port1, options.pool);
     this.#channel.onWalltime = () => this.#startWatchdog();
+    this.#channel.onWithdraw = () => this.#slot.ring();
     const generation = this.#generation;
     this.#thread.on('error', (error) => (this.#lastError = error));
     this.#thread.once('exit', (code) => {
@@ -237,8 +243,8 @@ class WorkerActor implements Behaviour<ToWorkerActor> {
    * grace period (it was busy in synchronous code after all), the thread is ended.
    */
   #cancel(taskId: number, attempt: number): void {
+    // The bell was rung when the pool withdrew the try (WorkerChannel.withdraw).
     if (this.#isRunning(taskId, attempt) && this.#slot.phase() === PHASE_SYNC) return this.#endForCancel();
-    this.#slot.ring();
     this.#control.cancel(taskId, attempt).catch(() => {
       // The thread ended first; its exit settles everything.
     });
