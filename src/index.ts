@@ -107,6 +107,7 @@ export {
   WorkerLost,
   BashHelperLost,
   ManagerLost,
+  SiteLost,
   BlockStartError,
   TaskCancelledError,
   TimeoutError,

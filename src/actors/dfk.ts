@@ -18,6 +18,7 @@ import { dependencyError, retryHandlerFailure } from '../dataflow/failures.ts';
 import { transition, type TaskState } from '../apps/task-states.ts';
 import { MAIN_THREAD_EXECUTOR_LABEL } from '../executors/executor.ts';
 import { spawnExecutorManager, spawnMainThreadExecutor } from './executor-managers.ts';
+import { Placement } from './placement.ts';
 import type { RunDir } from '../dataflow/run-dir.ts';
 import type { TaskStateCounts } from '../dataflow/state-counts.ts';
 import { Checkpointer } from './checkpoint.ts';
@@ -66,6 +67,7 @@ class DfkSupervisor implements Behaviour<ToDfk> {
   readonly #table = new Map<number, TaskRecord>();
   readonly #executors = new Map<string, Ref<ToExecutor>>();
   readonly #labels: string[];
+  readonly #placement: Placement;
   readonly #functions = new FunctionDefs();
   readonly #memo = new Memoizer();
   readonly #checkpoints: Checkpointer | undefined;
@@ -84,6 +86,7 @@ class DfkSupervisor implements Behaviour<ToDfk> {
     this.#config = config;
     this.#hooks = hooks;
     this.#labels = config.executors.map((e) => e.label);
+    this.#placement = new Placement(config.executors);
     const context = { strategy: config.strategy, strategyPeriodMs: config.strategyPeriodMs, maxIdleTimeMs: config.maxIdleTimeMs, run };
     for (const executor of config.executors) {
       this.#executors.set(executor.label, spawnExecutorManager(self, executor, self as Ref<FromExecutor>, context));
@@ -113,6 +116,10 @@ class DfkSupervisor implements Behaviour<ToDfk> {
           break;
         case 'cancel':
           this.#cancel(msg.taskId);
+          break;
+        case 'capacity':
+          this.#placement.update(msg.label, msg.slots, msg.available);
+          if (!msg.available) this.#moveFrom(msg.label);
           break;
         case 'executor-restarted':
           this.#hooks.executorRestarted?.(msg.label);
@@ -199,6 +206,7 @@ class DfkSupervisor implements Behaviour<ToDfk> {
     const label = this.#chooseExecutor(app);
     record.attempt++;
     record.executor = label;
+    if (label !== MAIN_THREAD_EXECUTOR_LABEL) this.#placement.launched(record.id, label);
     this.#move(record, 'launched');
     let batch = this.#launches.get(label);
     if (!batch) this.#launches.set(label, (batch = []));
@@ -217,8 +225,23 @@ class DfkSupervisor implements Behaviour<ToDfk> {
   #chooseExecutor(app: AppDefinition): string {
     if (app.kind === 'join') return MAIN_THREAD_EXECUTOR_LABEL;
     const allowed = app.options.executors === 'all' ? this.#labels : app.options.executors;
-    if (allowed.length === 1) return allowed[0]!;
-    return allowed[Math.floor(Math.random() * allowed.length)]!;
+    return this.#placement.choose(allowed);
+  }
+
+  /**
+   * `label`'s site is out of reach: its unpinned tries move to executors in reach (a new try,
+   * not counted as a failure; a late result of the old one is ignored). Pinned ones wait there.
+   */
+  #moveFrom(label: string): void {
+    for (const record of this.#table.values()) {
+      if (record.executor !== label || record.future.cancelRequested) continue;
+      if (record.future.state !== 'launched' && record.future.state !== 'running') continue;
+      const allowed = record.app.options.executors === 'all' ? this.#labels : record.app.options.executors;
+      if (!this.#placement.hasAlternative(allowed, label)) continue;
+      const executor = this.#executors.get(label);
+      if (executor) send(executor, { type: 'cancel', taskId: record.id, attempt: record.attempt, handled: () => {} });
+      this.#launch(record);
+    }
   }
 
   #flushLaunches(): void {
@@ -383,6 +406,7 @@ class DfkSupervisor implements Behaviour<ToDfk> {
 
   #finish(record: TaskRecord): void {
     this.#table.delete(record.id);
+    this.#placement.ended(record.id);
     this.#hooks.taskEnded();
   }
 

@@ -14,6 +14,8 @@ import { blockArguments, blockCommand } from './htex/block-command.ts';
 import { startNats, stopNats, type Connected } from './htex/nats-setup.ts';
 import { batchesOf, Dispatcher, DIRECT_MAX_TASKS, encodeTasks } from './htex/dispatch.ts';
 import { TryLedger } from './htex/tries.ts';
+import { SiteWatch, type SiteState } from './htex/site-watch.ts';
+import { siteAnswers } from './htex/site-nats.ts';
 import type { ResolvedHighThroughputExecutorOptions } from '../executors/htex.ts';
 import type { ExecutorContext } from './executor-managers.ts';
 import { spawnStrategy, type FromStrategy, type ScalingDecision, type ScalingSnapshot } from './strategy.ts';
@@ -67,6 +69,11 @@ export class HtexManager implements Behaviour<ToHtex> {
   readonly #drainTimers = new Set<NodeJS.Timeout>();
   #released: Promise<void> | undefined;
   #strategyTicks = 0;
+  /** Whether the site is in reach, for an executor with `site`. */
+  #site: SiteWatch | undefined;
+  #siteTimer: NodeJS.Timeout | undefined;
+  /** The capacity last told to the DFK, as `slots/available`. */
+  #toldCapacity = '';
 
   constructor(self: Ref<ToHtex>, dfk: Ref<FromExecutor>, options: ResolvedHighThroughputExecutorOptions, context: ExecutorContext) {
     this.#self = self;
@@ -86,7 +93,7 @@ export class HtexManager implements Behaviour<ToHtex> {
       register: (registration, respond) => send(self, { type: 'register', run, registration, respond }),
       report: (report, ack) => send(self, { type: 'report', run, report, ack }),
       heartbeat: (blockId, inFlight, workers) => send(self, { type: 'heartbeat', run, blockId, inFlight, workers }),
-    }, join(this.#context.run.nats, this.#options.label)).then(
+    }, join(this.#context.run.nats, this.#options.label), this.#abort.signal).then(
       (connected) => {
         if (!this.#abort.signal.aborted) send(self, { type: 'started', run, connected });
         return connected;
@@ -96,6 +103,18 @@ export class HtexManager implements Behaviour<ToHtex> {
         return undefined;
       },
     );
+    const site = this.#options.site;
+    if (site) {
+      this.#site = new SiteWatch({
+        executor: this.#options.label,
+        site: site.name,
+        unreachableAfterMs: this.#options.heartbeatThreshold,
+        lostAfterMs: site.siteLostTimeoutMs,
+        changed: (state) => this.#siteChanged(state),
+      });
+      this.#siteTimer = setInterval(() => send(self, { type: 'site-check', run }), this.#options.heartbeatPeriod);
+      this.#siteTimer.unref();
+    }
   }
 
   /** Blocks that are submitted or registered and not lost. */
@@ -107,7 +126,14 @@ export class HtexManager implements Behaviour<ToHtex> {
 
   receive(msg: ToHtex): void | Promise<void> {
     if ('run' in msg && msg.run !== this.#runId) return; // the previous state's, after a restart
+    // Any word from a block is a word from its site.
+    if (msg.type === 'heartbeat' || msg.type === 'report' || msg.type === 'register' || msg.type === 'site-contact') this.#site?.contact();
     switch (msg.type) {
+      case 'site-check':
+        if (this.#connected) void siteAnswers(this.#connected.jsm).then((ok) => ok && send(this.#self, { type: 'site-contact', run: this.#runId }));
+        return this.#site?.check();
+      case 'site-contact':
+        return;
       case 'started':
         return this.#started(msg.connected);
       case 'start-failed':
@@ -117,6 +143,7 @@ export class HtexManager implements Behaviour<ToHtex> {
       case 'launch':
         if (this.#startError) return this.#fail(msg.tasks, this.#startError);
         if (this.#scalingError) return this.#fail(msg.tasks, this.#scalingError);
+        if (this.#site?.state === 'lost') return this.#fail(msg.tasks, this.#site.error());
         if (!this.#connected) {
           this.#waiting.push(...msg.tasks);
           return;
@@ -140,7 +167,7 @@ export class HtexManager implements Behaviour<ToHtex> {
       }
       case 'block-registered':
         this.#startFailures = 0;
-        return;
+        return this.#tellCapacity();
       case 'direct-accepted':
         return this.#tries.accepted(msg.blockId, msg.tasks);
       case 'snapshot-request':
@@ -209,6 +236,7 @@ export class HtexManager implements Behaviour<ToHtex> {
 
   #started(connected: Connected): void {
     this.#connected = connected;
+    this.#site?.contact(); // its streams were just made at the site
     this.#dispatcher = new Dispatcher({
       nc: connected.nc,
       js: connected.js,
@@ -374,6 +402,32 @@ export class HtexManager implements Behaviour<ToHtex> {
     for (const seq of seqs) void this.#connected?.jsm.streams.deleteMessage(this.#subjects.taskStream, seq).catch(() => {});
     const outcomes: TaskOutcome[] = tries.map((t) => ({ ...t, ok: false, error: new ManagerLost(blockId, reason) }));
     if (outcomes.length > 0) send(this.#dfk, { type: 'results', outcomes });
+    this.#tellCapacity();
+  }
+
+  /** Tells the DFK what this executor can run at once and whether its site is in reach, when that changed. */
+  #tellCapacity(): void {
+    let slots = 0;
+    for (const { life } of this.#blocks.values()) if (life.phase === 'registered') slots += life.workers;
+    const available = (this.#site?.state ?? 'up') === 'up';
+    const told = `${slots}/${available}`;
+    if (told === this.#toldCapacity) return;
+    this.#toldCapacity = told;
+    send(this.#dfk, { type: 'capacity', label: this.#options.label, slots, available });
+  }
+
+  /**
+   * The site went out of reach (the DFK moves the unpinned tries elsewhere), came back, or is
+   * lost: what waits for it fails with `SiteLost`, and the DFK's retries of pinned tasks too.
+   */
+  #siteChanged(state: SiteState): void {
+    this.#tellCapacity();
+    if (state !== 'lost') return;
+    const error = this.#site!.error();
+    process.emitWarning(error.message, { code: 'PARSL_TS_SITE_LOST' });
+    this.#fail(this.#waiting.splice(0), error);
+    const outcomes: TaskOutcome[] = this.#tries.clear().map((t) => ({ ...t, ok: false, error }));
+    if (outcomes.length > 0) send(this.#dfk, { type: 'results', outcomes });
   }
 
   /** Blocks keep failing to start: stop submitting, and fail what waits rather than leave it hanging. */
@@ -401,6 +455,7 @@ export class HtexManager implements Behaviour<ToHtex> {
     this.#released ??= (async () => {
       this.#abort.abort();
       if (this.#ticker) clearInterval(this.#ticker);
+      if (this.#siteTimer) clearInterval(this.#siteTimer);
       for (const timer of this.#drainTimers) clearTimeout(timer);
       this.#drainTimers.clear();
       const connected = this.#connected ?? (await this.#starting);

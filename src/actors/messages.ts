@@ -40,4 +40,9 @@ export type ToExecutor =
 /** Executor manager → DFK supervisor. */
 export type FromExecutor =
   | { type: 'results'; outcomes: TaskOutcome[] }
-  | { type: 'running'; taskId: number; attempt: number };
+  | { type: 'running'; taskId: number; attempt: number }
+  /**
+   * What the executor can run at once now, and whether its site is in reach. One out of reach
+   * has its unpinned tries moved to executors in reach (src/actors/placement.ts).
+   */
+  | { type: 'capacity'; label: string; slots: number; available: boolean };

@@ -179,6 +179,20 @@ export class ManagerLost extends ParslError {
   }
 }
 
+/**
+ * A pinned task's site (a HighThroughputExecutor with `site`) was out of reach, its leaf node
+ * and blocks silent, for longer than the site's `siteLostTimeout`.
+ */
+export class SiteLost extends ParslError {
+  readonly site: string;
+  readonly executor: string;
+  constructor(executor: string, site: string, silentMs: number) {
+    super(`site '${site}' of executor '${executor}' has been out of reach for ${Math.round(silentMs / 1000)} s (longer than its siteLostTimeout)`);
+    this.site = site;
+    this.executor = executor;
+  }
+}
+
 /** Blocks of an executor keep failing to start; the executor stopped submitting more. */
 export class BlockStartError extends ParslError {
   readonly executor: string;
@@ -229,6 +243,7 @@ for (const cls of [
   WorkerLost,
   BashHelperLost,
   ManagerLost,
+  SiteLost,
   BlockStartError,
   TaskCancelledError,
   TimeoutError,

@@ -3,6 +3,8 @@ import { periodSchema, parseOptions } from '../common/validate.ts';
 import { natsConnectionShape, withCredentialRules } from '../nats/connection.ts';
 import { brandExecutor, type Executor } from './executor.ts';
 import { LocalProvider } from '../providers/local.ts';
+import { ConfigError } from '../common/errors.ts';
+import { resolveSite, siteSchema, type ResolvedSite } from './htex-site.ts';
 import type { ExecutionProvider } from '../providers/provider.ts';
 
 const natsOptionsSchema = withCredentialRules(
@@ -61,8 +63,17 @@ const htexSchema = z
       })
       .strict()
       .optional(),
+    /**
+     * Make this executor a site behind a firewall: its blocks connect to the site's NATS leaf
+     * node, its task queue lives in the site's JetStream domain (see `parsl-ts site`).
+     */
+    site: siteSchema.optional(),
   })
   .strict()
+  .refine((o) => o.site === undefined || o.nats.servers !== undefined || o.site.hubListen !== undefined, {
+    message: "needs hubListen ('HOST:PORT' where the site's leaf dials the embedded hub), or give nats.servers (your own hub)",
+    path: ['site', 'hubListen'],
+  })
   .refine((o) => o.heartbeatThreshold > o.heartbeatPeriod, {
     message: 'must be longer than heartbeatPeriod, or every block would be declared lost between two heartbeats',
     path: ['heartbeatThreshold'],
@@ -75,7 +86,11 @@ const htexSchema = z
 /** Options of `HighThroughputExecutor`, as the user gives them. */
 export type HighThroughputExecutorOptions = z.input<typeof htexSchema>;
 /** Options of `HighThroughputExecutor` with defaults filled in. */
-export type ResolvedHighThroughputExecutorOptions = z.output<typeof htexSchema> & { provider: ExecutionProvider };
+export type ResolvedHighThroughputExecutorOptions = Omit<z.output<typeof htexSchema>, 'site'> & {
+  provider: ExecutionProvider;
+  /** The site, its credential read; undefined for an executor without one. */
+  site: ResolvedSite | undefined;
+};
 
 /**
  * Runs tasks on blocks (pilot jobs) that a provider starts: each block runs a block manager
@@ -90,7 +105,13 @@ export class HighThroughputExecutor implements Executor {
 
   constructor(options: HighThroughputExecutorOptions = {}) {
     const parsed = parseOptions(htexSchema, options, 'HighThroughputExecutor');
-    this.options = { ...parsed, provider: parsed.provider ?? new LocalProvider() };
+    let site: ResolvedSite | undefined;
+    try {
+      site = parsed.site && resolveSite(parsed.site);
+    } catch (error) {
+      throw new ConfigError('HighThroughputExecutor.site.credentialFile', (error as Error).message, { cause: error });
+    }
+    this.options = { ...parsed, site, provider: parsed.provider ?? new LocalProvider() };
     brandExecutor(this);
   }
 

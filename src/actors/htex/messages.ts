@@ -23,7 +23,10 @@ export type ToHtex =
   | { type: 'register'; run: string; registration: Registration; respond: (reply: RegistrationReply) => void }
   | { type: 'heartbeat'; run: string; blockId: string; inFlight: number; workers: WorkerSampleMessage[] | undefined }
   | { type: 'direct-accepted'; run: string; blockId: string; tasks: Array<{ taskId: number; attempt: number }> }
-  | { type: 'tick' };
+  | { type: 'tick' }
+  /** A site's executor: time to see whether the site is in reach; `contact`: it answered. */
+  | { type: 'site-check'; run: string }
+  | { type: 'site-contact'; run: string };
 
 /** What the executor knows of one of its blocks. */
 export interface BlockInfo {

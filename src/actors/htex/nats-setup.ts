@@ -24,6 +24,7 @@ import {
   type WorkerSampleMessage,
 } from '../../nats/protocol.ts';
 import type { ResolvedHighThroughputExecutorOptions } from '../../executors/htex.ts';
+import { blockSiteConnection, dfkSiteConnection, hubServerOptions, siteJetStream } from './site-nats.ts';
 
 /** Durable consumer through which the DFK reads the results stream. */
 const DFK_CONSUMER = 'dfk';
@@ -42,6 +43,8 @@ export interface Connected {
   blockConnection: NatsConnectionOptions;
   subscriptions: Subscription[];
   stopConsuming: () => void;
+  /** The run's streams are at a site (its leaf's JetStream), not in the embedded server's store. */
+  siteStreams?: boolean;
 }
 
 /** Where what arrives over NATS goes (each handler sends a message to the manager actor). */
@@ -60,24 +63,29 @@ export async function startNats(
   handlers: NatsHandlers,
   /** Where the embedded server keeps its store and log (`<run dir>/nats/<label>`); made if missing. */
   storeDir?: string,
+  /** Ends the wait for a site's leaf node (the manager is stopping). */
+  signal?: AbortSignal,
 ): Promise<Connected> {
+  const site = options.site;
   let server: NatsServer | undefined;
   let connection: NatsConnectionOptions;
   if (options.nats.servers === undefined) {
     // A credential for this run only: whoever can publish tasks can run code on the workers.
     const password = randomBytes(24).toString('base64url');
     if (storeDir !== undefined) mkdirSync(storeDir, { recursive: true });
-    server = await NatsServer.start({ auth: { user: 'parsl', password }, dir: storeDir });
-    connection = { servers: [server.url], user: 'parsl', password };
+    server = await NatsServer.start({ auth: { user: 'parsl', password }, dir: storeDir, ...(site && hubServerOptions(site)) });
+    connection = site ? dfkSiteConnection(site, server.url) : { servers: [server.url], user: 'parsl', password };
   } else {
     connection = { ...options.nats, servers: options.nats.servers };
   }
   let nc: NatsConnection | undefined;
   try {
     nc = await connectNats(connection, `parsl-ts dfk ${runId} ${options.label}`);
-    const js = jetstream(nc);
-    const jsm = await jetstreamManager(nc);
-    await createStreams(jsm, subjects);
+    const { js, jsm } = site
+      ? // The run's streams live at the site, in its JetStream domain: a cut delays, never loses.
+        await siteJetStream(nc, site, signal, (jsm) => createStreams(jsm, subjects))
+      : { js: jetstream(nc), jsm: await jetstreamManager(nc) };
+    if (!site) await createStreams(jsm, subjects);
     const subscriptions = subscribe(nc, subjects, handlers);
     const consumer = await js.consumers.get(subjects.resultStream, DFK_CONSUMER);
     const messages = await consumer.consume({ max_messages: 1024 });
@@ -93,7 +101,8 @@ export async function startNats(
         }
       }
     })();
-    return { nc, js, jsm, server, blockConnection: connection, subscriptions, stopConsuming: () => void messages.close() };
+    const blockConnection = site ? blockSiteConnection(site) : connection;
+    return { nc, js, jsm, server, blockConnection, siteStreams: site !== undefined, subscriptions, stopConsuming: () => void messages.close() };
   } catch (error) {
     await nc?.close().catch(() => {});
     await server?.stop();
@@ -169,12 +178,12 @@ function subscribe(nc: NatsConnection, subjects: Subjects, handlers: NatsHandler
 
 /**
  * Ends what `startNats` began: consumers, subscriptions, the connection and the embedded
- * server. On a shared server the run's streams are deleted, so nothing of it stays behind.
+ * server. On a shared server, or at a site, the run's streams are deleted, so nothing of it stays behind.
  */
 export async function stopNats(connected: Connected, subjects: Subjects): Promise<void> {
   connected.stopConsuming();
   for (const sub of connected.subscriptions) sub.unsubscribe();
-  if (!connected.server) {
+  if (!connected.server || connected.siteStreams) {
     await connected.jsm.streams.delete(subjects.taskStream).catch(() => false);
     await connected.jsm.streams.delete(subjects.resultStream).catch(() => false);
   }

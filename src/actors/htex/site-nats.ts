@@ -1,0 +1,79 @@
+/**
+ * The NATS side of an executor that is a site (`HighThroughputExecutor({ site })`): the
+ * embedded hub admits the site's leaf node with the site's credential, into the site's own
+ * account; the DFK talks to the site in that account; the run's streams are made in the site's
+ * JetStream domain (on its leaf), so its task queue and results stay at the site through a cut;
+ * the blocks are given the leaf's URL, never the hub's.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnectionOptions } from '../../nats/connection.ts';
+import { hubSiteOptions, siteNames } from '../../nats/leaf.ts';
+import type { NatsServerOptions } from '../../nats/server.ts';
+import type { ResolvedSite } from '../../executors/htex-site.ts';
+
+/** The embedded hub's JetStream domain: every JetStream server of a federation has one. */
+export const HUB_DOMAIN = 'hub';
+
+/** What the embedded server needs to be the site's hub: a domain, the site's account, a leaf-node listener. */
+export function hubServerOptions(site: ResolvedSite): Pick<NatsServerOptions, 'domain' | 'accounts' | 'leafnodes'> {
+  const { accounts, leafUsers } = hubSiteOptions([site.credential]);
+  return {
+    domain: HUB_DOMAIN,
+    accounts,
+    leafnodes: site.hubListen && { ...site.hubListen, users: leafUsers, advertise: site.hubAdvertise },
+  };
+}
+
+/** The DFK's login to the embedded hub: into the site's account, where the leaf's subjects are. */
+export function dfkSiteConnection(site: ResolvedSite, hubUrl: string): NatsConnectionOptions {
+  return { servers: [hubUrl], user: site.credential.dfk.user, password: site.credential.dfk.password };
+}
+
+/** What the site's blocks are given: the leaf's client port (they never see the hub). */
+export function blockSiteConnection(site: ResolvedSite): NatsConnectionOptions {
+  return { servers: site.leafUrl };
+}
+
+/** How long one try to reach the site's JetStream waits. */
+const SITE_API_TIMEOUT_MS = 5_000;
+
+/**
+ * The site's JetStream, once its leaf answers: the leaf may dial in after the run starts (it
+ * redials every second), or be down for a while; asked again until it answers or `signal` ends.
+ */
+export async function siteJetStream(
+  nc: NatsConnection,
+  site: ResolvedSite,
+  signal: AbortSignal | undefined,
+  prepare: (jsm: JetStreamManager) => Promise<void>,
+): Promise<{ js: JetStreamClient; jsm: JetStreamManager }> {
+  const { domain } = siteNames(site.name);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const jsm = await jetstreamManager(nc, { domain, timeout: SITE_API_TIMEOUT_MS });
+      await prepare(jsm);
+      return { js: jetstream(nc, { domain, timeout: SITE_API_TIMEOUT_MS }), jsm };
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      // The leaf dials in within a second or two of the hub's start: say so only when it takes longer.
+      if (attempt % 40 === 8) {
+        process.emitWarning(`site '${site.name}': its leaf node's JetStream does not answer yet (${(error as Error).message}); waiting`, {
+          code: 'PARSL_TS_SITE_WAITING',
+        });
+      }
+      await sleep(250, undefined, { signal });
+    }
+  }
+}
+
+/** Does the site's leaf answer now? (Its JetStream account info, through the hub.) */
+export async function siteAnswers(jsm: JetStreamManager): Promise<boolean> {
+  try {
+    await jsm.getAccountInfo();
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,105 @@
+// Two sites through HighThroughputExecutor, across a real network boundary: each site is a
+// network namespace whose firewall drops every inbound TCP connection but SSH; its leaf node
+// dials out to the executor's embedded hub; its blocks are started over SSH by a LocalProvider
+// and talk only to the leaf; its task queue lives in its own JetStream domain. Real nats-server,
+// sshd, nftables. Root only (CI runs as root and never skips).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { app, clear, Config, dfk, load, waitForCurrentTasks } from '../src/index.ts';
+import { htexManager } from '../src/internal.ts';
+import { deadline, tempDir, waitFor } from './helpers.ts';
+import { siteNetworkOrSkip } from './support/federation.ts';
+import type { SiteNetwork } from './support/netns.ts';
+import { foreignConnections, siteExecutor, startHtexSite, stopHtexSite, type HtexSite } from './support/htex-sites.ts';
+
+const network = await siteNetworkOrSkip();
+const skip = typeof network === 'string' ? network : undefined;
+if (skip) console.log(`SKIPPED federation-htex: ${skip}`);
+const it = skip ? test.skip : test;
+
+const work = tempDir();
+let net: SiteNetwork;
+let a: HtexSite;
+let b: HtexSite;
+
+test.before(async () => {
+  if (skip) return;
+  net = network as SiteNetwork;
+  a = await startHtexSite(net, 'a', work.path);
+  b = await startHtexSite(net, 'b', work.path);
+});
+
+test.after.each(async () => {
+  if (skip) return;
+  try {
+    await deadline(waitForCurrentTasks(), 60_000, 'outstanding tasks');
+  } finally {
+    await clear();
+  }
+});
+
+test.after(async () => {
+  if (skip) return;
+  await stopHtexSite(a);
+  await stopHtexSite(b);
+  await net.destroy();
+  work.remove();
+});
+
+/** Where a task ran: its network namespace. */
+const whereAmI = async (): Promise<string> => {
+  const { readlinkSync } = await import('node:fs');
+  return readlinkSync('/proc/self/ns/net');
+};
+
+it('sites - the multi-site demo: a platform app pinned to each site, then double on either; only SSH connects into a site', async () => {
+  load(new Config({ executors: [siteExecutor(a, net), siteExecutor(b, net)], runDir: work.path, retries: 0 }));
+  const platformA = app(whereAmI, { executors: ['a'] });
+  const platformB = app(whereAmI, { executors: ['b'] });
+  assert.is(await deadline(platformA(), 120_000, 'platform at site a'), a.nsId);
+  assert.is(await deadline(platformB(), 120_000, 'platform at site b'), b.nsId);
+
+  const double = app(async (x: number) => {
+    const { readlinkSync } = await import('node:fs');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    return { value: 2 * x, ns: readlinkSync('/proc/self/ns/net') };
+  });
+  const results = await deadline(Promise.all(Array.from({ length: 60 }, (_, i) => double(i))), 120_000, 'double');
+  assert.ok(results.every((r, i) => r.value === 2 * i), 'every result is right');
+  const perSite = new Map<string, number>();
+  for (const r of results) perSite.set(r.ns, (perSite.get(r.ns) ?? 0) + 1);
+  assert.ok([...perSite.keys()].every((ns) => ns === a.nsId || ns === b.nsId), 'tasks ran only at the sites');
+  assert.ok((perSite.get(a.nsId) ?? 0) > 0 && (perSite.get(b.nsId) ?? 0) > 0, `unpinned tasks went to both sites: ${JSON.stringify([...perSite.values()])}`);
+
+  // The blocks talk to their leaf, never to the hub.
+  for (const label of ['a', 'b']) {
+    const manager = htexManager(dfk(), label);
+    assert.equal(manager.blockConnection?.servers, (label === 'a' ? a : b).leaf.url);
+    assert.ok(manager.blocks().every((block) => block.live), `site ${label}'s block is registered`);
+  }
+  for (const s of [a, b]) assert.equal(foreignConnections(s, net.hubAddress), [], `no connection into site ${s.site.name} but SSH`);
+});
+
+it('sites - a site that is full gets fewer unpinned tasks than one with free workers', async () => {
+  // Site a has one worker, b four: both registered before the flood.
+  load(
+    new Config({
+      executors: [siteExecutor(a, net, { maxWorkersPerNode: 1 }), siteExecutor(b, net, { maxWorkersPerNode: 4 })],
+      runDir: work.path,
+    }),
+  );
+  const managers = ['a', 'b'].map((label) => htexManager(dfk(), label));
+  await deadline(waitFor(() => managers.every((m) => m.blocks().some((block) => block.phase === 'registered')), 'both sites\' blocks registered', 120_000));
+  const slow = app(async (x: number) => {
+    const { readlinkSync } = await import('node:fs');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    return readlinkSync('/proc/self/ns/net') + ` ${x}`;
+  });
+  const results = await deadline(Promise.all(Array.from({ length: 100 }, (_, i) => slow(i))), 120_000, 'slow tasks');
+  const atA = results.filter((r) => r.startsWith(`${a.nsId} `)).length;
+  const atB = results.filter((r) => r.startsWith(`${b.nsId} `)).length;
+  assert.is(atA + atB, 100);
+  assert.ok(atB > 2 * atA, `the site with four workers took most (a: ${atA}, b: ${atB})`);
+});
+
+test.run();

@@ -1,0 +1,92 @@
+/**
+ * Sites of a HighThroughputExecutor for the federation tests: per site, a network namespace
+ * (firewalled: inbound only SSH), a leaf node inside it that dials out to the executor's
+ * embedded hub (as an administrator's `parsl-ts site` would), and blocks started by a
+ * LocalProvider through an SSHChannel to the site's sshd. Nothing but SSH connects into a site.
+ */
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { HighThroughputExecutor, LocalProvider, SSHChannel } from '../../src/index.ts';
+import { siteCredential, startLeafNode, type SiteCredential } from '../../src/nats/leaf.ts';
+import type { NatsServer } from '../../src/nats/server.ts';
+import type { Site, SiteNetwork } from './netns.ts';
+import { freePort } from './sshd.ts';
+
+export interface HtexSite {
+  site: Site;
+  credential: SiteCredential;
+  leaf: NatsServer;
+  /** The executor's hub leaf-node port (on the bridge address): where the leaf dials. */
+  hubLeafPort: number;
+  channel: SSHChannel;
+  /** The network namespace's identity, as `/proc/self/ns/net` reads inside it. */
+  nsId: string;
+}
+
+export type HtexOptions = ConstructorParameters<typeof HighThroughputExecutor>[0];
+
+/** A site namespace with its leaf (dialling the hub the executor will start) and an SSH channel. */
+export async function startHtexSite(net: SiteNetwork, name: string, workDir: string): Promise<HtexSite> {
+  const site = await net.addSite(name);
+  const credential = siteCredential(name);
+  const hubLeafPort = await freePort();
+  // Started before the hub: it redials every second until the executor's hub is up.
+  const leaf = await startLeafNode({ credential, hubLeafUrl: `nats://${net.hubAddress}:${hubLeafPort}`, server: { netns: site.netns } });
+  const knownHosts = join(workDir, `known_hosts_${name}`);
+  writeFileSync(knownHosts, `${site.sshd.knownHostsLine}\n`);
+  const channel = new SSHChannel({
+    hostname: site.address,
+    port: 22,
+    username: 'root',
+    privateKeyPath: site.sshd.clientKeyPath,
+    knownHostsPath: knownHosts,
+    agent: false,
+    scriptDir: join(workDir, `scripts_${name}`),
+  });
+  const nsId = execFileSync('ip', ['netns', 'exec', site.netns, 'readlink', '/proc/self/ns/net'], { encoding: 'utf8' }).trim();
+  return { site, credential, leaf, hubLeafPort, channel, nsId };
+}
+
+/** The HighThroughputExecutor of a site: blocks through its SSH channel, connected to its leaf. */
+export function siteExecutor(s: HtexSite, net: SiteNetwork, options: HtexOptions & { siteLostTimeout?: number } = {}): HighThroughputExecutor {
+  const { siteLostTimeout, ...rest } = options;
+  return new HighThroughputExecutor({
+    label: s.site.name,
+    site: {
+      name: s.site.name,
+      credential: s.credential,
+      leafUrl: s.leaf.url,
+      hubListen: `${net.hubAddress}:${s.hubLeafPort}`,
+      ...(siteLostTimeout === undefined ? {} : { siteLostTimeout }),
+    },
+    provider: new LocalProvider({ channel: s.channel, initBlocks: 1, minBlocks: 0, maxBlocks: 1 }),
+    maxWorkersPerNode: 2,
+    heartbeatPeriod: 500,
+    heartbeatThreshold: 3_000,
+    ...rest,
+  });
+}
+
+/**
+ * TCP connections into the site right now, other than SSH: each established socket on the
+ * site's own address must be SSH (local port 22) or one the site opened to the hub's leaf port.
+ */
+export function foreignConnections(s: HtexSite, hubAddress: string): string[] {
+  const out = execFileSync('ip', ['netns', 'exec', s.site.netns, 'ss', '-Htn', 'state', 'established'], { encoding: 'utf8' });
+  const foreign: string[] = [];
+  for (const line of out.split('\n').filter(Boolean)) {
+    const [, , local, peer] = line.trim().split(/\s+/);
+    if (!local?.startsWith(`${s.site.address}:`)) continue; // lo: inside the site
+    if (local === `${s.site.address}:22`) continue;
+    if (peer === `${hubAddress}:${s.hubLeafPort}`) continue;
+    foreign.push(line.trim());
+  }
+  return foreign;
+}
+
+export async function stopHtexSite(s: HtexSite | undefined): Promise<void> {
+  if (!s) return;
+  await s.channel.close().catch(() => {});
+  await s.leaf.stop().catch(() => {});
+}
