@@ -228,18 +228,10 @@ class DfkSupervisor implements Behaviour<ToDfk> {
     return this.#placement.choose(allowed);
   }
 
-  /**
-   * `label`'s site is out of reach: its unpinned tries move to executors in reach (a new try,
-   * not counted as a failure; a late result of the old one is ignored). Pinned ones wait there.
-   */
+  /** `label`'s site is out of reach: its unpinned tries move (a new try, not a failure; the old one's result is ignored). */
   #moveFrom(label: string): void {
-    for (const record of this.#table.values()) {
-      if (record.executor !== label || record.future.cancelRequested) continue;
-      if (record.future.state !== 'launched' && record.future.state !== 'running') continue;
-      const allowed = record.app.options.executors === 'all' ? this.#labels : record.app.options.executors;
-      if (!this.#placement.hasAlternative(allowed, label)) continue;
-      const executor = this.#executors.get(label);
-      if (executor) send(executor, { type: 'cancel', taskId: record.id, attempt: record.attempt, handled: () => {} });
+    for (const record of this.#placement.movable(label, this.#table.values(), this.#labels)) {
+      send(this.#executors.get(label)!, { type: 'cancel', taskId: record.id, attempt: record.attempt, handled: () => {} });
       this.#launch(record);
     }
   }

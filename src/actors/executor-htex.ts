@@ -14,8 +14,7 @@ import { blockArguments, blockCommand } from './htex/block-command.ts';
 import { startNats, stopNats, type Connected } from './htex/nats-setup.ts';
 import { batchesOf, Dispatcher, DIRECT_MAX_TASKS, encodeTasks } from './htex/dispatch.ts';
 import { TryLedger } from './htex/tries.ts';
-import { SiteWatch, type SiteState } from './htex/site-watch.ts';
-import { siteAnswers } from './htex/site-nats.ts';
+import { SiteLink } from './htex/site-link.ts';
 import type { ResolvedHighThroughputExecutorOptions } from '../executors/htex.ts';
 import type { ExecutorContext } from './executor-managers.ts';
 import { spawnStrategy, type FromStrategy, type ScalingDecision, type ScalingSnapshot } from './strategy.ts';
@@ -69,11 +68,8 @@ export class HtexManager implements Behaviour<ToHtex> {
   readonly #drainTimers = new Set<NodeJS.Timeout>();
   #released: Promise<void> | undefined;
   #strategyTicks = 0;
-  /** Whether the site is in reach, for an executor with `site`. */
-  #site: SiteWatch | undefined;
-  #siteTimer: NodeJS.Timeout | undefined;
-  /** The capacity last told to the DFK, as `slots/available`. */
-  #toldCapacity = '';
+  /** Capacity and, for a site, its reach, told to the DFK's placement. */
+  #link: SiteLink | undefined;
 
   constructor(self: Ref<ToHtex>, dfk: Ref<FromExecutor>, options: ResolvedHighThroughputExecutorOptions, context: ExecutorContext) {
     this.#self = self;
@@ -103,18 +99,17 @@ export class HtexManager implements Behaviour<ToHtex> {
         return undefined;
       },
     );
-    const site = this.#options.site;
-    if (site) {
-      this.#site = new SiteWatch({
-        executor: this.#options.label,
-        site: site.name,
-        unreachableAfterMs: this.#options.heartbeatThreshold,
-        lostAfterMs: site.siteLostTimeoutMs,
-        changed: (state) => this.#siteChanged(state),
-      });
-      this.#siteTimer = setInterval(() => send(self, { type: 'site-check', run }), this.#options.heartbeatPeriod);
-      this.#siteTimer.unref();
-    }
+    this.#link = new SiteLink({
+      label: this.#options.label,
+      site: this.#options.site,
+      dfk: this.#dfk,
+      heartbeatPeriodMs: this.#options.heartbeatPeriod,
+      heartbeatThresholdMs: this.#options.heartbeatThreshold,
+      slots: () => [...this.#blocks.values()].reduce((n, { life }) => n + (life.phase === 'registered' ? life.workers : 0), 0),
+      tick: () => send(self, { type: 'site-check', run }),
+      // What waited for the lost site fails, and so do the DFK's retries of pinned tasks.
+      lost: (error) => this.#fail([...this.#waiting.splice(0), ...this.#tries.clear()], error),
+    });
   }
 
   /** Blocks that are submitted or registered and not lost. */
@@ -127,11 +122,10 @@ export class HtexManager implements Behaviour<ToHtex> {
   receive(msg: ToHtex): void | Promise<void> {
     if ('run' in msg && msg.run !== this.#runId) return; // the previous state's, after a restart
     // Any word from a block is a word from its site.
-    if (msg.type === 'heartbeat' || msg.type === 'report' || msg.type === 'register' || msg.type === 'site-contact') this.#site?.contact();
+    if (msg.type === 'heartbeat' || msg.type === 'report' || msg.type === 'register' || msg.type === 'site-contact') this.#link?.contact();
     switch (msg.type) {
       case 'site-check':
-        if (this.#connected) void siteAnswers(this.#connected.jsm).then((ok) => ok && send(this.#self, { type: 'site-contact', run: this.#runId }));
-        return this.#site?.check();
+        return this.#link?.check(this.#connected?.jsm, () => send(this.#self, { type: 'site-contact', run: this.#runId }));
       case 'site-contact':
         return;
       case 'started':
@@ -143,7 +137,7 @@ export class HtexManager implements Behaviour<ToHtex> {
       case 'launch':
         if (this.#startError) return this.#fail(msg.tasks, this.#startError);
         if (this.#scalingError) return this.#fail(msg.tasks, this.#scalingError);
-        if (this.#site?.state === 'lost') return this.#fail(msg.tasks, this.#site.error());
+        if (this.#link?.lostError) return this.#fail(msg.tasks, this.#link.lostError);
         if (!this.#connected) {
           this.#waiting.push(...msg.tasks);
           return;
@@ -167,7 +161,7 @@ export class HtexManager implements Behaviour<ToHtex> {
       }
       case 'block-registered':
         this.#startFailures = 0;
-        return this.#tellCapacity();
+        return this.#link?.tell();
       case 'direct-accepted':
         return this.#tries.accepted(msg.blockId, msg.tasks);
       case 'snapshot-request':
@@ -236,7 +230,7 @@ export class HtexManager implements Behaviour<ToHtex> {
 
   #started(connected: Connected): void {
     this.#connected = connected;
-    this.#site?.contact(); // its streams were just made at the site
+    this.#link?.contact(); // a site's streams were just made there
     this.#dispatcher = new Dispatcher({
       nc: connected.nc,
       js: connected.js,
@@ -402,32 +396,7 @@ export class HtexManager implements Behaviour<ToHtex> {
     for (const seq of seqs) void this.#connected?.jsm.streams.deleteMessage(this.#subjects.taskStream, seq).catch(() => {});
     const outcomes: TaskOutcome[] = tries.map((t) => ({ ...t, ok: false, error: new ManagerLost(blockId, reason) }));
     if (outcomes.length > 0) send(this.#dfk, { type: 'results', outcomes });
-    this.#tellCapacity();
-  }
-
-  /** Tells the DFK what this executor can run at once and whether its site is in reach, when that changed. */
-  #tellCapacity(): void {
-    let slots = 0;
-    for (const { life } of this.#blocks.values()) if (life.phase === 'registered') slots += life.workers;
-    const available = (this.#site?.state ?? 'up') === 'up';
-    const told = `${slots}/${available}`;
-    if (told === this.#toldCapacity) return;
-    this.#toldCapacity = told;
-    send(this.#dfk, { type: 'capacity', label: this.#options.label, slots, available });
-  }
-
-  /**
-   * The site went out of reach (the DFK moves the unpinned tries elsewhere), came back, or is
-   * lost: what waits for it fails with `SiteLost`, and the DFK's retries of pinned tasks too.
-   */
-  #siteChanged(state: SiteState): void {
-    this.#tellCapacity();
-    if (state !== 'lost') return;
-    const error = this.#site!.error();
-    process.emitWarning(error.message, { code: 'PARSL_TS_SITE_LOST' });
-    this.#fail(this.#waiting.splice(0), error);
-    const outcomes: TaskOutcome[] = this.#tries.clear().map((t) => ({ ...t, ok: false, error }));
-    if (outcomes.length > 0) send(this.#dfk, { type: 'results', outcomes });
+    this.#link?.tell();
   }
 
   /** Blocks keep failing to start: stop submitting, and fail what waits rather than leave it hanging. */
@@ -439,7 +408,7 @@ export class HtexManager implements Behaviour<ToHtex> {
     if (outcomes.length > 0) send(this.#dfk, { type: 'results', outcomes });
   }
 
-  #fail(tasks: ExecTask[], error: unknown): void {
+  #fail(tasks: Array<{ taskId: number; attempt: number }>, error: unknown): void {
     if (tasks.length === 0) return;
     const outcomes: TaskOutcome[] = tasks.map((t) => ({ taskId: t.taskId, attempt: t.attempt, ok: false, error }));
     send(this.#dfk, { type: 'results', outcomes });
@@ -455,7 +424,7 @@ export class HtexManager implements Behaviour<ToHtex> {
     this.#released ??= (async () => {
       this.#abort.abort();
       if (this.#ticker) clearInterval(this.#ticker);
-      if (this.#siteTimer) clearInterval(this.#siteTimer);
+      this.#link?.stop();
       for (const timer of this.#drainTimers) clearTimeout(timer);
       this.#drainTimers.clear();
       const connected = this.#connected ?? (await this.#starting);

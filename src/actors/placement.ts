@@ -9,6 +9,7 @@
  * Pinned apps (`executors: ['theta']`) are not placed: they go where they are pinned.
  */
 import type { Executor } from '../executors/executor.ts';
+import type { TaskRecord } from '../dataflow/task.ts';
 
 interface Room {
   /** Tries it can run at once (0 until an HTEX's first block registers). */
@@ -88,6 +89,21 @@ export class Placement {
   /** Is there an executor in reach, other than `label`, among `allowed`? */
   hasAlternative(allowed: readonly string[], label: string): boolean {
     return allowed.some((other) => other !== label && this.isAvailable(other) && this.#rooms.has(other));
+  }
+
+  /**
+   * The tasks with a try on `label` (out of reach) that may run elsewhere: unpinned, not being
+   * cancelled, with an executor in reach among those they allow. Pinned ones wait there.
+   */
+  movable(label: string, records: Iterable<TaskRecord>, labels: readonly string[]): TaskRecord[] {
+    const moving: TaskRecord[] = [];
+    for (const record of records) {
+      const { future } = record;
+      if (record.executor !== label || future.cancelRequested || (future.state !== 'launched' && future.state !== 'running')) continue;
+      const allowed = record.app.options.executors === 'all' ? labels : record.app.options.executors;
+      if (this.hasAlternative(allowed, label)) moving.push(record);
+    }
+    return moving;
   }
 
   /** Load of each executor (for tests and the bench). */
