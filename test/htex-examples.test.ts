@@ -41,4 +41,17 @@ test('htex examples - live coding: 500 apps then avg over their futures', async 
   assert.match(out, /state=exec_done returned number/);
 });
 
+test('htex examples - sites/two-sites: the multi-site demo on two leaf nodes started by parsl-ts site', async () => {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'examples/sites/two-sites.ts'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
+  child.stderr.setEncoding('utf8').on('data', (c: string) => (out += c));
+  const code = await deadline(new Promise((resolve) => child.on('close', resolve)), 180_000, 'two-sites.ts');
+  assert.is(code, 0, out);
+  assert.match(out, /siteA: .* pid \d+\nsiteB: .* pid \d+/);
+  assert.match(out, /double: 0 2 4 .* 58\n/);
+  const [, atA, atB] = /on siteA \(1 worker\): (\d+), on siteB \(2 workers\): (\d+)/.exec(out) ?? [];
+  assert.is(Number(atA) + Number(atB), 30, out);
+});
+
 test.run();

@@ -78,6 +78,15 @@ export function loadOrMakeCredential(file: string, site: string): { credential: 
   return { credential, made: true };
 }
 
+/** The port of the hub's leaf-node URL (nats://HOST:PORT). */
+function hubPort(hub: string): string {
+  try {
+    return new URL(hub).port || '7422';
+  } catch {
+    return '7422';
+  }
+}
+
 /** Runs the site's leaf until a signal; resolves with the exit code. */
 export async function siteMain(argv: string[]): Promise<number> {
   const options = parseSiteArgs(argv);
@@ -106,9 +115,14 @@ export async function siteMain(argv: string[]): Promise<number> {
       'In the driver\'s config:',
       `  new HighThroughputExecutor({`,
       `    label: '${options.name}',`,
-      `    site: { name: '${options.name}', credentialFile: '${options.credentialFile}' },`,
-      `    // the site's blocks connect to its leaf, not to the hub:`,
-      `    nats: { servers: 'nats://<this login node>:${options.port}' },`,
+      `    site: {`,
+      `      name: '${options.name}',`,
+      `      credentialFile: '<a copy of ${options.credentialFile}>',`,
+      `      // the site's blocks connect to its leaf, never to the hub:`,
+      `      leafUrl: 'nats://<this login node>:${options.port}',`,
+      `      // where the driver's hub listens for this leaf (${options.hub} as this host reaches it):`,
+      `      hubListen: '0.0.0.0:${hubPort(options.hub)}',`,
+      `    },`,
       `    provider: …,`,
       `  })`,
       '',
