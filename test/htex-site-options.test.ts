@@ -57,6 +57,8 @@ test('site options - each mistake names its field', () => {
   assert.ok(new HighThroughputExecutor({ site: noListen, nats: { servers: 'nats://hub:4222' } }));
   assert.match(message({ site: { ...good, siteLostTimeout: 'soon' } }), /site\.siteLostTimeout/);
   assert.match(message({ site: { ...good, leafURL: 'x' } as never }), /site: unknown option 'leafURL'/);
+  assert.match(message({ site: { ...good, tunnel: { remotePort: 7422 } } }), /site\.tunnel: runs over the provider's channel, which must be an SSHChannel .*; got LocalChannel/);
+  assert.match(message({ site: { ...good, tunnel: { remotePort: 0 } } }), /site\.tunnel\.remotePort/);
 });
 
 test.run();

@@ -56,6 +56,13 @@ export const siteSchema = z
      */
     hubAdvertise: hostPort.optional(),
     /**
+     * A driver the site cannot reach (a laptop behind NAT): the executor opens an SSH reverse
+     * tunnel over its provider's SSHChannel, from the login node's `127.0.0.1:remotePort` to
+     * `hubListen`; start the site's leaf with `--hub nats://127.0.0.1:REMOTE_PORT`. No port
+     * opens anywhere but the site's own sshd. Implies `hubAdvertise: '127.0.0.1:REMOTE_PORT'`.
+     */
+    tunnel: z.object({ remotePort: z.number().int().min(1).max(65_535) }).strict().optional(),
+    /**
      * How long tasks pinned to this site wait for it once it is out of reach (no answer from its
      * leaf's JetStream, no block heartbeat) before they fail with `SiteLost`. Unpinned tasks
      * move to other executors sooner, after `heartbeatThreshold`. @default '10m'
@@ -81,6 +88,7 @@ export interface ResolvedSite {
   leafUrl: string | string[];
   hubListen: { host: string; port: number } | undefined;
   hubAdvertise: string | undefined;
+  tunnel: { remotePort: number } | undefined;
   siteLostTimeoutMs: number;
 }
 
@@ -105,5 +113,7 @@ export function resolveSite(site: z.output<typeof siteSchema>): ResolvedSite {
     const at = site.hubListen.lastIndexOf(':');
     hubListen = { host: site.hubListen.slice(0, at), port: Number(site.hubListen.slice(at + 1)) };
   }
-  return { name: site.name, credential, leafUrl: site.leafUrl, hubListen, hubAdvertise: site.hubAdvertise, siteLostTimeoutMs: site.siteLostTimeout };
+  // Through a tunnel, a leaf that redials must find the tunnel, not the hub's own address.
+  const hubAdvertise = site.hubAdvertise ?? (site.tunnel && `127.0.0.1:${site.tunnel.remotePort}`);
+  return { name: site.name, credential, leafUrl: site.leafUrl, hubListen, hubAdvertise, tunnel: site.tunnel, siteLostTimeoutMs: site.siteLostTimeout };
 }

@@ -3,6 +3,7 @@ import { periodSchema, parseOptions } from '../common/validate.ts';
 import { natsConnectionShape, withCredentialRules } from '../nats/connection.ts';
 import { brandExecutor, type Executor } from './executor.ts';
 import { LocalProvider } from '../providers/local.ts';
+import { SSHChannel } from '../providers/channels/ssh.ts';
 import { ConfigError } from '../common/errors.ts';
 import { resolveSite, siteSchema, type ResolvedSite } from './htex-site.ts';
 import type { ExecutionProvider } from '../providers/provider.ts';
@@ -70,6 +71,10 @@ const htexSchema = z
     site: siteSchema.optional(),
   })
   .strict()
+  .refine((o) => o.site?.tunnel === undefined || o.site.hubListen !== undefined, {
+    message: 'needs hubListen: the tunnel carries the leaf to the embedded hub\'s leaf-node listener',
+    path: ['site', 'hubListen'],
+  })
   .refine((o) => o.site === undefined || o.nats.servers !== undefined || o.site.hubListen !== undefined, {
     message: "needs hubListen ('HOST:PORT' where the site's leaf dials the embedded hub), or give nats.servers (your own hub)",
     path: ['site', 'hubListen'],
@@ -111,7 +116,12 @@ export class HighThroughputExecutor implements Executor {
     } catch (error) {
       throw new ConfigError('HighThroughputExecutor.site.credentialFile', (error as Error).message, { cause: error });
     }
-    this.options = { ...parsed, site, provider: parsed.provider ?? new LocalProvider() };
+    const provider = parsed.provider ?? new LocalProvider();
+    if (site?.tunnel && !(provider.options.channel instanceof SSHChannel)) {
+      const given = (provider.options.channel as object | undefined)?.constructor.name ?? 'none';
+      throw new ConfigError('HighThroughputExecutor.site.tunnel', `runs over the provider's channel, which must be an SSHChannel to the site's login node; got ${given}`);
+    }
+    this.options = { ...parsed, site, provider };
     brandExecutor(this);
   }
 

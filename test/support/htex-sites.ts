@@ -26,13 +26,18 @@ export interface HtexSite {
 
 export type HtexOptions = ConstructorParameters<typeof HighThroughputExecutor>[0];
 
-/** A site namespace with its leaf (dialling the hub the executor will start) and an SSH channel. */
-export async function startHtexSite(net: SiteNetwork, name: string, workDir: string): Promise<HtexSite> {
-  const site = await net.addSite(name);
+/**
+ * A site namespace with its leaf (dialling the hub the executor will start) and an SSH channel.
+ * `tunnelPort`: the site is isolated (no outbound TCP either) and its leaf dials the executor's
+ * SSH reverse tunnel at 127.0.0.1:tunnelPort inside the site.
+ */
+export async function startHtexSite(net: SiteNetwork, name: string, workDir: string, tunnelPort?: number): Promise<HtexSite> {
+  const site = await net.addSite(name, { isolated: tunnelPort !== undefined });
   const credential = siteCredential(name);
   const hubLeafPort = await freePort();
+  const hubLeafUrl = tunnelPort === undefined ? `nats://${net.hubAddress}:${hubLeafPort}` : `nats://127.0.0.1:${tunnelPort}`;
   // Started before the hub: it redials every second until the executor's hub is up.
-  const leaf = await startLeafNode({ credential, hubLeafUrl: `nats://${net.hubAddress}:${hubLeafPort}`, server: { netns: site.netns } });
+  const leaf = await startLeafNode({ credential, hubLeafUrl, server: { netns: site.netns } });
   const knownHosts = join(workDir, `known_hosts_${name}`);
   writeFileSync(knownHosts, `${site.sshd.knownHostsLine}\n`);
   const channel = new SSHChannel({
@@ -49,8 +54,12 @@ export async function startHtexSite(net: SiteNetwork, name: string, workDir: str
 }
 
 /** The HighThroughputExecutor of a site: blocks through its SSH channel, connected to its leaf. */
-export function siteExecutor(s: HtexSite, net: SiteNetwork, options: HtexOptions & { siteLostTimeout?: number } = {}): HighThroughputExecutor {
-  const { siteLostTimeout, ...rest } = options;
+export function siteExecutor(
+  s: HtexSite,
+  net: SiteNetwork,
+  options: HtexOptions & { siteLostTimeout?: number; siteOverrides?: Record<string, unknown> } = {},
+): HighThroughputExecutor {
+  const { siteLostTimeout, siteOverrides, ...rest } = options;
   return new HighThroughputExecutor({
     label: s.site.name,
     site: {
@@ -59,6 +68,7 @@ export function siteExecutor(s: HtexSite, net: SiteNetwork, options: HtexOptions
       leafUrl: s.leaf.url,
       hubListen: `${net.hubAddress}:${s.hubLeafPort}`,
       ...(siteLostTimeout === undefined ? {} : { siteLostTimeout }),
+      ...siteOverrides,
     },
     provider: new LocalProvider({ channel: s.channel, initBlocks: 1, minBlocks: 0, maxBlocks: 1 }),
     maxWorkersPerNode: 2,

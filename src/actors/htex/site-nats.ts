@@ -12,6 +12,9 @@ import type { NatsConnectionOptions } from '../../nats/connection.ts';
 import { hubSiteOptions, siteNames } from '../../nats/leaf.ts';
 import type { NatsServerOptions } from '../../nats/server.ts';
 import type { ResolvedSite } from '../../executors/htex-site.ts';
+import type { ExecutionProvider } from '../../providers/provider.ts';
+import type { SSHChannel } from '../../providers/channels/ssh.ts';
+import { ReverseTunnel } from '../../providers/channels/ssh-tunnel.ts';
 
 /** The embedded hub's JetStream domain: every JetStream server of a federation has one. */
 export const HUB_DOMAIN = 'hub';
@@ -76,4 +79,15 @@ export async function siteAnswers(jsm: JetStreamManager): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/**
+ * With `site.tunnel`: the reverse tunnel from the site's login node (over the provider's
+ * SSHChannel, checked when the executor was made) to the hub's leaf-node listener.
+ */
+export async function openSiteTunnel(site: ResolvedSite, provider: ExecutionProvider): Promise<ReverseTunnel | undefined> {
+  if (!site.tunnel || !site.hubListen) return undefined;
+  const { host, port } = site.hubListen;
+  const target = { host: host === '0.0.0.0' ? '127.0.0.1' : host, port };
+  return ReverseTunnel.open(provider.options.channel as SSHChannel, { remotePort: site.tunnel.remotePort, target });
 }
