@@ -7,8 +7,10 @@
  *             through an SSH reverse tunnel (ssh2 forwardIn over an SSHChannel).
  * For each: sequential round trips (median and p99 latency, requests/s) and throughput with
  * `--inflight` requests outstanding. 100-byte payloads. Root only (network namespaces).
+ * Then the same paths through a HighThroughputExecutor (bench/lib/federation-htex.ts): no-op
+ * tasks per second and ms per link of a chain, beside a block on the hub itself.
  *
- *   node --import tsx bench/federation.ts [--sequential 2000] [--total 20000] [--inflight 64] [--repeat 3]
+ *   node --import tsx bench/federation.ts [--sequential 2000] [--total 20000] [--inflight 64] [--repeat 3] [--tasks 2000] [--links 200]
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,6 +22,7 @@ import { ReverseTunnel } from '../src/providers/channels/ssh-tunnel.ts';
 import { tempDir } from '../test/helpers.ts';
 import { DFK_USER, siteNetworkOrSkip, startHub, startSite, stopSite, waitForLeaves, type SiteRig } from '../test/support/federation.ts';
 import type { SiteNetwork } from '../test/support/netns.ts';
+import { htexPaths } from './lib/federation-htex.ts';
 
 const { values } = parseArgs({
   options: {
@@ -27,6 +30,8 @@ const { values } = parseArgs({
     total: { type: 'string', default: '20000' },
     inflight: { type: 'string', default: '64' },
     repeat: { type: 'string', default: '3' },
+    tasks: { type: 'string', default: '2000' },
+    links: { type: 'string', default: '200' },
   },
 });
 const SEQUENTIAL = Number(values.sequential);
@@ -156,6 +161,14 @@ async function main(): Promise<void> {
       console.log(`| ${name} | ${m('medianMs').toFixed(3)} | ${m('p99Ms').toFixed(3)} | ${m('sequentialPerS').toFixed(0)} | ${m('throughputPerS').toFixed(0)} |`);
     }
     console.log(`\ntunnel: ${tunnel.accepted} connection(s) carried`);
+
+    const htex = await htexPaths(net, work.path, { tasks: Number(values.tasks), links: Number(values.links), repeat: REPEAT, tunnelPort: TUNNEL_PORT + 1 });
+    console.log(`\nTasks through a HighThroughputExecutor (1 block, 2 workers), median of ${REPEAT} runs:\n`);
+    console.log(`| path | no-op tasks/s (${values.tasks}) | chain ms/link (${values.links}) |`);
+    console.log('|---|---|---|');
+    for (const [name, runs] of htex) {
+      console.log(`| ${name} | ${median(runs.map((r) => r.tasksPerS)).toFixed(0)} | ${median(runs.map((r) => r.msPerLink)).toFixed(2)} |`);
+    }
   } finally {
     for (const nc of connections) await nc.close().catch(() => {});
     for (const rig of rigs) await stopSite(rig);

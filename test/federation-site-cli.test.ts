@@ -49,8 +49,14 @@ test('site - runs a leaf with the site\'s credential, the hub reaches its domain
     try {
       const jsm = await jetstreamManager(nc, { domain: 's1' });
       await jsm.streams.add({ name: 'PARSL_s1_TASKS', subjects: ['parsl.s1.tasks.>'] });
-      // The stream lives at the site: a block connecting to the leaf sees it.
-      const block = await connect({ servers: `nats://127.0.0.1:${port}` });
+      // The stream lives at the site: a block connecting to the leaf sees it; a client without
+      // the blocks' login is refused.
+      const refused = await connect({ servers: `nats://127.0.0.1:${port}`, reconnect: false }).then(
+        (nc) => nc.close().then(() => false),
+        () => true,
+      );
+      assert.ok(refused, 'the leaf refuses a client without the blocks\' login');
+      const block = await connect({ servers: `nats://127.0.0.1:${port}`, user: credential.blocks!.user, pass: credential.blocks!.password });
       assert.equal(await (await jetstreamManager(block)).streams.names().next(), ['PARSL_s1_TASKS']);
       await block.close();
     } finally {

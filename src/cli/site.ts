@@ -101,6 +101,8 @@ export async function siteMain(argv: string[]): Promise<number> {
     hubLeafUrl: options.hub,
     port: options.port,
     host: options.listen,
+    // Only the site's blocks may use the leaf: whoever publishes tasks runs code on the workers.
+    auth: credential.blocks,
     server: { dir: options.dir },
   });
   const names = siteNames(options.name);

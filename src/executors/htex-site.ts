@@ -28,7 +28,7 @@ export const DEFAULT_SITE_LOST_TIMEOUT_MS = 600_000;
 
 const login = z.object({ user: z.string().min(1), password: z.string().min(1) }).strict();
 
-const credentialSchema = z.object({ site: z.string(), leaf: login, dfk: login }).strict();
+const credentialSchema = z.object({ site: z.string(), leaf: login, dfk: login, blocks: login.optional() }).strict();
 
 const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/, { message: "expected 'HOST:PORT', e.g. '0.0.0.0:7422'" });
 

@@ -64,6 +64,12 @@ export interface SiteCredential {
   leaf: Login;
   /** What the DFK presents to the hub to talk to this site (the same account). */
   dfk: Login;
+  /**
+   * What the site's blocks present to the leaf's client port: whoever can publish tasks there
+   * can run code on the workers. Absent in credentials made before it existed (the leaf then
+   * admits any client that reaches it).
+   */
+  blocks?: Login;
 }
 
 function secret(): string {
@@ -73,7 +79,12 @@ function secret(): string {
 /** New credentials for `site` (random 32-hex-digit passwords). */
 export function siteCredential(site: string): SiteCredential {
   siteNames(site);
-  return { site, leaf: { user: `leaf-${site}`, password: secret() }, dfk: { user: `dfk-${site}`, password: secret() } };
+  return {
+    site,
+    leaf: { user: `leaf-${site}`, password: secret() },
+    dfk: { user: `dfk-${site}`, password: secret() },
+    blocks: { user: `blocks-${site}`, password: secret() },
+  };
 }
 
 /**

@@ -37,7 +37,7 @@ export async function startHtexSite(net: SiteNetwork, name: string, workDir: str
   const hubLeafPort = await freePort();
   const hubLeafUrl = tunnelPort === undefined ? `nats://${net.hubAddress}:${hubLeafPort}` : `nats://127.0.0.1:${tunnelPort}`;
   // Started before the hub: it redials every second until the executor's hub is up.
-  const leaf = await startLeafNode({ credential, hubLeafUrl, server: { netns: site.netns } });
+  const leaf = await startLeafNode({ credential, hubLeafUrl, auth: credential.blocks, server: { netns: site.netns } });
   const knownHosts = join(workDir, `known_hosts_${name}`);
   writeFileSync(knownHosts, `${site.sshd.knownHostsLine}\n`);
   const channel = new SSHChannel({

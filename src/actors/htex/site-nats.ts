@@ -36,7 +36,8 @@ export function dfkSiteConnection(site: ResolvedSite, hubUrl: string): NatsConne
 
 /** What the site's blocks are given: the leaf's client port (they never see the hub). */
 export function blockSiteConnection(site: ResolvedSite): NatsConnectionOptions {
-  return { servers: site.leafUrl };
+  const { blocks } = site.credential;
+  return blocks ? { servers: site.leafUrl, user: blocks.user, password: blocks.password } : { servers: site.leafUrl };
 }
 
 /** How long one try to reach the site's JetStream waits. */
