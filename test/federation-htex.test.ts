@@ -74,7 +74,7 @@ it('sites - the multi-site demo: a platform app pinned to each site, then double
   // The blocks talk to their leaf, never to the hub.
   for (const label of ['a', 'b']) {
     const manager = htexManager(dfk(), label);
-    assert.equal(manager.blockConnection?.servers, (label === 'a' ? a : b).leaf.url);
+    assert.equal(manager.blockConnection?.servers, (label === 'a' ? a : b).leafUrl);
     assert.ok(manager.blocks().every((block) => block.live), `site ${label}'s block is registered`);
   }
   for (const s of [a, b]) assert.equal(foreignConnections(s, net.hubAddress), [], `no connection into site ${s.site.name} but SSH`);

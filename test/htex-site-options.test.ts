@@ -59,6 +59,9 @@ test('site options - each mistake names its field', () => {
   assert.match(message({ site: { ...good, leafURL: 'x' } as never }), /site: unknown option 'leafURL'/);
   assert.match(message({ site: { ...good, tunnel: { remotePort: 7422 } } }), /site\.tunnel: runs over the provider's channel, which must be an SSHChannel .*; got LocalChannel/);
   assert.match(message({ site: { ...good, tunnel: { remotePort: 0 } } }), /site\.tunnel\.remotePort/);
+  assert.match(message({ site: { ...good, startLeaf: {} } }), /site\.startLeaf\.hub: needs hub: the hub's leaf-node URL/);
+  assert.match(message({ site: { ...good, startLeaf: { hub: 'hub:7422' } } }), /site\.startLeaf\.hub: expected 'nats:\/\/HOST:PORT'; got 'hub:7422'/);
+  assert.is(new HighThroughputExecutor({ site: { ...good, startLeaf: { hub: 'nats://hub:7422' } } }).options.site?.startLeaf?.listen, '0.0.0.0');
 });
 
 test.run();

@@ -63,6 +63,24 @@ export const siteSchema = z
      */
     tunnel: z.object({ remotePort: z.number().int().min(1).max(65_535) }).strict().optional(),
     /**
+     * Start the site's leaf node for you: `parsl-ts site` on the login node, through the
+     * provider's channel, in the background, stopped when the run ends. Its client port is
+     * `leafUrl`'s. Without it, the site's administrator runs `parsl-ts site`.
+     */
+    startLeaf: z
+      .object({
+        /** The hub's leaf-node URL as the login node reaches it. @default with `tunnel`: 'nats://127.0.0.1:REMOTE_PORT' */
+        hub: z.string().regex(/^nats:\/\/[^\s:/]+:\d{1,5}$/, { message: "expected 'nats://HOST:PORT'" }).optional(),
+        /** Address of the leaf's client port, one the compute nodes reach. @default '0.0.0.0' */
+        listen: z.string().min(1).default('0.0.0.0'),
+        /** The leaf's store and log on the login node. @default '<channel's scriptDir>/site-NAME' */
+        dir: z.string().min(1).optional(),
+        /** What runs `parsl-ts site` there, e.g. 'parsl-ts site'. @default this Node.js and this parsl-ts, by absolute paths (a shared file system) */
+        command: z.string().min(1).optional(),
+      })
+      .strict()
+      .optional(),
+    /**
      * How long tasks pinned to this site wait for it once it is out of reach (no answer from its
      * leaf's JetStream, no block heartbeat) before they fail with `SiteLost`. Unpinned tasks
      * move to other executors sooner, after `heartbeatThreshold`. @default '10m'
@@ -73,6 +91,10 @@ export const siteSchema = z
   .refine((s) => (s.credential === undefined) !== (s.credentialFile === undefined), {
     message: "give one of 'credential' and 'credentialFile' (the site's credential, as `parsl-ts site` wrote it)",
     path: ['credentialFile'],
+  })
+  .refine((s) => s.startLeaf === undefined || s.startLeaf.hub !== undefined || s.tunnel !== undefined, {
+    message: "needs hub: the hub's leaf-node URL as the login node reaches it (or a tunnel, which provides it)",
+    path: ['startLeaf', 'hub'],
   })
   .refine((s) => s.credential === undefined || s.credential.site === s.name, {
     message: 'is the credential of another site',
@@ -89,6 +111,7 @@ export interface ResolvedSite {
   hubListen: { host: string; port: number } | undefined;
   hubAdvertise: string | undefined;
   tunnel: { remotePort: number } | undefined;
+  startLeaf: { hub?: string | undefined; listen: string; dir?: string | undefined; command?: string | undefined } | undefined;
   siteLostTimeoutMs: number;
 }
 
@@ -115,5 +138,5 @@ export function resolveSite(site: z.output<typeof siteSchema>): ResolvedSite {
   }
   // Through a tunnel, a leaf that redials must find the tunnel, not the hub's own address.
   const hubAdvertise = site.hubAdvertise ?? (site.tunnel && `127.0.0.1:${site.tunnel.remotePort}`);
-  return { name: site.name, credential, leafUrl: site.leafUrl, hubListen, hubAdvertise, tunnel: site.tunnel, siteLostTimeoutMs: site.siteLostTimeout };
+  return { name: site.name, credential, leafUrl: site.leafUrl, hubListen, hubAdvertise, tunnel: site.tunnel, startLeaf: site.startLeaf, siteLostTimeoutMs: site.siteLostTimeout };
 }

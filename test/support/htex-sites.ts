@@ -16,7 +16,10 @@ import { freePort } from './sshd.ts';
 export interface HtexSite {
   site: Site;
   credential: SiteCredential;
-  leaf: NatsServer;
+  /** The leaf the test started; undefined when the executor starts it (`site.startLeaf`). */
+  leaf: NatsServer | undefined;
+  /** Where the site's blocks connect: the leaf's client port inside the site. */
+  leafUrl: string;
   /** The executor's hub leaf-node port (on the bridge address): where the leaf dials. */
   hubLeafPort: number;
   channel: SSHChannel;
@@ -26,18 +29,23 @@ export interface HtexSite {
 
 export type HtexOptions = ConstructorParameters<typeof HighThroughputExecutor>[0];
 
+/** The leaf's client port inside a site whose leaf the executor starts (its own namespace: always free). */
+export const SITE_LEAF_PORT = 4222;
+
 /**
  * A site namespace with its leaf (dialling the hub the executor will start) and an SSH channel.
  * `tunnelPort`: the site is isolated (no outbound TCP either) and its leaf dials the executor's
- * SSH reverse tunnel at 127.0.0.1:tunnelPort inside the site.
+ * SSH reverse tunnel at 127.0.0.1:tunnelPort inside the site. `executorStartsLeaf`: no leaf is
+ * started here (the executor's `site.startLeaf` will, on port SITE_LEAF_PORT).
  */
-export async function startHtexSite(net: SiteNetwork, name: string, workDir: string, tunnelPort?: number): Promise<HtexSite> {
+export async function startHtexSite(net: SiteNetwork, name: string, workDir: string, tunnelPort?: number, executorStartsLeaf = false): Promise<HtexSite> {
   const site = await net.addSite(name, { isolated: tunnelPort !== undefined });
   const credential = siteCredential(name);
   const hubLeafPort = await freePort();
   const hubLeafUrl = tunnelPort === undefined ? `nats://${net.hubAddress}:${hubLeafPort}` : `nats://127.0.0.1:${tunnelPort}`;
   // Started before the hub: it redials every second until the executor's hub is up.
-  const leaf = await startLeafNode({ credential, hubLeafUrl, auth: credential.blocks, server: { netns: site.netns } });
+  const leaf = executorStartsLeaf ? undefined : await startLeafNode({ credential, hubLeafUrl, auth: credential.blocks, server: { netns: site.netns } });
+  const leafUrl = leaf?.url ?? `nats://127.0.0.1:${SITE_LEAF_PORT}`;
   const knownHosts = join(workDir, `known_hosts_${name}`);
   writeFileSync(knownHosts, `${site.sshd.knownHostsLine}\n`);
   const channel = new SSHChannel({
@@ -50,7 +58,7 @@ export async function startHtexSite(net: SiteNetwork, name: string, workDir: str
     scriptDir: join(workDir, `scripts_${name}`),
   });
   const nsId = execFileSync('ip', ['netns', 'exec', site.netns, 'readlink', '/proc/self/ns/net'], { encoding: 'utf8' }).trim();
-  return { site, credential, leaf, hubLeafPort, channel, nsId };
+  return { site, credential, leaf, leafUrl, hubLeafPort, channel, nsId };
 }
 
 /** The HighThroughputExecutor of a site: blocks through its SSH channel, connected to its leaf. */
@@ -65,7 +73,7 @@ export function siteExecutor(
     site: {
       name: s.site.name,
       credential: s.credential,
-      leafUrl: s.leaf.url,
+      leafUrl: s.leafUrl,
       hubListen: `${net.hubAddress}:${s.hubLeafPort}`,
       ...(siteLostTimeout === undefined ? {} : { siteLostTimeout }),
       ...siteOverrides,
@@ -98,5 +106,5 @@ export function foreignConnections(s: HtexSite, hubAddress: string): string[] {
 export async function stopHtexSite(s: HtexSite | undefined): Promise<void> {
   if (!s) return;
   await s.channel.close().catch(() => {});
-  await s.leaf.stop().catch(() => {});
+  await s.leaf?.stop().catch(() => {});
 }

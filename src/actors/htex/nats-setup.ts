@@ -24,7 +24,7 @@ import {
   type WorkerSampleMessage,
 } from '../../nats/protocol.ts';
 import type { ResolvedHighThroughputExecutorOptions } from '../../executors/htex.ts';
-import { blockSiteConnection, dfkSiteConnection, hubServerOptions, openSiteTunnel, siteJetStream } from './site-nats.ts';
+import { blockSiteConnection, dfkSiteConnection, hubServerOptions, openSiteSide, siteJetStream } from './site-nats.ts';
 
 /** Durable consumer through which the DFK reads the results stream. */
 const DFK_CONSUMER = 'dfk';
@@ -45,8 +45,8 @@ export interface Connected {
   stopConsuming: () => void;
   /** The run's streams are at a site (its leaf's JetStream), not in the embedded server's store. */
   siteStreams?: boolean;
-  /** The SSH reverse tunnel that carries the site's leaf to the hub (`site.tunnel`). */
-  tunnel?: { close(): Promise<void> } | undefined;
+  /** What the executor opened at the site: its SSH reverse tunnel, its leaf (`site.tunnel`, `site.startLeaf`). */
+  siteSide?: { close(): Promise<void> } | undefined;
 }
 
 /** Where what arrives over NATS goes (each handler sends a message to the manager actor). */
@@ -81,9 +81,9 @@ export async function startNats(
     connection = { ...options.nats, servers: options.nats.servers };
   }
   let nc: NatsConnection | undefined;
-  let tunnel: Connected['tunnel'];
+  let siteSide: Connected['siteSide'];
   try {
-    tunnel = site && (await openSiteTunnel(site, options.provider));
+    siteSide = site && (await openSiteSide(site, options.provider));
     nc = await connectNats(connection, `parsl-ts dfk ${runId} ${options.label}`);
     const { js, jsm } = site
       ? // The run's streams live at the site, in its JetStream domain: a cut delays, never loses.
@@ -106,10 +106,10 @@ export async function startNats(
       }
     })();
     const blockConnection = site ? blockSiteConnection(site) : connection;
-    return { nc, js, jsm, server, blockConnection, siteStreams: site !== undefined, tunnel, subscriptions, stopConsuming: () => void messages.close() };
+    return { nc, js, jsm, server, blockConnection, siteStreams: site !== undefined, siteSide, subscriptions, stopConsuming: () => void messages.close() };
   } catch (error) {
     await nc?.close().catch(() => {});
-    await tunnel?.close();
+    await siteSide?.close();
     await server?.stop();
     throw error;
   }
@@ -193,6 +193,6 @@ export async function stopNats(connected: Connected, subjects: Subjects): Promis
     await connected.jsm.streams.delete(subjects.resultStream).catch(() => false);
   }
   await connected.nc.close().catch(() => {});
-  await connected.tunnel?.close();
+  await connected.siteSide?.close();
   await connected.server?.stop();
 }

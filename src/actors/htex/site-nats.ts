@@ -15,6 +15,7 @@ import type { ResolvedSite } from '../../executors/htex-site.ts';
 import type { ExecutionProvider } from '../../providers/provider.ts';
 import type { SSHChannel } from '../../providers/channels/ssh.ts';
 import { ReverseTunnel } from '../../providers/channels/ssh-tunnel.ts';
+import { startSiteLeaf } from './site-leaf.ts';
 
 /** The embedded hub's JetStream domain: every JetStream server of a federation has one. */
 export const HUB_DOMAIN = 'hub';
@@ -83,12 +84,30 @@ export async function siteAnswers(jsm: JetStreamManager): Promise<boolean> {
 }
 
 /**
- * With `site.tunnel`: the reverse tunnel from the site's login node (over the provider's
- * SSHChannel, checked when the executor was made) to the hub's leaf-node listener.
+ * What the executor opens at the site, once its hub is up: with `site.tunnel`, the reverse
+ * tunnel from the login node (over the provider's SSHChannel, checked when the executor was
+ * made) to the hub's leaf-node listener; with `site.startLeaf`, the leaf node itself. `close`
+ * stops the leaf (it flushes its store), then the tunnel.
  */
-export async function openSiteTunnel(site: ResolvedSite, provider: ExecutionProvider): Promise<ReverseTunnel | undefined> {
-  if (!site.tunnel || !site.hubListen) return undefined;
-  const { host, port } = site.hubListen;
-  const target = { host: host === '0.0.0.0' ? '127.0.0.1' : host, port };
-  return ReverseTunnel.open(provider.options.channel as SSHChannel, { remotePort: site.tunnel.remotePort, target });
+export async function openSiteSide(site: ResolvedSite, provider: ExecutionProvider): Promise<{ close(): Promise<void> } | undefined> {
+  let tunnel: ReverseTunnel | undefined;
+  if (site.tunnel && site.hubListen) {
+    const { host, port } = site.hubListen;
+    const target = { host: host === '0.0.0.0' ? '127.0.0.1' : host, port };
+    tunnel = await ReverseTunnel.open(provider.options.channel as SSHChannel, { remotePort: site.tunnel.remotePort, target });
+  }
+  let leaf: Awaited<ReturnType<typeof startSiteLeaf>>;
+  try {
+    leaf = await startSiteLeaf(site, provider);
+  } catch (error) {
+    await tunnel?.close();
+    throw error;
+  }
+  if (!tunnel && !leaf) return undefined;
+  return {
+    async close() {
+      await leaf?.stop().catch(() => {});
+      await tunnel?.close();
+    },
+  };
 }
