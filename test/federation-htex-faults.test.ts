@@ -111,7 +111,7 @@ it('sites - a site\'s leaf and blocks killed mid-run: unpinned tasks move to the
   const pinned = app(marked, { executors: ['b'] });
   const anywhere = app(marked);
   const held = [pinned(dir, 1000, 600_000), pinned(dir, 1001, 600_000)];
-  const unpinned = Array.from({ length: 40 }, (_, i) => anywhere(dir, i, 300));
+  const unpinned = Array.from({ length: 40 }, (_, i) => anywhere(dir, i, 1_000));
   await deadline(
     waitFor(() => existsSync(join(dir, `1000@${b.nsId.replace(/\D/g, '')}`)) && startedAt(dir, b) > 2, 'pinned and unpinned tasks running at b', 120_000),
   );
@@ -122,6 +122,10 @@ it('sites - a site\'s leaf and blocks killed mid-run: unpinned tasks move to the
     results.map((r) => r.value),
     Array.from({ length: 40 }, (_, i) => 2 * i),
   );
+  // Started at b, ended at a: it moved (b was killed under it).
+  const [inodeA, inodeB] = [a, b].map((s) => s.nsId.replace(/\D/g, ''));
+  const moved = results.filter((r, i) => r.ns === a.nsId && existsSync(join(dir, `${i}@${inodeB}`)) && existsSync(join(dir, `${i}@${inodeA}`)));
+  assert.ok(moved.length > 0, 'a task running at b when it was killed finished at a');
   for (const future of held) {
     const error = await deadline(rejection(future), 120_000, 'the pinned task to fail');
     assert.instance(error, SiteLost, `failed with SiteLost: ${String(error)}`);

@@ -315,6 +315,7 @@ export class HtexManager implements Behaviour<ToHtex> {
         life.host = registration.host;
         life.pid = registration.pid;
         life.to('registered');
+        this.#link?.tell(); // before anyone can see the block registered: placement counts its workers
         send(block.ref, { type: 'registered' });
       } else if (life.phase !== 'registered') {
         // Given up on (lost, cancelled, draining): it must not take work.
