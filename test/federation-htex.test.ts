@@ -6,9 +6,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { app, clear, Config, dfk, load, waitForCurrentTasks } from '../src/index.ts';
-import { htexManager } from '../src/internal.ts';
+import { htexManager, NatsServer } from '../src/internal.ts';
+import { hubSiteOptions } from '../src/nats/leaf.ts';
 import { deadline, tempDir, waitFor } from './helpers.ts';
-import { siteNetworkOrSkip } from './support/federation.ts';
+import { DFK_USER, siteNetworkOrSkip } from './support/federation.ts';
 import type { SiteNetwork } from './support/netns.ts';
 import { foreignConnections, siteExecutor, startHtexSite, stopHtexSite, type HtexSite } from './support/htex-sites.ts';
 
@@ -31,6 +32,11 @@ test.before(async () => {
 
 test.after.each(async () => {
   if (skip) return;
+  try {
+    dfk();
+  } catch {
+    return; // the test cleared its own kernel
+  }
   try {
     await deadline(waitForCurrentTasks(), 60_000, 'outstanding tasks');
   } finally {
@@ -100,6 +106,23 @@ it('sites - a site that is full gets fewer unpinned tasks than one with free wor
   const atB = results.filter((r) => r.startsWith(`${b.nsId} `)).length;
   assert.is(atA + atB, 100);
   assert.ok(atB > 2 * atA, `the site with four workers took most (a: ${atA}, b: ${atB})`);
+});
+
+it('sites - on your own hub (nats.servers): the DFK logs in to the site\'s account there, the queue is at the site', async () => {
+  const o = await startHtexSite(net, 'o', work.path);
+  const { accounts, leafUsers } = hubSiteOptions([o.credential]);
+  const hub = await NatsServer.start({ domain: 'hub', auth: DFK_USER, accounts, leafnodes: { host: net.hubAddress, port: o.hubLeafPort, users: leafUsers } });
+  try {
+    const { user, password } = o.credential.dfk;
+    load(new Config({ executors: [siteExecutor(o, net, { nats: { servers: hub.url, user, password }, siteOverrides: { hubListen: undefined } })], runDir: work.path }));
+    assert.is(await deadline(app(whereAmI)(), 120_000, 'a task at the site'), o.nsId);
+    assert.equal(htexManager(dfk(), 'o').blockConnection?.servers, o.leafUrl);
+  } finally {
+    // The run ends while the hub is up: its streams at the site are deleted through it.
+    await clear();
+    await hub.stop();
+    await stopHtexSite(o);
+  }
 });
 
 test.run();

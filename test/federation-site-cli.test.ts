@@ -41,6 +41,8 @@ test('site - runs a leaf with the site\'s credential, the hub reaches its domain
     await waitFor(() => /is up/.test(site.output()), 'the site command to start its leaf', 30_000);
     assert.match(site.output(), /JetStream domain 's1'/);
     assert.match(site.output(), /label: 's1'/);
+    assert.match(site.output(), new RegExp(`leafUrl: 'nats://<this login node>:${port}'`));
+    assert.match(site.output(), new RegExp(`hubListen: '0.0.0.0:${hub.leafPort}'`));
     assert.not.match(site.output(), new RegExp(credential.leaf.password), 'the password is not printed');
     await waitFor(async () => (await hub.leafCount()) === 1, 'the leaf at the hub', 30_000).catch((error) => {
       throw new Error(`${error.message}\n${readFileSync(join(work.path, 's1', 'nats.log'), 'utf8').slice(-3000)}\n--- hub:\n${hub.server.log}`);
