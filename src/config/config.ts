@@ -82,7 +82,10 @@ const configSchema = z
   })
   .strict();
 
-/** Config options as the user gives them. */
+/**
+ * Config options as the user gives them.
+ * @interface
+ */
 export type ConfigOptions = z.input<typeof configSchema>;
 
 /**
