@@ -23,6 +23,8 @@ for (const example of examples) {
   test(`${example.file}:${example.line} runs`, async () => {
     const dir = tempDir('parsl-ts-docs-example-');
     try {
+      // An ES module, as a user's script in a `"type": "module"` package (top-level await).
+      writeFileSync(join(dir.path, 'package.json'), '{ "type": "module" }\n');
       const file = join(dir.path, exampleFileName(example));
       writeFileSync(file, runnableSource(root, example));
       const run = await deadline(runFile(file, dir.path), TIMEOUT_MS, `${example.file}:${example.line}`);
