@@ -101,7 +101,8 @@ if (!process.argv.includes('--no-typedoc')) {
   else {
     app.validate(project);
     if (app.logger.hasErrors() || app.logger.hasWarnings()) problems.push('typedoc: validation failed (see the warnings above: each names an export to document)');
-    const commentOf = (r) => r.comment ?? r.signatures?.[0]?.comment ?? r.getSignature?.comment;
+    // A function keeps its TSDoc on its signature; `comment` may be a re-export statement's.
+    const commentOf = (r) => r.signatures?.[0]?.comment ?? r.comment ?? r.getSignature?.comment;
     for (const reflection of project.children ?? []) {
       const comment = commentOf(reflection);
       const where = `${reflection.name} (${reflection.sources?.[0]?.fileName ?? '?'})`;

@@ -143,6 +143,13 @@ const NO_OUTPUTS: readonly DataFuture[] = Object.freeze([]);
 /**
  * The future of one app call: `tid`, `state`, the result, and a `DataFuture` for each declared
  * output. Parsl's `AppFuture`.
+ *
+ * @example
+ * ```ts
+ * const f = double(21);                 // AppFuture<number>, at once
+ * console.log(f.tid, f.state);          // 1 'pending'
+ * console.log(await f, f.done());       // 42 true
+ * ```
  */
 export class AppFuture<T> extends BaseFuture<T> {
   /** The task id, unique within one DataFlowKernel. */
@@ -223,6 +230,12 @@ export class AppFuture<T> extends BaseFuture<T> {
 /**
  * The future of a file an app produces: resolves to the `File` when the app finishes.
  * Parsl's `DataFuture`.
+ *
+ * @example
+ * ```ts
+ * const made = bashApp((_o: { outputs: File[] }) => 'date > now.txt')({ outputs: [new File('now.txt')] });
+ * const file = await made.outputs[0]!;  // the File, once the task is done
+ * ```
  */
 export class DataFuture extends BaseFuture<File> {
   /** The file this future stands for. */

@@ -6,7 +6,14 @@
  * in another realm (a worker thread, a second copy of this package).
  */
 
-/** What an error looks like once it has crossed a thread or a network. */
+/**
+ * What an error looks like once it has crossed a thread or a network.
+ *
+ * @example
+ * ```ts
+ * const plain: SerializedError = { name: 'TypeError', message: 'x is not a function' };
+ * ```
+ */
 export interface SerializedError {
   name: string;
   message: string;
@@ -18,7 +25,14 @@ export interface SerializedError {
 
 const BRAND = Symbol.for('parsl-ts.error-brand');
 
-/** Base of all parsl-ts errors. */
+/**
+ * Base of all parsl-ts errors.
+ *
+ * @example
+ * ```ts
+ * try { await f; } catch (e) { if (e instanceof ParslError) console.log(e.name, e.message); }
+ * ```
+ */
 export class ParslError extends Error {
   static {
     this.prototype.name = 'ParslError';
@@ -39,7 +53,15 @@ export class ParslError extends Error {
   }
 }
 
-/** A configuration or argument that does not pass validation. */
+/**
+ * A configuration or argument that does not pass validation.
+ *
+ * @example
+ * ```ts
+ * try { new ThreadPoolExecutor({ maxThreads: 0 }); }
+ * catch (e) { if (e instanceof ConfigError) console.log(e.path); }   // ThreadPoolExecutor.maxThreads
+ * ```
+ */
 export class ConfigError extends ParslError {
   /** Path of the offending option, such as `executors[0].maxThreads`. */
   readonly path: string;
@@ -49,23 +71,62 @@ export class ConfigError extends ParslError {
   }
 }
 
-/** A call made in the wrong lifecycle state, e.g. submitting after `clear()`. */
+/**
+ * A call made in the wrong lifecycle state, e.g. submitting after `clear()`.
+ *
+ * @example
+ * ```ts
+ * await clear(); try { double(1); } catch (e) { console.log(e instanceof IllegalStateError); }   // true
+ * ```
+ */
 export class IllegalStateError extends ParslError {}
 
-/** No DataFlowKernel is loaded and an app was called. */
+/**
+ * No DataFlowKernel is loaded and an app was called.
+ *
+ * @example
+ * ```ts
+ * try { double(1); } catch (e) { console.log(e instanceof NoKernelError); }   // true: load() first
+ * ```
+ */
 export class NoKernelError extends IllegalStateError {
   constructor() {
     super('No DataFlowKernel is loaded: call load() (or load(config)) before calling apps.');
   }
 }
 
-/** An app function cannot be sent to a worker (captured variables, native code, a class method…). */
+/**
+ * An app function cannot be sent to a worker (captured variables, native code, a class method…).
+ *
+ * @example
+ * ```ts
+ * const factor = 3;
+ * try { app((x: number) => x * factor); }            // reads a variable of the script
+ * catch (e) { console.log(e instanceof FunctionSerializationError); }   // true: pass factor as an argument
+ * ```
+ */
 export class FunctionSerializationError extends ParslError {}
 
-/** An argument or a result cannot be sent between threads or processes. */
+/**
+ * An argument or a result cannot be sent between threads or processes.
+ *
+ * @example
+ * ```ts
+ * const f = app((o: unknown) => o)(() => 1);          // a function as an argument
+ * console.log((await f.exception()) instanceof SerializationError);   // true
+ * ```
+ */
 export class SerializationError extends ParslError {}
 
-/** A task failed because tasks it depends on failed. */
+/**
+ * A task failed because tasks it depends on failed.
+ *
+ * @example
+ * ```ts
+ * const error = await double(fails()).exception();
+ * if (error instanceof DependencyError) console.log(error.chain, error.cause);
+ * ```
+ */
 export class DependencyError extends ParslError {
   /** Ids of the failed tasks this task depended on directly. */
   readonly dependentTaskIds: number[];
@@ -110,7 +171,15 @@ function describeRootCause(cause: unknown): string {
   return text.length > 240 ? `${text.slice(0, 240)}…` : text;
 }
 
-/** A join app's inner futures failed. */
+/**
+ * A join app's inner futures failed.
+ *
+ * @example
+ * ```ts
+ * const e = await joinApp(() => [fails()])().exception();
+ * if (e instanceof JoinError) console.log(e.failedTaskIds);
+ * ```
+ */
 export class JoinError extends ParslError {
   readonly taskId: number;
   readonly failedTaskIds: number[];
@@ -123,7 +192,15 @@ export class JoinError extends ParslError {
   }
 }
 
-/** A bash app's command exited with a non-zero status. */
+/**
+ * A bash app's command exited with a non-zero status.
+ *
+ * @example
+ * ```ts
+ * const e = await bashApp(() => 'exit 3')().exception();
+ * if (e instanceof BashExitFailure) console.log(e.exitCode, e.command);   // 3 exit 3
+ * ```
+ */
 export class BashExitFailure extends ParslError {
   readonly exitCode: number;
   readonly command: string;
@@ -134,7 +211,15 @@ export class BashExitFailure extends ParslError {
   }
 }
 
-/** A bash app finished but some of its declared `outputs` do not exist. */
+/**
+ * A bash app finished but some of its declared `outputs` do not exist.
+ *
+ * @example
+ * ```ts
+ * const e = await bashApp((_o: { outputs: File[] }) => 'true')({ outputs: [new File('never.txt')] }).exception();
+ * if (e instanceof MissingOutputs) console.log(e.outputs);   // [ 'never.txt' ]
+ * ```
+ */
 export class MissingOutputs extends ParslError {
   readonly outputs: string[];
   constructor(outputs: string[]) {
@@ -143,7 +228,15 @@ export class MissingOutputs extends ParslError {
   }
 }
 
-/** An app ran longer than its `walltime`. */
+/**
+ * An app ran longer than its `walltime`.
+ *
+ * @example
+ * ```ts
+ * const e = await bashApp((_o: { walltime: string }) => 'sleep 10')({ walltime: '1s' }).exception();
+ * console.log(e instanceof AppTimeout);   // true
+ * ```
+ */
 export class AppTimeout extends ParslError {
   readonly walltimeMs: number;
   constructor(walltimeMs: number) {
@@ -152,7 +245,14 @@ export class AppTimeout extends ParslError {
   }
 }
 
-/** The worker thread running the task died (process.exit, a memory limit, a crash). */
+/**
+ * The worker thread running the task died (process.exit, a memory limit, a crash).
+ *
+ * @example
+ * ```ts
+ * load(new Config({ retries: 3, retryHandler: (e) => (e instanceof WorkerLost ? 0 : 1) }));   // lost workers retry for free
+ * ```
+ */
 export class WorkerLost extends ParslError {
   readonly workerId: string;
   constructor(workerId: string, reason: string) {
@@ -161,7 +261,14 @@ export class WorkerLost extends ParslError {
   }
 }
 
-/** The helper process that starts a thread's bash commands died before this command's end was reported. */
+/**
+ * The helper process that starts a thread's bash commands died before this command's end was reported.
+ *
+ * @example
+ * ```ts
+ * load(new Config({ retries: 1, retryHandler: (e) => (e instanceof BashHelperLost ? 0 : 1) }));
+ * ```
+ */
 export class BashHelperLost extends ParslError {
   readonly helperPid: number;
   constructor(helperPid: number, reason: string) {
@@ -170,7 +277,14 @@ export class BashHelperLost extends ParslError {
   }
 }
 
-/** A block manager stopped heartbeating while it held this task. */
+/**
+ * A block manager stopped heartbeating while it held this task.
+ *
+ * @example
+ * ```ts
+ * const e = await f.exception(); if (e instanceof ManagerLost) console.log('block lost:', e.blockId);
+ * ```
+ */
 export class ManagerLost extends ParslError {
   readonly blockId: string;
   constructor(blockId: string, reason: string) {
@@ -179,7 +293,14 @@ export class ManagerLost extends ParslError {
   }
 }
 
-/** Blocks of an executor keep failing to start; the executor stopped submitting more. */
+/**
+ * Blocks of an executor keep failing to start; the executor stopped submitting more.
+ *
+ * @example
+ * ```ts
+ * const e = await f.exception(); if (e instanceof BlockStartError) console.log(e.executor, e.message);   // see runinfo/NNN/submit_scripts/
+ * ```
+ */
 export class BlockStartError extends ParslError {
   readonly executor: string;
   constructor(executor: string, failures: number, lastReason: string) {
@@ -191,16 +312,48 @@ export class BlockStartError extends ParslError {
   }
 }
 
-/** The task was cancelled before it was launched. */
+/**
+ * The task was cancelled before it was launched.
+ *
+ * @example
+ * ```ts
+ * const f = double(2);
+ * f.cancel('not needed');
+ * console.log((await f.exception()) instanceof TaskCancelledError);   // true
+ * ```
+ */
 export class TaskCancelledError extends ParslError {}
 
-/** `result(timeoutMs)` ran out of time; the task itself goes on. */
+/**
+ * `result(timeoutMs)` ran out of time; the task itself goes on.
+ *
+ * @example
+ * ```ts
+ * try { await slow().result(1_000); } catch (e) { console.log(e instanceof TimeoutError); }   // the task goes on
+ * ```
+ */
 export class TimeoutError extends ParslError {}
 
-/** The DataFlowKernel was cleared while the task was still outstanding. */
+/**
+ * The DataFlowKernel was cleared while the task was still outstanding.
+ *
+ * @example
+ * ```ts
+ * const f = slow(); await clear(); console.log((await f.exception()) instanceof KernelClosedError);
+ * ```
+ */
 export class KernelClosedError extends ParslError {}
 
-/** An app's own error, rebuilt on this side when its class is not a built-in one. */
+/**
+ * An app's own error, rebuilt on this side when its class is not a built-in one.
+ *
+ * @example
+ * ```ts
+ * class MyError extends Error {}
+ * const e = await app(() => { throw new MyError('x'); })().exception();
+ * if (e instanceof RemoteFailure) console.log(e.name);   // MyError
+ * ```
+ */
 export class RemoteFailure extends ParslError {}
 
 const builtinErrors: Record<string, ErrorConstructor> = {

@@ -7,7 +7,17 @@ import { durationSchema, parseOptions, periodSchema } from '../common/validate.t
 import { DEFAULT_RUN_DIR } from '../dataflow/run-dir.ts';
 import { MonitoringHub } from '../monitoring/hub.ts';
 
-/** What a retry handler is told about the failed task. */
+/**
+ * What a retry handler is told about the failed task.
+ *
+ * @example
+ * ```ts
+ * load(new Config({
+ *   retries: 2,
+ *   retryHandler: (_error, task: RetryTaskInfo) => { console.log(task.appName, task.tries); return 1; },
+ * }));
+ * ```
+ */
 export interface RetryTaskInfo {
   taskId: number;
   appName: string;
@@ -21,6 +31,12 @@ export interface RetryTaskInfo {
 /**
  * Decides how much a failure costs: the task is retried while the sum of costs stays at or
  * under `retries`. Return 0 to retry for free, `Infinity` to give up at once.
+ *
+ * @example
+ * ```ts
+ * const handler: RetryHandler = (error, task) => (error instanceof WorkerLost ? 0 : task.tries < 3 ? 1 : Infinity);
+ * load(new Config({ retries: 5, retryHandler: handler }));
+ * ```
  */
 export type RetryHandler = (error: unknown, task: RetryTaskInfo) => number;
 
@@ -39,6 +55,7 @@ const configSchema = z
      * Weighs each failure against `retries` (Parsl's `retry_handler`): consulted on every failure,
      * also with `retries: 0`; the task is tried again while the summed costs stay within `retries`.
      * A handler that throws fails the task with its error (the app's error as its `cause`).
+     * @default none: every failure costs 1
      */
     retryHandler: z.custom<RetryHandler>((v) => typeof v === 'function', { message: 'expected a function (error, task) => cost' }).optional(),
     /**
@@ -85,6 +102,12 @@ const configSchema = z
 /**
  * Config options as the user gives them.
  * @interface
+ *
+ * @example
+ * ```ts
+ * const options: ConfigOptions = { retries: 2, checkpointMode: 'task_exit', runDir: 'runs' };
+ * load(new Config(options));
+ * ```
  */
 export type ConfigOptions = z.input<typeof configSchema>;
 
@@ -93,6 +116,7 @@ export type ConfigOptions = z.input<typeof configSchema>;
  * construction: an unknown option, a wrong type or a contradiction throws `ConfigError`
  * naming the option.
  *
+ * @example
  * ```ts
  * load(new Config({ executors: [new ThreadPoolExecutor({ maxThreads: 4 })], retries: 2 }));
  * ```

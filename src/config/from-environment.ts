@@ -105,6 +105,7 @@ export function defaultConfig(): Config {
  * `retries`; every other field is kept); `undefined` when none is set. For scripts run with
  * plain `node`, where `load()` cannot import a config module by itself:
  *
+ * @example
  * ```ts
  * import { configFromEnvironment, load } from 'parsl-ts';
  * await using _dfk = load(await configFromEnvironment());

@@ -39,7 +39,7 @@ const htexSchema = z
     drainPeriod: periodSchema.default(30_000),
     /** At most this many tasks travel in one message. @default 256 */
     maxTasksPerMessage: z.number().int().positive().max(10_000).default(256),
-    /** NATS servers and credentials. */
+    /** NATS servers and credentials. @default {}, an embedded nats-server started for the run */
     nats: natsOptionsSchema.default({}),
     /**
      * The command that starts a block manager on a node (Parsl's `launch_cmd`), without its
@@ -51,6 +51,7 @@ const htexSchema = z
     /**
      * Run each block manager in a container. The image must have parsl-ts installed
      * (`parsl-ts` on its PATH) unless `launchCmd` says otherwise.
+     * @default none: block managers run on the node itself
      */
     container: z
       .object({
@@ -72,9 +73,28 @@ const htexSchema = z
     path: ['nats'],
   });
 
-/** Options of `HighThroughputExecutor`, as the user gives them. */
+/**
+ * Options of `HighThroughputExecutor`, as the user gives them.
+ * @interface
+ *
+ * @example
+ * ```ts
+ * const options: HighThroughputExecutorOptions = {
+ *   label: 'htex', provider: new LocalProvider({ maxBlocks: 2 }), heartbeatPeriod: '10s', heartbeatThreshold: '60s',
+ * };
+ * new HighThroughputExecutor(options);
+ * ```
+ */
 export type HighThroughputExecutorOptions = z.input<typeof htexSchema>;
-/** Options of `HighThroughputExecutor` with defaults filled in. */
+/**
+ * Options of `HighThroughputExecutor` with defaults filled in.
+ *
+ * @example
+ * ```ts
+ * const htex = new HighThroughputExecutor();
+ * const resolved: ResolvedHighThroughputExecutorOptions = htex.options;   // heartbeatPeriod in ms, provider made
+ * ```
+ */
 export type ResolvedHighThroughputExecutorOptions = z.output<typeof htexSchema> & { provider: ExecutionProvider };
 
 /**
@@ -83,6 +103,15 @@ export type ResolvedHighThroughputExecutorOptions = z.output<typeof htexSchema> 
  * worker threads. Parsl's HighThroughputExecutor, with NATS in place of ZeroMQ: a block
  * anywhere only needs to reach a NATS server. With no `nats.servers`, an embedded
  * `nats-server` is started for the run with a generated credential.
+ *
+ * @example
+ * ```ts
+ * new HighThroughputExecutor({
+ *   label: 'cluster',
+ *   maxWorkersPerNode: 8,
+ *   provider: new SlurmProvider({ partition: 'compute', maxBlocks: 4 }),
+ * });
+ * ```
  */
 export class HighThroughputExecutor implements Executor {
   readonly kind = 'htex';

@@ -1,5 +1,15 @@
 /** The plain objects `MonitoringDatabase` returns (times in ms since the epoch, `null` when not known). */
 
+/**
+ * One run of a workflow, as `MonitoringDatabase.workflows()` lists it.
+ *
+ * @example
+ * ```ts
+ * const db = MonitoringDatabase.open('runinfo/monitoring.db');
+ * const runId = db.workflows()[0]!.runId;
+ * const value: WorkflowSummary | undefined = db.workflows()[0];
+ * ```
+ */
 export interface WorkflowSummary {
   runId: string;
   workflowName: string | null;
@@ -16,6 +26,16 @@ export interface WorkflowSummary {
   byState: Record<string, number>;
 }
 
+/**
+ * One try of a task on the timeline: when it was launched, started and returned, and where.
+ *
+ * @example
+ * ```ts
+ * const db = MonitoringDatabase.open('runinfo/monitoring.db');
+ * const runId = db.workflows()[0]!.runId;
+ * const value: TimelineTry | undefined = db.timeline(runId).tries[0];
+ * ```
+ */
 export interface TimelineTry {
   taskId: number;
   tryId: number;
@@ -33,6 +53,16 @@ export interface TimelineTry {
   lane: number;
 }
 
+/**
+ * The task dependency graph of a run, by task, or by app when the run is too big to draw.
+ *
+ * @example
+ * ```ts
+ * const db = MonitoringDatabase.open('runinfo/monitoring.db');
+ * const runId = db.workflows()[0]!.runId;
+ * const value: TaskGraph | undefined = db.taskGraph(runId);
+ * ```
+ */
 export interface TaskGraph {
   /** 'task': a node per task; 'app': the graph was too big, a node per app. */
   level: 'task' | 'app';
@@ -41,6 +71,16 @@ export interface TaskGraph {
   tasks: number;
 }
 
+/**
+ * The tasks of one app in a run: counts by state and durations.
+ *
+ * @example
+ * ```ts
+ * const db = MonitoringDatabase.open('runinfo/monitoring.db');
+ * const runId = db.workflows()[0]!.runId;
+ * const value: AppSummary | undefined = db.apps(runId)[0];
+ * ```
+ */
 export interface AppSummary {
   funcName: string;
   count: number;
@@ -50,6 +90,16 @@ export interface AppSummary {
   p95Ms: number | null;
 }
 
+/**
+ * Failed tries of a run grouped by error class, then by message.
+ *
+ * @example
+ * ```ts
+ * const db = MonitoringDatabase.open('runinfo/monitoring.db');
+ * const runId = db.workflows()[0]!.runId;
+ * const value: FailureGroup | undefined = db.failures(runId)[0];
+ * ```
+ */
 export interface FailureGroup {
   errorClass: string;
   /** Failed tries of this class, retried ones included. */
@@ -62,6 +112,16 @@ export interface FailureGroup {
   messages: { message: string; count: number; tasks: number; taskIds: number[] }[];
 }
 
+/**
+ * One try of a task, with its error when it failed.
+ *
+ * @example
+ * ```ts
+ * const db = MonitoringDatabase.open('runinfo/monitoring.db');
+ * const runId = db.workflows()[0]!.runId;
+ * const value: TaskTry | undefined = db.task(runId, 1)?.tries[0];
+ * ```
+ */
 export interface TaskTry {
   tryId: number;
   executor: string;
@@ -77,6 +137,16 @@ export interface TaskTry {
   joins: number[];
 }
 
+/**
+ * The end of a task's stdout or stderr file.
+ *
+ * @example
+ * ```ts
+ * const db = MonitoringDatabase.open('runinfo/monitoring.db');
+ * const runId = db.workflows()[0]!.runId;
+ * const value: FileTail | undefined = db.task(runId, 1)?.stdout;
+ * ```
+ */
 export interface FileTail {
   path: string;
   exists: boolean;
@@ -84,6 +154,16 @@ export interface FileTail {
   tail: string;
 }
 
+/**
+ * Everything known of one task: its tries, state changes, dependencies and output files.
+ *
+ * @example
+ * ```ts
+ * const db = MonitoringDatabase.open('runinfo/monitoring.db');
+ * const runId = db.workflows()[0]!.runId;
+ * const value: TaskDetails | undefined = db.task(runId, 1);
+ * ```
+ */
 export interface TaskDetails {
   runId: string;
   taskId: number;
@@ -105,6 +185,16 @@ export interface TaskDetails {
   stderr: FileTail | null;
 }
 
+/**
+ * The samples of one process: CPU percent and resident bytes over time.
+ *
+ * @example
+ * ```ts
+ * const db = MonitoringDatabase.open('runinfo/monitoring.db');
+ * const runId = db.workflows()[0]!.runId;
+ * const value: ResourceSeries | undefined = db.resources(runId).series[0];
+ * ```
+ */
 export interface ResourceSeries {
   hostname: string;
   pid: number | null;
@@ -112,6 +202,16 @@ export interface ResourceSeries {
   points: [number, number | null, number | null][];
 }
 
+/**
+ * CPU and memory samples of the processes that ran tasks, and the run's nodes and blocks.
+ *
+ * @example
+ * ```ts
+ * const db = MonitoringDatabase.open('runinfo/monitoring.db');
+ * const runId = db.workflows()[0]!.runId;
+ * const value: Resources | undefined = db.resources(runId);
+ * ```
+ */
 export interface Resources {
   series: ResourceSeries[];
   nodes: { hostname: string; blockId: string; cpuCount: number; totalMemory: number; workerCount: number; active: boolean; time: number | null }[];

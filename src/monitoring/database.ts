@@ -28,6 +28,16 @@ const time = (text: unknown): number | null => {
 /** How much of stdout/stderr a task page shows. */
 const TAIL_BYTES = 4096;
 
+/**
+ * Read-only queries on a monitoring database (Parsl's schema), as the dashboard makes them: for scripts and notebooks. Times are ms since the epoch.
+ *
+ * @example
+ * ```ts
+ * const db = MonitoringDatabase.open('runinfo/monitoring.db');
+ * for (const run of db.workflows()) console.log(run.runId, run.tasks, run.byState);
+ * db.close();
+ * ```
+ */
 export class MonitoringDatabase {
   readonly path: string;
   readonly #db: SqliteDatabase;

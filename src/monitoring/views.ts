@@ -28,7 +28,16 @@ export function assignLanes<T extends { group: string; start: number; end: numbe
   });
 }
 
-/** Tasks in each state over time, sampled at `points` times between the first and last change. */
+/**
+ * Tasks in each state over time, sampled at `points` times between the first and last change.
+ *
+ * @example
+ * ```ts
+ * const db = MonitoringDatabase.open('runinfo/monitoring.db');
+ * const runId = db.workflows()[0]!.runId;
+ * const value: StatesOverTime | undefined = db.statesOverTime(runId);
+ * ```
+ */
 export interface StatesOverTime {
   times: number[];
   states: string[];

@@ -7,7 +7,15 @@ import { SubmitError } from './errors.ts';
 import { SimpleLauncher } from './launchers/simple.ts';
 import { channelSchema, commonOptionsShape, resolveCommonOptions, TERMINAL_JOB_STATES, type ResolvedProviderOptions } from './provider.ts';
 
-/** One machine of an AdHocProvider. */
+/**
+ * One machine of an AdHocProvider.
+ *
+ * @example
+ * ```ts
+ * const host: AdHocHost = { name: 'node1', channel: new SSHChannel({ hostname: 'node1.lab.example.org' }) };
+ * new AdHocProvider({ hosts: [host] });
+ * ```
+ */
 export interface AdHocHost {
   /** Name of the host in job ids (`<name>:<pid>`), unique within the provider. */
   name: string;
@@ -29,14 +37,23 @@ const adhocSchema = z
           .strict(),
       )
       .min(1, 'expected at least one host'),
-    /** Not used: `hosts` gives one channel per host. */
+    /** Not used: `hosts` gives one channel per host. @default none */
     channel: z.undefined({ message: 'AdHocProvider takes one channel per host in hosts[].channel, not a channel option' }).optional(),
     /** Most blocks at once. @default hosts.length */
     maxBlocks: z.number().int().min(0).optional(),
   })
   .strict();
 
-/** AdHocProvider options as the user gives them. */
+/**
+ * AdHocProvider options as the user gives them.
+ * @interface
+ *
+ * @example
+ * ```ts
+ * const options: AdHocProviderOptions = { hosts: [{ name: 'node1', channel: new SSHChannel({ hostname: 'node1.lab.org' }) }] };
+ * new AdHocProvider(options);
+ * ```
+ */
 export type AdHocProviderOptions = z.input<typeof adhocSchema>;
 
 export interface ResolvedAdHocProviderOptions extends ResolvedProviderOptions {
@@ -71,6 +88,7 @@ export function resolveAdHocProviderOptions(options: AdHocProviderOptions): Reso
  * the next host that has none running (reached through that host's channel); the job id is
  * `<host>:<pid>`. Status by `kill -0` and an exit-code file; cancel kills the process group.
  *
+ * @example
  * ```ts
  * new AdHocProvider({ hosts: [
  *   { name: 'node1', channel: new SSHChannel({ host: 'node1' }) },

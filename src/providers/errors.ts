@@ -17,7 +17,14 @@ function snippet(text: string): string {
   return trimmed.length > SNIPPET ? `${trimmed.slice(0, SNIPPET)}…` : trimmed;
 }
 
-/** Base of errors that carry the output of a scheduler command. */
+/**
+ * Base of errors that carry the output of a scheduler command.
+ *
+ * @example
+ * ```ts
+ * const e = await f.exception(); if (e instanceof ProviderCommandError) console.log(e.command, e.exitCode, e.stderr);
+ * ```
+ */
 export class ProviderCommandError extends ParslError {
   readonly command: string;
   readonly exitCode: number | undefined;
@@ -37,6 +44,11 @@ export class ProviderCommandError extends ParslError {
  * A block could not be submitted. The message says which step failed (writing the script,
  * running the submit command, a non-zero exit, output without a job id, no free host…); the
  * fields hold the command and what it printed.
+ *
+ * @example
+ * ```ts
+ * try { await provider.submit('parsl-ts block', options); } catch (e) { if (e instanceof SubmitError) console.log(e.stderr); }
+ * ```
  */
 export class SubmitError extends ProviderCommandError {
   /** The name the job was submitted under. */
@@ -47,7 +59,14 @@ export class SubmitError extends ProviderCommandError {
   }
 }
 
-/** The scheduler could not be asked about jobs (its status command failed or printed nonsense). */
+/**
+ * The scheduler could not be asked about jobs (its status command failed or printed nonsense).
+ *
+ * @example
+ * ```ts
+ * try { await provider.status(['1234']); } catch (e) { if (e instanceof JobStatusError) console.log(e.jobIds, e.stderr); }
+ * ```
+ */
 export class JobStatusError extends ProviderCommandError {
   readonly jobIds: string[];
   constructor(jobIds: string[], reason: string, evidence: CommandEvidence = {}, options?: ErrorOptions) {
@@ -56,7 +75,14 @@ export class JobStatusError extends ProviderCommandError {
   }
 }
 
-/** The cancel command could not be run at all (as opposed to refusing some jobs, which `cancel` reports as `false`). */
+/**
+ * The cancel command could not be run at all (as opposed to refusing some jobs, which `cancel` reports as `false`).
+ *
+ * @example
+ * ```ts
+ * try { await provider.cancel(['1234']); } catch (e) { if (e instanceof JobCancelError) console.log(e.jobIds); }
+ * ```
+ */
 export class JobCancelError extends ProviderCommandError {
   readonly jobIds: string[];
   constructor(jobIds: string[], reason: string, evidence: CommandEvidence = {}, options?: ErrorOptions) {

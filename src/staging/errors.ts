@@ -4,6 +4,12 @@ import { ParslError, registerErrorClasses } from '../common/errors.ts';
  * A file could not be staged in or out: no provider can stage its URL, the transfer failed, or
  * the copy does not match its expected size or checksum. Names the URL; `cause` holds the
  * underlying error (a socket error, an FTP reply, rsync's stderr…).
+ *
+ * @example
+ * ```ts
+ * try { await stageIn(new File('s3://bucket/x'), 'work'); }
+ * catch (e) { if (e instanceof StagingError) console.log(e.url, e.providersTried); }
+ * ```
  */
 export class StagingError extends ParslError {
   readonly url: string;

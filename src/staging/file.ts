@@ -15,6 +15,7 @@ const OPAQUE_SCHEMES = /^(zip):(?!\/\/)/i;
  * `globus://ENDPOINT/path`. A remote URL may end in `#sha256=HEX` (or `#md5=HEX`): staging
  * then checks the copy against it.
  *
+ * @example
  * ```ts
  * const unsorted = new File('unsorted_numbers.txt');
  * sortNumbers({ inputs: [unsorted] });

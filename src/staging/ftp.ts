@@ -34,7 +34,14 @@ export class FTPSeparateTaskStaging implements StagingProvider {
   }
 }
 
-/** The same, run in the worker before the app. Parsl's `FTPInTaskStaging`. */
+/**
+ * The same, run in the worker before the app. Parsl's `FTPInTaskStaging`.
+ *
+ * @example
+ * ```ts
+ * const storageAccess = [new NoOpFileStaging(), new FTPInTaskStaging()];
+ * ```
+ */
 export class FTPInTaskStaging extends FTPSeparateTaskStaging {
   override readonly name: string = 'FTPInTaskStaging';
   override readonly inTask: boolean = true;

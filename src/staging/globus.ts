@@ -178,7 +178,15 @@ export class GlobusStaging implements StagingProvider {
   }
 }
 
-/** The Transfer API answered an error (`{ code, message }` with a 4xx/5xx status). */
+/**
+ * The Transfer API answered an error (`{ code, message }` with a 4xx/5xx status).
+ *
+ * @example
+ * ```ts
+ * try { await stageIn(new File('globus://EP/x'), 'work', { storageAccess: [globus] }); }
+ * catch (e) { if (e instanceof GlobusApiError) console.log(e.status, e.code); }
+ * ```
+ */
 export class GlobusApiError extends Error {
   constructor(
     method: string,

@@ -36,7 +36,14 @@ export class HTTPSeparateTaskStaging implements StagingProvider {
   }
 }
 
-/** The same, run in the worker before the app. Parsl's `HTTPInTaskStaging`. */
+/**
+ * The same, run in the worker before the app. Parsl's `HTTPInTaskStaging`.
+ *
+ * @example
+ * ```ts
+ * const storageAccess = [new NoOpFileStaging(), new HTTPInTaskStaging()];   // HTTP fetched inside the task
+ * ```
+ */
 export class HTTPInTaskStaging extends HTTPSeparateTaskStaging {
   override readonly name: string = 'HTTPInTaskStaging';
   override readonly inTask: boolean = true;

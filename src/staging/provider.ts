@@ -35,7 +35,14 @@ export function outputLocalPath(file: File, workDir: string): string {
   return file.localPath ?? `${workDir.replace(/\/+$/, '')}/${file.filename}`;
 }
 
-/** Local files need no staging: the app opens the path itself. Parsl's `NoOpFileStaging`. */
+/**
+ * Local files need no staging: the app opens the path itself. Parsl's `NoOpFileStaging`.
+ *
+ * @example
+ * ```ts
+ * chooseStagingProvider(new File('data.csv'), 'in');   // a NoOpFileStaging: nothing to copy
+ * ```
+ */
 export class NoOpFileStaging implements StagingProvider {
   readonly name = 'NoOpFileStaging';
   readonly inTask = false;

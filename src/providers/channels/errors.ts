@@ -1,6 +1,14 @@
 import { ParslError } from '../../common/errors.ts';
 
-/** A command on a channel ran longer than its timeout and was killed. */
+/**
+ * A command on a channel ran longer than its timeout and was killed.
+ *
+ * @example
+ * ```ts
+ * const channel = new SSHChannel({ hostname: 'login.cluster.org' });
+ * try { await channel.exec('hostname'); } catch (e) { if (e instanceof ChannelTimeoutError) console.log(e.message); }
+ * ```
+ */
 export class ChannelTimeoutError extends ParslError {
   readonly command: string;
   constructor(command: string, timeoutMs: number, where: string) {

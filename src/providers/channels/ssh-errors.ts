@@ -1,7 +1,15 @@
 /** Errors of the SSH channels (`SSHChannel`, `SSHInteractiveLoginChannel`). */
 import { IllegalStateError, ParslError, registerErrorClasses } from '../../common/errors.ts';
 
-/** The channel could not reach the server or finish the SSH handshake (refused, DNS, timeout…). */
+/**
+ * The channel could not reach the server or finish the SSH handshake (refused, DNS, timeout…).
+ *
+ * @example
+ * ```ts
+ * const channel = new SSHChannel({ hostname: 'login.cluster.org' });
+ * try { await channel.exec('hostname'); } catch (e) { if (e instanceof ChannelConnectError) console.log(e.where); }
+ * ```
+ */
 export class ChannelConnectError extends ParslError {
   /** `ssh user@host:port` */
   readonly where: string;
@@ -11,7 +19,15 @@ export class ChannelConnectError extends ParslError {
   }
 }
 
-/** The server accepted the connection but refused every authentication method we tried. */
+/**
+ * The server accepted the connection but refused every authentication method we tried.
+ *
+ * @example
+ * ```ts
+ * const channel = new SSHChannel({ hostname: 'login.cluster.org' });
+ * try { await channel.exec('hostname'); } catch (e) { if (e instanceof ChannelAuthError) console.log(e.methods); }
+ * ```
+ */
 export class ChannelAuthError extends ParslError {
   readonly where: string;
   /** Methods tried, in order, e.g. `['publickey', 'keyboard-interactive']`. */
@@ -38,6 +54,12 @@ export interface HostKeyFacts {
 /**
  * Under `hostKeyPolicy: 'strict'`, the server's host key is not in known_hosts. The message
  * names the host, the key's SHA256 fingerprint and the file, and gives the line to add.
+ *
+ * @example
+ * ```ts
+ * const channel = new SSHChannel({ hostname: 'login.cluster.org' });
+ * try { await channel.exec('hostname'); } catch (e) { if (e instanceof HostKeyUnknownError) console.log(e.knownHostsLine); }
+ * ```
  */
 export class HostKeyUnknownError extends ParslError {
   readonly host: string;
@@ -66,6 +88,12 @@ export class HostKeyUnknownError extends ParslError {
 /**
  * known_hosts holds a different key for this host: the server's key was replaced, or someone is
  * in the middle. Refused under every policy, `'accept-new'` included.
+ *
+ * @example
+ * ```ts
+ * const channel = new SSHChannel({ hostname: 'login.cluster.org' });
+ * try { await channel.exec('hostname'); } catch (e) { if (e instanceof HostKeyChangedError) console.log(e.lines); }
+ * ```
  */
 export class HostKeyChangedError extends ParslError {
   readonly host: string;
@@ -90,7 +118,15 @@ export class HostKeyChangedError extends ParslError {
   }
 }
 
-/** The server's host key is marked `@revoked` in known_hosts. */
+/**
+ * The server's host key is marked `@revoked` in known_hosts.
+ *
+ * @example
+ * ```ts
+ * const channel = new SSHChannel({ hostname: 'login.cluster.org' });
+ * try { await channel.exec('hostname'); } catch (e) { if (e instanceof HostKeyRevokedError) console.log(e.fingerprint); }
+ * ```
+ */
 export class HostKeyRevokedError extends ParslError {
   readonly host: string;
   readonly fingerprint: string;
@@ -109,6 +145,12 @@ export class HostKeyRevokedError extends ParslError {
 /**
  * The connection dropped while a command was running. The command may or may not have run to
  * its end on the server, so it is not retried; the next call opens a new connection.
+ *
+ * @example
+ * ```ts
+ * const channel = new SSHChannel({ hostname: 'login.cluster.org' });
+ * try { await channel.exec('hostname'); } catch (e) { if (e instanceof ChannelDisconnectedError) console.log(e.command); }
+ * ```
  */
 export class ChannelDisconnectedError extends ParslError {
   readonly command: string;
@@ -118,14 +160,30 @@ export class ChannelDisconnectedError extends ParslError {
   }
 }
 
-/** A call on a channel after its `close()`. */
+/**
+ * A call on a channel after its `close()`.
+ *
+ * @example
+ * ```ts
+ * const channel = new SSHChannel({ hostname: 'login.cluster.org' });
+ * try { await channel.exec('hostname'); } catch (e) { if (e instanceof ChannelClosedError) console.log(e.message); }
+ * ```
+ */
 export class ChannelClosedError extends IllegalStateError {
   constructor(where: string) {
     super(`channel is closed (${where})`);
   }
 }
 
-/** An SFTP operation (push, pull, writeFile, makeDirs) failed. */
+/**
+ * An SFTP operation (push, pull, writeFile, makeDirs) failed.
+ *
+ * @example
+ * ```ts
+ * const channel = new SSHChannel({ hostname: 'login.cluster.org' });
+ * try { await channel.exec('hostname'); } catch (e) { if (e instanceof ChannelTransferError) console.log(e.operation, e.path); }
+ * ```
+ */
 export class ChannelTransferError extends ParslError {
   readonly operation: 'push' | 'pull' | 'writeFile' | 'makeDirs';
   readonly path: string;
@@ -137,7 +195,15 @@ export class ChannelTransferError extends ParslError {
   }
 }
 
-/** A keyboard-interactive prompt could not be answered (no callback and no terminal, or the callback failed). */
+/**
+ * A keyboard-interactive prompt could not be answered (no callback and no terminal, or the callback failed).
+ *
+ * @example
+ * ```ts
+ * const channel = new SSHChannel({ hostname: 'login.cluster.org' });
+ * try { await channel.exec('hostname'); } catch (e) { if (e instanceof LoginPromptError) console.log(e.message); }
+ * ```
+ */
 export class LoginPromptError extends ParslError {}
 
 registerErrorClasses(

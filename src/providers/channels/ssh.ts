@@ -42,6 +42,13 @@ export type { ResolvedSSHChannelOptions, SSHChannelOptions } from './ssh-options
  *   dropped is opened again by the next call. A command cut off by a drop rejects with
  *   `ChannelDisconnectedError` and is not retried: it may have had effects.
  * - Call `close()` when done: an open connection keeps the process alive.
+ *
+ * @example
+ * ```ts
+ * new SlurmProvider({
+ *   channel: new SSHChannel({ hostname: 'login.cluster.org', username: 'jdoe', privateKeyPath: '~/.ssh/id_ed25519' }),
+ * });
+ * ```
  */
 export class SSHChannel implements Channel {
   readonly options: ResolvedSSHChannelOptions;

@@ -10,11 +10,20 @@ const baseSchema = {
 };
 
 const aprunSchema = z.object(baseSchema).strict();
+/**
+ * Options of `AprunLauncher`, as the user gives them.
+ * @interface
+ */
 export type AprunLauncherOptions = z.input<typeof aprunSchema>;
 
 /**
  * Cray ALPS: `aprun -n <tasks> -N <tasksPerNode>` over the block's nodes (Cobalt and PBS on
  * Cray systems).
+ *
+ * @example
+ * ```ts
+ * new CobaltProvider({ launcher: new AprunLauncher({ overrides: '-d 64' }) });
+ * ```
  */
 export class AprunLauncher implements Launcher {
   readonly name = 'AprunLauncher';
@@ -37,9 +46,20 @@ export class AprunLauncher implements Launcher {
 }
 
 const jsrunSchema = z.object(baseSchema).strict();
+/**
+ * Options of `JsrunLauncher`, as the user gives them.
+ * @interface
+ */
 export type JsrunLauncherOptions = z.input<typeof jsrunSchema>;
 
-/** IBM LSF CSM (Summit): `jsrun -n <tasks> -r <tasksPerNode>` — one resource set per task. */
+/**
+ * IBM LSF CSM (Summit): `jsrun -n <tasks> -r <tasksPerNode>` — one resource set per task.
+ *
+ * @example
+ * ```ts
+ * new LSFProvider({ nodesPerBlock: 2, launcher: new JsrunLauncher() });
+ * ```
+ */
 export class JsrunLauncher implements Launcher {
   readonly name = 'JsrunLauncher';
   readonly debug: boolean;
@@ -69,11 +89,20 @@ const mpiExecSchema = z
     ppnFlag: z.string().min(1).default('-ppn'),
   })
   .strict();
+/**
+ * Options of `MpiExecLauncher`, as the user gives them.
+ * @interface
+ */
 export type MpiExecLauncherOptions = z.input<typeof mpiExecSchema>;
 
 /**
  * `mpiexec -n <tasks> -ppn <tasksPerNode>` (MPICH, Intel MPI, PALS), with `$PBS_NODEFILE` or
  * `$COBALT_NODEFILE` as host file when the scheduler provides one.
+ *
+ * @example
+ * ```ts
+ * new PBSProProvider({ nodesPerBlock: 2, launcher: new MpiExecLauncher({ bindCmd: '--bind-to core' }) });
+ * ```
  */
 export class MpiExecLauncher implements Launcher {
   readonly name = 'MpiExecLauncher';
@@ -109,9 +138,20 @@ const mpiRunSchema = z
     bashLocation: z.string().min(1).default('/bin/bash'),
   })
   .strict();
+/**
+ * Options of `MpiRunLauncher`, as the user gives them.
+ * @interface
+ */
 export type MpiRunLauncherOptions = z.input<typeof mpiRunSchema>;
 
-/** Open MPI: `mpirun -np <tasks> --npernode <tasksPerNode>`. */
+/**
+ * Open MPI: `mpirun -np <tasks> --npernode <tasksPerNode>`.
+ *
+ * @example
+ * ```ts
+ * new TorqueProvider({ nodesPerBlock: 2, launcher: new MpiRunLauncher() });
+ * ```
+ */
 export class MpiRunLauncher implements Launcher {
   readonly name = 'MpiRunLauncher';
   readonly debug: boolean;
