@@ -106,7 +106,10 @@ if (!process.argv.includes('--no-typedoc')) {
     for (const reflection of project.children ?? []) {
       const comment = commentOf(reflection);
       const where = `${reflection.name} (${reflection.sources?.[0]?.fileName ?? '?'})`;
-      if (!comment) continue; // reported by TypeDoc's notDocumented
+      if (!comment) {
+        problems.push(`${where}: no TSDoc comment`);
+        continue;
+      }
       if (!comment.blockTags.some((tag) => tag.tag === '@example')) problems.push(`${where}: no @example in its TSDoc`);
       if (/Options$/.test(reflection.name) && !reflection.name.startsWith('Resolved')) {
         const properties = reflection.children ?? reflection.type?.declaration?.children ?? [];

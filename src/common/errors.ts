@@ -15,9 +15,13 @@
  * ```
  */
 export interface SerializedError {
+  /** The error's class name. */
   name: string;
+  /** The error's message. */
   message: string;
+  /** The stack where it was thrown (a worker's, for a task). */
   stack?: string | undefined;
+  /** The cause, serialized too; `{ value }` for a cause that is not an error. */
   cause?: SerializedError | { value: unknown } | undefined;
   /** Own enumerable data properties that survive a structured clone (`code`, `exitCode`…). */
   props?: Record<string, unknown> | undefined;
@@ -42,6 +46,7 @@ export class ParslError extends Error {
     this.name = new.target.name;
     Object.defineProperty(this, BRAND, { value: new.target.name });
   }
+  /** `instanceof` that also holds for an error made in another realm (a worker thread, a second copy of parsl-ts): compares the class brand. */
   static [Symbol.hasInstance](value: unknown): boolean {
     if (typeof value !== 'object' || value === null) return false;
     if (Object.prototype.isPrototypeOf.call(this.prototype, value)) return true;
@@ -130,6 +135,7 @@ export class SerializationError extends ParslError {}
 export class DependencyError extends ParslError {
   /** Ids of the failed tasks this task depended on directly. */
   readonly dependentTaskIds: number[];
+  /** The task that was not run. */
   readonly taskId: number;
   /** The representative path to the root failure: a failed dependency, its failed dependency… */
   readonly chain: number[];
@@ -181,7 +187,9 @@ function describeRootCause(cause: unknown): string {
  * ```
  */
 export class JoinError extends ParslError {
+  /** The join app's task. */
   readonly taskId: number;
+  /** The failed tasks among the futures it returned. */
   readonly failedTaskIds: number[];
   constructor(taskId: number, failedTaskIds: number[], cause: unknown) {
     super(`join app task ${taskId} failed: the future(s) it returned failed (tasks ${abbreviateIds(failedTaskIds) || 'unknown'})`, {
@@ -202,7 +210,9 @@ export class JoinError extends ParslError {
  * ```
  */
 export class BashExitFailure extends ParslError {
+  /** The command's exit status. */
   readonly exitCode: number;
+  /** The command line that ran. */
   readonly command: string;
   constructor(command: string, exitCode: number) {
     super(`bash app exited with code ${exitCode}: ${command}`);
@@ -221,6 +231,7 @@ export class BashExitFailure extends ParslError {
  * ```
  */
 export class MissingOutputs extends ParslError {
+  /** The declared outputs that do not exist. */
   readonly outputs: string[];
   constructor(outputs: string[]) {
     super(`app finished but these declared outputs are missing: ${outputs.join(', ')}`);
@@ -238,6 +249,7 @@ export class MissingOutputs extends ParslError {
  * ```
  */
 export class AppTimeout extends ParslError {
+  /** The walltime that was exceeded, in ms. */
   readonly walltimeMs: number;
   constructor(walltimeMs: number) {
     super(`app exceeded its walltime of ${walltimeMs} ms`);
@@ -254,6 +266,7 @@ export class AppTimeout extends ParslError {
  * ```
  */
 export class WorkerLost extends ParslError {
+  /** The worker that was lost. */
   readonly workerId: string;
   constructor(workerId: string, reason: string) {
     super(`worker ${workerId} was lost while running this task: ${reason}`);
@@ -270,6 +283,7 @@ export class WorkerLost extends ParslError {
  * ```
  */
 export class BashHelperLost extends ParslError {
+  /** The pid of the helper process that died. */
   readonly helperPid: number;
   constructor(helperPid: number, reason: string) {
     super(`the bash helper process (pid ${helperPid}) that started this command was lost: ${reason}; a new one starts for the next command`);
@@ -286,6 +300,7 @@ export class BashHelperLost extends ParslError {
  * ```
  */
 export class ManagerLost extends ParslError {
+  /** The block whose manager was lost. */
   readonly blockId: string;
   constructor(blockId: string, reason: string) {
     super(`block manager ${blockId} was lost while holding this task: ${reason}`);
@@ -302,6 +317,7 @@ export class ManagerLost extends ParslError {
  * ```
  */
 export class BlockStartError extends ParslError {
+  /** Label of the executor whose blocks do not start. */
   readonly executor: string;
   constructor(executor: string, failures: number, lastReason: string) {
     super(

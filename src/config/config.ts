@@ -19,12 +19,15 @@ import { MonitoringHub } from '../monitoring/hub.ts';
  * ```
  */
 export interface RetryTaskInfo {
+  /** The task's id (`future.tid`). */
   taskId: number;
+  /** The app's name. */
   appName: string;
   /** Tries so far, this one included. */
   tries: number;
   /** Sum of the costs of earlier failures. */
   failCost: number;
+  /** Label of the executor the failed try ran on. */
   executor: string;
 }
 
@@ -122,19 +125,33 @@ export type ConfigOptions = z.input<typeof configSchema>;
  * ```
  */
 export class Config {
+  /** Where tasks run (`executors` option). */
   readonly executors: Executor[];
+  /** How many more tries a failed task gets. */
   readonly retries: number;
+  /** Whether cached apps reuse earlier outcomes in this run. */
   readonly appCache: boolean;
+  /** What each failure costs; `undefined`: 1 each. */
   readonly retryHandler: RetryHandler | undefined;
+  /** What the end of the script does with outstanding tasks. */
   readonly exitMode: 'cleanup' | 'wait' | 'skip';
+  /** How executors scale their blocks. */
   readonly strategy: 'simple' | 'none';
+  /** `strategyPeriod`, in ms. */
   readonly strategyPeriodMs: number;
+  /** `maxIdleTime`, in ms. */
   readonly maxIdleTimeMs: number;
+  /** Where each run gets its numbered directory. */
   readonly runDir: string;
+  /** When results are checkpointed; `undefined`: never. */
   readonly checkpointMode: 'task_exit' | 'periodic' | 'dfk_exit' | 'manual' | undefined;
+  /** `checkpointPeriod`, in ms. */
   readonly checkpointPeriodMs: number;
+  /** Earlier checkpoints that cached calls read. */
   readonly checkpointFiles: readonly string[];
+  /** The monitoring hub; `undefined`: no monitoring. */
   readonly monitoring: MonitoringHub | undefined;
+  /** Whether the progress line is shown. */
   readonly progress: boolean;
 
   constructor(options: ConfigOptions = {}) {

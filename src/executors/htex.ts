@@ -55,7 +55,9 @@ const htexSchema = z
      */
     container: z
       .object({
+        /** The container engine on the nodes. */
         runtime: z.enum(['apptainer', 'singularity', 'docker', 'podman']),
+        /** The image: a registry reference, or a `.sif` file for Apptainer/Singularity. */
         image: z.string().min(1),
         /** Extra options of `run`/`exec`, e.g. ['--bind', '/scratch'] or ['--gpus', 'all']. */
         options: z.array(z.string()).default([]),
@@ -115,6 +117,7 @@ export type ResolvedHighThroughputExecutorOptions = z.output<typeof htexSchema> 
  */
 export class HighThroughputExecutor implements Executor {
   readonly kind = 'htex';
+  /** The options, validated, with defaults filled in and durations in ms. */
   readonly options: ResolvedHighThroughputExecutorOptions;
 
   constructor(options: HighThroughputExecutorOptions = {}) {

@@ -15,9 +15,13 @@ const threadExecutorSchema = z
     /** Memory bounds of each worker thread; a thread that exceeds them is replaced. @default none: Node.js's own limits */
     resourceLimits: z
       .object({
+        /** Node's `maxOldGenerationSizeMb` of each worker. @default Node.js's */
         maxOldGenerationSizeMb: z.number().positive().optional(),
+        /** Node's `maxYoungGenerationSizeMb` of each worker. @default Node.js's */
         maxYoungGenerationSizeMb: z.number().positive().optional(),
+        /** Node's `codeRangeSizeMb` of each worker. @default Node.js's */
         codeRangeSizeMb: z.number().positive().optional(),
+        /** Node's `stackSizeMb` of each worker. @default Node.js's (4) */
         stackSizeMb: z.number().positive().optional(),
       })
       .strict()
@@ -64,6 +68,7 @@ export function resolveThreadPoolExecutorOptions(options: ThreadPoolExecutorOpti
  */
 export class ThreadPoolExecutor implements Executor {
   readonly kind = 'threads';
+  /** The options, validated, with defaults filled in. */
   readonly options: ResolvedThreadPoolExecutorOptions;
 
   constructor(options: ThreadPoolExecutorOptions = {}) {

@@ -56,6 +56,7 @@ const KERNEL_TRANSITIONS: Readonly<Record<KernelState, readonly KernelState[]>> 
  * ```
  */
 export class DataFlowKernel implements Submitter, AsyncDisposable {
+  /** The config the kernel was loaded with. */
   readonly config: Config;
   /** Unique id of this run. */
   readonly runId: string;
@@ -111,6 +112,7 @@ export class DataFlowKernel implements Submitter, AsyncDisposable {
     return this.#counts.snapshot();
   }
 
+  /** `running`, then `closing` while `cleanup()` runs, then `closed`. */
   get state(): KernelState {
     return this.#state;
   }

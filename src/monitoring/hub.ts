@@ -65,8 +65,11 @@ const schema = z
 export class MonitoringHub {
   /** As given (undefined: `<runDir>/monitoring.db`); `parseLoggingEndpoint` gives the file. */
   readonly loggingEndpoint: string | undefined;
+  /** As given; `undefined`: the script's file name. */
   readonly workflowName: string | undefined;
+  /** As given; `undefined`: the run's start time. */
   readonly workflowVersion: string | undefined;
+  /** Whether processes that run tasks are sampled. */
   readonly resourceMonitoringEnabled: boolean;
   /** Milliseconds. */
   readonly resourceMonitoringInterval: number;

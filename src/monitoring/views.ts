@@ -39,7 +39,9 @@ export function assignLanes<T extends { group: string; start: number; end: numbe
  * ```
  */
 export interface StatesOverTime {
+  /** The sample times, ms since the epoch. */
   times: number[];
+  /** The task states, in display order. */
   states: string[];
   /** counts[i][j]: tasks in states[i] at times[j]. */
   counts: number[][];

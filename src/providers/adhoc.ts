@@ -31,7 +31,9 @@ const adhocSchema = z
       .array(
         z
           .object({
+            /** The host's name, in job ids and logs. */
             name: z.string().regex(/^[A-Za-z0-9._-]+$/, 'expected a host name of letters, digits, dots, dashes and underscores'),
+            /** How the host is reached. */
             channel: channelSchema,
           })
           .strict(),
@@ -104,6 +106,7 @@ export class AdHocProvider extends BackgroundProcessProvider<ResolvedAdHocProvid
     super(resolveAdHocProviderOptions(options));
   }
 
+  /** The next host in turn that has no block running. */
   protected pickHost(jobName: string): { host: string; channel: Channel } {
     const hosts = this.options.hosts;
     const busy = new Set<string>();

@@ -26,9 +26,13 @@ function snippet(text: string): string {
  * ```
  */
 export class ProviderCommandError extends ParslError {
+  /** The scheduler command that failed. */
   readonly command: string;
+  /** Its exit status; `undefined` when it did not exit (killed, timed out). */
   readonly exitCode: number | undefined;
+  /** What it printed on stdout. */
   readonly stdout: string;
+  /** What it printed on stderr. */
   readonly stderr: string;
   constructor(message: string, evidence: CommandEvidence, options?: ErrorOptions) {
     const stderr = evidence.stderr ?? '';
@@ -68,6 +72,7 @@ export class SubmitError extends ProviderCommandError {
  * ```
  */
 export class JobStatusError extends ProviderCommandError {
+  /** The jobs that were asked about. */
   readonly jobIds: string[];
   constructor(jobIds: string[], reason: string, evidence: CommandEvidence = {}, options?: ErrorOptions) {
     super(`Cannot get the status of job(s) ${jobIds.join(', ')}: ${reason}`, evidence, options);
@@ -84,6 +89,7 @@ export class JobStatusError extends ProviderCommandError {
  * ```
  */
 export class JobCancelError extends ProviderCommandError {
+  /** The jobs that were to be cancelled. */
   readonly jobIds: string[];
   constructor(jobIds: string[], reason: string, evidence: CommandEvidence = {}, options?: ErrorOptions) {
     super(`Cannot cancel job(s) ${jobIds.join(', ')}: ${reason}`, evidence, options);

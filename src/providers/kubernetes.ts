@@ -215,6 +215,7 @@ export class KubernetesProvider extends BaseProvider<ResolvedKubernetesProviderO
     };
   }
 
+  /** Creates the block's pod with `kubectl apply`; resolves with the pod's name, or rejects with `SubmitError`. */
   async submit(command: string, tasksPerNode: number, jobName: string, options: SubmitOptions = {}): Promise<string> {
     const job = this.newJob(jobName, tasksPerNode, options);
     const podName = podNameFor(this.options.podName, job.jobName);

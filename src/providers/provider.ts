@@ -57,7 +57,9 @@ export const TERMINAL_JOB_STATES: ReadonlySet<JobState> = new Set<JobState>(['co
  * ```
  */
 export interface JobStatus {
+  /** The scheduler's id of the job. */
   jobId: string;
+  /** Its state, as Parsl names them. */
   state: JobState;
   /** The job's exit code, when the scheduler reports one. */
   exitCode?: number | undefined;
@@ -106,7 +108,9 @@ export interface SubmitOptions {
 export interface ExecutionProvider {
   /** Name of this provider in logs and errors, e.g. `slurm`. */
   readonly label: string;
+  /** The options, validated, with defaults filled in. */
   readonly options: ResolvedProviderOptions;
+  /** Where the scheduler's commands run. */
   readonly channel: Channel;
   /**
    * Submits one block that runs `command` (`tasksPerNode` copies per node, through the
@@ -134,12 +138,19 @@ export interface ExecutionProvider {
  * ```
  */
 export interface ResolvedProviderOptions {
+  /** Name of the provider in logs and errors. */
   label: string;
+  /** Where scheduler commands run. */
   channel: Channel;
+  /** Nodes in each block. */
   nodesPerBlock: number;
+  /** Blocks submitted at start. */
   initBlocks: number;
+  /** Fewest blocks kept while idle. */
   minBlocks: number;
+  /** Most blocks at once. */
   maxBlocks: number;
+  /** Ratio of blocks to outstanding work, 0 to 1. */
   parallelism: number;
   /** Walltime of each block; `undefined` for providers that run blocks without a limit. */
   walltimeMs: number | undefined;
@@ -147,7 +158,9 @@ export interface ResolvedProviderOptions {
   workerInit: string;
   /** Raw lines added to the submit script's header, e.g. `#SBATCH --gres=gpu:1`. */
   schedulerOptions: string;
+  /** How the block's command starts on its nodes. */
   launcher: Launcher;
+  /** How long a scheduler command may run, in ms. */
   cmdTimeoutMs: number;
 }
 

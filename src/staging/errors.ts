@@ -12,7 +12,9 @@ import { ParslError, registerErrorClasses } from '../common/errors.ts';
  * ```
  */
 export class StagingError extends ParslError {
+  /** The file's URL. */
   readonly url: string;
+  /** `in` (to the task) or `out` (from it). */
   readonly direction: 'in' | 'out';
   /** Names of the providers that were asked (when none could stage the file). */
   readonly providersTried: string[];

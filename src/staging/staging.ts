@@ -52,6 +52,14 @@ export function chooseStagingProvider(
   );
 }
 
+/**
+ * Options of `stageIn` and `stageOut`: those of one stage, and the providers to choose from.
+ *
+ * @example
+ * ```ts
+ * await stageIn(file, 'work', { storageAccess: [new HTTPSeparateTaskStaging()], onProgress: (bytes) => console.log(bytes) });
+ * ```
+ */
 export interface StageCallOptions extends StageOptions {
   /** The executor's providers. @default defaultStorageAccess() */
   storageAccess?: readonly StagingProvider[];

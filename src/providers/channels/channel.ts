@@ -14,8 +14,11 @@
  * ```
  */
 export interface ExecResult {
+  /** The command's exit status. */
   exitCode: number;
+  /** What it printed on stdout. */
   stdout: string;
+  /** What it printed on stderr. */
   stderr: string;
 }
 

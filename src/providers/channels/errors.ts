@@ -10,6 +10,7 @@ import { ParslError } from '../../common/errors.ts';
  * ```
  */
 export class ChannelTimeoutError extends ParslError {
+  /** The command that was killed. */
   readonly command: string;
   constructor(command: string, timeoutMs: number, where: string) {
     super(`command on ${where} did not finish within ${timeoutMs} ms: ${command}`);

@@ -29,6 +29,7 @@ export class ChannelConnectError extends ParslError {
  * ```
  */
 export class ChannelAuthError extends ParslError {
+  /** `user@host:port`. */
   readonly where: string;
   /** Methods tried, in order, e.g. `['publickey', 'keyboard-interactive']`. */
   readonly methods: string[];
@@ -62,9 +63,13 @@ export interface HostKeyFacts {
  * ```
  */
 export class HostKeyUnknownError extends ParslError {
+  /** The server, `host` or `[host]:port` as known_hosts writes it. */
   readonly host: string;
+  /** The key's type, e.g. `ssh-ed25519`. */
   readonly keyType: string;
+  /** The key's SHA256 fingerprint, as `ssh-keygen -l` prints it. */
   readonly fingerprint: string;
+  /** The known_hosts file that was read. */
   readonly knownHostsPath: string;
   /** The known_hosts line that would trust this key. */
   readonly knownHostsLine: string;
@@ -96,9 +101,13 @@ export class HostKeyUnknownError extends ParslError {
  * ```
  */
 export class HostKeyChangedError extends ParslError {
+  /** The server, `host` or `[host]:port` as known_hosts writes it. */
   readonly host: string;
+  /** The key's type, e.g. `ssh-ed25519`. */
   readonly keyType: string;
+  /** The key's SHA256 fingerprint, as `ssh-keygen -l` prints it. */
   readonly fingerprint: string;
+  /** The known_hosts file that was read. */
   readonly knownHostsPath: string;
   /** Lines of known_hosts that hold the other key(s). */
   readonly lines: number[];
@@ -128,8 +137,11 @@ export class HostKeyChangedError extends ParslError {
  * ```
  */
 export class HostKeyRevokedError extends ParslError {
+  /** The server, `host` or `[host]:port` as known_hosts writes it. */
   readonly host: string;
+  /** The key's SHA256 fingerprint, as `ssh-keygen -l` prints it. */
   readonly fingerprint: string;
+  /** The known_hosts file that was read. */
   readonly knownHostsPath: string;
   constructor(facts: HostKeyFacts, line: number) {
     super(
@@ -153,6 +165,7 @@ export class HostKeyRevokedError extends ParslError {
  * ```
  */
 export class ChannelDisconnectedError extends ParslError {
+  /** The command that was running. */
   readonly command: string;
   constructor(command: string, where: string, options?: ErrorOptions) {
     super(`connection lost (${where}) while running: ${command}`, options);
@@ -185,7 +198,9 @@ export class ChannelClosedError extends IllegalStateError {
  * ```
  */
 export class ChannelTransferError extends ParslError {
+  /** The SFTP operation that failed. */
   readonly operation: 'push' | 'pull' | 'writeFile' | 'makeDirs';
+  /** The path it was working on. */
   readonly path: string;
   constructor(operation: ChannelTransferError['operation'], path: string, where: string, options?: ErrorOptions) {
     const reason = options?.cause instanceof Error ? `: ${options.cause.message}` : '';

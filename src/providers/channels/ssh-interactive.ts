@@ -83,6 +83,7 @@ export function resolveSSHInteractiveLoginChannelOptions(options: SSHInteractive
  * ```
  */
 export class SSHInteractiveLoginChannel extends SSHChannel {
+  /** The options, validated, with defaults filled in. */
   declare readonly options: ResolvedSSHInteractiveLoginChannelOptions;
 
   constructor(options: SSHInteractiveLoginChannelOptions) {

@@ -27,7 +27,9 @@ export type AprunLauncherOptions = z.input<typeof aprunSchema>;
  */
 export class AprunLauncher implements Launcher {
   readonly name = 'AprunLauncher';
+  /** Print what is launched on stderr. */
   readonly debug: boolean;
+  /** Extra arguments for the parallel runner. */
   readonly overrides: string;
   constructor(options: AprunLauncherOptions = {}) {
     const parsed = parseOptions(aprunSchema, options, 'AprunLauncher');
@@ -62,7 +64,9 @@ export type JsrunLauncherOptions = z.input<typeof jsrunSchema>;
  */
 export class JsrunLauncher implements Launcher {
   readonly name = 'JsrunLauncher';
+  /** Print what is launched on stderr. */
   readonly debug: boolean;
+  /** Extra arguments for the parallel runner. */
   readonly overrides: string;
   constructor(options: JsrunLauncherOptions = {}) {
     const parsed = parseOptions(jsrunSchema, options, 'JsrunLauncher');
@@ -106,9 +110,13 @@ export type MpiExecLauncherOptions = z.input<typeof mpiExecSchema>;
  */
 export class MpiExecLauncher implements Launcher {
   readonly name = 'MpiExecLauncher';
+  /** Print what is launched on stderr. */
   readonly debug: boolean;
+  /** Extra arguments for the parallel runner. */
   readonly overrides: string;
+  /** Binding arguments, e.g. `--bind-to core`. */
   readonly bindCmd: string;
+  /** The flag that sets processes per node. */
   readonly ppnFlag: string;
   constructor(options: MpiExecLauncherOptions = {}) {
     const parsed = parseOptions(mpiExecSchema, options, 'MpiExecLauncher');
@@ -154,8 +162,11 @@ export type MpiRunLauncherOptions = z.input<typeof mpiRunSchema>;
  */
 export class MpiRunLauncher implements Launcher {
   readonly name = 'MpiRunLauncher';
+  /** Print what is launched on stderr. */
   readonly debug: boolean;
+  /** Extra arguments for the parallel runner. */
   readonly overrides: string;
+  /** The shell that runs the command file on each rank. */
   readonly bashLocation: string;
   constructor(options: MpiRunLauncherOptions = {}) {
     const parsed = parseOptions(mpiRunSchema, options, 'MpiRunLauncher');

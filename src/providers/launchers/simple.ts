@@ -58,7 +58,9 @@ export type SingleNodeLauncherOptions = z.input<typeof singleNodeSchema>;
  */
 export class SingleNodeLauncher implements Launcher {
   readonly name = 'SingleNodeLauncher';
+  /** Print what is launched on stderr. */
   readonly debug: boolean;
+  /** Whether the block fails when any of its copies fails (else only when all do). */
   readonly failOnAny: boolean;
   constructor(options: SingleNodeLauncherOptions = {}) {
     const parsed = parseOptions(singleNodeSchema, options, 'SingleNodeLauncher');
@@ -110,7 +112,9 @@ export type WrappedLauncherOptions = z.input<typeof wrappedSchema>;
  */
 export class WrappedLauncher implements Launcher {
   readonly name = 'WrappedLauncher';
+  /** What goes before the command. */
   readonly prepend: string;
+  /** Print what is launched on stderr. */
   readonly debug: boolean;
   constructor(options: WrappedLauncherOptions) {
     const parsed = parseOptions(wrappedSchema, options, 'WrappedLauncher');
@@ -153,7 +157,9 @@ export type GnuParallelLauncherOptions = z.input<typeof gnuParallelSchema>;
  */
 export class GnuParallelLauncher implements Launcher {
   readonly name = 'GnuParallelLauncher';
+  /** Print what is launched on stderr. */
   readonly debug: boolean;
+  /** Extra arguments for the parallel runner. */
   readonly overrides: string;
   constructor(options: GnuParallelLauncherOptions = {}) {
     const parsed = parseOptions(gnuParallelSchema, options, 'GnuParallelLauncher');

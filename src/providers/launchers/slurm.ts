@@ -28,7 +28,9 @@ export type SrunLauncherOptions = z.input<typeof srunSchema>;
  */
 export class SrunLauncher implements Launcher {
   readonly name = 'SrunLauncher';
+  /** Print what is launched on stderr. */
   readonly debug: boolean;
+  /** Extra arguments for the parallel runner. */
   readonly overrides: string;
   constructor(options: SrunLauncherOptions = {}) {
     const parsed = parseOptions(srunSchema, options, 'SrunLauncher');
@@ -61,7 +63,9 @@ export type SrunMPILauncherOptions = SrunLauncherOptions;
  */
 export class SrunMPILauncher implements Launcher {
   readonly name = 'SrunMPILauncher';
+  /** Print what is launched on stderr. */
   readonly debug: boolean;
+  /** Extra arguments for the parallel runner. */
   readonly overrides: string;
   constructor(options: SrunMPILauncherOptions = {}) {
     const parsed = parseOptions(srunSchema, options, 'SrunMPILauncher');
