@@ -5,8 +5,9 @@
 //  2. every code block marked ```ts example type-checks against the sources;
 //  3. every public export of src/index.ts has TSDoc with an @example (TypeDoc's own
 //     `validation.notDocumented`, as errors, plus the @example rule), and every optional
-//     property of a public `…Options` type says its @default.
-// `--no-typedoc` skips 3 (it takes ~10 s of CPU), for a quick look while writing docs.
+//     property of a public `…Options` type says its @default;
+//  4. every exported error class has an entry in docs/troubleshooting.md.
+// `--no-typedoc` skips 3 and 4 (they take ~10 s of CPU), for a quick look while writing docs.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -120,7 +121,16 @@ if (!process.argv.includes('--no-typedoc')) {
         }
       }
     }
-    void ReflectionKind;
+    // 4. Every exported error class has its entry (a `### Name` heading) in docs/troubleshooting.md.
+    const isError = (r) =>
+      r.kindOf(ReflectionKind.Class) &&
+      (r.extendedTypes ?? []).some((t) => t.name === 'Error' || (t.reflection ? isError(t.reflection) : false));
+    const troubleshooting = anchors(join(root, 'docs', 'troubleshooting.md'));
+    for (const reflection of project.children ?? []) {
+      if (isError(reflection) && !troubleshooting.has(slug(reflection.name))) {
+        problems.push(`docs/troubleshooting.md: no entry (### ${reflection.name}) for the exported error class ${reflection.name}`);
+      }
+    }
   }
 }
 
