@@ -14,7 +14,11 @@ import { createRequire } from 'node:module';
 import { dirname, join, normalize } from 'node:path';
 import { allExamples, exampleFileName, markdownFiles } from './docs-examples.mjs';
 
-const root = new URL('..', import.meta.url).pathname;
+const repo = new URL('..', import.meta.url).pathname;
+// `--root DIR` checks the README.md and docs/ of another directory (test/check-docs.test.ts); the
+// examples still type-check against this repository's sources.
+const rootArg = process.argv.indexOf('--root');
+const root = rootArg > 0 ? `${process.argv[rootArg + 1].replace(/\/+$/, '')}/` : repo;
 const require = createRequire(import.meta.url);
 const problems = [];
 
@@ -61,6 +65,8 @@ for (const file of markdownFiles(root)) {
 const dir = join(root, '.tmp', 'docs-examples');
 rmSync(dir, { recursive: true, force: true });
 mkdirSync(dir, { recursive: true });
+// ES modules, as a user's scripts in a `"type": "module"` package (top-level await).
+writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
 const examples = allExamples(root);
 const byName = new Map();
 for (const example of examples) {
@@ -72,8 +78,9 @@ for (const example of examples) {
 writeFileSync(
   join(dir, 'tsconfig.json'),
   JSON.stringify({
-    extends: '../../test/tsconfig.json',
-    compilerOptions: { noEmit: true, rootDir: '../..', noUnusedLocals: false, noUnusedParameters: false },
+    extends: join(repo, 'test', 'tsconfig.json'),
+    // typeRoots: the examples' directory may be outside the repository (`--root`).
+    compilerOptions: { noEmit: true, rootDir: '/', noUnusedLocals: false, noUnusedParameters: false, typeRoots: [join(repo, 'node_modules', '@types')] },
     include: ['./*.ts'],
   }),
 );
@@ -93,6 +100,8 @@ if (examples.length > 0) {
 // 3. The API reference.
 if (!process.argv.includes('--no-typedoc')) {
   const { Application, ReflectionKind, TSConfigReader, TypeDocReader } = await import('typedoc');
+  // TypeDoc reads typedoc.json and tsconfig.json from the working directory: the repository's.
+  process.chdir(repo);
   const app = await Application.bootstrapWithPlugins(
     { treatWarningsAsErrors: true, logLevel: 'Warn' },
     [new TypeDocReader(), new TSConfigReader()],
