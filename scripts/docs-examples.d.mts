@@ -13,4 +13,3 @@ export function examplesIn(root: string, file: string): DocsExample[];
 export function allExamples(root: string): DocsExample[];
 export function exampleFileName(example: DocsExample): string;
 export function runnableSource(root: string, example: DocsExample): string;
-export function relativeTo(root: string, dir: string, file: string): string;

@@ -9,7 +9,7 @@
 // to src/index.ts by tsconfig paths, and for a run it is rewritten to that file's path (the
 // package's own name would resolve to dist/, which a checkout has not built).
 import { readdirSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 
 const FENCE = /^```(\w+)([^\n]*)$/;
 
@@ -66,7 +66,3 @@ export function runnableSource(root, example) {
   return example.code.replace(/from\s+(['"])parsl-ts\1/g, `from '${index}'`);
 }
 
-/** Where `file` (relative to root) is, as a path relative to the directory `dir`. */
-export function relativeTo(root, dir, file) {
-  return relative(dir, join(root, file));
-}

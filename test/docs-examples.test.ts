@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { allExamples, exampleFileName, runnableSource } from '../scripts/docs-examples.mjs';
+import { allExamples, exampleFileName, runnableSource, type DocsExample } from '../scripts/docs-examples.mjs';
 import { deadline, tempDir } from './helpers.ts';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -19,25 +19,56 @@ test('the docs have runnable examples', () => {
   assert.ok(examples.length >= 5, `only ${examples.length} runnable examples found`);
 });
 
-for (const example of examples) {
-  test(`${example.file}:${example.line} runs`, async () => {
-    const dir = tempDir('parsl-ts-docs-example-');
-    try {
-      // An ES module, as a user's script in a `"type": "module"` package (top-level await).
-      writeFileSync(join(dir.path, 'package.json'), '{ "type": "module" }\n');
-      const file = join(dir.path, exampleFileName(example));
-      writeFileSync(file, runnableSource(root, example));
-      const run = await deadline(runFile(file, dir.path), TIMEOUT_MS, `${example.file}:${example.line}`);
-      if (run.code !== 0) {
-        assert.unreachable(`${example.file}:${example.line} exited with ${run.code}\n--- stdout\n${run.stdout}\n--- stderr\n${run.stderr}`);
-      }
-    } finally {
-      dir.remove();
-    }
-  });
+// Two examples at a time: most of each run is starting node, tsx and worker threads, and the
+// file must stay well inside the runner's per-file limit on a loaded machine.
+const CONCURRENCY = 2;
+let running = 0;
+const waiting: (() => void)[] = [];
+async function slot<T>(work: () => Promise<T>): Promise<T> {
+  if (running >= CONCURRENCY) await new Promise<void>((resolve) => waiting.push(resolve));
+  running++;
+  try {
+    return await work();
+  } finally {
+    running--;
+    waiting.shift()?.();
+  }
 }
 
-function runFile(file: string, cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+async function runExample(example: DocsExample): Promise<Run> {
+  const dir = tempDir('parsl-ts-docs-example-');
+  try {
+    // An ES module, as a user's script in a `"type": "module"` package (top-level await).
+    writeFileSync(join(dir.path, 'package.json'), '{ "type": "module" }\n');
+    const file = join(dir.path, exampleFileName(example));
+    writeFileSync(file, runnableSource(root, example));
+    return await runFile(file, dir.path);
+  } finally {
+    dir.remove();
+  }
+}
+
+// Started at once (each waits for a slot); each test awaits its own run.
+const runs = examples.map((example) => slot(() => runExample(example)));
+// A run that fails before its test awaits it is reported by that test, not as unhandled.
+for (const run of runs) run.catch(() => {});
+
+examples.forEach((example, i) => {
+  test(`${example.file}:${example.line} runs`, async () => {
+    const run = await deadline(runs[i]!, TIMEOUT_MS, `${example.file}:${example.line}`);
+    if (run.code !== 0) {
+      assert.unreachable(`${example.file}:${example.line} exited with ${run.code}\n--- stdout\n${run.stdout}\n--- stderr\n${run.stderr}`);
+    }
+  });
+});
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function runFile(file: string, cwd: string): Promise<Run> {
   return new Promise((resolve, reject) => {
     // tsx is resolved from the repository (the example's directory has no node_modules).
     const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), file], {
