@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// `npm run lint`: ESLint on src, test, bench and examples, and tsc --noEmit on src (tsconfig.json)
-// and on everything (tsconfig.all.json), side by side: each is one single-threaded process, so on
+// `npm run lint`: ESLint on src, test, bench and examples, tsc --noEmit on src (tsconfig.json)
+// and on everything (tsconfig.all.json), and the docs checks (scripts/check-docs.mjs), side by side: each is one single-threaded process, so on
 // two cores this halves the wait. Each one's output is printed whole when it ends; the exit code
 // is 1 if any of them failed.
 import { spawn } from 'node:child_process';
@@ -15,6 +15,8 @@ const checks = [
   ['eslint', [bin('eslint', 'bin/eslint.js'), 'src', 'test', 'bench', 'examples']],
   ['tsc src', [bin('typescript', 'bin/tsc'), '-p', 'tsconfig.json', '--noEmit']],
   ['tsc tests, bench, examples', [bin('typescript', 'bin/tsc'), '-p', 'tsconfig.all.json', '--noEmit']],
+  // Links of README.md and docs/, their ```ts example blocks, the TSDoc of every public export.
+  ['docs', [new URL('check-docs.mjs', import.meta.url).pathname]],
 ];
 
 const started = Date.now();

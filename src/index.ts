@@ -10,6 +10,10 @@
  * await using _ = load();          // worker threads, one per core
  * console.log(await add(double(2), double(3)));  // 10
  * ```
+ *
+ * The user guide is docs/README.md; every export below is documented where it is defined.
+ *
+ * @packageDocumentation
  */
 export { app, bashApp, joinApp } from './apps/app.ts';
 export { AppFuture, DataFuture } from './apps/future.ts';

@@ -15,7 +15,8 @@ import { emptyRun, syntheticRun } from './support/monitoring-run.ts';
  * sleep. Screenshots: test-output/monitoring/.
  */
 
-const SHOTS = join(process.cwd(), 'test-output', 'monitoring');
+// DOCS_SCREENSHOTS=1 saves the pictures into docs/images/ for the user guide (docs/monitoring.md).
+const SHOTS = process.env.DOCS_SCREENSHOTS === '1' ? join(process.cwd(), 'docs', 'images') : join(process.cwd(), 'test-output', 'monitoring');
 mkdirSync(SHOTS, { recursive: true });
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 

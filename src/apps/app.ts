@@ -31,17 +31,18 @@ const appOptionsSchema = z
      * so that an edited app is a new key; `'name'` its name only, as Parsl does. @default 'code'
      */
     cacheKeyBy: z.enum(['code', 'name']).default('code'),
-    /** Default walltime of each call. */
+    /** Default walltime of each call. @default none: no limit */
     walltime: durationSchema.optional(),
-    /** Default stdout of each call of a bash app. */
+    /** Default stdout of each call of a bash app. @default none: the command's stdout is discarded */
     stdout: streamSchema.optional(),
-    /** Default stderr of each call of a bash app. */
+    /** Default stderr of each call of a bash app. @default none: the command's stderr is discarded */
     stderr: streamSchema.optional(),
     /** Name shown in futures and errors. @default the function's name */
     name: z.string().min(1).optional(),
     /**
      * `import.meta.url` of the module that exports this app: workers then import the module
      * instead of rebuilding the function from its source, so it may use module scope.
+     * @default none: an inline app, sent by its source
      */
     module: z.union([z.string().min(1), z.instanceof(URL)]).optional(),
     /** Export name of the app in `module`. @default found by importing the module */
@@ -53,7 +54,17 @@ const appOptionsSchema = z
     path: ['exportName'],
   });
 
-/** Options of `app()`, `bashApp()` and `joinApp()`. */
+/**
+ * Options of `app()`, `bashApp()` and `joinApp()`.
+ * @interface
+ *
+ * @example
+ * ```ts
+ * const fetchPage = app(async (url: string) => (await fetch(url)).text(), {
+ *   executors: ['local'], cache: true, walltime: '30s', name: 'fetchPage',
+ * });
+ * ```
+ */
 export type AppOptions = z.input<typeof appOptionsSchema>;
 /** App options with defaults filled in. */
 export type ResolvedAppOptions = z.output<typeof appOptionsSchema>;
@@ -112,10 +123,26 @@ export class AppDefinition {
   }
 }
 
-/** A value or anything that resolves to it: the futures of other apps, promises. */
+/**
+ * A value or anything that resolves to it: the futures of other apps, promises.
+ *
+ * @example
+ * ```ts
+ * const inc = app((x: number) => x + 1);
+ * inc(inc(1));                          // an AppFuture<number> is a Dep<number>
+ * ```
+ */
 export type Dep<T> = T | PromiseLike<T> | (T extends File ? DataFuture : never);
 
-/** What a call accepts for a parameter of type `T`: a value, a future, or for options objects, futures inside. */
+/**
+ * What a call accepts for a parameter of type `T`: a value, a future, or for options objects, futures inside.
+ *
+ * @example
+ * ```ts
+ * const total = app((o: { inputs: number[] }) => o.inputs.reduce((a, b) => a + b, 0));
+ * total({ inputs: [1, Promise.resolve(2), total({ inputs: [3] })] });   // Arg<{ inputs: number[] }>
+ * ```
+ */
 export type Arg<T> =
   | Dep<T>
   | (T extends readonly (infer E)[]
@@ -124,24 +151,41 @@ export type Arg<T> =
         ? { [K in keyof T]: T[K] extends readonly (infer E)[] | undefined ? readonly Dep<E>[] | Dep<T[K]> : Dep<T[K]> }
         : never);
 
-/** The arguments of an app call: each parameter may be given as a future. */
+/**
+ * The arguments of an app call: each parameter may be given as a future.
+ *
+ * @example
+ * ```ts
+ * type Args = AppArgs<[number, { inputs: number[] }]>;
+ * // [number | PromiseLike<number>, { inputs: readonly (number | PromiseLike<number>)[] } | …]
+ * ```
+ */
 export type AppArgs<P extends unknown[]> = { [K in keyof P]: Arg<P[K]> };
 
-/** Keyword arguments the runtime reads from a call's trailing options object, as Parsl does. */
+/**
+ * Keyword arguments the runtime reads from a call's trailing options object, as Parsl does.
+ *
+ * @example
+ * ```ts
+ * const count = bashApp((path: string, _o: { stdout: [string, 'w']; walltime: string }) => `wc -l < ${path}`);
+ * await count('/etc/passwd', { stdout: ['lines.txt', 'w'], walltime: '10s' });
+ * ```
+ */
 export interface ParslCallOptions {
-  /** Files and futures the call reads; futures among them are dependencies. */
+  /** Files and futures the call reads; futures among them are dependencies. @default [] */
   inputs?: unknown[];
-  /** Files the call writes; each gets a `DataFuture` in `future.outputs`. */
+  /** Files the call writes; each gets a `DataFuture` in `future.outputs`. @default [] */
   outputs?: (File | string)[];
-  /** A bash app's stdout: a path (appended to), or `[path, 'w' | 'a']`. */
+  /** A bash app's stdout: a path (appended to), or `[path, 'w' | 'a']`. @default the app's `stdout` option, else none */
   stdout?: string | [string, 'w' | 'a' | 'w+' | 'a+'];
-  /** A bash app's stderr, like `stdout`. */
+  /** A bash app's stderr, like `stdout`. @default the app's `stderr` option, else none */
   stderr?: string | [string, 'w' | 'a' | 'w+' | 'a+'];
-  /** Walltime of this call: milliseconds, or a string such as `'30s'`. */
+  /** Walltime of this call: milliseconds, or a string such as `'30s'`. @default the app's `walltime` option, else no limit */
   walltime?: number | string;
   /**
    * Cancels the call when it aborts, as `future.cancel(signal.reason)` does; an aborted signal
    * fails the call at once. Not passed to the app: it reads its own with `taskSignal()`.
+   * @default none
    */
   signal?: AbortSignal;
 }
@@ -155,7 +199,15 @@ export interface CancelOption {
 /** The keys that make a trailing plain object the call's options object. */
 export const CALL_OPTION_KEYS: ReadonlySet<string> = new Set(['inputs', 'outputs', 'stdout', 'stderr', 'walltime', 'signal']);
 
-/** An app: call it like the function, get an `AppFuture` back at once. */
+/**
+ * An app: call it like the function, get an `AppFuture` back at once.
+ *
+ * @example
+ * ```ts
+ * const add: App<[number, number], number> = app((a: number, b: number) => a + b);
+ * add(1, add(2, 3));                    // futures are accepted for any parameter
+ * ```
+ */
 export type App<P extends unknown[], R> = ((...args: AppArgs<P>) => AppFuture<R>) &
   /** Any call may end with `{ signal }`, even when the function takes no options object. */
   ((...args: [...AppArgs<P>, CancelOption]) => AppFuture<R>) & {
@@ -191,6 +243,7 @@ function makeApp<P extends unknown[], R>(kind: AppKind, fn: Function, options: A
  * to use module scope, export the app from a module and create it with
  * `{ module: import.meta.url }`.
  *
+ * @example
  * ```ts
  * const double = app((x: number) => x * 2);
  * const four = await double(double(1));
@@ -205,6 +258,7 @@ export function app<P extends unknown[], R>(fn: (...args: P) => R, options?: App
  * on a worker; the future resolves to the exit code 0, or fails with `BashExitFailure`.
  * `stdout` and `stderr` in the call's options object redirect its streams.
  *
+ * @example
  * ```ts
  * const echo = bashApp((msg: string, _o: { stdout: string }) => `echo ${msg}`);
  * await echo('hi', { stdout: 'hi.txt' });
@@ -217,12 +271,27 @@ export function bashApp<P extends unknown[]>(
   return makeApp('bash', fn, options, bashApp);
 }
 
-/** What a join app's future resolves to, given what its function returns. */
+/**
+ * What a join app's future resolves to, given what its function returns.
+ *
+ * @example
+ * ```ts
+ * const pair = joinApp(() => [app(() => 1)(), app(() => 'a')()] as const);
+ * // Joined<readonly [AppFuture<number>, AppFuture<string>]> is (number | string)[]
+ * ```
+ */
 export type Joined<R> = R extends readonly PromiseLike<infer U>[] ? U[] : R extends PromiseLike<infer U> ? U : R;
 
 /**
  * A join app runs in this thread and returns the future of another app (or an array of them);
  * its own future resolves when those do. Use it to build parts of the graph at run time.
+ *
+ * @example
+ * ```ts
+ * const square = app((x: number) => x * x);
+ * const squares = joinApp((n: number) => Array.from({ length: n }, (_, i) => square(i)));
+ * console.log(await squares(4));        // [0, 1, 4, 9]
+ * ```
  */
 export function joinApp<P extends unknown[], R>(fn: (...args: P) => R, options?: AppOptions): App<P, Joined<Awaited<R>>> {
   return makeApp('join', fn, options, joinApp);

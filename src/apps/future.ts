@@ -60,6 +60,7 @@ export abstract class BaseFuture<T> implements PromiseLike<T> {
     return this.#promise().then(onfulfilled, onrejected);
   }
 
+  /** As `Promise.prototype.catch`: handles the task's failure. */
   catch<R = never>(onrejected?: ((reason: unknown) => R | PromiseLike<R>) | null): Promise<T | R> {
     return this.#promise().catch(onrejected);
   }
@@ -143,6 +144,13 @@ const NO_OUTPUTS: readonly DataFuture[] = Object.freeze([]);
 /**
  * The future of one app call: `tid`, `state`, the result, and a `DataFuture` for each declared
  * output. Parsl's `AppFuture`.
+ *
+ * @example
+ * ```ts
+ * const f = double(21);                 // AppFuture<number>, at once
+ * console.log(f.tid, f.state);          // 1 'pending'
+ * console.log(await f, f.done());       // 42 true
+ * ```
  */
 export class AppFuture<T> extends BaseFuture<T> {
   /** The task id, unique within one DataFlowKernel. */
@@ -211,10 +219,12 @@ export class AppFuture<T> extends BaseFuture<T> {
     };
   }
 
+  /** How `console.log` shows the future: `<AppFuture tid=3 state=exec_done returned number>`. */
   [inspect.custom](): string {
     return `<AppFuture tid=${this.tid} state=${this.#state}${describeOutcome(this)}>`;
   }
 
+  /** `instanceof` across realms (another copy of parsl-ts). */
   static [Symbol.hasInstance](value: unknown): boolean {
     return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[APP_FUTURE_BRAND] === true;
   }
@@ -223,6 +233,12 @@ export class AppFuture<T> extends BaseFuture<T> {
 /**
  * The future of a file an app produces: resolves to the `File` when the app finishes.
  * Parsl's `DataFuture`.
+ *
+ * @example
+ * ```ts
+ * const made = bashApp((_o: { outputs: File[] }) => 'date > now.txt')({ outputs: [new File('now.txt')] });
+ * const file = await made.outputs[0]!;  // the File, once the task is done
+ * ```
  */
 export class DataFuture extends BaseFuture<File> {
   /** The file this future stands for. */
@@ -241,14 +257,17 @@ export class DataFuture extends BaseFuture<File> {
     return this.parent.tid;
   }
 
+  /** The path of the file (`file.filepath`): where a task opens it. */
   get filepath(): string {
     return this.file.filepath;
   }
 
+  /** The file's name, without its directory. */
   get filename(): string {
     return this.file.filename;
   }
 
+  /** How `console.log` shows the future: `<DataFuture file:///…/out.txt of tid=3 …>`. */
   [inspect.custom](): string {
     return `<DataFuture ${this.file.url} of tid=${this.parent.tid}${describeOutcome(this)}>`;
   }

@@ -8,6 +8,7 @@ import { writeTaskState, type AppFuture } from './future.ts';
  * `transition()` below, inside the actor. Nothing else writes a task's state: the kernel facade
  * asks the DFK to cancel, and users read `AppFuture.state`, which has no setter.
  *
+ * @example
  * ```
  *  pending ─► launched ─► running ─► joining ─► exec_done | failed
  *     │          ▲  │        │
@@ -60,7 +61,16 @@ export const TASK_TRANSITIONS: Readonly<Record<TaskState, readonly TaskState[]>>
   dep_fail: [],
 };
 
-/** States from which a task never moves again. */
+/**
+ * States from which a task never moves again.
+ *
+ * @example
+ * ```ts
+ * const f = double(2);
+ * await f;
+ * FINAL_STATES.has(f.state);            // true: exec_done
+ * ```
+ */
 export const FINAL_STATES: ReadonlySet<TaskState> = new Set<TaskState>(['exec_done', 'memo_done', 'failed', 'dep_fail']);
 
 /**

@@ -6,11 +6,22 @@
  * in another realm (a worker thread, a second copy of this package).
  */
 
-/** What an error looks like once it has crossed a thread or a network. */
+/**
+ * What an error looks like once it has crossed a thread or a network.
+ *
+ * @example
+ * ```ts
+ * const plain: SerializedError = { name: 'TypeError', message: 'x is not a function' };
+ * ```
+ */
 export interface SerializedError {
+  /** The error's class name. */
   name: string;
+  /** The error's message. */
   message: string;
+  /** The stack where it was thrown (a worker's, for a task). */
   stack?: string | undefined;
+  /** The cause, serialized too; `{ value }` for a cause that is not an error. */
   cause?: SerializedError | { value: unknown } | undefined;
   /** Own enumerable data properties that survive a structured clone (`code`, `exitCode`…). */
   props?: Record<string, unknown> | undefined;
@@ -18,7 +29,14 @@ export interface SerializedError {
 
 const BRAND = Symbol.for('parsl-ts.error-brand');
 
-/** Base of all parsl-ts errors. */
+/**
+ * Base of all parsl-ts errors.
+ *
+ * @example
+ * ```ts
+ * try { await f; } catch (e) { if (e instanceof ParslError) console.log(e.name, e.message); }
+ * ```
+ */
 export class ParslError extends Error {
   static {
     this.prototype.name = 'ParslError';
@@ -28,6 +46,7 @@ export class ParslError extends Error {
     this.name = new.target.name;
     Object.defineProperty(this, BRAND, { value: new.target.name });
   }
+  /** `instanceof` that also holds for an error made in another realm (a worker thread, a second copy of parsl-ts): compares the class brand. */
   static [Symbol.hasInstance](value: unknown): boolean {
     if (typeof value !== 'object' || value === null) return false;
     if (Object.prototype.isPrototypeOf.call(this.prototype, value)) return true;
@@ -39,7 +58,15 @@ export class ParslError extends Error {
   }
 }
 
-/** A configuration or argument that does not pass validation. */
+/**
+ * A configuration or argument that does not pass validation.
+ *
+ * @example
+ * ```ts
+ * try { new ThreadPoolExecutor({ maxThreads: 0 }); }
+ * catch (e) { if (e instanceof ConfigError) console.log(e.path); }   // ThreadPoolExecutor.maxThreads
+ * ```
+ */
 export class ConfigError extends ParslError {
   /** Path of the offending option, such as `executors[0].maxThreads`. */
   readonly path: string;
@@ -49,26 +76,66 @@ export class ConfigError extends ParslError {
   }
 }
 
-/** A call made in the wrong lifecycle state, e.g. submitting after `clear()`. */
+/**
+ * A call made in the wrong lifecycle state, e.g. submitting after `clear()`.
+ *
+ * @example
+ * ```ts
+ * await clear(); try { double(1); } catch (e) { console.log(e instanceof IllegalStateError); }   // true
+ * ```
+ */
 export class IllegalStateError extends ParslError {}
 
-/** No DataFlowKernel is loaded and an app was called. */
+/**
+ * No DataFlowKernel is loaded and an app was called.
+ *
+ * @example
+ * ```ts
+ * try { double(1); } catch (e) { console.log(e instanceof NoKernelError); }   // true: load() first
+ * ```
+ */
 export class NoKernelError extends IllegalStateError {
   constructor() {
     super('No DataFlowKernel is loaded: call load() (or load(config)) before calling apps.');
   }
 }
 
-/** An app function cannot be sent to a worker (captured variables, native code, a class method…). */
+/**
+ * An app function cannot be sent to a worker (captured variables, native code, a class method…).
+ *
+ * @example
+ * ```ts
+ * const factor = 3;
+ * try { app((x: number) => x * factor); }            // reads a variable of the script
+ * catch (e) { console.log(e instanceof FunctionSerializationError); }   // true: pass factor as an argument
+ * ```
+ */
 export class FunctionSerializationError extends ParslError {}
 
-/** An argument or a result cannot be sent between threads or processes. */
+/**
+ * An argument or a result cannot be sent between threads or processes.
+ *
+ * @example
+ * ```ts
+ * const f = app((o: unknown) => o)(() => 1);          // a function as an argument
+ * console.log((await f.exception()) instanceof SerializationError);   // true
+ * ```
+ */
 export class SerializationError extends ParslError {}
 
-/** A task failed because tasks it depends on failed. */
+/**
+ * A task failed because tasks it depends on failed.
+ *
+ * @example
+ * ```ts
+ * const error = await double(fails()).exception();
+ * if (error instanceof DependencyError) console.log(error.chain, error.cause);
+ * ```
+ */
 export class DependencyError extends ParslError {
   /** Ids of the failed tasks this task depended on directly. */
   readonly dependentTaskIds: number[];
+  /** The task that was not run. */
   readonly taskId: number;
   /** The representative path to the root failure: a failed dependency, its failed dependency… */
   readonly chain: number[];
@@ -110,9 +177,19 @@ function describeRootCause(cause: unknown): string {
   return text.length > 240 ? `${text.slice(0, 240)}…` : text;
 }
 
-/** A join app's inner futures failed. */
+/**
+ * A join app's inner futures failed.
+ *
+ * @example
+ * ```ts
+ * const e = await joinApp(() => [fails()])().exception();
+ * if (e instanceof JoinError) console.log(e.failedTaskIds);
+ * ```
+ */
 export class JoinError extends ParslError {
+  /** The join app's task. */
   readonly taskId: number;
+  /** The failed tasks among the futures it returned. */
   readonly failedTaskIds: number[];
   constructor(taskId: number, failedTaskIds: number[], cause: unknown) {
     super(`join app task ${taskId} failed: the future(s) it returned failed (tasks ${abbreviateIds(failedTaskIds) || 'unknown'})`, {
@@ -123,9 +200,19 @@ export class JoinError extends ParslError {
   }
 }
 
-/** A bash app's command exited with a non-zero status. */
+/**
+ * A bash app's command exited with a non-zero status.
+ *
+ * @example
+ * ```ts
+ * const e = await bashApp(() => 'exit 3')().exception();
+ * if (e instanceof BashExitFailure) console.log(e.exitCode, e.command);   // 3 exit 3
+ * ```
+ */
 export class BashExitFailure extends ParslError {
+  /** The command's exit status. */
   readonly exitCode: number;
+  /** The command line that ran. */
   readonly command: string;
   constructor(command: string, exitCode: number) {
     super(`bash app exited with code ${exitCode}: ${command}`);
@@ -134,8 +221,17 @@ export class BashExitFailure extends ParslError {
   }
 }
 
-/** A bash app finished but some of its declared `outputs` do not exist. */
+/**
+ * A bash app finished but some of its declared `outputs` do not exist.
+ *
+ * @example
+ * ```ts
+ * const e = await bashApp((_o: { outputs: File[] }) => 'true')({ outputs: [new File('never.txt')] }).exception();
+ * if (e instanceof MissingOutputs) console.log(e.outputs);   // [ 'never.txt' ]
+ * ```
+ */
 export class MissingOutputs extends ParslError {
+  /** The declared outputs that do not exist. */
   readonly outputs: string[];
   constructor(outputs: string[]) {
     super(`app finished but these declared outputs are missing: ${outputs.join(', ')}`);
@@ -143,8 +239,17 @@ export class MissingOutputs extends ParslError {
   }
 }
 
-/** An app ran longer than its `walltime`. */
+/**
+ * An app ran longer than its `walltime`.
+ *
+ * @example
+ * ```ts
+ * const e = await bashApp((_o: { walltime: string }) => 'sleep 10')({ walltime: '1s' }).exception();
+ * console.log(e instanceof AppTimeout);   // true
+ * ```
+ */
 export class AppTimeout extends ParslError {
+  /** The walltime that was exceeded, in ms. */
   readonly walltimeMs: number;
   constructor(walltimeMs: number) {
     super(`app exceeded its walltime of ${walltimeMs} ms`);
@@ -152,8 +257,16 @@ export class AppTimeout extends ParslError {
   }
 }
 
-/** The worker thread running the task died (process.exit, a memory limit, a crash). */
+/**
+ * The worker thread running the task died (process.exit, a memory limit, a crash).
+ *
+ * @example
+ * ```ts
+ * load(new Config({ retries: 3, retryHandler: (e) => (e instanceof WorkerLost ? 0 : 1) }));   // lost workers retry for free
+ * ```
+ */
 export class WorkerLost extends ParslError {
+  /** The worker that was lost. */
   readonly workerId: string;
   constructor(workerId: string, reason: string) {
     super(`worker ${workerId} was lost while running this task: ${reason}`);
@@ -161,8 +274,16 @@ export class WorkerLost extends ParslError {
   }
 }
 
-/** The helper process that starts a thread's bash commands died before this command's end was reported. */
+/**
+ * The helper process that starts a thread's bash commands died before this command's end was reported.
+ *
+ * @example
+ * ```ts
+ * load(new Config({ retries: 1, retryHandler: (e) => (e instanceof BashHelperLost ? 0 : 1) }));
+ * ```
+ */
 export class BashHelperLost extends ParslError {
+  /** The pid of the helper process that died. */
   readonly helperPid: number;
   constructor(helperPid: number, reason: string) {
     super(`the bash helper process (pid ${helperPid}) that started this command was lost: ${reason}; a new one starts for the next command`);
@@ -170,8 +291,16 @@ export class BashHelperLost extends ParslError {
   }
 }
 
-/** A block manager stopped heartbeating while it held this task. */
+/**
+ * A block manager stopped heartbeating while it held this task.
+ *
+ * @example
+ * ```ts
+ * const e = await f.exception(); if (e instanceof ManagerLost) console.log('block lost:', e.blockId);
+ * ```
+ */
 export class ManagerLost extends ParslError {
+  /** The block whose manager was lost. */
   readonly blockId: string;
   constructor(blockId: string, reason: string) {
     super(`block manager ${blockId} was lost while holding this task: ${reason}`);
@@ -182,9 +311,16 @@ export class ManagerLost extends ParslError {
 /**
  * A pinned task's site (a HighThroughputExecutor with `site`) was out of reach, its leaf node
  * and blocks silent, for longer than the site's `siteLostTimeout`.
+ *
+ * @example
+ * ```ts
+ * const e = await f.exception(); if (e instanceof SiteLost) console.log(e.site, e.executor);
+ * ```
  */
 export class SiteLost extends ParslError {
+  /** Name of the site that was lost. */
   readonly site: string;
+  /** Label of the executor whose site it is. */
   readonly executor: string;
   constructor(executor: string, site: string, silentMs: number) {
     super(`site '${site}' of executor '${executor}' has been out of reach for ${Math.round(silentMs / 1000)} s (longer than its siteLostTimeout)`);
@@ -193,8 +329,16 @@ export class SiteLost extends ParslError {
   }
 }
 
-/** Blocks of an executor keep failing to start; the executor stopped submitting more. */
+/**
+ * Blocks of an executor keep failing to start; the executor stopped submitting more.
+ *
+ * @example
+ * ```ts
+ * const e = await f.exception(); if (e instanceof BlockStartError) console.log(e.executor, e.message);   // see runinfo/NNN/submit_scripts/
+ * ```
+ */
 export class BlockStartError extends ParslError {
+  /** Label of the executor whose blocks do not start. */
   readonly executor: string;
   constructor(executor: string, failures: number, lastReason: string) {
     super(
@@ -205,16 +349,48 @@ export class BlockStartError extends ParslError {
   }
 }
 
-/** The task was cancelled before it was launched. */
+/**
+ * The task was cancelled before it was launched.
+ *
+ * @example
+ * ```ts
+ * const f = double(2);
+ * f.cancel('not needed');
+ * console.log((await f.exception()) instanceof TaskCancelledError);   // true
+ * ```
+ */
 export class TaskCancelledError extends ParslError {}
 
-/** `result(timeoutMs)` ran out of time; the task itself goes on. */
+/**
+ * `result(timeoutMs)` ran out of time; the task itself goes on.
+ *
+ * @example
+ * ```ts
+ * try { await slow().result(1_000); } catch (e) { console.log(e instanceof TimeoutError); }   // the task goes on
+ * ```
+ */
 export class TimeoutError extends ParslError {}
 
-/** The DataFlowKernel was cleared while the task was still outstanding. */
+/**
+ * The DataFlowKernel was cleared while the task was still outstanding.
+ *
+ * @example
+ * ```ts
+ * const f = slow(); await clear(); console.log((await f.exception()) instanceof KernelClosedError);
+ * ```
+ */
 export class KernelClosedError extends ParslError {}
 
-/** An app's own error, rebuilt on this side when its class is not a built-in one. */
+/**
+ * An app's own error, rebuilt on this side when its class is not a built-in one.
+ *
+ * @example
+ * ```ts
+ * class MyError extends Error {}
+ * const e = await app(() => { throw new MyError('x'); })().exception();
+ * if (e instanceof RemoteFailure) console.log(e.name);   // MyError
+ * ```
+ */
 export class RemoteFailure extends ParslError {}
 
 const builtinErrors: Record<string, ErrorConstructor> = {

@@ -7,20 +7,39 @@ import { durationSchema, parseOptions, periodSchema } from '../common/validate.t
 import { DEFAULT_RUN_DIR } from '../dataflow/run-dir.ts';
 import { MonitoringHub } from '../monitoring/hub.ts';
 
-/** What a retry handler is told about the failed task. */
+/**
+ * What a retry handler is told about the failed task.
+ *
+ * @example
+ * ```ts
+ * load(new Config({
+ *   retries: 2,
+ *   retryHandler: (_error, task: RetryTaskInfo) => { console.log(task.appName, task.tries); return 1; },
+ * }));
+ * ```
+ */
 export interface RetryTaskInfo {
+  /** The task's id (`future.tid`). */
   taskId: number;
+  /** The app's name. */
   appName: string;
   /** Tries so far, this one included. */
   tries: number;
   /** Sum of the costs of earlier failures. */
   failCost: number;
+  /** Label of the executor the failed try ran on. */
   executor: string;
 }
 
 /**
  * Decides how much a failure costs: the task is retried while the sum of costs stays at or
  * under `retries`. Return 0 to retry for free, `Infinity` to give up at once.
+ *
+ * @example
+ * ```ts
+ * const handler: RetryHandler = (error, task) => (error instanceof WorkerLost ? 0 : task.tries < 3 ? 1 : Infinity);
+ * load(new Config({ retries: 5, retryHandler: handler }));
+ * ```
  */
 export type RetryHandler = (error: unknown, task: RetryTaskInfo) => number;
 
@@ -39,6 +58,7 @@ const configSchema = z
      * Weighs each failure against `retries` (Parsl's `retry_handler`): consulted on every failure,
      * also with `retries: 0`; the task is tried again while the summed costs stay within `retries`.
      * A handler that throws fails the task with its error (the app's error as its `cause`).
+     * @default none: every failure costs 1
      */
     retryHandler: z.custom<RetryHandler>((v) => typeof v === 'function', { message: 'expected a function (error, task) => cost' }).optional(),
     /**
@@ -82,7 +102,16 @@ const configSchema = z
   })
   .strict();
 
-/** Config options as the user gives them. */
+/**
+ * Config options as the user gives them.
+ * @interface
+ *
+ * @example
+ * ```ts
+ * const options: ConfigOptions = { retries: 2, checkpointMode: 'task_exit', runDir: 'runs' };
+ * load(new Config(options));
+ * ```
+ */
 export type ConfigOptions = z.input<typeof configSchema>;
 
 /**
@@ -90,24 +119,39 @@ export type ConfigOptions = z.input<typeof configSchema>;
  * construction: an unknown option, a wrong type or a contradiction throws `ConfigError`
  * naming the option.
  *
+ * @example
  * ```ts
  * load(new Config({ executors: [new ThreadPoolExecutor({ maxThreads: 4 })], retries: 2 }));
  * ```
  */
 export class Config {
+  /** Where tasks run (`executors` option). */
   readonly executors: Executor[];
+  /** How many more tries a failed task gets. */
   readonly retries: number;
+  /** Whether cached apps reuse earlier outcomes in this run. */
   readonly appCache: boolean;
+  /** What each failure costs; `undefined`: 1 each. */
   readonly retryHandler: RetryHandler | undefined;
+  /** What the end of the script does with outstanding tasks. */
   readonly exitMode: 'cleanup' | 'wait' | 'skip';
+  /** How executors scale their blocks. */
   readonly strategy: 'simple' | 'none';
+  /** `strategyPeriod`, in ms. */
   readonly strategyPeriodMs: number;
+  /** `maxIdleTime`, in ms. */
   readonly maxIdleTimeMs: number;
+  /** Where each run gets its numbered directory. */
   readonly runDir: string;
+  /** When results are checkpointed; `undefined`: never. */
   readonly checkpointMode: 'task_exit' | 'periodic' | 'dfk_exit' | 'manual' | undefined;
+  /** `checkpointPeriod`, in ms. */
   readonly checkpointPeriodMs: number;
+  /** Earlier checkpoints that cached calls read. */
   readonly checkpointFiles: readonly string[];
+  /** The monitoring hub; `undefined`: no monitoring. */
   readonly monitoring: MonitoringHub | undefined;
+  /** Whether the progress line is shown. */
   readonly progress: boolean;
 
   constructor(options: ConfigOptions = {}) {

@@ -103,14 +103,15 @@ export function defaultConfig(): Config {
  * The config the `PARSL_TS_*` variables describe, with the module `PARSL_TS_CONFIG` names
  * imported (`PARSL_TS_THREADS` resizes its thread pools, `PARSL_TS_RETRIES` replaces its
  * `retries`; every other field is kept); `undefined` when none is set. For scripts run with
- * plain `node`, where `load()` cannot import a config module by itself:
+ * plain `node`, where `load()` cannot import a config module by itself.
  *
+ * Throws `ConfigError` for a bad variable or a module whose default export is not a `Config`.
+ *
+ * @example
  * ```ts
  * import { configFromEnvironment, load } from 'parsl-ts';
  * await using _dfk = load(await configFromEnvironment());
  * ```
- *
- * Throws `ConfigError` for a bad variable or a module whose default export is not a `Config`.
  */
 export async function configFromEnvironment(env: NodeJS.ProcessEnv = process.env): Promise<Config | undefined> {
   const settings = environmentSettings(env);

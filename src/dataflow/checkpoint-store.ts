@@ -251,6 +251,11 @@ function positive(value: number, name: string): number {
  * The checkpoints of every run in `runDir`, oldest first, as absolute `checkpoint/` folder
  * paths (Parsl's `get_all_checkpoints`): numbered run folders whose checkpoint holds a
  * database; other files and folders are ignored.
+ *
+ * @example
+ * ```ts
+ * load(new Config({ checkpointFiles: getAllCheckpoints('runinfo') }));   // every earlier run's results
+ * ```
  */
 export function getAllCheckpoints(runDir: string = DEFAULT_RUN_DIR): string[] {
   return listRunDirs(runDir)
@@ -263,6 +268,11 @@ export function getAllCheckpoints(runDir: string = DEFAULT_RUN_DIR): string[] {
  * (Parsl's `get_last_checkpoint`). Parsl looks at the newest run only and returns nothing
  * when that run wrote no checkpoint (it crashed early, say); here such a run is passed over,
  * so that a campaign resumes from the last results that exist.
+ *
+ * @example
+ * ```ts
+ * load(new Config({ checkpointFiles: getLastCheckpoint() }));   // the newest run that wrote a checkpoint
+ * ```
  */
 export function getLastCheckpoint(runDir: string = DEFAULT_RUN_DIR): string[] {
   const all = getAllCheckpoints(runDir);

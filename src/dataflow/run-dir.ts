@@ -119,6 +119,14 @@ export function latestRunDir(runDir: string = DEFAULT_RUN_DIR): RunDir | undefin
 /**
  * As a bash app's `stdout` or `stderr` (app option or call option): the task gets its own file
  * under the run directory, `taskLogPath(...)`, which `future.stdout`/`future.stderr` return.
+ *
+ * @example
+ * ```ts
+ * const greet = bashApp((_o: { stdout: string }) => 'echo hello', { name: 'greet' });
+ * const f = greet({ stdout: AUTO_LOGNAME });
+ * await f;
+ * console.log(f.stdout);                // runinfo/000/task_logs/0000/task_0001_greet.stdout
+ * ```
  */
 export const AUTO_LOGNAME = 'parsl-ts:AUTO_LOGNAME';
 

@@ -2,6 +2,12 @@
  * An executor as a `Config` names it: a label and its options. The executor manager actor that
  * runs it lives in `src/actors/` (`executor-thread.ts`, `executor-htex.ts`); the DFK supervisor
  * spawns it from the executor's `kind`.
+ *
+ * @example
+ * ```ts
+ * const executors: Executor[] = [new ThreadPoolExecutor({ label: 'local' }), new HighThroughputExecutor({ label: 'htex' })];
+ * load(new Config({ executors }));
+ * ```
  */
 export interface Executor {
   /** Unique within a Config; apps name it in `executors: [...]`. */

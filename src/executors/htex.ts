@@ -42,7 +42,7 @@ const htexSchema = z
     drainPeriod: periodSchema.default(30_000),
     /** At most this many tasks travel in one message. @default 256 */
     maxTasksPerMessage: z.number().int().positive().max(10_000).default(256),
-    /** NATS servers and credentials. */
+    /** NATS servers and credentials. @default {}, an embedded nats-server started for the run */
     nats: natsOptionsSchema.default({}),
     /**
      * The command that starts a block manager on a node (Parsl's `launch_cmd`), without its
@@ -54,10 +54,13 @@ const htexSchema = z
     /**
      * Run each block manager in a container. The image must have parsl-ts installed
      * (`parsl-ts` on its PATH) unless `launchCmd` says otherwise.
+     * @default none: block managers run on the node itself
      */
     container: z
       .object({
+        /** The container engine on the nodes. */
         runtime: z.enum(['apptainer', 'singularity', 'docker', 'podman']),
+        /** The image: a registry reference, or a `.sif` file for Apptainer/Singularity. */
         image: z.string().min(1),
         /** Extra options of `run`/`exec`, e.g. ['--bind', '/scratch'] or ['--gpus', 'all']. */
         options: z.array(z.string()).default([]),
@@ -88,9 +91,28 @@ const htexSchema = z
     path: ['nats'],
   });
 
-/** Options of `HighThroughputExecutor`, as the user gives them. */
+/**
+ * Options of `HighThroughputExecutor`, as the user gives them.
+ * @interface
+ *
+ * @example
+ * ```ts
+ * const options: HighThroughputExecutorOptions = {
+ *   label: 'htex', provider: new LocalProvider({ maxBlocks: 2 }), heartbeatPeriod: '10s', heartbeatThreshold: '60s',
+ * };
+ * new HighThroughputExecutor(options);
+ * ```
+ */
 export type HighThroughputExecutorOptions = z.input<typeof htexSchema>;
-/** Options of `HighThroughputExecutor` with defaults filled in. */
+/**
+ * Options of `HighThroughputExecutor` with defaults filled in.
+ *
+ * @example
+ * ```ts
+ * const htex = new HighThroughputExecutor();
+ * const resolved: ResolvedHighThroughputExecutorOptions = htex.options;   // heartbeatPeriod in ms, provider made
+ * ```
+ */
 export type ResolvedHighThroughputExecutorOptions = Omit<z.output<typeof htexSchema>, 'site'> & {
   provider: ExecutionProvider;
   /** The site, its credential read; undefined for an executor without one. */
@@ -103,9 +125,19 @@ export type ResolvedHighThroughputExecutorOptions = Omit<z.output<typeof htexSch
  * worker threads. Parsl's HighThroughputExecutor, with NATS in place of ZeroMQ: a block
  * anywhere only needs to reach a NATS server. With no `nats.servers`, an embedded
  * `nats-server` is started for the run with a generated credential.
+ *
+ * @example
+ * ```ts
+ * new HighThroughputExecutor({
+ *   label: 'cluster',
+ *   maxWorkersPerNode: 8,
+ *   provider: new SlurmProvider({ partition: 'compute', maxBlocks: 4 }),
+ * });
+ * ```
  */
 export class HighThroughputExecutor implements Executor {
   readonly kind = 'htex';
+  /** The options, validated, with defaults filled in and durations in ms. */
   readonly options: ResolvedHighThroughputExecutorOptions;
 
   constructor(options: HighThroughputExecutorOptions = {}) {

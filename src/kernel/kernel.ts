@@ -27,6 +27,13 @@ import { AUTO_LOGNAME, makeRunDir, taskLogPath, type RunDir } from '../dataflow/
  * - `running → closing`: `cleanup()` (also `clear()`, `await using`, SIGINT/SIGTERM); app calls are
  *   refused from here on, and tasks still outstanding fail with `KernelClosedError`.
  * - `closing → closed`: the DFK and its executors stopped.
+ *
+ * @example
+ * ```ts
+ * const kernel = load();
+ * await kernel.cleanup();
+ * const state: KernelState = kernel.state;    // 'closed'
+ * ```
  */
 export type KernelState = 'running' | 'closing' | 'closed';
 
@@ -40,8 +47,16 @@ const KERNEL_TRANSITIONS: Readonly<Record<KernelState, readonly KernelState[]>> 
  * The DataFlowKernel: what `load()` starts. App calls come here; the DFK supervisor actor
  * does the rest. The process stays alive while tasks are outstanding and no longer: idle
  * workers never hold it open.
+ *
+ * @example
+ * ```ts
+ * const kernel: DataFlowKernel = load();
+ * console.log(kernel.state, kernel.runDir);   // 'running' /…/runinfo/000
+ * await kernel.cleanup();
+ * ```
  */
 export class DataFlowKernel implements Submitter, AsyncDisposable {
+  /** The config the kernel was loaded with. */
   readonly config: Config;
   /** Unique id of this run. */
   readonly runId: string;
@@ -97,6 +112,7 @@ export class DataFlowKernel implements Submitter, AsyncDisposable {
     return this.#counts.snapshot();
   }
 
+  /** `running`, then `closing` while `cleanup()` runs, then `closed`. */
   get state(): KernelState {
     return this.#state;
   }

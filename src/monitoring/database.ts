@@ -28,7 +28,18 @@ const time = (text: unknown): number | null => {
 /** How much of stdout/stderr a task page shows. */
 const TAIL_BYTES = 4096;
 
+/**
+ * Read-only queries on a monitoring database (Parsl's schema), as the dashboard makes them: for scripts and notebooks. Times are ms since the epoch.
+ *
+ * @example
+ * ```ts
+ * const db = MonitoringDatabase.open('runinfo/monitoring.db');
+ * for (const run of db.workflows()) console.log(run.runId, run.tasks, run.byState);
+ * db.close();
+ * ```
+ */
 export class MonitoringDatabase {
+  /** The database file. */
   readonly path: string;
   readonly #db: SqliteDatabase;
 
@@ -63,12 +74,14 @@ export class MonitoringDatabase {
     return (this.#db.prepare(`SELECT 1 FROM pragma_table_info(?) WHERE name = ?`).get(table, column) ?? false) !== false;
   }
 
+  /** Every run in the database, newest first. */
   workflows(): WorkflowSummary[] {
     const rows = this.#db.prepare(`SELECT * FROM workflow ORDER BY time_began DESC`).all() as Record<string, unknown>[];
     const counts = this.#stateCounts();
     return rows.map((row) => summary(row, counts.get(row['run_id'] as string) ?? {}));
   }
 
+  /** One run, by its `runId`; `undefined` if it is not in the database. */
   workflow(runId: string): WorkflowSummary | undefined {
     const row = this.#db.prepare(`SELECT * FROM workflow WHERE run_id = ?`).get(runId) as Record<string, unknown> | undefined;
     return row && summary(row, this.#stateCounts(runId).get(runId) ?? {});
@@ -358,6 +371,7 @@ export class MonitoringDatabase {
     return { series: [...series.values()], nodes, blocks };
   }
 
+  /** Closes the database file. */
   close(): void {
     this.#db.close();
   }

@@ -2,7 +2,15 @@ import { z } from 'zod';
 import { durationSchema, parseOptions } from '../common/validate.ts';
 import { parseLoggingEndpoint } from './endpoint.ts';
 
-/** Options of `MonitoringHub` (Parsl's names, camelCase). */
+/**
+ * Options of `MonitoringHub` (Parsl's names, camelCase).
+ *
+ * @example
+ * ```ts
+ * const options: MonitoringHubOptions = { workflowName: 'sweep', resourceMonitoringInterval: '10s' };
+ * new MonitoringHub(options);
+ * ```
+ */
 export interface MonitoringHubOptions {
   /**
    * Where the database is: an SQLite URL as SQLAlchemy reads it, `sqlite:///relative.db` or
@@ -48,12 +56,20 @@ const schema = z
  * try, state change, block, node and resource sample of the run is recorded in an SQLite
  * database in Parsl's schema, which `parsl-ts monitor` shows live. Options are checked here:
  * a wrong one throws a `ConfigError` naming it (`monitoring.resourceMonitoringInterval: …`).
+ *
+ * @example
+ * ```ts
+ * load(new Config({ monitoring: new MonitoringHub({ loggingEndpoint: 'sqlite:///runinfo/monitoring.db', workflowName: 'sweep' }) }));
+ * ```
  */
 export class MonitoringHub {
   /** As given (undefined: `<runDir>/monitoring.db`); `parseLoggingEndpoint` gives the file. */
   readonly loggingEndpoint: string | undefined;
+  /** As given; `undefined`: the script's file name. */
   readonly workflowName: string | undefined;
+  /** As given; `undefined`: the run's start time. */
   readonly workflowVersion: string | undefined;
+  /** Whether processes that run tasks are sampled. */
   readonly resourceMonitoringEnabled: boolean;
   /** Milliseconds. */
   readonly resourceMonitoringInterval: number;

@@ -28,9 +28,20 @@ export function assignLanes<T extends { group: string; start: number; end: numbe
   });
 }
 
-/** Tasks in each state over time, sampled at `points` times between the first and last change. */
+/**
+ * Tasks in each state over time, sampled at `points` times between the first and last change.
+ *
+ * @example
+ * ```ts
+ * const db = MonitoringDatabase.open('runinfo/monitoring.db');
+ * const runId = db.workflows()[0]!.runId;
+ * const value: StatesOverTime | undefined = db.statesOverTime(runId);
+ * ```
+ */
 export interface StatesOverTime {
+  /** The sample times, ms since the epoch. */
   times: number[];
+  /** The task states, in display order. */
   states: string[];
   /** counts[i][j]: tasks in states[i] at times[j]. */
   counts: number[][];

@@ -7,7 +7,15 @@ import { SubmitError } from './errors.ts';
 import { SimpleLauncher } from './launchers/simple.ts';
 import { channelSchema, commonOptionsShape, resolveCommonOptions, TERMINAL_JOB_STATES, type ResolvedProviderOptions } from './provider.ts';
 
-/** One machine of an AdHocProvider. */
+/**
+ * One machine of an AdHocProvider.
+ *
+ * @example
+ * ```ts
+ * const host: AdHocHost = { name: 'node1', channel: new SSHChannel({ hostname: 'node1.lab.example.org' }) };
+ * new AdHocProvider({ hosts: [host] });
+ * ```
+ */
 export interface AdHocHost {
   /** Name of the host in job ids (`<name>:<pid>`), unique within the provider. */
   name: string;
@@ -23,20 +31,31 @@ const adhocSchema = z
       .array(
         z
           .object({
+            /** The host's name, in job ids and logs. */
             name: z.string().regex(/^[A-Za-z0-9._-]+$/, 'expected a host name of letters, digits, dots, dashes and underscores'),
+            /** How the host is reached. */
             channel: channelSchema,
           })
           .strict(),
       )
       .min(1, 'expected at least one host'),
-    /** Not used: `hosts` gives one channel per host. */
+    /** Not used: `hosts` gives one channel per host. @default none */
     channel: z.undefined({ message: 'AdHocProvider takes one channel per host in hosts[].channel, not a channel option' }).optional(),
     /** Most blocks at once. @default hosts.length */
     maxBlocks: z.number().int().min(0).optional(),
   })
   .strict();
 
-/** AdHocProvider options as the user gives them. */
+/**
+ * AdHocProvider options as the user gives them.
+ * @interface
+ *
+ * @example
+ * ```ts
+ * const options: AdHocProviderOptions = { hosts: [{ name: 'node1', channel: new SSHChannel({ hostname: 'node1.lab.org' }) }] };
+ * new AdHocProvider(options);
+ * ```
+ */
 export type AdHocProviderOptions = z.input<typeof adhocSchema>;
 
 export interface ResolvedAdHocProviderOptions extends ResolvedProviderOptions {
@@ -71,6 +90,7 @@ export function resolveAdHocProviderOptions(options: AdHocProviderOptions): Reso
  * the next host that has none running (reached through that host's channel); the job id is
  * `<host>:<pid>`. Status by `kill -0` and an exit-code file; cancel kills the process group.
  *
+ * @example
  * ```ts
  * new AdHocProvider({ hosts: [
  *   { name: 'node1', channel: new SSHChannel({ host: 'node1' }) },
@@ -86,6 +106,7 @@ export class AdHocProvider extends BackgroundProcessProvider<ResolvedAdHocProvid
     super(resolveAdHocProviderOptions(options));
   }
 
+  /** The next host in turn that has no block running. */
   protected pickHost(jobName: string): { host: string; channel: Channel } {
     const hosts = this.options.hosts;
     const busy = new Set<string>();

@@ -125,6 +125,7 @@ export abstract class BackgroundProcessProvider<O extends ResolvedProviderOption
   /** The job id of a process on a host. */
   protected abstract jobIdFor(host: string, pid: number): string;
 
+  /** Starts a block: runs `command` through the launcher as a background process group; resolves with its job id. */
   async submit(command: string, tasksPerNode: number, jobName: string, options: SubmitOptions = {}): Promise<string> {
     this.checkTasksPerNode(tasksPerNode);
     const { host, channel } = this.pickHost(jobName);

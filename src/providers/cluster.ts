@@ -67,8 +67,11 @@ export PARSL_SCRIPT_DIR={{script_dir}}
 export abstract class BaseProvider<O extends ResolvedProviderOptions = ResolvedProviderOptions, R extends JobRecord = JobRecord>
   implements ExecutionProvider
 {
+  /** Name of the provider in logs and errors. */
   readonly label: string;
+  /** The options, validated, with defaults filled in and durations in ms. */
   readonly options: O;
+  /** Where the scheduler's commands run. */
   readonly channel: Channel;
   /** Every job this provider submitted or was asked about, by id. */
   protected readonly jobs = new Map<string, R>();
@@ -285,6 +288,7 @@ export abstract class ClusterProvider<O extends ResolvedProviderOptions & { wall
     await this.writeJobFile(job, job.scriptPath, script, 0o700);
   }
 
+  /** Writes the block's submit script and submits it with the scheduler's command; resolves with the job id, or rejects with `SubmitError` carrying the command's output. */
   async submit(command: string, tasksPerNode: number, jobName: string, options: SubmitOptions = {}): Promise<string> {
     const job = this.newJob(jobName, tasksPerNode, options);
     const script = this.renderScript(job, command, this.directives(job));

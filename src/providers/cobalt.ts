@@ -25,16 +25,25 @@ export const COBALT_STATES: Readonly<Record<string, JobState>> = {
 const cobaltSchema = z
   .object({
     ...commonOptionsShape({ label: 'cobalt' }),
-    /** `-q`: the queue. */
+    /** `-q`: the queue. @default none: the scheduler's default queue */
     queue: z.string().min(1).optional(),
-    /** `-A`: the project charged. */
+    /** `-A`: the project charged. @default none: the user's default project */
     project: z.string().min(1).optional(),
-    /** Parsl's name for `project`. */
+    /** Parsl's name for `project`. @default none */
     account: z.string().min(1).optional(),
   })
   .strict();
 
-/** CobaltProvider options as the user gives them. */
+/**
+ * CobaltProvider options as the user gives them.
+ * @interface
+ *
+ * @example
+ * ```ts
+ * const options: CobaltProviderOptions = { queue: 'debug-flat-quad', project: 'MyProject' };
+ * new CobaltProvider(options);
+ * ```
+ */
 export type CobaltProviderOptions = z.input<typeof cobaltSchema>;
 
 export interface ResolvedCobaltProviderOptions extends ResolvedProviderOptions {
@@ -78,6 +87,11 @@ export function parseCobaltQstat(stdout: string): Map<string, string> {
  * Blocks as Cobalt jobs (ALCF's former scheduler): `qsub -n <nodes> -t <minutes>` with the
  * queue and project on the command line, as Cobalt wants them, `qstat -u $USER`, `qdel`.
  * The default launcher is `AprunLauncher` (Theta was a Cray).
+ *
+ * @example
+ * ```ts
+ * new CobaltProvider({ queue: 'debug-flat-quad', project: 'MyProject', launcher: new AprunLauncher({ overrides: '-d 64' }) });
+ * ```
  */
 export class CobaltProvider extends ClusterProvider<ResolvedCobaltProviderOptions> {
   protected readonly kind = 'CobaltProvider';

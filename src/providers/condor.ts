@@ -25,20 +25,29 @@ const condorSchema = z
     ...commonOptionsShape({ label: 'condor' }),
     /** `request_cpus` of each slot. @default 1 */
     coresPerSlot: z.number().int().positive().default(1),
-    /** `request_memory` of each slot, in GB. */
+    /** `request_memory` of each slot, in GB. @default none: the pool's default */
     memPerSlot: z.number().positive().optional(),
     /** Environment of the job (`environment = "…"` in the submit description). @default {} */
     environment: z.record(z.string(), z.string()).default({}),
-    /** `+ProjectName`, for pools that account by project. */
+    /** `+ProjectName`, for pools that account by project. @default none */
     project: z.string().min(1).optional(),
-    /** `requirements` expression, e.g. `'OpSysMajorVer == 8'`. */
+    /** `requirements` expression, e.g. `'OpSysMajorVer == 8'`. @default none */
     requirements: z.string().min(1).optional(),
     /** Files sent with the job (`transfer_input_files`). @default [] */
     transferInputFiles: z.array(z.string().min(1)).default([]),
   })
   .strict();
 
-/** CondorProvider options as the user gives them. */
+/**
+ * CondorProvider options as the user gives them.
+ * @interface
+ *
+ * @example
+ * ```ts
+ * const options: CondorProviderOptions = { coresPerSlot: 4, requirements: 'OpSysMajorVer == 8' };
+ * new CondorProvider(options);
+ * ```
+ */
 export type CondorProviderOptions = z.input<typeof condorSchema>;
 
 export interface ResolvedCondorProviderOptions extends ResolvedProviderOptions {
@@ -136,6 +145,11 @@ export function condorEnvironment(env: Record<string, string>): string {
  * next to the bash script, `condor_submit`, status from `condor_q` and then `condor_history`
  * for jobs that left the queue, `condor_rm`. The walltime is enforced with `periodic_remove`.
  * `schedulerOptions` are lines of the submit description.
+ *
+ * @example
+ * ```ts
+ * new CondorProvider({ coresPerSlot: 4, memPerSlot: 8, requirements: 'OpSysMajorVer == 8', maxBlocks: 20 });
+ * ```
  */
 export class CondorProvider extends ClusterProvider<ResolvedCondorProviderOptions> {
   protected readonly kind = 'CondorProvider';

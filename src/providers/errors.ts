@@ -17,11 +17,22 @@ function snippet(text: string): string {
   return trimmed.length > SNIPPET ? `${trimmed.slice(0, SNIPPET)}…` : trimmed;
 }
 
-/** Base of errors that carry the output of a scheduler command. */
+/**
+ * Base of errors that carry the output of a scheduler command.
+ *
+ * @example
+ * ```ts
+ * const e = await f.exception(); if (e instanceof ProviderCommandError) console.log(e.command, e.exitCode, e.stderr);
+ * ```
+ */
 export class ProviderCommandError extends ParslError {
+  /** The scheduler command that failed. */
   readonly command: string;
+  /** Its exit status; `undefined` when it did not exit (killed, timed out). */
   readonly exitCode: number | undefined;
+  /** What it printed on stdout. */
   readonly stdout: string;
+  /** What it printed on stderr. */
   readonly stderr: string;
   constructor(message: string, evidence: CommandEvidence, options?: ErrorOptions) {
     const stderr = evidence.stderr ?? '';
@@ -37,6 +48,11 @@ export class ProviderCommandError extends ParslError {
  * A block could not be submitted. The message says which step failed (writing the script,
  * running the submit command, a non-zero exit, output without a job id, no free host…); the
  * fields hold the command and what it printed.
+ *
+ * @example
+ * ```ts
+ * try { await provider.submit('parsl-ts block', options); } catch (e) { if (e instanceof SubmitError) console.log(e.stderr); }
+ * ```
  */
 export class SubmitError extends ProviderCommandError {
   /** The name the job was submitted under. */
@@ -47,8 +63,16 @@ export class SubmitError extends ProviderCommandError {
   }
 }
 
-/** The scheduler could not be asked about jobs (its status command failed or printed nonsense). */
+/**
+ * The scheduler could not be asked about jobs (its status command failed or printed nonsense).
+ *
+ * @example
+ * ```ts
+ * try { await provider.status(['1234']); } catch (e) { if (e instanceof JobStatusError) console.log(e.jobIds, e.stderr); }
+ * ```
+ */
 export class JobStatusError extends ProviderCommandError {
+  /** The jobs that were asked about. */
   readonly jobIds: string[];
   constructor(jobIds: string[], reason: string, evidence: CommandEvidence = {}, options?: ErrorOptions) {
     super(`Cannot get the status of job(s) ${jobIds.join(', ')}: ${reason}`, evidence, options);
@@ -56,8 +80,16 @@ export class JobStatusError extends ProviderCommandError {
   }
 }
 
-/** The cancel command could not be run at all (as opposed to refusing some jobs, which `cancel` reports as `false`). */
+/**
+ * The cancel command could not be run at all (as opposed to refusing some jobs, which `cancel` reports as `false`).
+ *
+ * @example
+ * ```ts
+ * try { await provider.cancel(['1234']); } catch (e) { if (e instanceof JobCancelError) console.log(e.jobIds); }
+ * ```
+ */
 export class JobCancelError extends ProviderCommandError {
+  /** The jobs that were to be cancelled. */
   readonly jobIds: string[];
   constructor(jobIds: string[], reason: string, evidence: CommandEvidence = {}, options?: ErrorOptions) {
     super(`Cannot cancel job(s) ${jobIds.join(', ')}: ${reason}`, evidence, options);

@@ -77,14 +77,23 @@ export function qacctStatus(fields: Record<string, string>): StatusUpdate {
 const gridEngineSchema = z
   .object({
     ...commonOptionsShape({ label: 'gridengine' }),
-    /** `-q`: the queue. */
+    /** `-q`: the queue. @default none: the scheduler's default queue */
     queue: z.string().min(1).optional(),
-    /** `-pe <name> <slots>`: the parallel environment for blocks of more than one slot. */
+    /** `-pe <name> <slots>`: the parallel environment for blocks of more than one slot. @default none: one slot per block */
     parallelEnvironment: z.string().min(1).optional(),
   })
   .strict();
 
-/** GridEngineProvider options as the user gives them. */
+/**
+ * GridEngineProvider options as the user gives them.
+ * @interface
+ *
+ * @example
+ * ```ts
+ * const options: GridEngineProviderOptions = { queue: 'all.q', parallelEnvironment: 'smp' };
+ * new GridEngineProvider(options);
+ * ```
+ */
 export type GridEngineProviderOptions = z.input<typeof gridEngineSchema>;
 
 export interface ResolvedGridEngineProviderOptions extends ResolvedProviderOptions {
@@ -114,6 +123,11 @@ export const POLLS_WITHOUT_ACCOUNTING = 5;
  * Blocks as (Sun/Son of/Univa) Grid Engine jobs: `qsub -terse`, status from `qstat -xml` and,
  * for jobs that left it, the accounting file through `qacct -j` (exit status and failure
  * code), `qdel`.
+ *
+ * @example
+ * ```ts
+ * new GridEngineProvider({ queue: 'all.q', maxBlocks: 4, walltime: '00:30:00', workerInit: 'source ~/.nvm/nvm.sh' });
+ * ```
  */
 export class GridEngineProvider extends ClusterProvider<ResolvedGridEngineProviderOptions> {
   protected readonly kind = 'GridEngineProvider';

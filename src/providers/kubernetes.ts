@@ -32,9 +32,9 @@ const kubernetesSchema = z
     initMem: quantity.default('250Mi'),
     /** Memory limit of the container. @default '750Mi' */
     maxMem: quantity.default('750Mi'),
-    /** Name of an image pull secret. */
+    /** Name of an image pull secret. @default none */
     secret: z.string().min(1).optional(),
-    /** Service account the pods run as. */
+    /** Service account the pods run as. @default none: the namespace's default */
     serviceAccountName: z.string().min(1).optional(),
     /** Persistent volume claims mounted in the container: `[claimName, mountPath]` pairs. @default [] */
     persistentVolumes: z.array(z.tuple([z.string().min(1), z.string().min(1)])).default([]),
@@ -45,7 +45,16 @@ const kubernetesSchema = z
   })
   .strict();
 
-/** KubernetesProvider options as the user gives them. */
+/**
+ * KubernetesProvider options as the user gives them.
+ * @interface
+ *
+ * @example
+ * ```ts
+ * const options: KubernetesProviderOptions = { image: 'ghcr.io/me/worker:1', namespace: 'science', maxCpu: '2' };
+ * new KubernetesProvider(options);
+ * ```
+ */
 export type KubernetesProviderOptions = z.input<typeof kubernetesSchema>;
 
 export interface ResolvedKubernetesProviderOptions extends ResolvedProviderOptions {
@@ -161,6 +170,7 @@ export function podStatus(pod: PodJson): StatusUpdate {
  * a pod manifest (JSON) next to the scripts and runs `kubectl create -f`, status reads `kubectl
  * get pod -o json`, cancel runs `kubectl delete pod`. The job id is the pod's name.
  *
+ * @example
  * ```ts
  * new KubernetesProvider({ image: 'ghcr.io/me/worker:1', namespace: 'science', maxBlocks: 10 })
  * ```
@@ -205,6 +215,7 @@ export class KubernetesProvider extends BaseProvider<ResolvedKubernetesProviderO
     };
   }
 
+  /** Creates the block's pod with `kubectl apply`; resolves with the pod's name, or rejects with `SubmitError`. */
   async submit(command: string, tasksPerNode: number, jobName: string, options: SubmitOptions = {}): Promise<string> {
     const job = this.newJob(jobName, tasksPerNode, options);
     const podName = podNameFor(this.options.podName, job.jobName);

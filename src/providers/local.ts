@@ -7,7 +7,16 @@ import { commonOptionsShape, resolveCommonOptions, type ResolvedProviderOptions 
 
 const localSchema = z.object({ ...commonOptionsShape({ label: 'local' }) }).strict();
 
-/** LocalProvider options as the user gives them. */
+/**
+ * LocalProvider options as the user gives them.
+ * @interface
+ *
+ * @example
+ * ```ts
+ * const options: LocalProviderOptions = { initBlocks: 1, maxBlocks: 2 };
+ * new LocalProvider(options);
+ * ```
+ */
 export type LocalProviderOptions = z.input<typeof localSchema>;
 
 export type ResolvedLocalProviderOptions = ResolvedProviderOptions;
@@ -24,6 +33,7 @@ export function resolveLocalProviderOptions(options: LocalProviderOptions = {}):
  * is a detached session started with `setsid`/`nohup`; its job id is the pid. Status comes from
  * `kill -0` and an exit-code file the wrapper writes; cancel kills the process group.
  *
+ * @example
  * ```ts
  * new LocalProvider({ initBlocks: 1, maxBlocks: 2, workerInit: 'source venv/bin/activate' })
  * ```

@@ -27,20 +27,29 @@ export const LSF_STATES: Readonly<Record<string, JobState>> = {
 const lsfSchema = z
   .object({
     ...commonOptionsShape({ label: 'lsf' }),
-    /** `-q`: the queue. */
+    /** `-q`: the queue. @default none: the scheduler's default queue */
     queue: z.string().min(1).optional(),
-    /** `-P`: the project charged. */
+    /** `-P`: the project charged. @default none */
     project: z.string().min(1).optional(),
     /** Ask for whole nodes with `-nnodes` (CSM systems such as Summit); otherwise cores with `-n` and `span[ptile]`. @default true */
     requestByNodes: z.boolean().default(true),
-    /** Cores per node; needed when `requestByNodes` is false. */
+    /** Cores per node; needed when `requestByNodes` is false. @default none */
     coresPerNode: z.number().int().positive().optional(),
     /** Submit with `bsub < script` (LSF reads `#BSUB` lines from stdin only on some versions) instead of `bsub script`. @default false */
     bsubRedirection: z.boolean().default(false),
   })
   .strict();
 
-/** LSFProvider options as the user gives them. */
+/**
+ * LSFProvider options as the user gives them.
+ * @interface
+ *
+ * @example
+ * ```ts
+ * const options: LSFProviderOptions = { queue: 'batch', project: 'ABC123', requestByNodes: true };
+ * new LSFProvider(options);
+ * ```
+ */
 export type LSFProviderOptions = z.input<typeof lsfSchema>;
 
 export interface ResolvedLSFProviderOptions extends ResolvedProviderOptions {
@@ -85,7 +94,14 @@ export function parseBjobs(stdout: string): Map<string, string> {
   return states;
 }
 
-/** Blocks as IBM Spectrum LSF jobs: `bsub`, `bjobs -a` (finished jobs stay for CLEAN_PERIOD), `bkill`. */
+/**
+ * Blocks as IBM Spectrum LSF jobs: `bsub`, `bjobs -a` (finished jobs stay for CLEAN_PERIOD), `bkill`.
+ *
+ * @example
+ * ```ts
+ * new LSFProvider({ queue: 'batch', project: 'ABC123', nodesPerBlock: 2, launcher: new JsrunLauncher() });
+ * ```
+ */
 export class LSFProvider extends ClusterProvider<ResolvedLSFProviderOptions> {
   protected readonly kind = 'LSFProvider';
   protected readonly submitProgram = 'bsub';

@@ -99,18 +99,27 @@ export function pbsStatus(fields: Record<string, string>, states: Readonly<Recor
 const pbsproSchema = z
   .object({
     ...commonOptionsShape({ label: 'pbspro' }),
-    /** `-q`: the destination queue. */
+    /** `-q`: the destination queue. @default none: the server's default queue */
     queue: z.string().min(1).optional(),
-    /** `-A`: the account charged. */
+    /** `-A`: the account charged. @default none */
     account: z.string().min(1).optional(),
     /** CPUs requested per node (`ncpus` in the select statement). @default 1 */
     cpusPerNode: z.number().int().positive().default(1),
-    /** More resources for the select statement, e.g. `'ngpus=1:mem=4gb'`. */
+    /** More resources for the select statement, e.g. `'ngpus=1:mem=4gb'`. @default none */
     selectOptions: z.string().min(1).optional(),
   })
   .strict();
 
-/** PBSProProvider options as the user gives them. */
+/**
+ * PBSProProvider options as the user gives them.
+ * @interface
+ *
+ * @example
+ * ```ts
+ * const options: PBSProProviderOptions = { queue: 'workq', cpusPerNode: 32, selectOptions: 'ngpus=4' };
+ * new PBSProProvider(options);
+ * ```
+ */
 export type PBSProProviderOptions = z.input<typeof pbsproSchema>;
 
 export interface ResolvedPBSProProviderOptions extends ResolvedProviderOptions {
@@ -188,6 +197,7 @@ export function matchPbsJobs(
  * Blocks as PBS Pro jobs: `qsub`, `qstat -x -f -F json` (finished jobs included while job
  * history is on; the text form of `qstat -f` on servers without JSON output), `qdel`.
  *
+ * @example
  * ```ts
  * new PBSProProvider({ queue: 'workq', account: 'ABC123', cpusPerNode: 32, selectOptions: 'ngpus=4',
  *                      nodesPerBlock: 2, walltime: '01:00:00', launcher: new MpiExecLauncher() })

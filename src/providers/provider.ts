@@ -9,7 +9,15 @@ import type { Channel } from './channels/channel.ts';
 import { LocalChannel } from './channels/local.ts';
 import { isLauncher, type Launcher } from './launchers/launcher.ts';
 
-/** The state of a block's job, as Parsl names them; each provider maps its scheduler's codes onto these. */
+/**
+ * The state of a block's job, as Parsl names them; each provider maps its scheduler's codes onto these.
+ *
+ * @example
+ * ```ts
+ * const state: JobState = 'PENDING';
+ * TERMINAL_JOB_STATES.has(state);       // false
+ * ```
+ */
 export type JobState =
   /** Queued; waiting for resources (Slurm PD/CF, PBS Q/W/T, Grid Engine qw, HTCondor idle, pod Pending). */
   | 'pending'
@@ -28,12 +36,30 @@ export type JobState =
   /** The scheduler reports a state that maps to none of the above, or the job is not known. */
   | 'unknown';
 
-/** States a job never leaves; a provider stops asking the scheduler about a job in one of them. */
+/**
+ * States a job never leaves; a provider stops asking the scheduler about a job in one of them.
+ *
+ * @example
+ * ```ts
+ * TERMINAL_JOB_STATES.has('COMPLETED');  // true
+ * TERMINAL_JOB_STATES.has('HELD');       // false: it may go on later
+ * ```
+ */
 export const TERMINAL_JOB_STATES: ReadonlySet<JobState> = new Set<JobState>(['completed', 'failed', 'cancelled', 'timeout']);
 
-/** What a provider knows about one job. */
+/**
+ * What a provider knows about one job.
+ *
+ * @example
+ * ```ts
+ * const [status]: JobStatus[] = await new SlurmProvider().status(['1234']);
+ * if (status?.state === 'FAILED') console.log(status.exitCode, status.message);
+ * ```
+ */
 export interface JobStatus {
+  /** The scheduler's id of the job. */
   jobId: string;
+  /** Its state, as Parsl names them. */
   state: JobState;
   /** The job's exit code, when the scheduler reports one. */
   exitCode?: number | undefined;
@@ -45,11 +71,19 @@ export interface JobStatus {
   stderrPath?: string | undefined;
 }
 
-/** Per-block settings given to `submit`. */
+/**
+ * Per-block settings given to `submit`.
+ *
+ * @example
+ * ```ts
+ * const options: SubmitOptions = { jobName: 'parsl.block.0', tasksPerNode: 1 };
+ * ```
+ */
 export interface SubmitOptions {
   /**
    * Environment variables the block's command gets (exported in the submit script, before
    * `workerInit`; a container's `env` on Kubernetes). Scripts are written readable by their owner only.
+   * @default none
    */
   env?: Record<string, string> | undefined;
   /**
@@ -63,11 +97,20 @@ export interface SubmitOptions {
 /**
  * A provider obtains blocks from a resource manager. It runs the scheduler's commands through
  * its `channel` (this machine or a login node over SSH) and never spawns processes itself.
+ *
+ * @example
+ * ```ts
+ * const provider: ExecutionProvider = new SlurmProvider({ partition: 'debug' });
+ * const [status] = await provider.status(['1234']);
+ * console.log(status?.state);           // 'RUNNING', 'COMPLETED', …
+ * ```
  */
 export interface ExecutionProvider {
   /** Name of this provider in logs and errors, e.g. `slurm`. */
   readonly label: string;
+  /** The options, validated, with defaults filled in. */
   readonly options: ResolvedProviderOptions;
+  /** Where the scheduler's commands run. */
   readonly channel: Channel;
   /**
    * Submits one block that runs `command` (`tasksPerNode` copies per node, through the
@@ -84,14 +127,30 @@ export interface ExecutionProvider {
   cancel(jobIds: string[]): Promise<boolean[]>;
 }
 
-/** Options every provider has, resolved: every field present, durations in milliseconds. */
+/**
+ * Options every provider has, resolved: every field present, durations in milliseconds.
+ *
+ * @example
+ * ```ts
+ * const provider = new SlurmProvider({ walltime: '01:00:00' });
+ * const resolved: ResolvedProviderOptions = provider.options;
+ * console.log(resolved.walltimeMs);     // 3600000
+ * ```
+ */
 export interface ResolvedProviderOptions {
+  /** Name of the provider in logs and errors. */
   label: string;
+  /** Where scheduler commands run. */
   channel: Channel;
+  /** Nodes in each block. */
   nodesPerBlock: number;
+  /** Blocks submitted at start. */
   initBlocks: number;
+  /** Fewest blocks kept while idle. */
   minBlocks: number;
+  /** Most blocks at once. */
   maxBlocks: number;
+  /** Ratio of blocks to outstanding work, 0 to 1. */
   parallelism: number;
   /** Walltime of each block; `undefined` for providers that run blocks without a limit. */
   walltimeMs: number | undefined;
@@ -99,7 +158,9 @@ export interface ResolvedProviderOptions {
   workerInit: string;
   /** Raw lines added to the submit script's header, e.g. `#SBATCH --gres=gpu:1`. */
   schedulerOptions: string;
+  /** How the block's command starts on its nodes. */
   launcher: Launcher;
+  /** How long a scheduler command may run, in ms. */
   cmdTimeoutMs: number;
 }
 
@@ -144,7 +205,7 @@ export interface CommonDefaults {
 /** The zod shape of the common options, to spread into each provider's schema. */
 export function commonOptionsShape(defaults: CommonDefaults) {
   return {
-    /** Name of the provider in logs and errors. */
+    /** Name of the provider in logs and errors. @default the provider's name, e.g. 'slurm' */
     label: z.string().min(1).default(defaults.label),
     /** Where scheduler commands run. @default new LocalChannel() */
     channel: channelSchema.optional(),
@@ -164,7 +225,7 @@ export function commonOptionsShape(defaults: CommonDefaults) {
     workerInit: linesSchema.default(''),
     /** Raw lines added to the submit script's header. @default '' */
     schedulerOptions: linesSchema.default(''),
-    /** How the command is started on the block's nodes. The default depends on the provider. */
+    /** How the command is started on the block's nodes. @default SingleNodeLauncher (AprunLauncher for Cobalt, SimpleLauncher for AdHoc) */
     launcher: launcherSchema.optional(),
     /** How long a scheduler command may run. @default '10s' */
     cmdTimeout: durationSchema.default(DEFAULT_CMD_TIMEOUT_MS),

@@ -69,24 +69,33 @@ const slurmSchema = z
     ...commonOptionsShape({ label: 'slurm' }),
     /** `--partition`. @default the cluster's default partition */
     partition: z.string().min(1).optional(),
-    /** `--account` charged for the blocks. */
+    /** `--account` charged for the blocks. @default none: the user's default account */
     account: z.string().min(1).optional(),
-    /** `--qos`. */
+    /** `--qos`. @default none */
     qos: z.string().min(1).optional(),
-    /** `--constraint` (node features). */
+    /** `--constraint` (node features). @default none */
     constraint: z.string().min(1).optional(),
-    /** `--clusters`, for multi-cluster sites. */
+    /** `--clusters`, for multi-cluster sites. @default none */
     clusters: z.string().min(1).optional(),
     /** `--exclusive`: whole nodes for each block. @default true */
     exclusive: z.boolean().default(true),
-    /** Cores per node: sets `--cpus-per-task` to `coresPerNode / tasksPerNode`. */
+    /** Cores per node: sets `--cpus-per-task` to `coresPerNode / tasksPerNode`. @default none: Slurm's default */
     coresPerNode: z.number().int().positive().optional(),
-    /** Memory per node in GB: `--mem=<n>g`. */
+    /** Memory per node in GB: `--mem=<n>g`. @default none: Slurm's default */
     memPerNode: z.number().positive().optional(),
   })
   .strict();
 
-/** SlurmProvider options as the user gives them. */
+/**
+ * SlurmProvider options as the user gives them.
+ * @interface
+ *
+ * @example
+ * ```ts
+ * const options: SlurmProviderOptions = { partition: 'compute', account: 'proj123', walltime: '01:00:00' };
+ * new SlurmProvider(options);
+ * ```
+ */
 export type SlurmProviderOptions = z.input<typeof slurmSchema>;
 
 export interface ResolvedSlurmProviderOptions extends ResolvedProviderOptions {
@@ -177,6 +186,7 @@ export function scontrolStatus(fields: Record<string, string>): StatusUpdate {
  * left it, `scontrol show job` (which keeps finished jobs for `MinJobAge`, 300 s by default,
  * and gives their exit code; `sacct` needs slurmdbd, which many clusters and test setups lack).
  *
+ * @example
  * ```ts
  * new SlurmProvider({ partition: 'debug', nodesPerBlock: 2, walltime: '01:00:00',
  *                     workerInit: 'module load python', launcher: new SrunLauncher() })

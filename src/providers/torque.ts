@@ -23,14 +23,23 @@ export const TORQUE_STATES: Readonly<Record<string, JobState>> = {
 const torqueSchema = z
   .object({
     ...commonOptionsShape({ label: 'torque' }),
-    /** `-q`: the destination queue. */
+    /** `-q`: the destination queue. @default none: the server's default queue */
     queue: z.string().min(1).optional(),
-    /** `-A`: the account charged. */
+    /** `-A`: the account charged. @default none */
     account: z.string().min(1).optional(),
   })
   .strict();
 
-/** TorqueProvider options as the user gives them. */
+/**
+ * TorqueProvider options as the user gives them.
+ * @interface
+ *
+ * @example
+ * ```ts
+ * const options: TorqueProviderOptions = { queue: 'batch', account: 'ABC123' };
+ * new TorqueProvider(options);
+ * ```
+ */
 export type TorqueProviderOptions = z.input<typeof torqueSchema>;
 
 export interface ResolvedTorqueProviderOptions extends ResolvedProviderOptions {
@@ -49,6 +58,11 @@ export function resolveTorqueProviderOptions(options: TorqueProviderOptions = {}
 /**
  * Blocks as Torque jobs: `qsub` (with `-l nodes=N:ppn=tasksPerNode`), `qstat -f` (finished
  * jobs show as `C` with their `exit_status` for `keep_completed` seconds), `qdel`.
+ *
+ * @example
+ * ```ts
+ * new TorqueProvider({ queue: 'batch', account: 'ABC123', walltime: '02:00:00', workerInit: 'module load nodejs' });
+ * ```
  */
 export class TorqueProvider extends ClusterProvider<ResolvedTorqueProviderOptions> {
   protected readonly kind = 'TorqueProvider';

@@ -15,6 +15,7 @@ const OPAQUE_SCHEMES = /^(zip):(?!\/\/)/i;
  * `globus://ENDPOINT/path`. A remote URL may end in `#sha256=HEX` (or `#md5=HEX`): staging
  * then checks the copy against it.
  *
+ * @example
  * ```ts
  * const unsorted = new File('unsorted_numbers.txt');
  * sortNumbers({ inputs: [unsorted] });
@@ -93,18 +94,22 @@ export class File {
     return basename(this.path);
   }
 
+  /** The file's URL, as Parsl's `str(File)` (a local path for a `file:` URL). */
   toString(): string {
     return this.filepath;
   }
 
+  /** The file's URL, for `JSON.stringify`. */
   toJSON(): string {
     return this.url;
   }
 
+  /** How `console.log` shows the file: `<File url>`. */
   [inspect.custom](): string {
     return `<File ${this.url}>`;
   }
 
+  /** `instanceof` across realms (a worker thread, another copy of parsl-ts). */
   static [Symbol.hasInstance](value: unknown): boolean {
     return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[FILE_BRAND] === true;
   }

@@ -14,12 +14,23 @@ import type { StageOptions, StagingProvider } from './provider.ts';
 /** Control-connection timeout of each FTP session. */
 const FTP_TIMEOUT_MS = 30_000;
 
+/**
+ * Parsl's `FTPSeparateTaskStaging`: stages `ftp://` files in (anonymous unless the URL names a user), resuming a cut transfer with `REST`.
+ *
+ * @example
+ * ```ts
+ * const storageAccess = [new NoOpFileStaging(), new FTPSeparateTaskStaging()];
+ * await stageIn(new File('ftp://ftp.example.org/pub/data.csv'), 'work', { storageAccess });
+ * ```
+ */
 export class FTPSeparateTaskStaging implements StagingProvider {
   readonly name: string = 'FTPSeparateTaskStaging';
   readonly inTask: boolean = false;
+  /** Whether this provider can copy `file` to where a task runs. */
   canStageIn(file: File): boolean {
     return file.scheme === 'ftp';
   }
+  /** Whether this provider can deliver a task's output to `file`'s URL. */
   canStageOut(_file: File): boolean {
     return false;
   }
@@ -34,7 +45,14 @@ export class FTPSeparateTaskStaging implements StagingProvider {
   }
 }
 
-/** The same, run in the worker before the app. Parsl's `FTPInTaskStaging`. */
+/**
+ * The same, run in the worker before the app. Parsl's `FTPInTaskStaging`.
+ *
+ * @example
+ * ```ts
+ * const storageAccess = [new NoOpFileStaging(), new FTPInTaskStaging()];
+ * ```
+ */
 export class FTPInTaskStaging extends FTPSeparateTaskStaging {
   override readonly name: string = 'FTPInTaskStaging';
   override readonly inTask: boolean = true;

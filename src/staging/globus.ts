@@ -25,6 +25,15 @@ export const DEFAULT_GLOBUS_POLL_MS = 2_000;
 /** Faults a task reports while still ACTIVE that waiting will not cure. */
 const PERMANENT_FAULTS = new Set(['FILE_NOT_FOUND', 'PERMISSION_DENIED', 'ENDPOINT_ERROR', 'NOT_A_DIRECTORY']);
 
+/**
+ * Options of `GlobusStaging`: Parsl's `endpoint_uuid`, `endpoint_path`, `local_path`, and a Transfer API token.
+ *
+ * @example
+ * ```ts
+ * const options: GlobusStagingOptions = { token: async () => readToken(), endpointUuid: 'LOCAL-ENDPOINT-UUID', endpointPath: '/', localPath: '/' };
+ * new GlobusStaging(options);
+ * ```
+ */
 export interface GlobusStagingOptions {
   /** A Transfer API access token, or a function that gives a current one (called per request). */
   token: string | (() => string | Promise<string>);
@@ -48,6 +57,15 @@ interface TaskStatus {
   fatal_error?: { code?: string; description?: string } | null;
 }
 
+/**
+ * Parsl's `GlobusStaging`: `globus://ENDPOINT/path` files in and out through the Globus Transfer API, between the file's endpoint and the local endpoint `endpointUuid`.
+ *
+ * @example
+ * ```ts
+ * const globus = new GlobusStaging({ token: process.env.GLOBUS_TOKEN!, endpointUuid: 'LOCAL-ENDPOINT-UUID', localPath: '/' });
+ * await stageIn(new File('globus://REMOTE-ENDPOINT-UUID/data/x.csv'), '/scratch/work', { storageAccess: [globus] });
+ * ```
+ */
 export class GlobusStaging implements StagingProvider {
   readonly name = 'GlobusStaging';
   readonly inTask = false;
@@ -61,9 +79,11 @@ export class GlobusStaging implements StagingProvider {
     this.endpointRoot = options.endpointPath ?? this.localRoot;
   }
 
+  /** Whether this provider can copy `file` to where a task runs. */
   canStageIn(file: File): boolean {
     return file.scheme === 'globus';
   }
+  /** Whether this provider can deliver a task's output to `file`'s URL. */
   canStageOut(file: File): boolean {
     return file.scheme === 'globus';
   }
@@ -178,12 +198,22 @@ export class GlobusStaging implements StagingProvider {
   }
 }
 
-/** The Transfer API answered an error (`{ code, message }` with a 4xx/5xx status). */
+/**
+ * The Transfer API answered an error (`{ code, message }` with a 4xx/5xx status).
+ *
+ * @example
+ * ```ts
+ * try { await stageIn(new File('globus://EP/x'), 'work', { storageAccess: [globus] }); }
+ * catch (e) { if (e instanceof GlobusApiError) console.log(e.status, e.code); }
+ * ```
+ */
 export class GlobusApiError extends Error {
   constructor(
     method: string,
     path: string,
+    /** The HTTP status. */
     readonly status: number,
+    /** The API's error code, e.g. `ClientError.NotFound`. */
     readonly code: string,
     message: string,
   ) {

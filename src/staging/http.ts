@@ -16,12 +16,22 @@ const MAX_REDIRECTS = 5;
 const httpAgent = new HttpAgent({ keepAlive: true });
 const httpsAgent = new HttpsAgent({ keepAlive: true });
 
+/**
+ * Parsl's `HTTPSeparateTaskStaging`: stages `http://` and `https://` files in, to a temporary name renamed when complete, resuming a cut download with a range request.
+ *
+ * @example
+ * ```ts
+ * const path = await stageIn(new File('https://example.org/data.csv'), 'work', { storageAccess: [new HTTPSeparateTaskStaging()] });
+ * ```
+ */
 export class HTTPSeparateTaskStaging implements StagingProvider {
   readonly name: string = 'HTTPSeparateTaskStaging';
   readonly inTask: boolean = false;
+  /** Whether this provider can copy `file` to where a task runs. */
   canStageIn(file: File): boolean {
     return file.scheme === 'http' || file.scheme === 'https';
   }
+  /** Whether this provider can deliver a task's output to `file`'s URL. */
   canStageOut(_file: File): boolean {
     return false;
   }
@@ -36,7 +46,14 @@ export class HTTPSeparateTaskStaging implements StagingProvider {
   }
 }
 
-/** The same, run in the worker before the app. Parsl's `HTTPInTaskStaging`. */
+/**
+ * The same, run in the worker before the app. Parsl's `HTTPInTaskStaging`.
+ *
+ * @example
+ * ```ts
+ * const storageAccess = [new NoOpFileStaging(), new HTTPInTaskStaging()];   // HTTP fetched inside the task
+ * ```
+ */
 export class HTTPInTaskStaging extends HTTPSeparateTaskStaging {
   override readonly name: string = 'HTTPInTaskStaging';
   override readonly inTask: boolean = true;

@@ -14,6 +14,14 @@ import type { File } from './file.ts';
 import { outputLocalPath, type StageOptions, type StagingProvider } from './provider.ts';
 import { findChannel, remotePath, type ChannelChoice, type StagingChannel } from './ssh-channel.ts';
 
+/**
+ * Options of `RSyncStaging`: the SSH channels files travel through.
+ *
+ * @example
+ * ```ts
+ * const options: RSyncStagingOptions = { channels: [new SSHChannel({ hostname: 'data.example.org' })], rsyncPath: '/usr/bin/rsync' };
+ * ```
+ */
 export interface RSyncStagingOptions extends ChannelChoice {
   /** Stage in the worker, before and after the app. @default true (Parsl's RSyncStaging runs in the task) */
   inTask?: boolean;
@@ -21,6 +29,15 @@ export interface RSyncStagingOptions extends ChannelChoice {
   rsyncPath?: string;
 }
 
+/**
+ * Parsl's `RSyncStaging`: `rsync://` files in and out with `rsync` over the SSH channel whose host matches the URL.
+ *
+ * @example
+ * ```ts
+ * const rsync = new RSyncStaging({ channels: [new SSHChannel({ hostname: 'data.example.org', username: 'jdoe' })] });
+ * await stageIn(new File('rsync://jdoe@data.example.org/data/x.csv'), 'work', { storageAccess: [rsync] });
+ * ```
+ */
 export class RSyncStaging implements StagingProvider {
   readonly name = 'RSyncStaging';
   readonly inTask: boolean;
@@ -33,9 +50,11 @@ export class RSyncStaging implements StagingProvider {
     this.rsyncPath = options.rsyncPath ?? 'rsync';
   }
 
+  /** Whether this provider can copy `file` to where a task runs. */
   canStageIn(file: File): boolean {
     return file.scheme === 'rsync' && findChannel(this.choice, file) !== undefined;
   }
+  /** Whether this provider can deliver a task's output to `file`'s URL. */
   canStageOut(file: File): boolean {
     return this.canStageIn(file);
   }

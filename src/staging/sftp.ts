@@ -14,11 +14,28 @@ import type { File } from './file.ts';
 import { outputLocalPath, type StageOptions, type StagingProvider } from './provider.ts';
 import { findChannel, remotePath, type ChannelChoice, type StagingChannel } from './ssh-channel.ts';
 
+/**
+ * Options of `SFTPStaging`: the SSH channels files travel through, or a function that picks one.
+ *
+ * @example
+ * ```ts
+ * const options: SFTPStagingOptions = { channelFor: (file) => (file.hostname === 'data.example.org' ? channel : undefined) };
+ * ```
+ */
 export interface SFTPStagingOptions extends ChannelChoice {
   /** Stage in the worker, before and after the app. @default false */
   inTask?: boolean;
 }
 
+/**
+ * `sftp://` files in and out over the SFTP subsystem of the SSH channel whose host (and port, and user if the URL names one) match.
+ *
+ * @example
+ * ```ts
+ * const sftp = new SFTPStaging({ channels: [new SSHChannel({ hostname: 'data.example.org', username: 'jdoe' })] });
+ * await stageOut(new File('sftp://jdoe@data.example.org/results/y.csv'), 'work', { storageAccess: [sftp] });
+ * ```
+ */
 export class SFTPStaging implements StagingProvider {
   readonly name = 'SFTPStaging';
   readonly inTask: boolean;
@@ -29,9 +46,11 @@ export class SFTPStaging implements StagingProvider {
     this.inTask = options.inTask ?? false;
   }
 
+  /** Whether this provider can copy `file` to where a task runs. */
   canStageIn(file: File): boolean {
     return file.scheme === 'sftp' && findChannel(this.choice, file) !== undefined;
   }
+  /** Whether this provider can deliver a task's output to `file`'s URL. */
   canStageOut(file: File): boolean {
     return this.canStageIn(file);
   }

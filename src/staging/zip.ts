@@ -29,12 +29,22 @@ export function splitZipPath(path: string): { archive: string; member: string } 
   return { archive: match[1]!, member };
 }
 
+/**
+ * Parsl's `ZipFileStaging`: `zip:/path/archive.zip/member` files, extracted in, and added to the archive out.
+ *
+ * @example
+ * ```ts
+ * await stageIn(new File('zip:/data/inputs.zip/a.csv'), 'work', { storageAccess: [new ZipFileStaging()] });
+ * ```
+ */
 export class ZipFileStaging implements StagingProvider {
   readonly name = 'ZipFileStaging';
   readonly inTask = false;
+  /** Whether this provider can copy `file` to where a task runs. */
   canStageIn(file: File): boolean {
     return file.scheme === 'zip' && splitZipPath(file.path) !== undefined;
   }
+  /** Whether this provider can deliver a task's output to `file`'s URL. */
   canStageOut(file: File): boolean {
     return this.canStageIn(file);
   }

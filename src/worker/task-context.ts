@@ -26,6 +26,7 @@ export function runInTask<T>(signal: AbortSignal, fn: () => T): T {
  * an async app checks `signal.aborted` or listens for `'abort'`, and a bash app's command is
  * killed for it. Works after `await`s too.
  *
+ * @example
  * ```ts
  * const poll = app(async (url: string) => {
  *   const { taskSignal } = await import('parsl-ts');

@@ -10,7 +10,14 @@ export interface LocalChannelOptions {
   scriptDir?: string;
 }
 
-/** Runs commands on this machine under bash. */
+/**
+ * Runs commands on this machine under bash.
+ *
+ * @example
+ * ```ts
+ * new SlurmProvider({ channel: new LocalChannel() });   // the default: commands run here
+ * ```
+ */
 export class LocalChannel implements Channel {
   readonly scriptDir: string;
   readonly description = 'local';

@@ -1,7 +1,15 @@
 /** Errors of the SSH channels (`SSHChannel`, `SSHInteractiveLoginChannel`). */
 import { IllegalStateError, ParslError, registerErrorClasses } from '../../common/errors.ts';
 
-/** The channel could not reach the server or finish the SSH handshake (refused, DNS, timeout…). */
+/**
+ * The channel could not reach the server or finish the SSH handshake (refused, DNS, timeout…).
+ *
+ * @example
+ * ```ts
+ * const channel = new SSHChannel({ hostname: 'login.cluster.org' });
+ * try { await channel.exec('hostname'); } catch (e) { if (e instanceof ChannelConnectError) console.log(e.where); }
+ * ```
+ */
 export class ChannelConnectError extends ParslError {
   /** `ssh user@host:port` */
   readonly where: string;
@@ -11,8 +19,17 @@ export class ChannelConnectError extends ParslError {
   }
 }
 
-/** The server accepted the connection but refused every authentication method we tried. */
+/**
+ * The server accepted the connection but refused every authentication method we tried.
+ *
+ * @example
+ * ```ts
+ * const channel = new SSHChannel({ hostname: 'login.cluster.org' });
+ * try { await channel.exec('hostname'); } catch (e) { if (e instanceof ChannelAuthError) console.log(e.methods); }
+ * ```
+ */
 export class ChannelAuthError extends ParslError {
+  /** `user@host:port`. */
   readonly where: string;
   /** Methods tried, in order, e.g. `['publickey', 'keyboard-interactive']`. */
   readonly methods: string[];
@@ -38,11 +55,21 @@ export interface HostKeyFacts {
 /**
  * Under `hostKeyPolicy: 'strict'`, the server's host key is not in known_hosts. The message
  * names the host, the key's SHA256 fingerprint and the file, and gives the line to add.
+ *
+ * @example
+ * ```ts
+ * const channel = new SSHChannel({ hostname: 'login.cluster.org' });
+ * try { await channel.exec('hostname'); } catch (e) { if (e instanceof HostKeyUnknownError) console.log(e.knownHostsLine); }
+ * ```
  */
 export class HostKeyUnknownError extends ParslError {
+  /** The server, `host` or `[host]:port` as known_hosts writes it. */
   readonly host: string;
+  /** The key's type, e.g. `ssh-ed25519`. */
   readonly keyType: string;
+  /** The key's SHA256 fingerprint, as `ssh-keygen -l` prints it. */
   readonly fingerprint: string;
+  /** The known_hosts file that was read. */
   readonly knownHostsPath: string;
   /** The known_hosts line that would trust this key. */
   readonly knownHostsLine: string;
@@ -66,11 +93,21 @@ export class HostKeyUnknownError extends ParslError {
 /**
  * known_hosts holds a different key for this host: the server's key was replaced, or someone is
  * in the middle. Refused under every policy, `'accept-new'` included.
+ *
+ * @example
+ * ```ts
+ * const channel = new SSHChannel({ hostname: 'login.cluster.org' });
+ * try { await channel.exec('hostname'); } catch (e) { if (e instanceof HostKeyChangedError) console.log(e.lines); }
+ * ```
  */
 export class HostKeyChangedError extends ParslError {
+  /** The server, `host` or `[host]:port` as known_hosts writes it. */
   readonly host: string;
+  /** The key's type, e.g. `ssh-ed25519`. */
   readonly keyType: string;
+  /** The key's SHA256 fingerprint, as `ssh-keygen -l` prints it. */
   readonly fingerprint: string;
+  /** The known_hosts file that was read. */
   readonly knownHostsPath: string;
   /** Lines of known_hosts that hold the other key(s). */
   readonly lines: number[];
@@ -90,10 +127,21 @@ export class HostKeyChangedError extends ParslError {
   }
 }
 
-/** The server's host key is marked `@revoked` in known_hosts. */
+/**
+ * The server's host key is marked `@revoked` in known_hosts.
+ *
+ * @example
+ * ```ts
+ * const channel = new SSHChannel({ hostname: 'login.cluster.org' });
+ * try { await channel.exec('hostname'); } catch (e) { if (e instanceof HostKeyRevokedError) console.log(e.fingerprint); }
+ * ```
+ */
 export class HostKeyRevokedError extends ParslError {
+  /** The server, `host` or `[host]:port` as known_hosts writes it. */
   readonly host: string;
+  /** The key's SHA256 fingerprint, as `ssh-keygen -l` prints it. */
   readonly fingerprint: string;
+  /** The known_hosts file that was read. */
   readonly knownHostsPath: string;
   constructor(facts: HostKeyFacts, line: number) {
     super(
@@ -109,8 +157,15 @@ export class HostKeyRevokedError extends ParslError {
 /**
  * The connection dropped while a command was running. The command may or may not have run to
  * its end on the server, so it is not retried; the next call opens a new connection.
+ *
+ * @example
+ * ```ts
+ * const channel = new SSHChannel({ hostname: 'login.cluster.org' });
+ * try { await channel.exec('hostname'); } catch (e) { if (e instanceof ChannelDisconnectedError) console.log(e.command); }
+ * ```
  */
 export class ChannelDisconnectedError extends ParslError {
+  /** The command that was running. */
   readonly command: string;
   constructor(command: string, where: string, options?: ErrorOptions) {
     super(`connection lost (${where}) while running: ${command}`, options);
@@ -118,16 +173,34 @@ export class ChannelDisconnectedError extends ParslError {
   }
 }
 
-/** A call on a channel after its `close()`. */
+/**
+ * A call on a channel after its `close()`.
+ *
+ * @example
+ * ```ts
+ * const channel = new SSHChannel({ hostname: 'login.cluster.org' });
+ * try { await channel.exec('hostname'); } catch (e) { if (e instanceof ChannelClosedError) console.log(e.message); }
+ * ```
+ */
 export class ChannelClosedError extends IllegalStateError {
   constructor(where: string) {
     super(`channel is closed (${where})`);
   }
 }
 
-/** An SFTP operation (push, pull, writeFile, makeDirs) failed. */
+/**
+ * An SFTP operation (push, pull, writeFile, makeDirs) failed.
+ *
+ * @example
+ * ```ts
+ * const channel = new SSHChannel({ hostname: 'login.cluster.org' });
+ * try { await channel.exec('hostname'); } catch (e) { if (e instanceof ChannelTransferError) console.log(e.operation, e.path); }
+ * ```
+ */
 export class ChannelTransferError extends ParslError {
+  /** The SFTP operation that failed. */
   readonly operation: 'push' | 'pull' | 'writeFile' | 'makeDirs';
+  /** The path it was working on. */
   readonly path: string;
   constructor(operation: ChannelTransferError['operation'], path: string, where: string, options?: ErrorOptions) {
     const reason = options?.cause instanceof Error ? `: ${options.cause.message}` : '';
@@ -137,7 +210,15 @@ export class ChannelTransferError extends ParslError {
   }
 }
 
-/** A keyboard-interactive prompt could not be answered (no callback and no terminal, or the callback failed). */
+/**
+ * A keyboard-interactive prompt could not be answered (no callback and no terminal, or the callback failed).
+ *
+ * @example
+ * ```ts
+ * const channel = new SSHChannel({ hostname: 'login.cluster.org' });
+ * try { await channel.exec('hostname'); } catch (e) { if (e instanceof LoginPromptError) console.log(e.message); }
+ * ```
+ */
 export class LoginPromptError extends ParslError {}
 
 registerErrorClasses(

@@ -53,7 +53,10 @@ const interactiveSchema = z
   .strict()
   .superRefine(refineSSHOptions);
 
-/** Options of `SSHInteractiveLoginChannel`, as the user gives them. */
+/**
+ * Options of `SSHInteractiveLoginChannel`, as the user gives them.
+ * @interface
+ */
 export type SSHInteractiveLoginChannelOptions = z.input<typeof interactiveSchema>;
 
 /** Options of `SSHInteractiveLoginChannel` with every default filled in. */
@@ -71,8 +74,16 @@ export function resolveSSHInteractiveLoginChannelOptions(options: SSHInteractive
  * then with keyboard-interactive, which answers what the server asks (a password, a 2FA code)
  * through `onPrompt`, or on the terminal (input hidden where the server asks so) when no
  * callback is given and stdin is a TTY. The connect timeout is stopped while prompts are answered.
+ *
+ * @example
+ * ```ts
+ * new CobaltProvider({
+ *   channel: new SSHInteractiveLoginChannel({ hostname: 'theta.alcf.anl.gov', username: 'jdoe' }),   // asks for the code
+ * });
+ * ```
  */
 export class SSHInteractiveLoginChannel extends SSHChannel {
+  /** The options, validated, with defaults filled in. */
   declare readonly options: ResolvedSSHInteractiveLoginChannelOptions;
 
   constructor(options: SSHInteractiveLoginChannelOptions) {

@@ -69,7 +69,10 @@ export function refineSSHOptions(options: { privateKey?: unknown; privateKeyPath
 
 const sshChannelSchema = z.object(sshChannelShape).strict().superRefine(refineSSHOptions);
 
-/** Options of `SSHChannel`, as the user gives them. */
+/**
+ * Options of `SSHChannel`, as the user gives them.
+ * @interface
+ */
 export type SSHChannelOptions = z.input<typeof sshChannelSchema>;
 
 /** Options of an SSH channel with every default filled in. */

@@ -42,8 +42,16 @@ export type { ResolvedSSHChannelOptions, SSHChannelOptions } from './ssh-options
  *   dropped is opened again by the next call. A command cut off by a drop rejects with
  *   `ChannelDisconnectedError` and is not retried: it may have had effects.
  * - Call `close()` when done: an open connection keeps the process alive.
+ *
+ * @example
+ * ```ts
+ * new SlurmProvider({
+ *   channel: new SSHChannel({ hostname: 'login.cluster.org', username: 'jdoe', privateKeyPath: '~/.ssh/id_ed25519' }),
+ * });
+ * ```
  */
 export class SSHChannel implements Channel {
+  /** The options, validated, with defaults filled in (credentials included: not shown by `console.log` or `JSON.stringify`). */
   readonly options: ResolvedSSHChannelOptions;
   readonly scriptDir: string;
   readonly description: string;
@@ -173,6 +181,7 @@ export class SSHChannel implements Channel {
     });
   }
 
+  /** `await using channel = new SSHChannel(…)` closes the connection at the end of the scope. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
@@ -182,6 +191,7 @@ export class SSHChannel implements Channel {
     return `${this.constructor.name} { ${this.description} }`;
   }
 
+  /** What `JSON.stringify` shows: the type, `user@host:port` and the script directory, never the credentials. */
   toJSON(): { type: string; description: string; scriptDir: string } {
     return { type: this.constructor.name, description: this.description, scriptDir: this.scriptDir };
   }

@@ -10,6 +10,12 @@ import { shellQuote } from '../../common/shell-quote.ts';
  * The text may use two variables the provider's submit script exports: `JOBNAME` (the job's
  * name) and `PARSL_SCRIPT_DIR` (where submit scripts go; on clusters a shared filesystem), so
  * that helper files written by the launcher are visible from every node.
+ *
+ * @example
+ * ```ts
+ * const launcher: Launcher = new SrunLauncher({ overrides: '--cpu-bind=none' });
+ * new SlurmProvider({ nodesPerBlock: 2, launcher });
+ * ```
  */
 export interface Launcher {
   /** Class name, e.g. `SrunLauncher`, for errors and logs. */

@@ -10,15 +10,26 @@ const baseSchema = {
 };
 
 const aprunSchema = z.object(baseSchema).strict();
+/**
+ * Options of `AprunLauncher`, as the user gives them.
+ * @interface
+ */
 export type AprunLauncherOptions = z.input<typeof aprunSchema>;
 
 /**
  * Cray ALPS: `aprun -n <tasks> -N <tasksPerNode>` over the block's nodes (Cobalt and PBS on
  * Cray systems).
+ *
+ * @example
+ * ```ts
+ * new CobaltProvider({ launcher: new AprunLauncher({ overrides: '-d 64' }) });
+ * ```
  */
 export class AprunLauncher implements Launcher {
   readonly name = 'AprunLauncher';
+  /** Print what is launched on stderr. */
   readonly debug: boolean;
+  /** Extra arguments for the parallel runner. */
   readonly overrides: string;
   constructor(options: AprunLauncherOptions = {}) {
     const parsed = parseOptions(aprunSchema, options, 'AprunLauncher');
@@ -37,12 +48,25 @@ export class AprunLauncher implements Launcher {
 }
 
 const jsrunSchema = z.object(baseSchema).strict();
+/**
+ * Options of `JsrunLauncher`, as the user gives them.
+ * @interface
+ */
 export type JsrunLauncherOptions = z.input<typeof jsrunSchema>;
 
-/** IBM LSF CSM (Summit): `jsrun -n <tasks> -r <tasksPerNode>` — one resource set per task. */
+/**
+ * IBM LSF CSM (Summit): `jsrun -n <tasks> -r <tasksPerNode>` — one resource set per task.
+ *
+ * @example
+ * ```ts
+ * new LSFProvider({ nodesPerBlock: 2, launcher: new JsrunLauncher() });
+ * ```
+ */
 export class JsrunLauncher implements Launcher {
   readonly name = 'JsrunLauncher';
+  /** Print what is launched on stderr. */
   readonly debug: boolean;
+  /** Extra arguments for the parallel runner. */
   readonly overrides: string;
   constructor(options: JsrunLauncherOptions = {}) {
     const parsed = parseOptions(jsrunSchema, options, 'JsrunLauncher');
@@ -69,17 +93,30 @@ const mpiExecSchema = z
     ppnFlag: z.string().min(1).default('-ppn'),
   })
   .strict();
+/**
+ * Options of `MpiExecLauncher`, as the user gives them.
+ * @interface
+ */
 export type MpiExecLauncherOptions = z.input<typeof mpiExecSchema>;
 
 /**
  * `mpiexec -n <tasks> -ppn <tasksPerNode>` (MPICH, Intel MPI, PALS), with `$PBS_NODEFILE` or
  * `$COBALT_NODEFILE` as host file when the scheduler provides one.
+ *
+ * @example
+ * ```ts
+ * new PBSProProvider({ nodesPerBlock: 2, launcher: new MpiExecLauncher({ bindCmd: '--bind-to core' }) });
+ * ```
  */
 export class MpiExecLauncher implements Launcher {
   readonly name = 'MpiExecLauncher';
+  /** Print what is launched on stderr. */
   readonly debug: boolean;
+  /** Extra arguments for the parallel runner. */
   readonly overrides: string;
+  /** Binding arguments, e.g. `--bind-to core`. */
   readonly bindCmd: string;
+  /** The flag that sets processes per node. */
   readonly ppnFlag: string;
   constructor(options: MpiExecLauncherOptions = {}) {
     const parsed = parseOptions(mpiExecSchema, options, 'MpiExecLauncher');
@@ -109,13 +146,27 @@ const mpiRunSchema = z
     bashLocation: z.string().min(1).default('/bin/bash'),
   })
   .strict();
+/**
+ * Options of `MpiRunLauncher`, as the user gives them.
+ * @interface
+ */
 export type MpiRunLauncherOptions = z.input<typeof mpiRunSchema>;
 
-/** Open MPI: `mpirun -np <tasks> --npernode <tasksPerNode>`. */
+/**
+ * Open MPI: `mpirun -np <tasks> --npernode <tasksPerNode>`.
+ *
+ * @example
+ * ```ts
+ * new TorqueProvider({ nodesPerBlock: 2, launcher: new MpiRunLauncher() });
+ * ```
+ */
 export class MpiRunLauncher implements Launcher {
   readonly name = 'MpiRunLauncher';
+  /** Print what is launched on stderr. */
   readonly debug: boolean;
+  /** Extra arguments for the parallel runner. */
   readonly overrides: string;
+  /** The shell that runs the command file on each rank. */
   readonly bashLocation: string;
   constructor(options: MpiRunLauncherOptions = {}) {
     const parsed = parseOptions(mpiRunSchema, options, 'MpiRunLauncher');

@@ -10,6 +10,11 @@ const simpleSchema = z.object({}).strict();
 /**
  * Runs the command once, as is: no fan-out over tasks or nodes. For a command that manages its
  * own parallelism, or a block of one node running one task.
+ *
+ * @example
+ * ```ts
+ * new LocalProvider({ launcher: new SimpleLauncher() });   // the command once, as it is
+ * ```
  */
 export class SimpleLauncher implements Launcher {
   readonly name = 'SimpleLauncher';
@@ -34,6 +39,10 @@ const singleNodeSchema = z
   })
   .strict();
 
+/**
+ * Options of `SingleNodeLauncher`, as the user gives them.
+ * @interface
+ */
 export type SingleNodeLauncherOptions = z.input<typeof singleNodeSchema>;
 
 /**
@@ -41,10 +50,17 @@ export type SingleNodeLauncherOptions = z.input<typeof singleNodeSchema>;
  * node the submit script runs on, and waits for all of them. Each copy gets its index (1…N) as
  * `$1`. The exit code is that of the first failed copy (see `failOnAny`), so a single copy's
  * code passes through.
+ *
+ * @example
+ * ```ts
+ * new GridEngineProvider({ launcher: new SingleNodeLauncher({ debug: true }) });
+ * ```
  */
 export class SingleNodeLauncher implements Launcher {
   readonly name = 'SingleNodeLauncher';
+  /** Print what is launched on stderr. */
   readonly debug: boolean;
+  /** Whether the block fails when any of its copies fails (else only when all do). */
   readonly failOnAny: boolean;
   constructor(options: SingleNodeLauncherOptions = {}) {
     const parsed = parseOptions(singleNodeSchema, options, 'SingleNodeLauncher');
@@ -79,15 +95,26 @@ const wrappedSchema = z
   })
   .strict();
 
+/**
+ * Options of `WrappedLauncher`, as the user gives them.
+ * @interface
+ */
 export type WrappedLauncherOptions = z.input<typeof wrappedSchema>;
 
 /**
  * Puts `prepend` before the command (a container runtime, `time`, `numactl`…) and runs it once.
  * A command of several lines is passed to `bash -c` so that the prefix applies to all of it.
+ *
+ * @example
+ * ```ts
+ * new SlurmProvider({ launcher: new WrappedLauncher({ prepend: 'singularity exec image.sif' }) });
+ * ```
  */
 export class WrappedLauncher implements Launcher {
   readonly name = 'WrappedLauncher';
+  /** What goes before the command. */
   readonly prepend: string;
+  /** Print what is launched on stderr. */
   readonly debug: boolean;
   constructor(options: WrappedLauncherOptions) {
     const parsed = parseOptions(wrappedSchema, options, 'WrappedLauncher');
@@ -112,16 +139,27 @@ const gnuParallelSchema = z
   })
   .strict();
 
+/**
+ * Options of `GnuParallelLauncher`, as the user gives them.
+ * @interface
+ */
 export type GnuParallelLauncherOptions = z.input<typeof gnuParallelSchema>;
 
 /**
  * Runs `tasksPerNode × nodesPerBlock` copies with GNU Parallel, `tasksPerNode` at a time on each
  * node of the allocation (from `$PBS_NODEFILE`, or Slurm's `$SLURM_JOB_NODELIST`; this node
  * alone when neither is set), reaching other nodes over ssh. Needs `parallel` on the first node.
+ *
+ * @example
+ * ```ts
+ * new PBSProProvider({ nodesPerBlock: 4, launcher: new GnuParallelLauncher() });
+ * ```
  */
 export class GnuParallelLauncher implements Launcher {
   readonly name = 'GnuParallelLauncher';
+  /** Print what is launched on stderr. */
   readonly debug: boolean;
+  /** Extra arguments for the parallel runner. */
   readonly overrides: string;
   constructor(options: GnuParallelLauncherOptions = {}) {
     const parsed = parseOptions(gnuParallelSchema, options, 'GnuParallelLauncher');

@@ -11,15 +11,26 @@ const srunSchema = z
   })
   .strict();
 
+/**
+ * Options of `SrunLauncher`, as the user gives them.
+ * @interface
+ */
 export type SrunLauncherOptions = z.input<typeof srunSchema>;
 
 /**
  * Runs `tasksPerNode × nodesPerBlock` copies with one `srun` inside the Slurm allocation,
  * `tasksPerNode` per node. Output lines are labelled with the task rank (`-l`).
+ *
+ * @example
+ * ```ts
+ * new SlurmProvider({ nodesPerBlock: 2, launcher: new SrunLauncher({ overrides: '--cpu-bind=none' }) });
+ * ```
  */
 export class SrunLauncher implements Launcher {
   readonly name = 'SrunLauncher';
+  /** Print what is launched on stderr. */
   readonly debug: boolean;
+  /** Extra arguments for the parallel runner. */
   readonly overrides: string;
   constructor(options: SrunLauncherOptions = {}) {
     const parsed = parseOptions(srunSchema, options, 'SrunLauncher');
@@ -44,10 +55,17 @@ export type SrunMPILauncherOptions = SrunLauncherOptions;
  * copies ("task blocks"), each through its own `srun --exclusive` over a share of the allocation.
  * With at least as many nodes as task blocks, each copy gets `nodes / blocks` whole nodes;
  * otherwise the copies split the allocation's cores (`nodes × cores / blocks` tasks each).
+ *
+ * @example
+ * ```ts
+ * new SlurmProvider({ nodesPerBlock: 4, launcher: new SrunMPILauncher() });
+ * ```
  */
 export class SrunMPILauncher implements Launcher {
   readonly name = 'SrunMPILauncher';
+  /** Print what is launched on stderr. */
   readonly debug: boolean;
+  /** Extra arguments for the parallel runner. */
   readonly overrides: string;
   constructor(options: SrunMPILauncherOptions = {}) {
     const parsed = parseOptions(srunSchema, options, 'SrunMPILauncher');
