@@ -26,9 +26,27 @@ import type { SiteCredential } from '../nats/leaf.ts';
 /** How long a pinned task waits for its site's return. @default '10m' */
 export const DEFAULT_SITE_LOST_TIMEOUT_MS = 600_000;
 
-const login = z.object({ user: z.string().min(1), password: z.string().min(1) }).strict();
+const login = z
+  .object({
+    /** The NATS user name. */
+    user: z.string().min(1),
+    /** Its password. */
+    password: z.string().min(1),
+  })
+  .strict();
 
-const credentialSchema = z.object({ site: z.string(), leaf: login, dfk: login, blocks: login.optional() }).strict();
+const credentialSchema = z
+  .object({
+    /** The site this credential belongs to (must equal the site's `name`). */
+    site: z.string(),
+    /** The login the site's leaf node presents to the hub. */
+    leaf: login,
+    /** The DFK's login to the site's account on the hub. */
+    dfk: login,
+    /** The blocks' login on the leaf's client port. @default none (older credentials) */
+    blocks: login.optional(),
+  })
+  .strict();
 
 const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/, { message: "expected 'HOST:PORT', e.g. '0.0.0.0:7422'" });
 
@@ -61,7 +79,13 @@ export const siteSchema = z
      * `hubListen`; start the site's leaf with `--hub nats://127.0.0.1:REMOTE_PORT`. No port
      * opens anywhere but the site's own sshd. Implies `hubAdvertise: '127.0.0.1:REMOTE_PORT'`.
      */
-    tunnel: z.object({ remotePort: z.number().int().min(1).max(65_535) }).strict().optional(),
+    tunnel: z
+      .object({
+        /** The port on the login node's loopback that forwards to the hub's `hubListen`. */
+        remotePort: z.number().int().min(1).max(65_535),
+      })
+      .strict()
+      .optional(),
     /**
      * Start the site's leaf node for you: `parsl-ts site` on the login node, through the
      * provider's channel, in the background, stopped when the run ends. Its client port is

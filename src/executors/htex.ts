@@ -70,6 +70,7 @@ const htexSchema = z
     /**
      * Make this executor a site behind a firewall: its blocks connect to the site's NATS leaf
      * node, its task queue lives in the site's JetStream domain (see `parsl-ts site`).
+     * @default undefined (blocks connect to the DFK's hub directly)
      */
     site: siteSchema.optional(),
   })
