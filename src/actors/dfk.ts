@@ -196,7 +196,7 @@ class DfkSupervisor implements Behaviour<ToDfk> {
       if (known?.ok) return this.#complete(record, known.value, 'memo_done');
       if (known) return this.#fail(record, known.error, 'memo_done');
     }
-    const label = this.#chooseExecutor(app);
+    const label = record.stagingExecutor ?? this.#chooseExecutor(app);
     record.attempt++;
     record.executor = label;
     this.#move(record, 'launched');

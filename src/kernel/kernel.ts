@@ -20,6 +20,8 @@ import { startProgress, type RunProgress } from './progress.ts';
 import { TaskStateCounts } from '../dataflow/state-counts.ts';
 import type { TaskState } from '../apps/task-states.ts';
 import { AUTO_LOGNAME, makeRunDir, taskLogPath, type RunDir } from '../dataflow/run-dir.ts';
+import { StagingPlanner } from '../dataflow/staging-plan.ts';
+import { MAIN_THREAD_EXECUTOR_LABEL } from '../executors/executor.ts';
 
 /**
  * Lifecycle of a kernel. One owner: the `DataFlowKernel` facade, through `#moveTo`.
@@ -66,6 +68,8 @@ export class DataFlowKernel implements Submitter, AsyncDisposable {
   #executorRestarts = 0;
   /** The live progress line (`Config.progress` on a terminal). */
   #progress: RunProgress | undefined;
+  /** Stage-in and stage-out tasks of calls with remote files (dataflow/staging-plan.ts). */
+  readonly #staging: StagingPlanner;
 
   constructor(config: Config = new Config()) {
     if (!(config instanceof Config)) {
@@ -76,6 +80,7 @@ export class DataFlowKernel implements Submitter, AsyncDisposable {
     this.run = makeRunDir(config.runDir);
     this.#system = start();
     this.#control = { cancel: (future, reason) => this.#cancel(future, reason) };
+    this.#staging = new StagingPlanner(config.executors, this.run, (app, args) => this.submit(app, args));
     this.#unwatchDriverEnd = watchDriverEnd(this);
     this.#dfk = spawnDfk(this.#system, 'dfk', config, this.run, {
       counts: this.#counts,
@@ -122,6 +127,13 @@ export class DataFlowKernel implements Submitter, AsyncDisposable {
     const kwargsIndex = findCallOptions(args);
     const kwargs = kwargsIndex >= 0 ? (args[kwargsIndex] as Record<string, unknown>) : undefined;
     this.#checkExecutors(app);
+    // Files to stage: providers chosen (or the call refused) before any task is made.
+    let outputs = outputFiles(kwargs?.outputs);
+    const staging = this.#staging.plan(app, args, kwargsIndex, outputs);
+    if (staging) {
+      args = staging.stageIn();
+      outputs = staging.outputs;
+    }
     const tid = this.#nextTid + 1;
     const stdout = streamSpec(this.#autoLog(kwargs?.stdout ?? app.options.stdout, tid, app.name, 'stdout'), 'stdout');
     const stderr = streamSpec(this.#autoLog(kwargs?.stderr ?? app.options.stderr, tid, app.name, 'stderr'), 'stderr');
@@ -131,7 +143,6 @@ export class DataFlowKernel implements Submitter, AsyncDisposable {
       stdout: stdout?.path,
       stderr: stderr?.path,
     });
-    const outputs = outputFiles(kwargs?.outputs);
     for (const file of outputs) future.addOutput(new DataFuture(future, file));
     const bash: BashSpec | undefined =
       app.kind === 'bash' ? { stdout, stderr, outputs: outputs.map((f) => f.filepath) } : undefined;
@@ -149,11 +160,13 @@ export class DataFlowKernel implements Submitter, AsyncDisposable {
       executor: undefined,
       memoKey: undefined,
       foreign: undefined,
+      stagingExecutor: staging?.executor,
     };
     this.#counts.add('pending');
     if (this.#submissions.length === 0) queueMicrotask(() => this.#flushSubmissions());
     this.#submissions.push(record);
     if (this.#outstanding++ === 0) this.#holdProcess(true);
+    staging?.stageOut(future);
     if (signal) this.#watchAbortSignal(future, signal);
     return future;
   }
@@ -273,6 +286,8 @@ export class DataFlowKernel implements Submitter, AsyncDisposable {
   #checkExecutors(app: AppDefinition): void {
     if (app.options.executors === 'all') return;
     for (const label of app.options.executors) {
+      // Stage-in and stage-out tasks run on Parsl's internal executor.
+      if (label === MAIN_THREAD_EXECUTOR_LABEL) continue;
       if (!this.config.executors.some((e) => e.label === label)) {
         const known = this.config.executors.map((e) => `'${e.label}'`).join(', ');
         throw new ConfigError(`${app.name} options.executors`, `no executor is labelled '${label}'; the config has ${known}`);

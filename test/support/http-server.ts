@@ -4,6 +4,7 @@
  *   /data/SIZE/NAME?cut=N      the first request for this URL is cut after N bytes of body
  *   /short/SIZE/NAME           announces SIZE bytes, sends 10 fewer, then closes: every time
  *   /redirect/SIZE/NAME        302 to /data/SIZE/NAME
+ *   a path given to `serve`    the body given
  *   anything else              404
  * `ranges: false` makes it ignore `Range` (200 and the whole body), as many servers do.
  * Every request is recorded (`requests`) with the bytes of body sent.
@@ -51,6 +52,7 @@ export class TestHttpServer {
   ranges: boolean;
   private readonly cutDone = new Set<string>();
   private readonly sockets = new Set<Socket>();
+  private readonly bodies = new Map<string, Buffer>();
 
   private constructor(
     private readonly server: Server,
@@ -79,6 +81,11 @@ export class TestHttpServer {
     return `http://127.0.0.1:${this.port}${path}`;
   }
 
+  /** Serves `body` at `path` (a text file for the examples). */
+  serve(path: string, body: string | Buffer): void {
+    this.bodies.set(path, Buffer.from(body));
+  }
+
   requestsFor(pathPrefix: string): RecordedRequest[] {
     return this.requests.filter((r) => r.url.startsWith(pathPrefix));
   }
@@ -92,6 +99,12 @@ export class TestHttpServer {
     const record: RecordedRequest = { url, range, status: 200, bytesSent: 0 };
     this.requests.push(record);
     const parsed = new URL(url, 'http://x');
+    const body = this.bodies.get(parsed.pathname);
+    if (body) {
+      record.bytesSent = body.length;
+      res.writeHead(200, { 'content-length': body.length, 'content-type': 'text/plain' }).end(body);
+      return;
+    }
     const match = /^\/(data|short|redirect)\/(\d+)\/[^/]+$/.exec(parsed.pathname);
     if (!match) {
       record.status = 404;
