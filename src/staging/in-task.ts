@@ -16,7 +16,7 @@ import type { StagingChannel } from './ssh-channel.ts';
 
 /** The plain-data form of an in-task provider, rebuilt in the worker. */
 export type InTaskProviderSpec =
-  | { name: 'HTTPInTaskStaging' }
+  | { name: 'HTTPInTaskStaging'; ca?: string | undefined }
   | { name: 'FTPInTaskStaging' }
   | { name: 'RSyncStaging'; channel: StagingChannel['options'] & { description: string }; rsyncPath: string };
 
@@ -41,7 +41,8 @@ export function inTaskSpecOf(provider: StagingProvider, file: File, direction: '
     const { hostname, port, username, privateKeyPath, knownHostsPath } = channel.options;
     return { name: 'RSyncStaging', channel: { description: channel.description, hostname, port, username, privateKeyPath, knownHostsPath }, rsyncPath };
   }
-  if (provider.name === 'HTTPInTaskStaging' || provider.name === 'FTPInTaskStaging') return { name: provider.name };
+  if (provider instanceof HTTPInTaskStaging) return { name: 'HTTPInTaskStaging', ca: provider.options.ca };
+  if (provider.name === 'FTPInTaskStaging') return { name: 'FTPInTaskStaging' };
   throw new StagingError(
     file.url,
     direction,
@@ -50,11 +51,21 @@ export function inTaskSpecOf(provider: StagingProvider, file: File, direction: '
   );
 }
 
-/** Rebuilds an in-task provider in the worker. */
+/** Providers rebuilt in this thread, by spec: one per spec, so that kept-alive connections are shared. */
+const rebuilt = new Map<string, StagingProvider>();
+
+/** Rebuilds an in-task provider in the worker (once per spec in a thread). */
 export function inTaskProviderOf(spec: InTaskProviderSpec): StagingProvider {
+  const key = JSON.stringify(spec);
+  let provider = rebuilt.get(key);
+  if (!provider) rebuilt.set(key, (provider = build(spec)));
+  return provider;
+}
+
+function build(spec: InTaskProviderSpec): StagingProvider {
   switch (spec.name) {
     case 'HTTPInTaskStaging':
-      return new HTTPInTaskStaging();
+      return new HTTPInTaskStaging({ ca: spec.ca });
     case 'FTPInTaskStaging':
       return new FTPInTaskStaging();
     case 'RSyncStaging':

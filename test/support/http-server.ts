@@ -10,7 +10,8 @@
  * Every request is recorded (`requests`) with the bytes of body sent.
  */
 import { createHash } from 'node:crypto';
-import { createServer, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 
 const BLOCK = 1 << 20;
@@ -53,6 +54,7 @@ export class TestHttpServer {
   private readonly cutDone = new Set<string>();
   private readonly sockets = new Set<Socket>();
   private readonly bodies = new Map<string, Buffer>();
+  private scheme: 'http' | 'https' = 'http';
 
   private constructor(
     private readonly server: Server,
@@ -66,19 +68,22 @@ export class TestHttpServer {
     });
   }
 
-  static async start(options: { ranges?: boolean } = {}): Promise<TestHttpServer> {
+  /** With `tls` (PEM key and certificate), an HTTPS server. */
+  static async start(options: { ranges?: boolean; tls?: { key: string; cert: string } } = {}): Promise<TestHttpServer> {
     let self: TestHttpServer | undefined;
-    const server = createServer((req, res) => self!.handle(req.url ?? '/', req.headers.range, res));
+    const handler = (req: IncomingMessage, res: ServerResponse): void => self!.handle(req.url ?? '/', req.headers.range, res);
+    const server: Server = options.tls ? createTlsServer(options.tls, handler) : createServer(handler);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(0, '127.0.0.1', () => resolve());
     });
     self = new TestHttpServer(server, (server.address() as AddressInfo).port, options.ranges ?? true);
+    self.scheme = options.tls ? 'https' : 'http';
     return self;
   }
 
   url(path: string): string {
-    return `http://127.0.0.1:${this.port}${path}`;
+    return `${this.scheme}://127.0.0.1:${this.port}${path}`;
   }
 
   /** Serves `body` at `path` (a text file for the examples). */
