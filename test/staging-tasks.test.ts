@@ -16,12 +16,14 @@ import {
   File,
   HTTPInTaskStaging,
   load,
+  MonitoringHub,
   NoOpFileStaging,
   StagingError,
   ThreadPoolExecutor,
   ZipFileStaging,
   type ThreadPoolExecutorOptions,
 } from '../src/index.ts';
+import { loadSqlite } from '../src/common/sqlite.ts';
 import { deadline, rejection, tempDir } from './helpers.ts';
 import { contentSha256, TestHttpServer } from './support/http-server.ts';
 
@@ -56,7 +58,7 @@ const write = app(async (text: string, o: { outputs: File[] }) => {
   const { writeFile } = await import('node:fs/promises');
   await writeFile(o.outputs[0]!.filepath, text);
   return o.outputs[0]!.filepath;
-});
+}, { name: 'write' });
 
 /** The bytes of a zip member, read with yauzl. */
 async function zipMember(archive: string, member: string): Promise<string | undefined> {
@@ -228,6 +230,29 @@ s('executors - a call is pinned to the executor whose storageAccess staged its f
     if (inB) onB++;
   }
   assert.equal(dfk().taskStateCounts, { exec_done: 8 + onB });
+});
+
+s('monitoring - stage-in and stage-out tasks are rows of their own, named as in Parsl, and the app depends on its stage-in', async (c) => {
+  const runDir = join(work.path, 'monitored');
+  load(new Config({ executors: [new ThreadPoolExecutor({ maxThreads: 1 })], runDir, progress: false, monitoring: new MonitoringHub({}) }));
+  const runId = dfk().runId;
+  const future = write('x', { inputs: [new File(c.server.url('/data/10/mon.bin'))], outputs: [new File(`zip:${join(work.path, 'mon.zip')}/m.txt`)] });
+  await deadline(future.outputs[0]!, 60_000);
+  await clear();
+  const Sqlite = loadSqlite('monitoring');
+  const db = new Sqlite(join(runDir, 'monitoring.db'), { readonly: true });
+  try {
+    const tasks = db.prepare('SELECT task_id, task_func_name, task_state, task_depends FROM task WHERE run_id = ? ORDER BY task_id').all(runId) as Record<string, any>[];
+    assert.equal(tasks.map((t) => [t.task_id, t.task_func_name, t.task_state]), [
+      [1, '_http_stage_in', 'exec_done'],
+      [2, 'write', 'exec_done'],
+      [3, '_zip_stage_out', 'exec_done'],
+    ]);
+    assert.is(String(tasks[1]!.task_depends), '1');
+    assert.is(String(tasks[2]!.task_depends), '2');
+  } finally {
+    db.close();
+  }
 });
 
 s.run();

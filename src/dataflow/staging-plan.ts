@@ -40,9 +40,9 @@ export function isStagingApp(app: AppDefinition): boolean {
   return stagingApps.has(app);
 }
 
-/** Parsl's names: `HTTPSeparateTaskStaging` → `_http_stage_in`, `SFTPStaging` → `_sftp_stage_out`. */
+/** Parsl's names: `HTTPSeparateTaskStaging` → `_http_stage_in`, `ZipFileStaging` → `_zip_stage_out`. */
 export function stagingAppName(provider: StagingProvider, direction: 'in' | 'out'): string {
-  const short = provider.name.replace(/(SeparateTask|InTask)?Staging$/, '').toLowerCase() || 'file';
+  const short = provider.name.replace(/(File)?(SeparateTask|InTask)?Staging$/, '').toLowerCase() || 'file';
   return `_${short}_stage_${direction}`;
 }
 
