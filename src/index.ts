@@ -37,6 +37,7 @@ export type {
   StageOptions,
   StageCallOptions,
   StagingChannel,
+  HTTPStagingOptions,
   SFTPStagingOptions,
   RSyncStagingOptions,
   GlobusStagingOptions,
