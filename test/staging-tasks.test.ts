@@ -89,7 +89,7 @@ s('stage-in - an HTTP input is fetched by a task of its own that the app waits o
   assert.is(await deadline(future, 60_000), contentSha256(100_000));
   // The app and its stage-in task, each with its own id.
   assert.equal(dfk().taskStateCounts, { exec_done: 2 });
-  assert.is(future.tid, 2, 'the stage-in task was made first');
+  assert.is(future.tid, 1, 'the app has the first id, as in Parsl; its stage-in the next');
   assert.ok(existsSync(join(dfk().runDir, 'staging', 'in.bin')), 'the copy sits in <run>/staging');
   assert.is(c.server.requestsFor('/data/100000/in.bin').length, 1);
 });
@@ -102,7 +102,7 @@ s('stage-in - a 404 fails the stage-in task (retried like any task) and the app 
   assert.instance(error, DependencyError);
   assert.instance(error.cause, StagingError);
   assert.is(error.cause.url, url);
-  assert.match(error.message, /task 1/, error.message);
+  assert.match(error.message, /task 2/, error.message);
   assert.equal(dfk().taskStateCounts, { failed: 1, dep_fail: 1 });
   assert.is(c.server.requestsFor('/missing/x.txt').length, 3, 'one try and two retries');
 });
@@ -244,12 +244,12 @@ s('monitoring - stage-in and stage-out tasks are rows of their own, named as in 
   try {
     const tasks = db.prepare('SELECT task_id, task_func_name, task_state, task_depends FROM task WHERE run_id = ? ORDER BY task_id').all(runId) as Record<string, any>[];
     assert.equal(tasks.map((t) => [t.task_id, t.task_func_name, t.task_state]), [
-      [1, '_http_stage_in', 'exec_done'],
-      [2, 'write', 'exec_done'],
+      [1, 'write', 'exec_done'],
+      [2, '_http_stage_in', 'exec_done'],
       [3, '_zip_stage_out', 'exec_done'],
     ]);
-    assert.is(String(tasks[1]!.task_depends), '1');
-    assert.is(String(tasks[2]!.task_depends), '2');
+    assert.is(String(tasks[0]!.task_depends), '2');
+    assert.is(String(tasks[2]!.task_depends), '1');
   } finally {
     db.close();
   }

@@ -130,10 +130,7 @@ export class DataFlowKernel implements Submitter, AsyncDisposable {
     // Files to stage: providers chosen (or the call refused) before any task is made.
     let outputs = outputFiles(kwargs?.outputs);
     const staging = this.#staging.plan(app, args, kwargsIndex, outputs);
-    if (staging) {
-      args = staging.stageIn();
-      outputs = staging.outputs;
-    }
+    if (staging) outputs = staging.outputs;
     const tid = this.#nextTid + 1;
     const stdout = streamSpec(this.#autoLog(kwargs?.stdout ?? app.options.stdout, tid, app.name, 'stdout'), 'stdout');
     const stderr = streamSpec(this.#autoLog(kwargs?.stderr ?? app.options.stderr, tid, app.name, 'stderr'), 'stderr');
@@ -144,6 +141,8 @@ export class DataFlowKernel implements Submitter, AsyncDisposable {
       stderr: stderr?.path,
     });
     for (const file of outputs) future.addOutput(new DataFuture(future, file));
+    // Stage-in tasks come after the app's own id, as in Parsl; the call waits on them.
+    if (staging) args = staging.stageIn();
     const bash: BashSpec | undefined =
       app.kind === 'bash' ? { stdout, stderr, outputs: outputs.map((f) => f.filepath) } : undefined;
     const record: TaskRecord = {
