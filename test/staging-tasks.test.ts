@@ -54,7 +54,7 @@ const sha256Of = app((o: { inputs: File[] }) => createHash('sha256').update(read
 });
 
 /** Writes `text` to its first output. */
-const write = app(async (text: string, o: { outputs: File[] }) => {
+const write = app(async (text: string, o: { outputs: File[]; inputs?: File[] }) => {
   const { writeFile } = await import('node:fs/promises');
   await writeFile(o.outputs[0]!.filepath, text);
   return o.outputs[0]!.filepath;
