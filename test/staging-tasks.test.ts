@@ -13,6 +13,7 @@ import {
   Config,
   DependencyError,
   dfk,
+  KernelClosedError,
   File,
   HTTPInTaskStaging,
   load,
@@ -24,6 +25,7 @@ import {
   type ThreadPoolExecutorOptions,
 } from '../src/index.ts';
 import { loadSqlite } from '../src/common/sqlite.ts';
+import { STAGING_TASKS_AT_ONCE } from '../src/dataflow/staging-plan.ts';
 import { deadline, rejection, tempDir } from './helpers.ts';
 import { contentSha256, TestHttpServer } from './support/http-server.ts';
 
@@ -253,6 +255,36 @@ s('monitoring - stage-in and stage-out tasks are rows of their own, named as in 
   } finally {
     db.close();
   }
+});
+
+s('separate task - at most STAGING_TASKS_AT_ONCE transfers of one provider at once; the rest wait their turn', async (c) => {
+  start();
+  c.server.holding = true;
+  c.server.maxInFlight = 0;
+  const sixteenHeld = new Promise<void>((resolve) => (c.server.onHeld = (n) => n === STAGING_TASKS_AT_ONCE && resolve()));
+  const futures = Array.from({ length: 40 }, (_, i) => sha256Of({ inputs: [new File(c.server.url(`/hold/64/limit-${i}.bin`))] }));
+  await deadline(sixteenHeld, 60_000, 'sixteen transfers held');
+  c.server.release();
+  const hashes = await deadline(Promise.all(futures), 60_000);
+  assert.ok(hashes.every((h) => h === contentSha256(64)));
+  assert.is(c.server.maxInFlight, STAGING_TASKS_AT_ONCE);
+  c.server.onHeld = undefined;
+});
+
+s('clear() - a stage-in in flight is stopped with the run: its task fails with KernelClosedError and the connection closes', async (c) => {
+  start();
+  c.server.holding = true;
+  const held = new Promise<void>((resolve) => (c.server.onHeld = () => resolve()));
+  const closed = new Promise<void>((resolve) => (c.server.onClosed = (url) => url.includes('in-flight') && resolve()));
+  const future = sha256Of({ inputs: [new File(c.server.url('/hold/64/in-flight.bin'))] });
+  await deadline(held, 60_000, 'the transfer held');
+  await clear();
+  // The stage-in ends first (so the app with a DependencyError), or the app does: either way, closed.
+  await rejection(deadline(future, 10_000), (e) => e instanceof KernelClosedError || e.cause instanceof KernelClosedError);
+  await deadline(closed, 10_000, 'the held connection closed by the client');
+  c.server.onHeld = undefined;
+  c.server.onClosed = undefined;
+  c.server.release();
 });
 
 s.run();

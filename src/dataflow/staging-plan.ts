@@ -53,11 +53,12 @@ function stagingApp(provider: StagingProvider, direction: 'in' | 'out'): AppDefi
   const known = apps[direction];
   if (known) return known;
   const name = stagingAppName(provider, direction);
+  const slots = slotsOf(provider);
   // Arguments: the file, the work directory, then the dependency the task waits on (ignored here).
   const fn =
     direction === 'in'
-      ? (file: File, workDir: string): Promise<string> => provider.stageIn(file, workDir, { signal: taskSignal() })
-      : (file: File, workDir: string): Promise<void> => provider.stageOut(file, workDir, { signal: taskSignal() });
+      ? (file: File, workDir: string): Promise<string> => slots.run(taskSignal(), (signal) => provider.stageIn(file, workDir, { signal }))
+      : (file: File, workDir: string): Promise<void> => slots.run(taskSignal(), (signal) => provider.stageOut(file, workDir, { signal }));
   const options: ResolvedAppOptions = {
     executors: [MAIN_THREAD_EXECUTOR_LABEL],
     cache: false,
@@ -74,6 +75,53 @@ function stagingApp(provider: StagingProvider, direction: 'in' | 'out'): AppDefi
   stagingApps.add(app);
   apps[direction] = app;
   return app;
+}
+
+/**
+ * Staging tasks of one provider that transfer at once; the others wait their turn. Parsl's
+ * staging tasks are bounded by the executor's workers; here they run in the driver, where a
+ * thousand inputs would otherwise open a thousand connections to one server.
+ */
+export const STAGING_TASKS_AT_ONCE = 16;
+
+/** A FIFO of at most `STAGING_TASKS_AT_ONCE` transfers per provider. */
+class TransferSlots {
+  #free = STAGING_TASKS_AT_ONCE;
+  readonly #waiting: (() => void)[] = [];
+
+  async run<T>(signal: AbortSignal, transfer: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    if (this.#free > 0) this.#free--;
+    else {
+      await new Promise<void>((resolve, reject) => {
+        const onAbort = (): void => {
+          const at = this.#waiting.indexOf(take);
+          if (at >= 0) this.#waiting.splice(at, 1);
+          reject(signal.reason as Error);
+        };
+        const take = (): void => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        };
+        if (signal.aborted) return onAbort();
+        signal.addEventListener('abort', onAbort, { once: true });
+        this.#waiting.push(take);
+      });
+    }
+    try {
+      return await transfer(signal);
+    } finally {
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#free++;
+    }
+  }
+}
+
+const slotsOfProvider = new WeakMap<StagingProvider, TransferSlots>();
+function slotsOf(provider: StagingProvider): TransferSlots {
+  let slots = slotsOfProvider.get(provider);
+  if (!slots) slotsOfProvider.set(provider, (slots = new TransferSlots()));
+  return slots;
 }
 
 /** What the kernel needs to submit staging tasks. */

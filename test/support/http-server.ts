@@ -5,6 +5,8 @@
  *   /short/SIZE/NAME           announces SIZE bytes, sends 10 fewer, then closes: every time
  *   /redirect/SIZE/NAME        302 to /data/SIZE/NAME
  *   a path given to `serve`    the body given
+ *   /hold/SIZE/NAME            like /data, but held (headers not sent) while `holding` is true,
+ *                              until `release()`; `onHeld` hears of each one held
  *   anything else              404
  * `ranges: false` makes it ignore `Range` (200 and the whole body), as many servers do.
  * Every request is recorded (`requests`) with the bytes of body sent.
@@ -55,6 +57,14 @@ export class TestHttpServer {
   private readonly sockets = new Set<Socket>();
   private readonly bodies = new Map<string, Buffer>();
   private scheme: 'http' | 'https' = 'http';
+  /** Responses not yet finished (or closed), and the most seen at once. */
+  inFlight = 0;
+  maxInFlight = 0;
+  holding = true;
+  onHeld: ((heldCount: number) => void) | undefined;
+  /** Hears of each response closed (finished, or its connection gone). */
+  onClosed: ((url: string) => void) | undefined;
+  private held: (() => void)[] = [];
 
   private constructor(
     private readonly server: Server,
@@ -71,7 +81,20 @@ export class TestHttpServer {
   /** With `tls` (PEM key and certificate), an HTTPS server. */
   static async start(options: { ranges?: boolean; tls?: { key: string; cert: string } } = {}): Promise<TestHttpServer> {
     let self: TestHttpServer | undefined;
-    const handler = (req: IncomingMessage, res: ServerResponse): void => self!.handle(req.url ?? '/', req.headers.range, res);
+    const handler = (req: IncomingMessage, res: ServerResponse): void => {
+      self!.maxInFlight = Math.max(self!.maxInFlight, ++self!.inFlight);
+      res.once('close', () => {
+        self!.inFlight--;
+        self!.onClosed?.(url);
+      });
+      const url = req.url ?? '/';
+      if (self!.holding && url.startsWith('/hold/')) {
+        self!.held.push(() => self!.handle(url.replace('/hold/', '/data/'), req.headers.range, res));
+        self!.onHeld?.(self!.held.length);
+        return;
+      }
+      self!.handle(url.replace(/^\/hold\//, '/data/'), req.headers.range, res);
+    };
     const server: Server = options.tls ? createTlsServer(options.tls, handler) : createServer(handler);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -84,6 +107,14 @@ export class TestHttpServer {
 
   url(path: string): string {
     return `${this.scheme}://127.0.0.1:${this.port}${path}`;
+  }
+
+  /** Sends every held response, and holds no more. */
+  release(): void {
+    this.holding = false;
+    const held = this.held;
+    this.held = [];
+    for (const send of held) send();
   }
 
   /** Serves `body` at `path` (a text file for the examples). */
