@@ -35,5 +35,6 @@ export { SFTPStaging, type SFTPStagingOptions } from './sftp.ts';
 export { RSyncStaging, type RSyncStagingOptions } from './rsync.ts';
 export { ZipFileStaging } from './zip.ts';
 export { GlobusStaging, GlobusApiError, type GlobusStagingOptions } from './globus.ts';
+export { GlobusAuthError, defaultGlobusTokenPath, globusTokenSource } from './globus-auth.ts';
 export type { StagingChannel } from './ssh-channel.ts';
 export { chooseStagingProvider, defaultStorageAccess, stageIn, stageOut, type StageCallOptions } from './staging.ts';
