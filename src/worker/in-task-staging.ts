@@ -9,7 +9,6 @@ import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { File } from '../staging/file.ts';
 import type { StagingProvider } from '../staging/provider.ts';
-import { inTaskProviderOf } from '../staging/in-task.ts';
 
 /** The marked files of a task, by direction; undefined for a task with none (nearly all). */
 export interface TaskStaging {
@@ -44,6 +43,7 @@ export function taskStagingOf(args: readonly unknown[]): TaskStaging | undefined
 
 /** Before the app: stages the inputs in, and makes the directories the outputs are written to. */
 export async function beforeTask(staging: TaskStaging, signal: AbortSignal): Promise<void> {
+  const providerOf = await providers();
   await Promise.all([
     ...staging.stageIn.map((file) => providerOf(file).stageIn(file, file.inTaskStaging!.workDir, { signal })),
     ...staging.stageOut.map((file) => mkdir(dirname(file.filepath), { recursive: true })),
@@ -52,9 +52,15 @@ export async function beforeTask(staging: TaskStaging, signal: AbortSignal): Pro
 
 /** After the app returned: delivers its outputs. */
 export async function afterTask(staging: TaskStaging, signal: AbortSignal): Promise<void> {
+  const providerOf = await providers();
   await Promise.all(staging.stageOut.map((file) => providerOf(file).stageOut(file, file.inTaskStaging!.workDir, { signal })));
 }
 
-function providerOf(file: File): StagingProvider {
-  return inTaskProviderOf(file.inTaskStaging!.provider);
+/**
+ * The providers' code, imported on first use: most workers never stage, and the providers
+ * bring basic-ftp and the rest (a worker thread starts faster without them).
+ */
+async function providers(): Promise<(file: File) => StagingProvider> {
+  const { inTaskProviderOf } = await import('../staging/in-task.ts');
+  return (file) => inTaskProviderOf(file.inTaskStaging!.provider);
 }
