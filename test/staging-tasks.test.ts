@@ -10,6 +10,7 @@ import yauzl from 'yauzl';
 import {
   app,
   clear,
+  joinApp,
   Config,
   DependencyError,
   dfk,
@@ -255,6 +256,14 @@ s('monitoring - stage-in and stage-out tasks are rows of their own, named as in 
   } finally {
     db.close();
   }
+});
+
+s('join - a join app hands its remote file to the app it calls, which stages it', async (c) => {
+  start();
+  const viaJoin = joinApp((o: { inputs: File[] }) => sha256Of({ inputs: o.inputs }), { name: 'viaJoin' });
+  assert.is(await deadline(viaJoin({ inputs: [new File(c.server.url('/data/777/join.bin'))] }), 60_000), contentSha256(777));
+  assert.equal(dfk().taskStateCounts, { exec_done: 3 }, 'the join app, the stage-in, the app');
+  assert.is(c.server.requestsFor('/data/777/join.bin').length, 1);
 });
 
 s('separate task - at most STAGING_TASKS_AT_ONCE transfers of one provider at once; the rest wait their turn', async (c) => {

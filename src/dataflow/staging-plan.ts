@@ -164,7 +164,8 @@ export class StagingPlanner {
    * Throws `StagingError` for a file no provider can stage (nothing is submitted then).
    */
   plan(app: AppDefinition, args: unknown[], kwargsIndex: number, outputs: readonly File[]): CallStaging | undefined {
-    if (isStagingApp(app)) return undefined;
+    // A join app runs in the driver and hands its files to the apps it calls, which stage them.
+    if (isStagingApp(app) || app.kind === 'join') return undefined;
     const files = inputFiles(args, kwargsIndex);
     if (files.length === 0 && outputs.length === 0) return undefined;
     const label = this.#executorOf(app);
