@@ -20,8 +20,7 @@ import { startProgress, type RunProgress } from './progress.ts';
 import { TaskStateCounts } from '../dataflow/state-counts.ts';
 import type { TaskState } from '../apps/task-states.ts';
 import { AUTO_LOGNAME, makeRunDir, taskLogPath, type RunDir } from '../dataflow/run-dir.ts';
-import { StagingPlanner } from '../dataflow/staging-plan.ts';
-import { MAIN_THREAD_EXECUTOR_LABEL } from '../executors/executor.ts';
+import { isStagingApp, StagingPlanner } from '../dataflow/staging-plan.ts';
 
 /**
  * Lifecycle of a kernel. One owner: the `DataFlowKernel` facade, through `#moveTo`.
@@ -283,10 +282,9 @@ export class DataFlowKernel implements Submitter, AsyncDisposable {
   }
 
   #checkExecutors(app: AppDefinition): void {
-    if (app.options.executors === 'all') return;
+    // Stage-in and stage-out tasks run on Parsl's internal executor, which no Config names.
+    if (app.options.executors === 'all' || isStagingApp(app)) return;
     for (const label of app.options.executors) {
-      // Stage-in and stage-out tasks run on Parsl's internal executor.
-      if (label === MAIN_THREAD_EXECUTOR_LABEL) continue;
       if (!this.config.executors.some((e) => e.label === label)) {
         const known = this.config.executors.map((e) => `'${e.label}'`).join(', ');
         throw new ConfigError(`${app.name} options.executors`, `no executor is labelled '${label}'; the config has ${known}`);
