@@ -6,6 +6,7 @@ import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { ConfigError } from '../src/common/errors.ts';
+import { app, clear, Config, dfk, load, NoOpFileStaging, ThreadPoolExecutor } from '../src/index.ts';
 import { globusAuthMain } from '../src/cli/globus-auth.ts';
 import { parseCommandLine } from '../src/cli/main.ts';
 import { File } from '../src/staging/file.ts';
@@ -146,6 +147,37 @@ s('globusTokenSource - GlobusStaging stages a file in with the token from the lo
   });
   const path = await deadline(globus.stageIn(new File(`globus://${REMOTE}/data/in.txt`), join(localRoot, 'run')), 30_000);
   assert.is(readFileSync(path, 'utf8'), 'through a refreshed token\n');
+});
+
+s('dfk - globus:// files staged in and out by _globus_stage_in / _globus_stage_out tasks with the login token', async (c) => {
+  const tokenFile = join(work.path, 'dfk', 'tokens.json');
+  await login(c, tokenFile);
+  const globus = new GlobusStaging({
+    token: globusTokenSource({ tokenPath: tokenFile, authUrl: c.auth.url }),
+    endpointUuid: LOCAL,
+    localPath: localRoot,
+    endpointPath: '/',
+    baseUrl: c.transfer.baseUrl,
+    pollIntervalMs: 5,
+  });
+  load(
+    new Config({
+      executors: [new ThreadPoolExecutor({ maxThreads: 1, storageAccess: [new NoOpFileStaging(), globus], workingDir: join(localRoot, 'dfk-run') })],
+      runDir: join(work.path, 'runinfo'),
+    }),
+  );
+  const shout = app(async (o: { inputs: File[]; outputs: File[] }) => {
+    const { readFile, writeFile } = await import('node:fs/promises');
+    await writeFile(o.outputs[0]!.filepath, (await readFile(o.inputs[0]!.filepath, 'utf8')).toUpperCase());
+  }, { name: 'shout' });
+  try {
+    const future = shout({ inputs: [new File(`globus://${REMOTE}/data/in.txt`)], outputs: [new File(`globus://${REMOTE}/data/out.txt`)] });
+    await deadline(future.outputs[0]!, 60_000);
+    assert.is(readFileSync(join(remoteRoot, 'data', 'out.txt'), 'utf8'), 'THROUGH A REFRESHED TOKEN\n');
+    assert.equal(dfk().taskStateCounts, { exec_done: 3 });
+  } finally {
+    await clear();
+  }
 });
 
 s('token file - one that others can read is refused, naming the fix', () => {
