@@ -114,6 +114,19 @@ s('rsync - a failed in-task stage-out fails the app with a StagingError naming t
   await rejection(deadline(future.outputs[0]!, 10_000), (e) => e === error);
 });
 
+s('sftp - a failed stage-out task fails the output DataFuture with its StagingError; the app itself succeeded', async (c) => {
+  load(threads([new NoOpFileStaging(), new SFTPStaging({ channels: [c.channel] })]));
+  writeFileSync(join(c.remote, 'sftp-blocker'), 'x');
+  const target = url(c, 'sftp', join(c.remote, 'sftp-blocker', 'out.txt'));
+  const future = sortLines({ inputs: [new File(join(c.remote, 'words.txt'))], outputs: [new File(target)] });
+  assert.is(await deadline(future, 60_000), 4);
+  const error = await rejection(deadline(future.outputs[0]!, 60_000));
+  assert.instance(error, StagingError);
+  assert.is(error.url, target);
+  assert.is(error.direction, 'out');
+  assert.equal(dfk().taskStateCounts, { exec_done: 1, failed: 1 });
+});
+
 s('htex - a block stages in over HTTP and out over rsync in the task', async (c) => {
   c.server.serve('/words/htex.txt', 'zulu\nyankee\nxray\n');
   load(
