@@ -203,7 +203,7 @@ class DfkSupervisor implements Behaviour<ToDfk> {
       if (known?.ok) return this.#complete(record, known.value, 'memo_done');
       if (known) return this.#fail(record, known.error, 'memo_done');
     }
-    const label = this.#chooseExecutor(app);
+    const label = record.stagingExecutor ?? this.#chooseExecutor(app);
     record.attempt++;
     record.executor = label;
     if (label !== MAIN_THREAD_EXECUTOR_LABEL) this.#placement.launched(record.id, label);

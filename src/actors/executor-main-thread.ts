@@ -1,12 +1,12 @@
 import { spawnBehaviour, send, type Behaviour, type Ref } from './actor.ts';
 import type { ExecTask, FromExecutor, TaskOutcome, ToExecutor } from './messages.ts';
 import { MAIN_THREAD_EXECUTOR_LABEL } from '../executors/executor.ts';
-import { TaskCancelledError } from '../common/errors.ts';
+import { KernelClosedError, TaskCancelledError } from '../common/errors.ts';
 import { runInTask } from '../worker/task-context.ts';
 
 /**
  * The manager of Parsl's internal executor: runs join apps in this thread (they call other
- * apps, so they need the kernel at hand). Their futures are passed back unchanged; the DFK
+ * apps, so they need the kernel at hand), and stage-in and stage-out tasks (they wait on sockets). Their futures are passed back unchanged; the DFK
  * waits for them.
  */
 class MainThreadManager implements Behaviour<ToExecutor> {
@@ -19,7 +19,12 @@ class MainThreadManager implements Behaviour<ToExecutor> {
   }
 
   receive(msg: ToExecutor): void {
-    if (msg.type === 'shutdown') return msg.done();
+    if (msg.type === 'shutdown') {
+      // Nothing a run starts outlives it: async join apps and staging transfers see their signal abort.
+      for (const { controller } of this.#running.values()) controller.abort(new KernelClosedError('the DataFlowKernel was cleared'));
+      this.#running.clear();
+      return msg.done();
+    }
     if (msg.type === 'cancel') {
       const running = this.#running.get(msg.taskId);
       if (running?.attempt === msg.attempt) running.controller.abort(new TaskCancelledError(`task ${msg.taskId} was cancelled while running`));

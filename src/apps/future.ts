@@ -231,8 +231,9 @@ export class AppFuture<T> extends BaseFuture<T> {
 }
 
 /**
- * The future of a file an app produces: resolves to the `File` when the app finishes.
- * Parsl's `DataFuture`.
+ * The future of a file an app produces: resolves to the `File` when the app finishes, or, for
+ * a file a separate task stages out (an `sftp://` output, say), once that task has delivered
+ * it. Parsl's `DataFuture`.
  *
  * @example
  * ```ts
@@ -255,6 +256,33 @@ export class DataFuture extends BaseFuture<File> {
   /** Task id of the producing app. */
   get tid(): number {
     return this.parent.tid;
+  }
+
+  /** The stage-out task this future waits for, when its file is delivered by one. */
+  #stageOut: BaseFuture<unknown> | undefined;
+
+  /**
+   * @internal The file is delivered by a separate stage-out task: this future settles with
+   * that task (its file once delivered, or its error), not with the app.
+   */
+  settleWith(stageOut: BaseFuture<unknown>): void {
+    this.#stageOut = stageOut;
+    stageOut.onSettled(() => (stageOut.rejected ? super.setException(stageOut.settledError) : super.setResult(this.file)));
+  }
+
+  /** The future of the stage-out task that delivers the file, if one does. */
+  get stageOutFuture(): BaseFuture<unknown> | undefined {
+    return this.#stageOut;
+  }
+
+  /** @internal Ignored when a stage-out task settles this future. */
+  override setResult(value: File): void {
+    if (this.#stageOut === undefined) super.setResult(value);
+  }
+
+  /** @internal Ignored when a stage-out task settles this future. */
+  override setException(error: unknown): void {
+    if (this.#stageOut === undefined) super.setException(error);
   }
 
   /** The path of the file (`file.filepath`): where a task opens it. */

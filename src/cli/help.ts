@@ -18,6 +18,8 @@ Commands:
   site ...           Start a site's NATS leaf node on its login node: it dials
                      out to the driver's hub, so the site needs no inbound
                      port. 'parsl-ts site --help'.
+  globus-auth        Log in to Globus for GlobusStaging; tokens saved
+                     owner-only. 'parsl-ts globus-auth --help'.
   help               Show this screen.
 
 Options of run:

@@ -15,7 +15,8 @@ export type Command =
   | { kind: 'run'; options: RunOptions; script: string; args: string[] }
   | { kind: 'block'; args: string[] }
   | { kind: 'site'; args: string[] }
-  | { kind: 'monitor'; args: string[] };
+  | { kind: 'monitor'; args: string[] }
+  | { kind: 'globus-auth'; args: string[] };
 
 /** Exit status of a command line that cannot be run, or a config that is wrong. */
 export const EXIT_USAGE = 2;
@@ -73,6 +74,15 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
         process.stderr.write(`parsl-ts monitor: ${error.message.replace(/^monitor: /, '')}\n`);
         return EXIT_USAGE;
       }
+    case 'globus-auth':
+      try {
+        const { globusAuthMain } = await import('./globus-auth.ts');
+        return await globusAuthMain(command.args);
+      } catch (error) {
+        if (!(error instanceof UsageError || error instanceof ConfigError)) throw error;
+        process.stderr.write(`parsl-ts globus-auth: ${error.message}\n`);
+        return EXIT_USAGE;
+      }
     case 'run':
       try {
         // Loaded here, not above: it brings in the kernel and tsx, which --help does not need.
@@ -95,8 +105,8 @@ export function parseCommandLine(argv: readonly string[]): Command {
   const rest = argv.slice(1);
   switch (first) {
     case 'help':
-      if (rest.length > 0 && !['run', 'block', 'site', 'monitor'].includes(rest[0]!)) {
-        throw new UsageError(`unknown command '${rest[0]}'; the commands are 'run', 'monitor', 'site' and 'block'`);
+      if (rest.length > 0 && !['run', 'block', 'site', 'monitor', 'globus-auth'].includes(rest[0]!)) {
+        throw new UsageError(`unknown command '${rest[0]}'; the commands are 'run', 'monitor', 'site', 'block' and 'globus-auth'`);
       }
       return { kind: 'help' };
     case 'run':
@@ -107,6 +117,8 @@ export function parseCommandLine(argv: readonly string[]): Command {
       return { kind: 'site', args: rest };
     case 'monitor':
       return { kind: 'monitor', args: rest };
+    case 'globus-auth':
+      return { kind: 'globus-auth', args: rest };
     default:
       throw new UsageError(
         `unknown command '${first}'` + (/\.[cm]?[jt]sx?$/.test(first) ? `; to run a script, write 'parsl-ts run ${first}'` : ''),

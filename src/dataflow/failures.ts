@@ -16,7 +16,8 @@ export function dependencyError(taskId: number, failures: Extract<DependencyValu
   const first = failures[0]!;
   const upstream = first.error instanceof DependencyError ? first.error.chain : [];
   const firstTid = (first.dep as { tid?: unknown }).tid;
-  const chain = typeof firstTid === 'number' ? [firstTid, ...upstream] : upstream;
+  // A DataFuture carries the id of its app, as does the error of its stage-out task: once is enough.
+  const chain = typeof firstTid === 'number' && upstream[0] !== firstTid ? [firstTid, ...upstream] : upstream;
   return new DependencyError(taskId, [...ids], chain, first.error);
 }
 

@@ -23,6 +23,8 @@ export interface TaskRecord {
   executor: string | undefined;
   /** Memo key of this call, for apps with `cache: true`. */
   memoKey: string | undefined;
+  /** The executor its files were staged for, when the call must run there. */
+  stagingExecutor?: string | undefined;
   /** Values of dependencies that are promises rather than futures. */
   foreign: Map<PromiseLike<unknown>, { ok: boolean; value: unknown }> | undefined;
 }

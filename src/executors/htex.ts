@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { periodSchema, parseOptions } from '../common/validate.ts';
 import { natsConnectionShape, withCredentialRules } from '../nats/connection.ts';
+import { stagingOptionsShape } from './staging-options.ts';
 import { brandExecutor, type Executor } from './executor.ts';
 import { LocalProvider } from '../providers/local.ts';
 import { SSHChannel } from '../providers/channels/ssh.ts';
@@ -42,6 +43,7 @@ const htexSchema = z
     drainPeriod: periodSchema.default(30_000),
     /** At most this many tasks travel in one message. @default 256 */
     maxTasksPerMessage: z.number().int().positive().max(10_000).default(256),
+    ...stagingOptionsShape,
     /** NATS servers and credentials. @default {}, an embedded nats-server started for the run */
     nats: natsOptionsSchema.default({}),
     /**

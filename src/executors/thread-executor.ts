@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { parseOptions } from '../common/validate.ts';
+import { stagingOptionsShape } from './staging-options.ts';
 import { brandExecutor, type Executor } from './executor.ts';
 
 /** @default 'threads' */
@@ -12,6 +13,7 @@ const threadExecutorSchema = z
     label: z.string().min(1).default(DEFAULT_THREAD_EXECUTOR_LABEL),
     /** Worker threads, each running one task at a time. @default os.availableParallelism() */
     maxThreads: z.number().int().positive().max(1024).optional(),
+    ...stagingOptionsShape,
     /** Memory bounds of each worker thread; a thread that exceeds them is replaced. @default none: Node.js's own limits */
     resourceLimits: z
       .object({

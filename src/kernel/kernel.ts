@@ -20,6 +20,7 @@ import { startProgress, type RunProgress } from './progress.ts';
 import { TaskStateCounts } from '../dataflow/state-counts.ts';
 import type { TaskState } from '../apps/task-states.ts';
 import { AUTO_LOGNAME, makeRunDir, taskLogPath, type RunDir } from '../dataflow/run-dir.ts';
+import { isStagingApp, StagingPlanner } from '../dataflow/staging-plan.ts';
 
 /**
  * Lifecycle of a kernel. One owner: the `DataFlowKernel` facade, through `#moveTo`.
@@ -81,6 +82,8 @@ export class DataFlowKernel implements Submitter, AsyncDisposable {
   #executorRestarts = 0;
   /** The live progress line (`Config.progress` on a terminal). */
   #progress: RunProgress | undefined;
+  /** Stage-in and stage-out tasks of calls with remote files (dataflow/staging-plan.ts). */
+  readonly #staging: StagingPlanner;
 
   constructor(config: Config = new Config()) {
     if (!(config instanceof Config)) {
@@ -91,6 +94,7 @@ export class DataFlowKernel implements Submitter, AsyncDisposable {
     this.run = makeRunDir(config.runDir);
     this.#system = start();
     this.#control = { cancel: (future, reason) => this.#cancel(future, reason) };
+    this.#staging = new StagingPlanner(config.executors, this.run, (app, args) => this.submit(app, args));
     this.#unwatchDriverEnd = watchDriverEnd(this);
     this.#dfk = spawnDfk(this.#system, 'dfk', config, this.run, {
       counts: this.#counts,
@@ -138,6 +142,10 @@ export class DataFlowKernel implements Submitter, AsyncDisposable {
     const kwargsIndex = findCallOptions(args);
     const kwargs = kwargsIndex >= 0 ? (args[kwargsIndex] as Record<string, unknown>) : undefined;
     this.#checkExecutors(app);
+    // Files to stage: providers chosen (or the call refused) before any task is made.
+    let outputs = outputFiles(kwargs?.outputs);
+    const staging = this.#staging.plan(app, args, kwargsIndex, outputs);
+    if (staging) outputs = staging.outputs;
     const tid = this.#nextTid + 1;
     const stdout = streamSpec(this.#autoLog(kwargs?.stdout ?? app.options.stdout, tid, app.name, 'stdout'), 'stdout');
     const stderr = streamSpec(this.#autoLog(kwargs?.stderr ?? app.options.stderr, tid, app.name, 'stderr'), 'stderr');
@@ -147,8 +155,9 @@ export class DataFlowKernel implements Submitter, AsyncDisposable {
       stdout: stdout?.path,
       stderr: stderr?.path,
     });
-    const outputs = outputFiles(kwargs?.outputs);
     for (const file of outputs) future.addOutput(new DataFuture(future, file));
+    // Stage-in tasks come after the app's own id, as in Parsl; the call waits on them.
+    if (staging) args = staging.stageIn();
     const bash: BashSpec | undefined =
       app.kind === 'bash' ? { stdout, stderr, outputs: outputs.map((f) => f.filepath) } : undefined;
     const record: TaskRecord = {
@@ -165,11 +174,13 @@ export class DataFlowKernel implements Submitter, AsyncDisposable {
       executor: undefined,
       memoKey: undefined,
       foreign: undefined,
+      stagingExecutor: staging?.executor,
     };
     this.#counts.add('pending');
     if (this.#submissions.length === 0) queueMicrotask(() => this.#flushSubmissions());
     this.#submissions.push(record);
     if (this.#outstanding++ === 0) this.#holdProcess(true);
+    staging?.stageOut(future);
     if (signal) this.#watchAbortSignal(future, signal);
     return future;
   }
@@ -287,7 +298,8 @@ export class DataFlowKernel implements Submitter, AsyncDisposable {
   }
 
   #checkExecutors(app: AppDefinition): void {
-    if (app.options.executors === 'all') return;
+    // Stage-in and stage-out tasks run on Parsl's internal executor, which no Config names.
+    if (app.options.executors === 'all' || isStagingApp(app)) return;
     for (const label of app.options.executors) {
       if (!this.config.executors.some((e) => e.label === label)) {
         const known = this.config.executors.map((e) => `'${e.label}'`).join(', ');

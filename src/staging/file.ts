@@ -2,6 +2,7 @@ import { basename, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { inspect } from 'node:util';
 import { ConfigError } from '../common/errors.ts';
+import type { InTaskStaging } from './in-task.ts';
 
 const FILE_BRAND = Symbol.for('parsl-ts.File');
 
@@ -32,6 +33,11 @@ export class File {
   readonly path: string;
   /** Where a staged copy of a remote file lives on the worker's file system, once staged. */
   localPath: string | undefined;
+  /**
+   * @internal What the worker stages for this file around the task (in-task staging): set by
+   * the DFK's staging plan on its own copy of the file, read by the worker.
+   */
+  inTaskStaging: InTaskStaging | undefined;
 
   constructor(pathOrUrl: string | URL | File) {
     if (pathOrUrl instanceof File) pathOrUrl = pathOrUrl.url;
@@ -54,6 +60,7 @@ export class File {
       this.url = url.href;
     }
     this.localPath = undefined;
+    this.inTaskStaging = undefined;
     Object.defineProperty(this, FILE_BRAND, { value: true });
   }
 
@@ -87,6 +94,11 @@ export class File {
     if (this.scheme === 'file') return undefined;
     const match = /^#(sha256|sha1|md5)=([0-9a-fA-F]+)$/.exec(new URL(this.url).hash);
     return match ? { algorithm: match[1] as 'sha256' | 'sha1' | 'md5', digest: match[2]!.toLowerCase() } : undefined;
+  }
+
+  /** A copy naming the same URL, without a staged local copy. Parsl's `File.cleancopy()`. */
+  cleancopy(): File {
+    return new File(this.url);
   }
 
   /** The last component of the path. */

@@ -8,7 +8,8 @@
  * The local side is a Globus endpoint too (`endpointUuid`) that sees the executor's working
  * directories, `localPath` there being `endpointPath` on the endpoint. A stage-in lands under a
  * temporary name and is renamed once the task succeeded and the checksum (if the URL names one)
- * matches. Getting a token (the native-app OAuth login) is not done here.
+ * matches. A token comes from the native-app OAuth login: `parsl-ts globus-auth`, then
+ * `token: globusTokenSource()` (globus-auth.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm } from 'node:fs/promises';

@@ -7,6 +7,7 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { downloadAtomically, PermanentError, type RangeSource } from './download.ts';
+import { ConfigError } from '../common/errors.ts';
 import { StagingError } from './errors.ts';
 import type { File } from './file.ts';
 import type { StageOptions, StagingProvider } from './provider.ts';
@@ -15,6 +16,22 @@ const MAX_REDIRECTS = 5;
 // Kept-alive connections: 1,000 small files over one server reuse a few sockets.
 const httpAgent = new HttpAgent({ keepAlive: true });
 const httpsAgent = new HttpsAgent({ keepAlive: true });
+
+/**
+ * Options of the HTTP staging providers.
+ *
+ * @example
+ * ```ts
+ * new HTTPSeparateTaskStaging({ ca: readFileSync('site-ca.pem', 'utf8') });
+ * ```
+ */
+export interface HTTPStagingOptions {
+  /**
+   * Certificate authorities (PEM) trusted for https:// in place of Node's bundled ones: a
+   * site's own CA, or a test's self-signed certificate. @default Node's bundled CAs
+   */
+  ca?: string | undefined;
+}
 
 /**
  * Parsl's `HTTPSeparateTaskStaging`: stages `http://` and `https://` files in, to a temporary name renamed when complete, resuming a cut download with a range request.
@@ -27,6 +44,17 @@ const httpsAgent = new HttpsAgent({ keepAlive: true });
 export class HTTPSeparateTaskStaging implements StagingProvider {
   readonly name: string = 'HTTPSeparateTaskStaging';
   readonly inTask: boolean = false;
+  /** The options it was made with (carried to workers for in-task staging). */
+  readonly options: HTTPStagingOptions;
+  readonly #httpsAgent: HttpsAgent;
+
+  constructor(options: HTTPStagingOptions = {}) {
+    if (options.ca !== undefined && (typeof options.ca !== 'string' || !options.ca.includes('-----BEGIN CERTIFICATE-----'))) {
+      throw new ConfigError('HTTPSeparateTaskStaging options.ca', `expected PEM certificates (-----BEGIN CERTIFICATE-----), got ${typeof options.ca === 'string' ? JSON.stringify(options.ca.slice(0, 40)) : typeof options.ca}`);
+    }
+    this.options = { ...options };
+    this.#httpsAgent = options.ca === undefined ? httpsAgent : new HttpsAgent({ keepAlive: true, ca: options.ca });
+  }
   /** Whether this provider can copy `file` to where a task runs. */
   canStageIn(file: File): boolean {
     return file.scheme === 'http' || file.scheme === 'https';
@@ -37,7 +65,7 @@ export class HTTPSeparateTaskStaging implements StagingProvider {
   }
   async stageIn(file: File, workDir: string, options: StageOptions = {}): Promise<string> {
     const target = join(workDir, file.filename);
-    await downloadAtomically(file, target, httpSource(file.url), options);
+    await downloadAtomically(file, target, httpSource(file.url, this.#httpsAgent), options);
     file.localPath = target;
     return target;
   }
@@ -60,10 +88,10 @@ export class HTTPInTaskStaging extends HTTPSeparateTaskStaging {
 }
 
 /** A GET from `offset` (with `Range` when above 0). */
-export function httpSource(url: string): RangeSource {
+export function httpSource(url: string, secureAgent: HttpsAgent = httpsAgent): RangeSource {
   return {
     async open(offset, signal) {
-      const response = await get(url, offset, signal);
+      const response = await get(url, offset, signal, secureAgent);
       const status = response.statusCode ?? 0;
       if (status === 206) {
         // Content-Range: bytes START-END/TOTAL
@@ -87,14 +115,14 @@ export function httpSource(url: string): RangeSource {
   };
 }
 
-async function get(url: string, offset: number, signal: AbortSignal): Promise<IncomingMessage> {
+async function get(url: string, offset: number, signal: AbortSignal, secureAgent: HttpsAgent): Promise<IncomingMessage> {
   let current = new URL(url);
   current.hash = '';
   for (let redirects = 0; ; redirects++) {
     const response = await new Promise<IncomingMessage>((resolve, reject) => {
       const https = current.protocol === 'https:';
       const request = (https ? httpsRequest : httpRequest)(current, {
-        agent: https ? httpsAgent : httpAgent,
+        agent: https ? secureAgent : httpAgent,
         headers: offset > 0 ? { range: `bytes=${offset}-` } : {},
         signal,
       });

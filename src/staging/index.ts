@@ -1,8 +1,9 @@
 /**
  * Data staging: `File`, the provider contract (Parsl's, camelCase), the providers, and the
  * chooser. An executor's `storageAccess` lists providers; the first whose `canStageIn` /
- * `canStageOut` accepts a file stages it (`chooseStagingProvider`). Not yet wired into the
- * DataFlowKernel: the calls below are what stage-in and stage-out tasks will run.
+ * `canStageOut` accepts a file stages it (`chooseStagingProvider`). The DataFlowKernel runs
+ * these as stage-in and stage-out tasks of the graph (dataflow/staging-plan.ts), or in the
+ * worker for `inTask` providers (staging/in-task.ts); they can also be called directly:
  *
  * ```ts
  * // Parsl's default list (no-op, FTP, HTTP, plus zip): HTTP(S) and FTP in, zip in and out.
@@ -28,11 +29,12 @@
 export { File } from './file.ts';
 export { StagingError } from './errors.ts';
 export { NoOpFileStaging, outputLocalPath, type StageOptions, type StagingProvider } from './provider.ts';
-export { HTTPInTaskStaging, HTTPSeparateTaskStaging } from './http.ts';
+export { HTTPInTaskStaging, HTTPSeparateTaskStaging, type HTTPStagingOptions } from './http.ts';
 export { FTPInTaskStaging, FTPSeparateTaskStaging } from './ftp.ts';
 export { SFTPStaging, type SFTPStagingOptions } from './sftp.ts';
 export { RSyncStaging, type RSyncStagingOptions } from './rsync.ts';
 export { ZipFileStaging } from './zip.ts';
 export { GlobusStaging, GlobusApiError, type GlobusStagingOptions } from './globus.ts';
+export { GlobusAuthError, defaultGlobusTokenPath, globusTokenSource } from './globus-auth.ts';
 export type { StagingChannel } from './ssh-channel.ts';
 export { chooseStagingProvider, defaultStorageAccess, stageIn, stageOut, type StageCallOptions } from './staging.ts';

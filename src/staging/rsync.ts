@@ -80,6 +80,11 @@ export class RSyncStaging implements StagingProvider {
     await this.rsync(file, 'out', ['--mkpath', outputLocalPath(file, workDir), `${remoteSpec(channel)}:${remotePath(file)}`], channel, options.signal);
   }
 
+  /** @internal What a worker needs to run this provider for `file` (see in-task.ts). */
+  workerForm(file: File, direction: 'in' | 'out'): { channel: StagingChannel; rsyncPath: string } {
+    return { channel: this.channel(file, direction), rsyncPath: this.rsyncPath };
+  }
+
   private channel(file: File, direction: 'in' | 'out'): StagingChannel {
     const channel = findChannel(this.choice, file);
     if (!channel) throw new StagingError(file.url, direction, `${this.name} has no channel to ${file.netloc}`);

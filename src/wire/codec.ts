@@ -1,5 +1,6 @@
 import { SerializationError } from '../common/errors.ts';
 import { File } from '../staging/file.ts';
+import type { InTaskStaging } from '../staging/in-task.ts';
 
 /**
  * Arguments and results cross threads by structured clone and processes by `v8.serialize`.
@@ -15,7 +16,9 @@ import { File } from '../staging/file.ts';
 
 const TAG = '__parsl_ts_tag';
 
-type Tagged = { [TAG]: 'Buffer'; bytes: Uint8Array } | { [TAG]: 'File'; url: string; localPath?: string | undefined };
+type Tagged =
+  | { [TAG]: 'Buffer'; bytes: Uint8Array }
+  | { [TAG]: 'File'; url: string; localPath?: string | undefined; inTask?: InTaskStaging | undefined };
 
 const cloneablePrototypes = new Set<object | null>([
   Object.prototype,
@@ -61,7 +64,11 @@ function encode(value: unknown, path: string, depth: number): unknown {
   const object = value as object;
   if (depth > 200) throw new SerializationError(`${path} is nested more than 200 levels deep.`);
   if (Buffer.isBuffer(object)) return { [TAG]: 'Buffer', bytes: new Uint8Array(object.buffer, object.byteOffset, object.byteLength) };
-  if (object instanceof File) return { [TAG]: 'File', url: object.url, localPath: object.localPath };
+  if (object instanceof File) {
+    // What the worker stages around the task travels with the file (in-task staging).
+    if (object.inTaskStaging) return { [TAG]: 'File', url: object.url, localPath: object.localPath, inTask: object.inTaskStaging };
+    return { [TAG]: 'File', url: object.url, localPath: object.localPath };
+  }
   if (typeof (object as { then?: unknown }).then === 'function') {
     throw new SerializationError(
       `${path} is a future or promise. Futures are resolved only where they are given as arguments, ` +
@@ -136,9 +143,10 @@ export function decodeValue(value: unknown): unknown {
     return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
   if (tag === 'File') {
-    const tagged = value as { url: string; localPath?: string };
+    const tagged = value as { url: string; localPath?: string; inTask?: InTaskStaging };
     const file = new File(tagged.url);
     file.localPath = tagged.localPath;
+    if (tagged.inTask) file.inTaskStaging = tagged.inTask;
     return file;
   }
   if (value instanceof Map) {

@@ -4,6 +4,7 @@ import type { FromWorker, ToWorker, WireOutcome, WireTask } from '../wire/protoc
 import { runBash } from './bash.ts';
 import { runInTask } from './task-context.ts';
 import { loadFunction } from './load-function.ts';
+import { afterTask, beforeTask, taskStagingOf } from './in-task-staging.ts';
 
 /** What the running task is doing, as `RunningSlot.phase()` shows it to the owner. */
 export const PHASE_IDLE = 0;
@@ -257,6 +258,13 @@ export class TaskRunner {
       }
       const args = task.args.map(decodeValue);
       const run = fn;
+      // In-task staging (worker/in-task-staging.ts): files the DFK marked, around the app.
+      const staging = taskStagingOf(args);
+      if (staging) {
+        this.#slot?.setPhase(PHASE_AWAITING);
+        await beforeTask(staging, controller.signal);
+        this.#slot?.setPhase(PHASE_SYNC);
+      }
       let value: unknown = runInTask(controller.signal, () => run(...args));
       if (isPromiseLike(value) || task.kind === 'bash') {
         this.#slot?.setPhase(PHASE_AWAITING);
@@ -267,6 +275,10 @@ export class TaskRunner {
           const spec = task.bash ?? { outputs: [] };
           value = await runBash(value as string, spec, task.walltimeMs, (pid) => this.#slot?.setChild(pid), controller.signal);
         }
+      }
+      if (staging && staging.stageOut.length > 0) {
+        this.#slot?.setPhase(PHASE_AWAITING);
+        await afterTask(staging, controller.signal);
       }
       outcome = { taskId: task.taskId, attempt: task.attempt, ok: true, value: encodeResult(value) };
     } catch (error) {

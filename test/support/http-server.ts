@@ -4,12 +4,16 @@
  *   /data/SIZE/NAME?cut=N      the first request for this URL is cut after N bytes of body
  *   /short/SIZE/NAME           announces SIZE bytes, sends 10 fewer, then closes: every time
  *   /redirect/SIZE/NAME        302 to /data/SIZE/NAME
+ *   a path given to `serve`    the body given
+ *   /hold/SIZE/NAME            like /data, but held (headers not sent) while `holding` is true,
+ *                              until `release()`; `onHeld` hears of each one held
  *   anything else              404
  * `ranges: false` makes it ignore `Range` (200 and the whole body), as many servers do.
  * Every request is recorded (`requests`) with the bytes of body sent.
  */
 import { createHash } from 'node:crypto';
-import { createServer, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 
 const BLOCK = 1 << 20;
@@ -51,6 +55,16 @@ export class TestHttpServer {
   ranges: boolean;
   private readonly cutDone = new Set<string>();
   private readonly sockets = new Set<Socket>();
+  private readonly bodies = new Map<string, Buffer>();
+  private scheme: 'http' | 'https' = 'http';
+  /** Responses not yet finished (or closed), and the most seen at once. */
+  inFlight = 0;
+  maxInFlight = 0;
+  holding = true;
+  onHeld: ((heldCount: number) => void) | undefined;
+  /** Hears of each response closed (finished, or its connection gone). */
+  onClosed: ((url: string) => void) | undefined;
+  private held: (() => void)[] = [];
 
   private constructor(
     private readonly server: Server,
@@ -64,19 +78,48 @@ export class TestHttpServer {
     });
   }
 
-  static async start(options: { ranges?: boolean } = {}): Promise<TestHttpServer> {
+  /** With `tls` (PEM key and certificate), an HTTPS server. */
+  static async start(options: { ranges?: boolean; tls?: { key: string; cert: string } } = {}): Promise<TestHttpServer> {
     let self: TestHttpServer | undefined;
-    const server = createServer((req, res) => self!.handle(req.url ?? '/', req.headers.range, res));
+    const handler = (req: IncomingMessage, res: ServerResponse): void => {
+      self!.maxInFlight = Math.max(self!.maxInFlight, ++self!.inFlight);
+      res.once('close', () => {
+        self!.inFlight--;
+        self!.onClosed?.(url);
+      });
+      const url = req.url ?? '/';
+      if (self!.holding && url.startsWith('/hold/')) {
+        self!.held.push(() => self!.handle(url.replace('/hold/', '/data/'), req.headers.range, res));
+        self!.onHeld?.(self!.held.length);
+        return;
+      }
+      self!.handle(url.replace(/^\/hold\//, '/data/'), req.headers.range, res);
+    };
+    const server: Server = options.tls ? createTlsServer(options.tls, handler) : createServer(handler);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(0, '127.0.0.1', () => resolve());
     });
     self = new TestHttpServer(server, (server.address() as AddressInfo).port, options.ranges ?? true);
+    self.scheme = options.tls ? 'https' : 'http';
     return self;
   }
 
   url(path: string): string {
-    return `http://127.0.0.1:${this.port}${path}`;
+    return `${this.scheme}://127.0.0.1:${this.port}${path}`;
+  }
+
+  /** Sends every held response, and holds no more. */
+  release(): void {
+    this.holding = false;
+    const held = this.held;
+    this.held = [];
+    for (const send of held) send();
+  }
+
+  /** Serves `body` at `path` (a text file for the examples). */
+  serve(path: string, body: string | Buffer): void {
+    this.bodies.set(path, Buffer.from(body));
   }
 
   requestsFor(pathPrefix: string): RecordedRequest[] {
@@ -92,6 +135,12 @@ export class TestHttpServer {
     const record: RecordedRequest = { url, range, status: 200, bytesSent: 0 };
     this.requests.push(record);
     const parsed = new URL(url, 'http://x');
+    const body = this.bodies.get(parsed.pathname);
+    if (body) {
+      record.bytesSent = body.length;
+      res.writeHead(200, { 'content-length': body.length, 'content-type': 'text/plain' }).end(body);
+      return;
+    }
     const match = /^\/(data|short|redirect)\/(\d+)\/[^/]+$/.exec(parsed.pathname);
     if (!match) {
       record.status = 404;
