@@ -8,7 +8,7 @@ import type { RunDir } from '../dataflow/run-dir.ts';
 import type { TaskStateCounts } from '../dataflow/state-counts.ts';
 import type { TaskRecord } from '../dataflow/task.ts';
 import { monitoringDatabasePath } from '../monitoring/endpoint.ts';
-import type { MonitoringEvent, TaskStateEvent, TaskSubmittedEvent } from '../monitoring/events.ts';
+import type { ExecutorMonitoring, MonitoringEvent, TaskStateEvent, TaskSubmittedEvent } from '../monitoring/events.ts';
 import { send, type Ref } from './actor.ts';
 import { spawnMonitor, type ToMonitor } from './monitor.ts';
 
@@ -26,6 +26,8 @@ export class MonitorEvents {
   readonly #ref: Ref<ToMonitor>;
   readonly #memoOn: boolean;
   #batch: MonitoringEvent[] = [];
+  /** What executors with blocks use to record blocks, nodes, placements and resource samples. */
+  forExecutors!: ExecutorMonitoring;
   /** Each unfinished task's submission, sent again with the memo key once it is known. */
   readonly #submitted = new Map<number, TaskSubmittedEvent>();
   /** Task id → the try whose failure is already recorded (by `tryFailed`). */
@@ -38,6 +40,11 @@ export class MonitorEvents {
     // The default database is shared by the runs of one runDir: `<runDir>/monitoring.db`.
     const ref = spawnMonitor(parent, monitoringDatabasePath(hub.loggingEndpoint, dirname(run.path)));
     const events = new MonitorEvents(runId, ref, config.appCache);
+    events.forExecutors = {
+      runId,
+      resourceIntervalMs: hub.resourceMonitoringEnabled ? hub.resourceMonitoringInterval : undefined,
+      send: (batch) => send(ref, { type: 'events', events: batch }),
+    };
     const time = Date.now();
     events.#batch.push({
       type: 'workflow-start',

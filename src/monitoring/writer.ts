@@ -206,6 +206,10 @@ function makeApplier(db: SqliteDatabase): { apply: (event: MonitoringEvent) => v
     `UPDATE try SET task_try_time_running = ?, block_id = coalesce(?, block_id), hostname = coalesce(?, hostname)
      WHERE try_id = ? AND task_id = ? AND run_id = ?`,
   );
+  const tryPlaced = s(
+    `INSERT INTO try (try_id, task_id, run_id, block_id, hostname, task_executor) VALUES (?, ?, ?, ?, ?, ?)
+     ON CONFLICT DO UPDATE SET block_id = excluded.block_id, hostname = coalesce(excluded.hostname, hostname)`,
+  );
   const tryReturned = s(`UPDATE try SET task_try_time_returned = ? WHERE try_id = ? AND task_id = ? AND run_id = ?`);
   const tryFailed = s(
     `UPDATE try SET task_try_time_returned = ?, task_fail_history = ?, task_fail_class = ?, task_fail_message = ?,
@@ -270,6 +274,9 @@ function makeApplier(db: SqliteDatabase): { apply: (event: MonitoringEvent) => v
         return;
       case 'try-running':
         tryRunning.run(formatTime(e.time), e.blockId ?? null, e.hostname ?? null, e.tryId, e.taskId, e.runId);
+        return;
+      case 'try-placed':
+        tryPlaced.run(e.tryId, e.taskId, e.runId, e.blockId, e.hostname ?? null, e.executor);
         return;
       case 'try-returned':
         tryReturned.run(formatTime(e.time), e.tryId, e.taskId, e.runId);
