@@ -6,15 +6,20 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { MonitoringEvent } from './events.ts';
+import { decodeBatch, type CompactBatch } from './compact.ts';
 import { MonitoringWriter } from './writer.ts';
 
-export type ToWriterThread = { type: 'events'; events: MonitoringEvent[] } | { type: 'close' };
+export type ToWriterThread = { type: 'events'; events: MonitoringEvent[] } | { type: 'compact'; batch: CompactBatch } | { type: 'close' };
 
 const port = parentPort!;
 const writer = MonitoringWriter.open((workerData as { path: string }).path);
 port.on('message', (msg: ToWriterThread) => {
   if (msg.type === 'events') {
     for (const event of msg.events) writer.write(event);
+    return;
+  }
+  if (msg.type === 'compact') {
+    decodeBatch(msg.batch, (event) => writer.write(event));
     return;
   }
   writer.close();

@@ -1,0 +1,202 @@
+/**
+ * Monitoring events in a compact form, for the DFK's hot path. A task makes about eight events
+ * (submitted, its states, its try's launch, start and return); as objects, building them and
+ * structured-cloning them to the writer's thread cost the DFK more than the writer's inserts.
+ * Here each common event is a few numbers pushed on one array (its strings, such as state
+ * and app names, go once per batch into a string table), sent as a transferred `Float64Array`:
+ * the DFK's thread neither allocates an object per event nor copies one. The writer's thread
+ * turns them back into `MonitoringEvent`s (`decodeBatch`). Rare or large events (a failure, a
+ * bash app's paths, the workflow's start) travel as objects, in order with the others.
+ */
+import type { MonitoringEvent } from './events.ts';
+
+/** One batch: the events of one DFK message, in order. */
+export interface CompactBatch {
+  runId: string;
+  /** Records, each opening with its op code (see `OP`). */
+  nums: Float64Array;
+  strings: string[];
+  /** The events sent whole (op `EVENT` names their index). */
+  events: MonitoringEvent[];
+}
+
+/** Op codes and the numbers that follow each. */
+const OP = {
+  /** taskId, tryId, time, state (string) */
+  STATE: 1,
+  /** taskId, tryId, time, executor (string) */
+  LAUNCHED: 2,
+  /** taskId, tryId, time */
+  RUNNING: 3,
+  /** taskId, tryId, time */
+  RETURNED: 4,
+  /** taskId, time, funcName (string), memoize (0/1), args summary (string or -1), n, then n dependency ids */
+  SUBMITTED: 5,
+  /** index in `events` */
+  EVENT: 6,
+} as const;
+
+/** Numbers a builder starts with, and the most it keeps between batches (a 100k-task submit grows it far beyond). */
+const INITIAL_CAPACITY = 4096;
+const MAX_KEPT_CAPACITY = 1 << 20;
+
+/** Builds one batch at a time; `take()` hands it over and starts the next. */
+export class CompactBatchBuilder {
+  readonly #runId: string;
+  /** The numbers so far: a typed array grown by doubling, so that a push stores a double unboxed. */
+  #nums = new Float64Array(INITIAL_CAPACITY);
+  #length = 0;
+  #strings: string[] = [];
+  #index = new Map<string, number>();
+  #events: MonitoringEvent[] = [];
+
+  constructor(runId: string) {
+    this.#runId = runId;
+  }
+
+  get empty(): boolean {
+    return this.#length === 0;
+  }
+
+  /** Room for `n` more numbers; returns where they go. */
+  #room(n: number): number {
+    const at = this.#length;
+    if (at + n > this.#nums.length) {
+      const grown = new Float64Array(Math.max(2 * this.#nums.length, at + n));
+      grown.set(this.#nums.subarray(0, at));
+      this.#nums = grown;
+    }
+    this.#length = at + n;
+    return at;
+  }
+
+  #put5(a: number, b: number, c: number, d: number, e: number): void {
+    const at = this.#room(5);
+    const nums = this.#nums;
+    nums[at] = a;
+    nums[at + 1] = b;
+    nums[at + 2] = c;
+    nums[at + 3] = d;
+    nums[at + 4] = e;
+  }
+
+  #put4(a: number, b: number, c: number, d: number): void {
+    const at = this.#room(4);
+    const nums = this.#nums;
+    nums[at] = a;
+    nums[at + 1] = b;
+    nums[at + 2] = c;
+    nums[at + 3] = d;
+  }
+
+  #str(value: string): number {
+    let i = this.#index.get(value);
+    if (i === undefined) {
+      i = this.#strings.push(value) - 1;
+      this.#index.set(value, i);
+    }
+    return i;
+  }
+
+  state(taskId: number, tryId: number, time: number, state: string): void {
+    this.#put5(OP.STATE, taskId, tryId, time, this.#str(state));
+  }
+
+  launched(taskId: number, tryId: number, time: number, executor: string): void {
+    this.#put5(OP.LAUNCHED, taskId, tryId, time, this.#str(executor));
+  }
+
+  running(taskId: number, tryId: number, time: number): void {
+    this.#put4(OP.RUNNING, taskId, tryId, time);
+  }
+
+  returned(taskId: number, tryId: number, time: number): void {
+    this.#put4(OP.RETURNED, taskId, tryId, time);
+  }
+
+  submitted(taskId: number, time: number, funcName: string, memoize: boolean, argsSummary: string | undefined, depends: readonly number[]): void {
+    const n = depends.length;
+    const summary = argsSummary === undefined ? -1 : this.#str(argsSummary);
+    const at = this.#room(7 + n);
+    const nums = this.#nums;
+    nums[at] = OP.SUBMITTED;
+    nums[at + 1] = taskId;
+    nums[at + 2] = time;
+    nums[at + 3] = this.#str(funcName);
+    nums[at + 4] = memoize ? 1 : 0;
+    nums[at + 5] = summary;
+    nums[at + 6] = n;
+    for (let i = 0; i < n; i++) nums[at + 7 + i] = depends[i]!;
+  }
+
+  /** Any event, whole. */
+  event(event: MonitoringEvent): void {
+    const index = this.#events.push(event) - 1;
+    const at = this.#room(2);
+    this.#nums[at] = OP.EVENT;
+    this.#nums[at + 1] = index;
+  }
+
+  /** The batch so far (undefined if empty); the builder starts a new one. */
+  take(): CompactBatch | undefined {
+    if (this.#length === 0) return undefined;
+    // A copy of the used part: it is transferred to the writer's thread, the buffer stays here.
+    const batch: CompactBatch = { runId: this.#runId, nums: this.#nums.slice(0, this.#length), strings: this.#strings, events: this.#events };
+    this.#length = 0;
+    if (this.#nums.length > MAX_KEPT_CAPACITY) this.#nums = new Float64Array(INITIAL_CAPACITY);
+    this.#strings = [];
+    this.#index = new Map();
+    this.#events = [];
+    return batch;
+  }
+}
+
+/** The events of a batch, in order. */
+export function decodeBatch(batch: CompactBatch, each: (event: MonitoringEvent) => void): void {
+  const { runId, nums, strings, events } = batch;
+  const str = (i: number) => strings[i]!;
+  let i = 0;
+  while (i < nums.length) {
+    const op = nums[i]!;
+    switch (op) {
+      case OP.STATE:
+        each({ type: 'task-state', runId, taskId: nums[i + 1]!, tryId: nums[i + 2]!, time: nums[i + 3]!, state: str(nums[i + 4]!) });
+        i += 5;
+        break;
+      case OP.LAUNCHED:
+        each({ type: 'try-launched', runId, taskId: nums[i + 1]!, tryId: nums[i + 2]!, time: nums[i + 3]!, executor: str(nums[i + 4]!) });
+        i += 5;
+        break;
+      case OP.RUNNING:
+        each({ type: 'try-running', runId, taskId: nums[i + 1]!, tryId: nums[i + 2]!, time: nums[i + 3]! });
+        i += 4;
+        break;
+      case OP.RETURNED:
+        each({ type: 'try-returned', runId, taskId: nums[i + 1]!, tryId: nums[i + 2]!, time: nums[i + 3]! });
+        i += 4;
+        break;
+      case OP.SUBMITTED: {
+        const summary = nums[i + 5]!;
+        const n = nums[i + 6]!;
+        each({
+          type: 'task-submitted',
+          runId,
+          taskId: nums[i + 1]!,
+          time: nums[i + 2]!,
+          funcName: str(nums[i + 3]!),
+          memoize: nums[i + 4] === 1,
+          argsSummary: summary < 0 ? undefined : str(summary),
+          depends: Array.from(nums.subarray(i + 7, i + 7 + n)),
+        });
+        i += 7 + n;
+        break;
+      }
+      case OP.EVENT:
+        each(events[nums[i + 1]!]!);
+        i += 2;
+        break;
+      default:
+        throw new RangeError(`monitoring: a compact batch holds op ${op} at ${i}; expected 1 to 6`);
+    }
+  }
+}
