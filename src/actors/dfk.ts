@@ -351,6 +351,7 @@ class DfkSupervisor implements Behaviour<ToDfk> {
     }
     this.#move(record, 'joining');
     const inner = Array.isArray(value) ? value : [value];
+    this.#monitor?.joined(record, inner);
     let waiting = 0;
     const settleAll = (): void => {
       const failed: number[] = [];

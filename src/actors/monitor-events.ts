@@ -9,6 +9,7 @@ import type { TaskStateCounts } from '../dataflow/state-counts.ts';
 import type { TaskRecord } from '../dataflow/task.ts';
 import { monitoringDatabasePath } from '../monitoring/endpoint.ts';
 import { CompactBatchBuilder } from '../monitoring/compact.ts';
+import { inputsOf, summarizeArguments } from '../monitoring/args-summary.ts';
 import type { ExecutorMonitoring, MonitoringEvent, TaskSubmittedEvent } from '../monitoring/events.ts';
 import { send, type Ref } from './actor.ts';
 import { spawnMonitor, type ToMonitor } from './monitor.ts';
@@ -83,9 +84,11 @@ export class MonitorEvents {
     const time = Date.now();
     const memoize = app.options.cache === true && this.#memoOn;
     const batch = this.#batch;
-    if (!memoize && future.outputs.length === 0 && future.stdout === undefined && future.stderr === undefined) {
-      // The common call: a few numbers.
-      batch.submitted(record.id, time, app.name, false, undefined, depends);
+    const argsSummary = summarizeArguments(record.args, record.kwargsIndex);
+    const inputs = inputsOf(record.args, record.kwargsIndex);
+    if (!memoize && inputs === undefined && future.outputs.length === 0 && future.stdout === undefined && future.stderr === undefined) {
+      // The common call: a few numbers and its summary.
+      batch.submitted(record.id, time, app.name, false, argsSummary, depends);
     } else {
       const event: TaskSubmittedEvent = {
         type: 'task-submitted',
@@ -95,6 +98,8 @@ export class MonitorEvents {
         funcName: app.name,
         depends: [...depends],
         memoize,
+        argsSummary,
+        inputs,
         outputs: future.outputs.length > 0 ? future.outputs.map((o) => o.file.filepath) : undefined,
         stdout: future.stdout,
         stderr: future.stderr,
@@ -143,6 +148,16 @@ export class MonitorEvents {
     this.#batch.event(this.#tryFailedEvent(record, error, cost, time));
     // Parsl's state between a failed try and the next one.
     if (retrying) this.#batch.state(record.id, this.#tryId(record), time, 'fail_retryable');
+  }
+
+  /** A join app's try returned these futures (Parsl's `try.task_joins`: the ids of the tasks it joins). */
+  joined(record: TaskRecord, inner: readonly unknown[]): void {
+    const joins: number[] = [];
+    for (const item of inner) {
+      const tid = (item as { tid?: unknown } | null)?.tid;
+      if (item instanceof BaseFuture && typeof tid === 'number') joins.push(tid);
+    }
+    this.#batch.event({ type: 'try-joins', runId: this.#runId, taskId: record.id, tryId: this.#tryId(record), joins });
   }
 
   /** The workflow ended: its last events; resolves once they are committed. */
