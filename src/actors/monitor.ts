@@ -1,6 +1,6 @@
 import { spawnBehaviour, type Behaviour, type Ref } from './actor.ts';
 import type { MonitoringEvent } from '../monitoring/events.ts';
-import { decodeBatch, type CompactBatch } from '../monitoring/compact.ts';
+import { decodeBatch, transferList, type CompactBatch } from '../monitoring/compact.ts';
 import type { MonitoringWriterStats } from '../monitoring/writer.ts';
 import type { ToWriterThread } from '../monitoring/writer-thread.ts';
 import { spawnEntryThread } from '../worker/spawn.ts';
@@ -33,7 +33,7 @@ class WriterThread {
 
   /** Posts a compact batch; its numbers are transferred, not copied. */
   writeCompact(batch: CompactBatch): void {
-    if (this.#failure === undefined) this.#worker.postMessage({ type: 'compact', batch } satisfies ToWriterThread, [batch.nums.buffer as ArrayBuffer]);
+    if (this.#failure === undefined) this.#worker.postMessage({ type: 'compact', batch } satisfies ToWriterThread, transferList(batch));
   }
 
   close(): Promise<MonitoringWriterStats | undefined> {

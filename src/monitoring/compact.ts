@@ -3,8 +3,8 @@
  * (submitted, its states, its try's launch, start and return); as objects, building them and
  * structured-cloning them to the writer's thread cost the DFK more than the writer's inserts.
  * Here each common event is a few numbers pushed on one array (its strings, such as state
- * and app names, go once per batch into a string table), sent as a transferred `Float64Array`:
- * the DFK's thread neither allocates an object per event nor copies one. The writer's thread
+ * and app names, go once per batch into a string table), in `Float64Array` chunks that are
+ * transferred: the DFK's thread neither allocates an object per event nor copies one. The writer's thread
  * turns them back into `MonitoringEvent`s (`decodeBatch`). Rare or large events (a failure, a
  * bash app's paths, the workflow's start) travel as objects, in order with the others.
  */
@@ -13,8 +13,8 @@ import type { MonitoringEvent } from './events.ts';
 /** One batch: the events of one DFK message, in order. */
 export interface CompactBatch {
   runId: string;
-  /** Records, each opening with its op code (see `OP`). */
-  nums: Float64Array;
+  /** Records, each opening with its op code (see `OP`); a record never spans two chunks. */
+  chunks: Float64Array[];
   strings: string[];
   /** The events sent whole (op `EVENT` names their index). */
   events: MonitoringEvent[];
@@ -37,15 +37,18 @@ const OP = {
 } as const;
 
 /** Numbers a builder starts with, and the most it keeps between batches (a 100k-task submit grows it far beyond). */
-const INITIAL_CAPACITY = 4096;
-const MAX_KEPT_CAPACITY = 1 << 20;
+/** Numbers per chunk (256 KiB): a 100k-task submit fills a few dozen, and none is ever copied. */
+const CHUNK = 32_768;
+/** A batch this small is copied out, and its chunk kept for the next batch. */
+const SMALL_BATCH = 2_048;
 
 /** Builds one batch at a time; `take()` hands it over and starts the next. */
 export class CompactBatchBuilder {
   readonly #runId: string;
-  /** The numbers so far: a typed array grown by doubling, so that a push stores a double unboxed. */
-  #nums = new Float64Array(INITIAL_CAPACITY);
+  /** The chunk being filled (a typed array, so that a number is stored unboxed), and the full ones. */
+  #nums = new Float64Array(CHUNK);
   #length = 0;
+  #full: Float64Array[] = [];
   #strings: string[] = [];
   #index = new Map<string, number>();
   #events: MonitoringEvent[] = [];
@@ -55,16 +58,16 @@ export class CompactBatchBuilder {
   }
 
   get empty(): boolean {
-    return this.#length === 0;
+    return this.#length === 0 && this.#full.length === 0;
   }
 
   /** Room for `n` more numbers; returns where they go. */
   #room(n: number): number {
-    const at = this.#length;
+    let at = this.#length;
     if (at + n > this.#nums.length) {
-      const grown = new Float64Array(Math.max(2 * this.#nums.length, at + n));
-      grown.set(this.#nums.subarray(0, at));
-      this.#nums = grown;
+      this.#full.push(this.#nums.subarray(0, at));
+      this.#nums = new Float64Array(Math.max(CHUNK, n));
+      at = 0;
     }
     this.#length = at + n;
     return at;
@@ -116,7 +119,8 @@ export class CompactBatchBuilder {
 
   submitted(taskId: number, time: number, funcName: string, memoize: boolean, argsSummary: string | undefined, depends: readonly number[]): void {
     const n = depends.length;
-    const summary = argsSummary === undefined ? -1 : this.#str(argsSummary);
+    // Not looked up: a summary is seldom the same twice, and hashing each one costs more than it saves.
+    const summary = argsSummary === undefined ? -1 : this.#strings.push(argsSummary) - 1;
     const at = this.#room(7 + n);
     const nums = this.#nums;
     nums[at] = OP.SUBMITTED;
@@ -139,11 +143,18 @@ export class CompactBatchBuilder {
 
   /** The batch so far (undefined if empty); the builder starts a new one. */
   take(): CompactBatch | undefined {
-    if (this.#length === 0) return undefined;
-    // A copy of the used part: it is transferred to the writer's thread, the buffer stays here.
-    const batch: CompactBatch = { runId: this.#runId, nums: this.#nums.slice(0, this.#length), strings: this.#strings, events: this.#events };
+    if (this.empty) return undefined;
+    let chunks: Float64Array[];
+    if (this.#full.length === 0 && this.#length <= SMALL_BATCH) {
+      chunks = [this.#nums.slice(0, this.#length)];
+    } else {
+      chunks = this.#full;
+      chunks.push(this.#nums.subarray(0, this.#length));
+      this.#full = [];
+      this.#nums = new Float64Array(CHUNK);
+    }
     this.#length = 0;
-    if (this.#nums.length > MAX_KEPT_CAPACITY) this.#nums = new Float64Array(INITIAL_CAPACITY);
+    const batch: CompactBatch = { runId: this.#runId, chunks, strings: this.#strings, events: this.#events };
     this.#strings = [];
     this.#index = new Map();
     this.#events = [];
@@ -153,7 +164,16 @@ export class CompactBatchBuilder {
 
 /** The events of a batch, in order. */
 export function decodeBatch(batch: CompactBatch, each: (event: MonitoringEvent) => void): void {
-  const { runId, nums, strings, events } = batch;
+  for (const chunk of batch.chunks) decodeChunk(batch, chunk, each);
+}
+
+/** The buffers to transfer with a batch. */
+export function transferList(batch: CompactBatch): ArrayBuffer[] {
+  return batch.chunks.map((c) => c.buffer as ArrayBuffer);
+}
+
+function decodeChunk(batch: CompactBatch, nums: Float64Array, each: (event: MonitoringEvent) => void): void {
+  const { runId, strings, events } = batch;
   const str = (i: number) => strings[i]!;
   let i = 0;
   while (i < nums.length) {

@@ -130,7 +130,8 @@ CREATE TABLE IF NOT EXISTS parsl_ts_state_changes (
 
 /** Indexes for the dashboard's and the query API's questions (each names the question). */
 export const INDEXES = `
-CREATE INDEX IF NOT EXISTS ix_task_task_hashsum ON task (task_hashsum);
+-- Parsl's, partial: most tasks have no memo key, and a look-up by key implies one.
+CREATE INDEX IF NOT EXISTS ix_task_task_hashsum ON task (task_hashsum) WHERE task_hashsum IS NOT NULL;
 CREATE INDEX IF NOT EXISTS ix_task_run_state ON task (run_id, task_state);
 CREATE INDEX IF NOT EXISTS ix_task_run_app ON task (run_id, task_func_name);
 CREATE INDEX IF NOT EXISTS ix_try_run_task ON try (run_id, task_id);
