@@ -13,15 +13,28 @@ test('compact - every kind of record decodes to its event, in order, over many c
   for (let id = 0; id < 20_000; id++) {
     const depends = id === 7 ? Array.from({ length: 40_000 }, (_, i) => i) : id > 0 ? [id - 1] : [];
     builder.submitted(id, time, 'app', id % 2 === 0, id % 3 === 0 ? `(${id})` : undefined, depends);
-    expected.push({ type: 'task-submitted', runId: 'run-1', taskId: id, time, funcName: 'app', memoize: id % 2 === 0, argsSummary: id % 3 === 0 ? `(${id})` : undefined, depends });
-    builder.state(id, 0, time + 1, 'launched');
-    expected.push({ type: 'task-state', runId: 'run-1', taskId: id, tryId: 0, time: time + 1, state: 'launched' });
+    expected.push(
+      { type: 'task-submitted', runId: 'run-1', taskId: id, time, funcName: 'app', memoize: id % 2 === 0, argsSummary: id % 3 === 0 ? `(${id})` : undefined, depends },
+      { type: 'task-state', runId: 'run-1', taskId: id, tryId: 0, time, state: 'pending' },
+    );
+    // One record each: a state and its try's record of the same moment.
     builder.launched(id, 0, time + 1, 'threads');
-    expected.push({ type: 'try-launched', runId: 'run-1', taskId: id, tryId: 0, time: time + 1, executor: 'threads' });
+    expected.push(
+      { type: 'task-state', runId: 'run-1', taskId: id, tryId: 0, time: time + 1, state: 'launched' },
+      { type: 'try-launched', runId: 'run-1', taskId: id, tryId: 0, time: time + 1, executor: 'threads' },
+    );
     builder.running(id, 0, time + 2);
-    expected.push({ type: 'try-running', runId: 'run-1', taskId: id, tryId: 0, time: time + 2 });
+    expected.push(
+      { type: 'task-state', runId: 'run-1', taskId: id, tryId: 0, time: time + 2, state: 'running' },
+      { type: 'try-running', runId: 'run-1', taskId: id, tryId: 0, time: time + 2 },
+    );
     builder.returned(id, 1, time + 3);
-    expected.push({ type: 'try-returned', runId: 'run-1', taskId: id, tryId: 1, time: time + 3 });
+    expected.push(
+      { type: 'try-returned', runId: 'run-1', taskId: id, tryId: 1, time: time + 3 },
+      { type: 'task-state', runId: 'run-1', taskId: id, tryId: 1, time: time + 3, state: 'exec_done' },
+    );
+    builder.state(id, 1, time + 4, 'fail_retryable');
+    expected.push({ type: 'task-state', runId: 'run-1', taskId: id, tryId: 1, time: time + 4, state: 'fail_retryable' });
     if (id % 1000 === 0) {
       const end: MonitoringEvent = { type: 'workflow-end', runId: 'run-1', time, tasksCompleted: id };
       builder.event(end);

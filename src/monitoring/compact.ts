@@ -20,17 +20,20 @@ export interface CompactBatch {
   events: MonitoringEvent[];
 }
 
-/** Op codes and the numbers that follow each. */
+/**
+ * Op codes and the numbers that follow each. The common pairs of events (a task's state and
+ * its try's record of the same moment) are one record each: three records per task.
+ */
 const OP = {
   /** taskId, tryId, time, state (string) */
   STATE: 1,
-  /** taskId, tryId, time, executor (string) */
+  /** taskId, tryId, time, executor (string): the state `launched` and the try's launch */
   LAUNCHED: 2,
-  /** taskId, tryId, time */
+  /** taskId, tryId, time: the state `running` and the try's start */
   RUNNING: 3,
-  /** taskId, tryId, time */
+  /** taskId, tryId, time: the try's return and the state `exec_done` */
   RETURNED: 4,
-  /** taskId, time, funcName (string), memoize (0/1), args summary (string or -1), n, then n dependency ids */
+  /** taskId, time, funcName (string), memoize (0/1), args summary (string or -1), n, then n dependency ids: the task and its state `pending` */
   SUBMITTED: 5,
   /** index in `events` */
   EVENT: 6,
@@ -105,18 +108,22 @@ export class CompactBatchBuilder {
     this.#put5(OP.STATE, taskId, tryId, time, this.#str(state));
   }
 
+  /** The task is `launched`: its try is on `executor`. */
   launched(taskId: number, tryId: number, time: number, executor: string): void {
     this.#put5(OP.LAUNCHED, taskId, tryId, time, this.#str(executor));
   }
 
+  /** The task is `running`: its try started. */
   running(taskId: number, tryId: number, time: number): void {
     this.#put4(OP.RUNNING, taskId, tryId, time);
   }
 
+  /** The try returned: the task is `exec_done`. */
   returned(taskId: number, tryId: number, time: number): void {
     this.#put4(OP.RETURNED, taskId, tryId, time);
   }
 
+  /** A new task, `pending`. */
   submitted(taskId: number, time: number, funcName: string, memoize: boolean, argsSummary: string | undefined, depends: readonly number[]): void {
     const n = depends.length;
     // Not looked up: a summary is seldom the same twice, and hashing each one costs more than it saves.
@@ -183,31 +190,43 @@ function decodeChunk(batch: CompactBatch, nums: Float64Array, each: (event: Moni
         each({ type: 'task-state', runId, taskId: nums[i + 1]!, tryId: nums[i + 2]!, time: nums[i + 3]!, state: str(nums[i + 4]!) });
         i += 5;
         break;
-      case OP.LAUNCHED:
-        each({ type: 'try-launched', runId, taskId: nums[i + 1]!, tryId: nums[i + 2]!, time: nums[i + 3]!, executor: str(nums[i + 4]!) });
+      case OP.LAUNCHED: {
+        const [taskId, tryId, time] = [nums[i + 1]!, nums[i + 2]!, nums[i + 3]!];
+        each({ type: 'task-state', runId, taskId, tryId, time, state: 'launched' });
+        each({ type: 'try-launched', runId, taskId, tryId, time, executor: str(nums[i + 4]!) });
         i += 5;
         break;
-      case OP.RUNNING:
-        each({ type: 'try-running', runId, taskId: nums[i + 1]!, tryId: nums[i + 2]!, time: nums[i + 3]! });
+      }
+      case OP.RUNNING: {
+        const [taskId, tryId, time] = [nums[i + 1]!, nums[i + 2]!, nums[i + 3]!];
+        each({ type: 'task-state', runId, taskId, tryId, time, state: 'running' });
+        each({ type: 'try-running', runId, taskId, tryId, time });
         i += 4;
         break;
-      case OP.RETURNED:
-        each({ type: 'try-returned', runId, taskId: nums[i + 1]!, tryId: nums[i + 2]!, time: nums[i + 3]! });
+      }
+      case OP.RETURNED: {
+        const [taskId, tryId, time] = [nums[i + 1]!, nums[i + 2]!, nums[i + 3]!];
+        each({ type: 'try-returned', runId, taskId, tryId, time });
+        each({ type: 'task-state', runId, taskId, tryId, time, state: 'exec_done' });
         i += 4;
         break;
+      }
       case OP.SUBMITTED: {
         const summary = nums[i + 5]!;
         const n = nums[i + 6]!;
+        const taskId = nums[i + 1]!;
+        const time = nums[i + 2]!;
         each({
           type: 'task-submitted',
           runId,
-          taskId: nums[i + 1]!,
-          time: nums[i + 2]!,
+          taskId,
+          time,
           funcName: str(nums[i + 3]!),
           memoize: nums[i + 4] === 1,
           argsSummary: summary < 0 ? undefined : str(summary),
           depends: Array.from(nums.subarray(i + 7, i + 7 + n)),
         });
+        each({ type: 'task-state', runId, taskId, tryId: 0, time, state: 'pending' });
         i += 7 + n;
         break;
       }
