@@ -3,11 +3,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, hostname, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { app, bashApp, clear, Config, dfk, HighThroughputExecutor, load, LocalProvider, MonitoringHub, ThreadPoolExecutor } from '../src/index.ts';
+import { chromium } from 'playwright-core';
 import { loadSqlite } from '../src/common/sqlite.ts';
+import { startDashboard } from '../src/monitoring/server.ts';
 import { deadline, tempDir, waitFor } from './helpers.ts';
 
 const work = tempDir();
@@ -17,6 +19,8 @@ test.after(async () => {
 });
 
 type Row = Record<string, any>;
+/** The first test's run, which the dashboard test draws. */
+const done: { dbPath?: string; runId?: string; bashPid?: number; blocks?: number; nodes?: number } = {};
 
 test('monitoring - an HTEX run records its block, node, where each try ran and resource samples with a final one', async () => {
   const runDir = join(work.path, 'runs');
@@ -131,8 +135,31 @@ test('monitoring - an HTEX run records its block, node, where each try ran and r
     // Thread-pool tasks record no resource rows.
     const threadTask = db.prepare("SELECT task_id FROM task WHERE run_id = ? AND task_func_name = 'on_threads'").get(runId) as Row;
     assert.is(samplesOf(threadTask.task_id).length, 0);
+    Object.assign(done, { dbPath, runId, bashPid: bashSamples[0]!.psutil_process_pid, blocks: blocks.length, nodes: nodes.length });
   } finally {
     db.close();
+  }
+});
+
+test("dashboard - the HTEX run's blocks, nodes and resource lines are drawn", async () => {
+  assert.ok(done.dbPath, 'the run above finished');
+  const shots = join(process.cwd(), 'test-output', 'monitoring');
+  mkdirSync(shots, { recursive: true });
+  const dashboard = await startDashboard({ db: done.dbPath });
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    page.setDefaultTimeout(60_000);
+    await page.goto(`${dashboard.url}#/w/${encodeURIComponent(done.runId!)}`);
+    await page.waitForSelector(`body[data-ready="workflow:${done.runId}"]`);
+    assert.is(await page.locator('#blocks-table tr').count(), done.blocks! + 1, 'a row per block state, and the header');
+    assert.is(await page.locator('#nodes-table tr').count(), done.nodes! + 1, 'a row per node report, and the header');
+    const lines = (await page.evaluate(`echarts.getInstanceByDom(document.getElementById('cpu')).getOption().series.map((s) => s.name)`)) as string[];
+    assert.ok(lines.includes(`${hostname()} pid ${done.bashPid}`), `the bash command's line: ${lines.join()}`);
+    await page.screenshot({ path: join(shots, 'htex-run.png'), fullPage: true });
+  } finally {
+    await browser.close();
+    await dashboard.close();
   }
 });
 
