@@ -95,6 +95,17 @@ test('rendered: counts, apps, states over time, timeline and task graph', async 
   assert.is(graph.nodes, finished.tasks);
   assert.ok(graph.edges >= 2 * 60);
   assert.ok(graph.failed.includes(String(finished.examples.failed)));
+  // Resources: a CPU and a memory line per node and process; the block's states; the node.
+  const resources = (await page.evaluate(`(() => {
+    const option = (id) => echarts.getInstanceByDom(document.getElementById(id)).getOption();
+    return { cpu: option('cpu').series.map((s) => s.name), rss: option('rss').series.filter((s) => s.data.length > 0).length };
+  })()`)) as { cpu: string[]; rss: number };
+  assert.equal([...resources.cpu].sort(), ['node-a pid 1000', 'node-a pid 1001', 'node-a pid 1002', 'node-a pid 1003']);
+  assert.is(resources.rss, 4);
+  const blockStates = await page.locator('#blocks-table tr td:nth-child(4)').allTextContents();
+  assert.equal(blockStates, ['PENDING', 'RUNNING', 'COMPLETED']);
+  const node = await page.locator('#nodes-table tr td').allTextContents();
+  assert.equal(node.slice(0, 6), ['node-a', '0', '4', '7.5 GiB', '4', 'yes']);
 });
 
 test("a task's page: tries with the error and its stack; a bash task's stdout and stderr", async () => {

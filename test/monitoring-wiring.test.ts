@@ -2,7 +2,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
-import { app, bashApp, clear, Config, dfk, load, MonitoringHub, ThreadPoolExecutor } from '../src/index.ts';
+import { app, bashApp, clear, Config, dfk, File, joinApp, load, MonitoringHub, ThreadPoolExecutor } from '../src/index.ts';
 import { crashMonitorForTest } from '../src/internal.ts';
 import { loadSqlite } from '../src/common/sqlite.ts';
 import { progressCounts, startProgress } from '../src/kernel/progress.ts';
@@ -76,6 +76,36 @@ test('monitoring - a run with failures, a retry, a dependency failure, a memo hi
     const ok = db.prepare('SELECT task_try_time_returned, task_fail_class FROM try WHERE run_id = ? AND task_id = ?').get(runId, tasks[0]!.task_id) as Record<string, any>;
     assert.ok(ok.task_try_time_returned);
     assert.is(ok.task_fail_class, null);
+  } finally {
+    db.close();
+  }
+});
+
+test("monitoring - a task's arguments summary and inputs, and a join app's joined tasks, are in the database", async () => {
+  const runDir = join(work.path, 'args');
+  load(new Config({ executors: [new ThreadPoolExecutor({ maxThreads: 2 })], runDir, progress: false, monitoring: new MonitoringHub() }));
+  const runId = dfk().runId;
+  const add = app((a: number, b: string, _o?: { inputs?: unknown[] }) => a + b.length, { name: 'add' });
+  const fan = joinApp((n: number) => Array.from({ length: n }, (_, i) => add(i, 'x')), { name: 'fan' });
+  const first = add(1, 'one');
+  const long = 'a string longer than forty characters, cut in the summary';
+  const second = add(first as never, long, { inputs: [new File('file:///data/in.txt'), first] });
+  assert.is(await deadline(second, 30_000), 4 + long.length);
+  const joined = fan(2);
+  assert.equal(await deadline(joined, 30_000), [1, 2]);
+  await clear();
+
+  const db = open(join(runDir, 'monitoring.db'));
+  try {
+    const task = (id: number) => db.prepare('SELECT task_args_summary, task_inputs FROM task WHERE run_id = ? AND task_id = ?').get(runId, id) as Record<string, any>;
+    assert.is(task(first.tid).task_args_summary, '(1, "one")');
+    assert.is(task(first.tid).task_inputs, null);
+    assert.is(task(second.tid).task_args_summary, `(<task ${first.tid}>, "${long.slice(0, 40)}…", {inputs: Array(2)})`);
+    assert.equal(JSON.parse(task(second.tid).task_inputs), ['file:///data/in.txt', `<task ${first.tid}>`]);
+    const joins = db.prepare('SELECT task_joins FROM try WHERE run_id = ? AND task_id = ?').get(runId, joined.tid) as { task_joins: string };
+    const inner = (db.prepare("SELECT task_id FROM task WHERE run_id = ? AND task_func_name = 'add' AND task_id > ? ORDER BY task_id").all(runId, joined.tid) as { task_id: number }[]).map((r) => r.task_id);
+    assert.is(inner.length, 2);
+    assert.is(joins.task_joins, inner.join(','));
   } finally {
     db.close();
   }

@@ -22,6 +22,7 @@ import { pullBatches } from '../block/pull-loop.ts';
 import { startHeartbeats } from '../block/heartbeats.ts';
 import { register } from '../block/register.ts';
 import { ReportSender } from '../block/reports.ts';
+import { ResourceSampler } from '../block/resources.ts';
 import { serializeError, TaskCancelledError } from '../common/errors.ts';
 
 export { BLOCK_CONSUMER } from '../nats/protocol.ts';
@@ -86,14 +87,14 @@ export async function runBlockManager(options: BlockManagerOptions): Promise<num
   const workers = Math.max(1, Math.min(options.maxWorkers ?? Infinity, Math.floor(availableParallelism() / options.coresPerWorker)));
   const nc = await connectNats(options.nats, `parsl-ts block ${options.blockId}`);
   try {
-    const refusal = await register(
+    const answer = await register(
       nc,
       subjects,
       { blockId: options.blockId, workers, thresholdMs: options.heartbeatThresholdMs, packageVersion: options.packageVersion },
       log,
     );
-    if (refusal) {
-      log(`registration refused: ${refusal}`);
+    if (!answer.ok) {
+      log(`registration refused: ${answer.error}`);
       return 3;
     }
     log(`registered with the DFK: ${workers} workers on ${hostname()}, pid ${process.pid}`);
@@ -101,7 +102,12 @@ export async function runBlockManager(options: BlockManagerOptions): Promise<num
     let finished!: (code: number) => void;
     const done = new Promise<number>((resolve) => (finished = resolve));
     const budget = new PullBudget(workers + options.prefetchCapacity);
-    const context: BlockManagerContext = { nc, subjects, blockId: options.blockId, workers, log, finished, budget };
+    const interval = answer.resourceMonitoringIntervalMs;
+    const resources =
+      interval === undefined
+        ? undefined
+        : new ResourceSampler(nc, subjects, { blockId: options.blockId, intervalMs: interval, log, sample: () => managers.get(manager)?.sample() ?? Promise.resolve([]) });
+    const context: BlockManagerContext = { nc, subjects, blockId: options.blockId, workers, log, finished, budget, resources };
     const manager = spawnBehaviour<ToBlock, BlockManager>(system, 'block-manager', (ctx) => new BlockManager(ctx.self, context), {
       onChildCrash: (child, error, ctx) => managers.get(ctx.self)?.childCrashed(child, error, ctx) ?? (ctx.resetChild as symbol),
     });
@@ -146,6 +152,7 @@ export async function runBlockManager(options: BlockManagerOptions): Promise<num
     direct.unsubscribe();
     control.unsubscribe();
     stopHeartbeats();
+    resources?.stop();
     // Before the connection closes: what the last pull brings is handed back, not dropped.
     await stopPulling();
     await managers.get(manager)?.close();
@@ -165,6 +172,8 @@ interface BlockManagerContext {
   /** Ends the block manager with an exit code. */
   finished: (code: number) => void;
   budget: PullBudget;
+  /** Samples the running tries when the DFK's monitoring asks for resources. */
+  resources: ResourceSampler | undefined;
 }
 
 const managers = new WeakMap<Ref<unknown>, BlockManager>();
@@ -201,8 +210,10 @@ class BlockManager implements Behaviour<ToBlock> {
       workers: this.#context.workers,
       idleSpinMs: BLOCK_IDLE_SPIN_MS,
       report: (outcomes) => this.#report(outcomes),
-      running: (taskId, attempt) =>
-        void this.#reports.store({ v: PROTOCOL_VERSION, kind: 'running', blockId: this.#context.blockId, taskId, attempt }),
+      running: (taskId, attempt) => {
+        this.#context.resources?.started(taskId, attempt);
+        void this.#reports.store({ v: PROTOCOL_VERSION, kind: 'running', blockId: this.#context.blockId, taskId, attempt });
+      },
     });
     this.#working = setInterval(() => {
       for (const batch of this.#batches.values()) batch.msg?.working();
@@ -291,6 +302,7 @@ class BlockManager implements Behaviour<ToBlock> {
 
   /** Runs a batch's tasks, except tries cancelled before they came: those end at once. */
   #submit(tasks: PoolTask[]): void {
+    this.#context.resources?.took(tasks.map((t) => t.wire));
     if (this.#cancelled.size === 0) return this.#pool.submit(tasks);
     const cancelled: WireOutcome[] = [];
     const run = tasks.filter(({ wire }) => {
@@ -337,6 +349,8 @@ class BlockManager implements Behaviour<ToBlock> {
         this.#context.budget.release();
       }
     }
+    // The tries' final resource samples go first: on the DFK's side they precede the results.
+    this.#context.resources?.ended(outcomes);
     void this.#reports.deliver({ v: PROTOCOL_VERSION, kind: 'results', blockId: this.#context.blockId, outcomes }).then((delivered) => {
       if (delivered) send(this.#self, { type: 'stored', outcomes });
     });

@@ -87,13 +87,20 @@ class DfkSupervisor implements Behaviour<ToDfk> {
     this.#hooks = hooks;
     this.#labels = config.executors.map((e) => e.label);
     this.#placement = new Placement(config.executors);
-    const context = { strategy: config.strategy, strategyPeriodMs: config.strategyPeriodMs, maxIdleTimeMs: config.maxIdleTimeMs, run };
+    // First: the executors record their blocks through it from their start.
+    this.#monitor = MonitorEvents.start(self, config, run, hooks.runId);
+    const context = {
+      strategy: config.strategy,
+      strategyPeriodMs: config.strategyPeriodMs,
+      maxIdleTimeMs: config.maxIdleTimeMs,
+      run,
+      monitoring: this.#monitor?.forExecutors,
+    };
     for (const executor of config.executors) {
       this.#executors.set(executor.label, spawnExecutorManager(self, executor, self as Ref<FromExecutor>, context));
     }
     this.#executors.set(MAIN_THREAD_EXECUTOR_LABEL, spawnMainThreadExecutor(self, self as Ref<FromExecutor>));
     hooks.executorsStarted?.(this.#executors);
-    this.#monitor = MonitorEvents.start(self, config, run, hooks.runId);
   }
 
   receive(msg: ToDfk): void | Promise<void> {
@@ -359,6 +366,7 @@ class DfkSupervisor implements Behaviour<ToDfk> {
     }
     this.#move(record, 'joining');
     const inner = Array.isArray(value) ? value : [value];
+    this.#monitor?.joined(record, inner);
     let waiting = 0;
     const settleAll = (): void => {
       const failed: number[] = [];

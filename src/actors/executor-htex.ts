@@ -15,6 +15,7 @@ import { startNats, stopNats, type Connected } from './htex/nats-setup.ts';
 import { batchesOf, Dispatcher, DIRECT_MAX_TASKS, encodeTasks } from './htex/dispatch.ts';
 import { TryLedger } from './htex/tries.ts';
 import { SiteLink } from './htex/site-link.ts';
+import { HtexMonitoring } from './htex/monitoring.ts';
 import type { ResolvedHighThroughputExecutorOptions } from '../executors/htex.ts';
 import type { ExecutorContext } from './executor-managers.ts';
 import { spawnStrategy, type FromStrategy, type ScalingDecision, type ScalingSnapshot } from './strategy.ts';
@@ -70,6 +71,8 @@ export class HtexManager implements Behaviour<ToHtex> {
   #strategyTicks = 0;
   /** Capacity and, for a site, its reach, told to the DFK's placement. */
   #link: SiteLink | undefined;
+  /** Records blocks, nodes, where tries run and resource samples, when monitoring is on. */
+  readonly #monitoring: HtexMonitoring | undefined;
 
   constructor(self: Ref<ToHtex>, dfk: Ref<FromExecutor>, options: ResolvedHighThroughputExecutorOptions, context: ExecutorContext) {
     this.#self = self;
@@ -79,6 +82,7 @@ export class HtexManager implements Behaviour<ToHtex> {
     this.#poller = new StatusPoller(options.provider);
     this.#runId = randomBytes(6).toString('hex');
     this.#subjects = subjectsFor(this.#runId, options.label);
+    this.#monitoring = context.monitoring && new HtexMonitoring(context.monitoring, options.label);
   }
 
   started(): void {
@@ -231,6 +235,7 @@ export class HtexManager implements Behaviour<ToHtex> {
   #started(connected: Connected): void {
     this.#connected = connected;
     this.#link?.contact(); // a site's streams were just made there
+    this.#monitoring?.subscribe(connected.nc, this.#subjects);
     this.#dispatcher = new Dispatcher({
       nc: connected.nc,
       js: connected.js,
@@ -257,6 +262,7 @@ export class HtexManager implements Behaviour<ToHtex> {
 
   #startBlock(): void {
     const life = new BlockLife(String(this.#nextBlock++));
+    this.#monitoring?.watch(life);
     const options = this.#options;
     const ref = spawnBlock(this.#self, {
       life,
@@ -316,6 +322,7 @@ export class HtexManager implements Behaviour<ToHtex> {
         life.pid = registration.pid;
         life.to('registered');
         this.#link?.tell(); // before anyone can see the block registered: placement counts its workers
+        this.#monitoring?.registered(registration);
         send(block.ref, { type: 'registered' });
       } else if (life.phase !== 'registered') {
         // Given up on (lost, cancelled, draining): it must not take work.
@@ -323,7 +330,13 @@ export class HtexManager implements Behaviour<ToHtex> {
         return;
       }
     }
-    respond({ ok: true, heartbeatPeriodMs: this.#options.heartbeatPeriod, heartbeatThresholdMs: this.#options.heartbeatThreshold });
+    const resourceMonitoringIntervalMs = this.#monitoring?.resourceIntervalMs;
+    respond({
+      ok: true,
+      heartbeatPeriodMs: this.#options.heartbeatPeriod,
+      heartbeatThresholdMs: this.#options.heartbeatThreshold,
+      ...(resourceMonitoringIntervalMs === undefined ? {} : { resourceMonitoringIntervalMs }),
+    });
   }
 
   #publish(tasks: ExecTask[]): void {
@@ -372,9 +385,11 @@ export class HtexManager implements Behaviour<ToHtex> {
       case 'claimed':
         return this.#tries.claimed(report.blockId, report.seq, report.tasks);
       case 'running':
+        this.#monitoring?.running(report.blockId, this.#blocks.get(report.blockId)?.life.host, report.taskId, report.attempt);
         send(this.#dfk, { type: 'running', taskId: report.taskId, attempt: report.attempt });
         return;
       case 'results':
+        this.#monitoring?.results(report.blockId, this.#blocks.get(report.blockId)?.life.host, report.outcomes);
         this.#tries.reported(report.outcomes);
         send(this.#dfk, { type: 'results', outcomes: report.outcomes.map(fromWire) });
         return;
@@ -437,6 +452,7 @@ export class HtexManager implements Behaviour<ToHtex> {
         if (life.jobId !== undefined) jobs.push(life.jobId);
       }
       if (jobs.length > 0) await this.#options.provider.cancel(jobs).catch(() => {});
+      this.#monitoring?.close();
       if (connected) await stopNats(connected, this.#subjects);
     })();
     return this.#released;

@@ -10,6 +10,7 @@ import type { Executor } from '../executors/executor.ts';
 import type { ThreadPoolExecutor } from '../executors/thread-executor.ts';
 import type { HighThroughputExecutor } from '../executors/htex.ts';
 import type { RunDir } from '../dataflow/run-dir.ts';
+import type { ExecutorMonitoring } from '../monitoring/events.ts';
 
 /** What the run's Config tells every executor manager. */
 export interface ExecutorContext {
@@ -19,6 +20,8 @@ export interface ExecutorContext {
   maxIdleTimeMs: number;
   /** The run's directory: where the NATS store and the blocks' submit scripts go. */
   run: RunDir;
+  /** Where blocks, nodes and resource samples are recorded, when monitoring is on. */
+  monitoring?: ExecutorMonitoring | undefined;
 }
 
 /** Spawns the manager actor of `executor` as a child of `parent`; it reports to `dfk`. */

@@ -8,7 +8,9 @@ import type { RunDir } from '../dataflow/run-dir.ts';
 import type { TaskStateCounts } from '../dataflow/state-counts.ts';
 import type { TaskRecord } from '../dataflow/task.ts';
 import { monitoringDatabasePath } from '../monitoring/endpoint.ts';
-import type { MonitoringEvent, TaskStateEvent, TaskSubmittedEvent } from '../monitoring/events.ts';
+import { CompactBatchBuilder } from '../monitoring/compact.ts';
+import { inputsOf, summarizeArguments } from '../monitoring/args-summary.ts';
+import type { ExecutorMonitoring, MonitoringEvent, TaskSubmittedEvent } from '../monitoring/events.ts';
 import { send, type Ref } from './actor.ts';
 import { spawnMonitor, type ToMonitor } from './monitor.ts';
 
@@ -25,9 +27,17 @@ export class MonitorEvents {
   readonly #runId: string;
   readonly #ref: Ref<ToMonitor>;
   readonly #memoOn: boolean;
-  #batch: MonitoringEvent[] = [];
+  /** The events of the current DFK message, in compact form (most are a few numbers each). */
+  readonly #batch: CompactBatchBuilder;
+  /** What executors with blocks use to record blocks, nodes, placements and resource samples. */
+  forExecutors!: ExecutorMonitoring;
   /** Each unfinished task's submission, sent again with the memo key once it is known. */
   readonly #submitted = new Map<number, TaskSubmittedEvent>();
+  /** The dependencies of the task being submitted (one array, reused: most tasks have none). */
+  readonly #depends: number[] = [];
+  readonly #addDependency = (dep: unknown): void => {
+    if (dep instanceof BaseFuture && typeof (dep as { tid?: unknown }).tid === 'number') this.#depends.push((dep as unknown as { tid: number }).tid);
+  };
   /** Task id → the try whose failure is already recorded (by `tryFailed`). */
   readonly #failedTry = new Map<number, number>();
 
@@ -38,8 +48,13 @@ export class MonitorEvents {
     // The default database is shared by the runs of one runDir: `<runDir>/monitoring.db`.
     const ref = spawnMonitor(parent, monitoringDatabasePath(hub.loggingEndpoint, dirname(run.path)));
     const events = new MonitorEvents(runId, ref, config.appCache);
+    events.forExecutors = {
+      runId,
+      resourceIntervalMs: hub.resourceMonitoringEnabled ? hub.resourceMonitoringInterval : undefined,
+      send: (batch) => send(ref, { type: 'events', events: batch }),
+    };
     const time = Date.now();
-    events.#batch.push({
+    events.#batch.event({
       type: 'workflow-start',
       runId,
       time,
@@ -57,29 +72,42 @@ export class MonitorEvents {
     this.#runId = runId;
     this.#ref = ref;
     this.#memoOn = memoOn;
+    this.#batch = new CompactBatchBuilder(runId);
   }
 
   /** The DFK took a new task (it is `pending`). */
   submitted(record: TaskRecord): void {
-    const depends: number[] = [];
-    forEachDependency(record.args, record.kwargsIndex, (dep) => {
-      if (dep instanceof BaseFuture && typeof (dep as { tid?: unknown }).tid === 'number') depends.push((dep as unknown as { tid: number }).tid);
-    });
+    const depends = this.#depends;
+    depends.length = 0;
+    forEachDependency(record.args, record.kwargsIndex, this.#addDependency);
     const { future, app } = record;
+    const time = Date.now();
+    const memoize = app.options.cache === true && this.#memoOn;
+    const batch = this.#batch;
+    const argsSummary = summarizeArguments(record.args, record.kwargsIndex);
+    const inputs = inputsOf(record.args, record.kwargsIndex);
+    if (!memoize && inputs === undefined && future.outputs.length === 0 && future.stdout === undefined && future.stderr === undefined) {
+      // The common call: a few numbers and its summary (its state `pending` included).
+      batch.submitted(record.id, time, app.name, false, argsSummary, depends);
+      return;
+    }
     const event: TaskSubmittedEvent = {
       type: 'task-submitted',
       runId: this.#runId,
       taskId: record.id,
-      time: Date.now(),
+      time,
       funcName: app.name,
-      depends,
-      memoize: app.options.cache === true && this.#memoOn,
+      depends: [...depends],
+      memoize,
+      argsSummary,
+      inputs,
       outputs: future.outputs.length > 0 ? future.outputs.map((o) => o.file.filepath) : undefined,
       stdout: future.stdout,
       stderr: future.stderr,
     };
-    if (event.memoize) this.#submitted.set(record.id, event); // sent again with its memo key
-    this.#batch.push(event, this.#state(record, 'pending', event.time));
+    if (memoize) this.#submitted.set(record.id, event); // sent again with its memo key
+    batch.event(event);
+    batch.state(record.id, 0, time, 'pending');
   }
 
   /** A task moved `from` → `to`; `error` is why, when it failed. */
@@ -89,19 +117,20 @@ export class MonitorEvents {
     const id = record.id;
     if (from === 'pending' && record.memoKey !== undefined) {
       const submitted = this.#submitted.get(id);
-      if (submitted) batch.push({ ...submitted, hashsum: record.memoKey });
+      if (submitted) batch.event({ ...submitted, hashsum: record.memoKey });
     }
     const tryId = this.#tryId(record);
     if (to === 'launched') {
-      batch.push(this.#state(record, to, time), { type: 'try-launched', runId: this.#runId, taskId: id, tryId, time, executor: record.executor ?? '' });
+      batch.launched(id, tryId, time, record.executor ?? '');
     } else if (to === 'running') {
-      batch.push(this.#state(record, to, time), { type: 'try-running', runId: this.#runId, taskId: id, tryId, time });
-    } else if (TRY_STATES.has(from) && to === 'exec_done') {
-      batch.push({ type: 'try-returned', runId: this.#runId, taskId: id, tryId, time }, this.#state(record, to, time));
+      batch.running(id, tryId, time);
+    } else if (to === 'exec_done' && TRY_STATES.has(from)) {
+      batch.returned(id, tryId, time);
     } else if (TRY_STATES.has(from) && to === 'failed' && this.#failedTry.get(id) !== record.attempt) {
-      batch.push(this.#tryFailedEvent(record, error, 1, time), this.#state(record, to, time));
+      batch.event(this.#tryFailedEvent(record, error, 1, time));
+      batch.state(id, tryId, time, to);
     } else {
-      batch.push(this.#state(record, to, time));
+      batch.state(id, tryId, time, to);
     }
     if (FINAL_STATES.has(to)) {
       if (this.#submitted.size > 0) this.#submitted.delete(id);
@@ -113,15 +142,25 @@ export class MonitorEvents {
   tryFailed(record: TaskRecord, error: unknown, cost: number, retrying: boolean): void {
     const time = Date.now();
     this.#failedTry.set(record.id, record.attempt);
-    this.#batch.push(this.#tryFailedEvent(record, error, cost, time));
+    this.#batch.event(this.#tryFailedEvent(record, error, cost, time));
     // Parsl's state between a failed try and the next one.
-    if (retrying) this.#batch.push({ ...this.#state(record, 'pending', time), state: 'fail_retryable' });
+    if (retrying) this.#batch.state(record.id, this.#tryId(record), time, 'fail_retryable');
+  }
+
+  /** A join app's try returned these futures (Parsl's `try.task_joins`: the ids of the tasks it joins). */
+  joined(record: TaskRecord, inner: readonly unknown[]): void {
+    const joins: number[] = [];
+    for (const item of inner) {
+      const tid = (item as { tid?: unknown } | null)?.tid;
+      if (item instanceof BaseFuture && typeof tid === 'number') joins.push(tid);
+    }
+    this.#batch.event({ type: 'try-joins', runId: this.#runId, taskId: record.id, tryId: this.#tryId(record), joins });
   }
 
   /** The workflow ended: its last events; resolves once they are committed. */
   end(counts: TaskStateCounts): Promise<void> {
     const c = counts.snapshot();
-    this.#batch.push({
+    this.#batch.event({
       type: 'workflow-end',
       runId: this.#runId,
       time: Date.now(),
@@ -134,19 +173,13 @@ export class MonitorEvents {
 
   /** Sends what the current DFK message produced, as one batch. */
   flush(): void {
-    if (this.#batch.length === 0) return;
-    const events = this.#batch;
-    this.#batch = [];
-    send(this.#ref, { type: 'events', events });
+    const batch = this.#batch.take();
+    if (batch) send(this.#ref, { type: 'compact', batch });
   }
 
   /** Parsl's try_id counts from 0; a task that never ran has try 0. */
   #tryId(record: TaskRecord): number {
     return record.attempt > 0 ? record.attempt - 1 : 0;
-  }
-
-  #state(record: TaskRecord, state: string, time: number): TaskStateEvent {
-    return { type: 'task-state', runId: this.#runId, taskId: record.id, tryId: this.#tryId(record), state, time };
   }
 
   #tryFailedEvent(record: TaskRecord, error: unknown, cost: number, time: number): MonitoringEvent {

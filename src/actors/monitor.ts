@@ -1,5 +1,6 @@
 import { spawnBehaviour, type Behaviour, type Ref } from './actor.ts';
 import type { MonitoringEvent } from '../monitoring/events.ts';
+import { decodeBatch, transferList, type CompactBatch } from '../monitoring/compact.ts';
 import type { MonitoringWriterStats } from '../monitoring/writer.ts';
 import type { ToWriterThread } from '../monitoring/writer-thread.ts';
 import { spawnEntryThread } from '../worker/spawn.ts';
@@ -30,6 +31,11 @@ class WriterThread {
     if (this.#failure === undefined) this.#worker.postMessage({ type: 'events', events } satisfies ToWriterThread);
   }
 
+  /** Posts a compact batch; its numbers are transferred, not copied. */
+  writeCompact(batch: CompactBatch): void {
+    if (this.#failure === undefined) this.#worker.postMessage({ type: 'compact', batch } satisfies ToWriterThread, transferList(batch));
+  }
+
   close(): Promise<MonitoringWriterStats | undefined> {
     return (this.#closed ??= new Promise((resolve) => {
       if (this.#failure !== undefined) return resolve(undefined);
@@ -44,6 +50,8 @@ class WriterThread {
 /** Messages the monitoring actor handles: the DFK sends one `events` per message it handled. */
 export type ToMonitor =
   | { type: 'events'; events: MonitoringEvent[] }
+  /** The DFK's events of one message, in compact form. */
+  | { type: 'compact'; batch: CompactBatch }
   /** The last events are written (the workflow's end); `done` once they are committed. */
   | { type: 'close'; done: () => void };
 
@@ -103,6 +111,13 @@ class Monitor implements Behaviour<ToMonitor> {
       await this.#close();
       msg.done();
       return;
+    }
+    if (msg.type === 'compact') {
+      if (crashesRequested === 0) return writer.writeCompact(msg.batch);
+      // The test hook splits batches of events: this one is decoded for it.
+      const events: MonitoringEvent[] = [];
+      decodeBatch(msg.batch, (e) => events.push(e));
+      return this.receive({ type: 'events', events });
     }
     const carry = this.#carry;
     carry.batch = msg.events;

@@ -1,18 +1,18 @@
-import { hostname } from 'node:os';
+import { availableParallelism, hostname, totalmem } from 'node:os';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { PROTOCOL_VERSION, decodeJson, encodeJson, registrationReplySchema, type Registration, type Subjects } from '../nats/protocol.ts';
+import { PROTOCOL_VERSION, decodeJson, encodeJson, registrationReplySchema, type Registration, type RegistrationReply, type Subjects } from '../nats/protocol.ts';
 import { PACKAGE_VERSION } from '../common/version.ts';
 
 /**
  * Registers this block with the DFK, asking again until it answers or `thresholdMs` passes.
- * Resolves with the refusal's reason, or undefined once accepted.
+ * Resolves with the DFK's answer; a refusal (or no answer) is `{ ok: false, error }`.
  */
 export async function register(
   nc: NatsConnection,
   subjects: Subjects,
   options: { blockId: string; workers: number; thresholdMs: number; packageVersion?: string | undefined },
   log: (line: string) => void,
-): Promise<string | undefined> {
+): Promise<RegistrationReply> {
   const registration: Registration = {
     protocolVersion: PROTOCOL_VERSION,
     packageVersion: options.packageVersion ?? PACKAGE_VERSION,
@@ -20,15 +20,17 @@ export async function register(
     host: hostname(),
     pid: process.pid,
     workers: options.workers,
+    cpuCount: availableParallelism(),
+    totalMemory: totalmem(),
+    runtimeVersion: process.version,
   };
   const until = Date.now() + options.thresholdMs;
   for (;;) {
     try {
       const reply = await nc.request(subjects.register, encodeJson(registration), { timeout: 2_000 });
-      const answer = decodeJson(reply.data, registrationReplySchema, 'registration reply');
-      return answer.ok ? undefined : answer.error;
+      return decodeJson(reply.data, registrationReplySchema, 'registration reply');
     } catch (error) {
-      if (Date.now() > until) return `no DFK answered on ${subjects.register} within ${options.thresholdMs} ms`;
+      if (Date.now() > until) return { ok: false, error: `no DFK answered on ${subjects.register} within ${options.thresholdMs} ms` };
       log(`registration not answered yet (${(error as Error).message}); trying again`);
       await new Promise((resolve) => setTimeout(resolve, 250));
     }

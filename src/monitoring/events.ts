@@ -82,6 +82,17 @@ export interface TryRunningEvent {
   hostname?: string | undefined;
 }
 
+/** Where a try runs (an executor with blocks says so when the block reports it). */
+export interface TryPlacedEvent {
+  type: 'try-placed';
+  runId: string;
+  taskId: number;
+  tryId: number;
+  executor: string;
+  blockId: string;
+  hostname?: string | undefined;
+}
+
 /** A try returned a result. */
 export interface TryReturnedEvent {
   type: 'try-returned';
@@ -172,9 +183,22 @@ export type MonitoringEvent =
   | TaskStateEvent
   | TryLaunchedEvent
   | TryRunningEvent
+  | TryPlacedEvent
   | TryReturnedEvent
   | TryFailedEvent
   | TryJoinsEvent
   | BlockEvent
   | NodeEvent
   | ResourceEvent;
+
+/**
+ * How an executor with blocks records its blocks, nodes, where tries run and resource
+ * samples: the events go straight to the monitoring actor (they change no task's state).
+ */
+export interface ExecutorMonitoring {
+  /** The workflow's run id (Parsl's `run_id`). */
+  runId: string;
+  /** How often blocks sample their running tries, in ms; undefined when resource monitoring is off. */
+  resourceIntervalMs: number | undefined;
+  send(events: MonitoringEvent[]): void;
+}

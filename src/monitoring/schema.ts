@@ -130,7 +130,8 @@ CREATE TABLE IF NOT EXISTS parsl_ts_state_changes (
 
 /** Indexes for the dashboard's and the query API's questions (each names the question). */
 export const INDEXES = `
-CREATE INDEX IF NOT EXISTS ix_task_task_hashsum ON task (task_hashsum);
+-- Parsl's, partial: most tasks have no memo key, and a look-up by key implies one.
+CREATE INDEX IF NOT EXISTS ix_task_task_hashsum ON task (task_hashsum) WHERE task_hashsum IS NOT NULL;
 CREATE INDEX IF NOT EXISTS ix_task_run_state ON task (run_id, task_state);
 CREATE INDEX IF NOT EXISTS ix_task_run_app ON task (run_id, task_func_name);
 CREATE INDEX IF NOT EXISTS ix_try_run_task ON try (run_id, task_id);
@@ -158,10 +159,22 @@ export const COMPLETED_STATES = new Set(['exec_done', 'memo_done']);
  */
 export function formatTime(ms: number): string {
   const whole = Math.floor(ms);
-  const iso = new Date(whole).toISOString(); // 2026-11-30T12:41:39.123Z
-  const micros = Math.round((ms - whole) * 1000);
-  return `${iso.slice(0, 10)} ${iso.slice(11, 23)}${String(Math.min(micros, 999)).padStart(3, '0')}`;
+  // Events come in bursts within one second: its date and time are formatted once.
+  const second = Math.floor(whole / 1000);
+  if (second !== lastSecond) {
+    const iso = new Date(second * 1000).toISOString(); // 2026-11-30T12:41:39.000Z
+    lastSecond = second;
+    lastPrefix = `${iso.slice(0, 10)} ${iso.slice(11, 19)}.`;
+  }
+  const millis = whole - second * 1000;
+  const micros = Math.min(Math.round((ms - whole) * 1000), 999);
+  return lastPrefix + PADDED[millis]! + PADDED[micros]!;
 }
+
+let lastSecond = Number.NaN;
+let lastPrefix = '';
+/** '000' to '999'. */
+const PADDED = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
 
 /** Milliseconds since the epoch of a stored time (`formatTime`'s form, or an ISO string); NaN for null. */
 export function parseTime(text: string | null | undefined): number {

@@ -185,18 +185,27 @@ function makeApplier(db: SqliteDatabase): { apply: (event: MonitoringEvent) => v
     const key = `${runId}\u0000${second}\u0000${state}`;
     deltas.set(key, (deltas.get(key) ?? 0) + delta);
   };
+  // Within a batch, only a task's last unfinished state is written to `task.task_state`, and
+  // each run's completed and failed counts are added once: fewer statements per task.
+  const lastStates = new Map<string, Map<number, string>>();
+  const counts = new Map<string, { completed: number; failed: number }>();
   const writeDeltas = () => {
     for (const [key, delta] of deltas) {
       const [runId, second, state] = key.split('\u0000') as [string, string, string];
       if (delta !== 0) stateChange.run(runId, Number(second), state, delta);
     }
     deltas.clear();
+    for (const [runId, tasks] of lastStates) for (const [taskId, state] of tasks) taskState.run(state, taskId, runId);
+    lastStates.clear();
+    for (const [runId, c] of counts) countEnded.run(c.completed, c.failed, runId);
+    counts.clear();
   };
   const taskReturned = s(
     `UPDATE task SET task_state = ?, task_time_returned = ? WHERE task_id = ? AND run_id = ?`,
   );
-  const countCompleted = s(`UPDATE workflow SET tasks_completed_count = tasks_completed_count + 1 WHERE run_id = ?`);
-  const countFailed = s(`UPDATE workflow SET tasks_failed_count = tasks_failed_count + 1 WHERE run_id = ?`);
+  const countEnded = s(
+    `UPDATE workflow SET tasks_completed_count = tasks_completed_count + ?, tasks_failed_count = tasks_failed_count + ? WHERE run_id = ?`,
+  );
   const tryLaunched = s(
     `INSERT INTO try (try_id, task_id, run_id, block_id, hostname, task_executor, task_try_time_launched)
      VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET task_try_time_launched = excluded.task_try_time_launched,
@@ -205,6 +214,10 @@ function makeApplier(db: SqliteDatabase): { apply: (event: MonitoringEvent) => v
   const tryRunning = s(
     `UPDATE try SET task_try_time_running = ?, block_id = coalesce(?, block_id), hostname = coalesce(?, hostname)
      WHERE try_id = ? AND task_id = ? AND run_id = ?`,
+  );
+  const tryPlaced = s(
+    `INSERT INTO try (try_id, task_id, run_id, block_id, hostname, task_executor) VALUES (?, ?, ?, ?, ?, ?)
+     ON CONFLICT DO UPDATE SET block_id = excluded.block_id, hostname = coalesce(excluded.hostname, hostname)`,
   );
   const tryReturned = s(`UPDATE try SET task_try_time_returned = ? WHERE try_id = ? AND task_id = ? AND run_id = ?`);
   const tryFailed = s(
@@ -235,10 +248,19 @@ function makeApplier(db: SqliteDatabase): { apply: (event: MonitoringEvent) => v
       case 'workflow-start':
         workflowStart.run(e.runId, e.workflowName ?? null, e.workflowVersion ?? null, formatTime(e.time), e.host, e.user, e.rundir);
         return;
-      case 'workflow-end':
+      case 'workflow-end': {
+        // The batch's counts so far first: the end's own counts, when given, replace the sum.
+        const c = counts.get(e.runId);
+        if (c) countEnded.run(c.completed, c.failed, e.runId);
+        counts.delete(e.runId);
         workflowEnd.run(formatTime(e.time), n(e.tasksCompleted), n(e.tasksFailed), e.runId);
         return;
-      case 'task-submitted':
+      }
+      case 'task-submitted': {
+        // A new task has no state yet: its first state event needs no look-up.
+        let run = states.get(e.runId);
+        if (!run) states.set(e.runId, (run = new Map()));
+        if (!run.has(e.taskId)) run.set(e.taskId, '');
         // Parsl's bool in a TEXT column reads '1'/'0' (a JS number would be bound as REAL: '1.0').
         taskInsert.run(
           e.taskId, e.runId, list(e.depends), e.funcName, e.memoize ? '1' : '0', e.hashsum ?? null,
@@ -246,6 +268,7 @@ function makeApplier(db: SqliteDatabase): { apply: (event: MonitoringEvent) => v
           e.stdin ?? null, e.stdout ?? null, e.stderr ?? null, formatTime(e.time), text(e.argsSummary, 1000),
         );
         return;
+      }
       case 'task-state': {
         const time = formatTime(e.time);
         if (statusInsert.run(e.taskId, e.state, time, e.runId, e.tryId).changes === 0) return; // a repeat
@@ -257,11 +280,17 @@ function makeApplier(db: SqliteDatabase): { apply: (event: MonitoringEvent) => v
         addDelta(e.runId, second, e.state, 1);
         if (FINAL_STATES.has(e.state)) run.delete(e.taskId);
         else run.set(e.taskId, e.state);
+        let last = lastStates.get(e.runId);
+        if (!last) lastStates.set(e.runId, (last = new Map()));
         if (FINAL_STATES.has(e.state)) {
+          last.delete(e.taskId);
           taskReturned.run(e.state, time, e.taskId, e.runId);
-          (COMPLETED_STATES.has(e.state) ? countCompleted : countFailed).run(e.runId);
+          let c = counts.get(e.runId);
+          if (!c) counts.set(e.runId, (c = { completed: 0, failed: 0 }));
+          if (COMPLETED_STATES.has(e.state)) c.completed++;
+          else c.failed++;
         } else {
-          taskState.run(e.state, e.taskId, e.runId);
+          last.set(e.taskId, e.state);
         }
         return;
       }
@@ -270,6 +299,9 @@ function makeApplier(db: SqliteDatabase): { apply: (event: MonitoringEvent) => v
         return;
       case 'try-running':
         tryRunning.run(formatTime(e.time), e.blockId ?? null, e.hostname ?? null, e.tryId, e.taskId, e.runId);
+        return;
+      case 'try-placed':
+        tryPlaced.run(e.tryId, e.taskId, e.runId, e.blockId, e.hostname ?? null, e.executor);
         return;
       case 'try-returned':
         tryReturned.run(formatTime(e.time), e.tryId, e.taskId, e.runId);
@@ -302,5 +334,10 @@ function makeApplier(db: SqliteDatabase): { apply: (event: MonitoringEvent) => v
         return;
     }
   };
-  return { apply, endBatch: writeDeltas, abandonBatch: () => deltas.clear() };
+  const abandonBatch = () => {
+    deltas.clear();
+    lastStates.clear();
+    counts.clear();
+  };
+  return { apply, endBatch: writeDeltas, abandonBatch };
 }

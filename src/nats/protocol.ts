@@ -36,6 +36,8 @@ export function subjectsFor(runId: string, label: string) {
     blockControl: (blockId: string) => `${base}.block.${safeToken(blockId)}.ctl`,
     /** The DFK's heartbeats, for blocks. */
     dfkHeartbeat: `${base}.dfk.hb`,
+    /** Blocks' monitoring reports (resource samples of the processes running tries), for the DFK. */
+    monitor: `${base}.monitor`,
     taskStream: `${stream}_TASKS`,
     resultStream: `${stream}_RESULTS`,
   };
@@ -139,12 +141,24 @@ export const registrationSchema = z
     host: z.string(),
     pid: z.number().int(),
     workers: z.number().int().positive(),
+    /** The node, for the monitoring database's node table. */
+    cpuCount: z.number().int().positive().optional(),
+    totalMemory: z.number().nonnegative().optional(),
+    runtimeVersion: z.string().optional(),
   })
   .strict();
 
 /** The DFK's answer to a registration. */
 export const registrationReplySchema = z.union([
-  z.object({ ok: z.literal(true), heartbeatPeriodMs: z.number(), heartbeatThresholdMs: z.number() }).strict(),
+  z
+    .object({
+      ok: z.literal(true),
+      heartbeatPeriodMs: z.number(),
+      heartbeatThresholdMs: z.number(),
+      /** Monitoring is on with resource sampling: sample running tries this often (ms). */
+      resourceMonitoringIntervalMs: z.number().positive().optional(),
+    })
+    .strict(),
   z.object({ ok: z.literal(false), error: z.string() }).strict(),
 ]);
 
@@ -161,10 +175,39 @@ export const workerSampleSchema = z.union([
       rss: z.number(),
       busyMs: z.number(),
       running: z.object({ taskId: z.number().int(), attempt: z.number().int() }).strict().optional(),
+      /** The process group of the bash command the running try waits on. */
+      childPid: z.number().int().positive().optional(),
     })
     .strict(),
   z.object({ workerId: z.string(), busy: z.literal(true) }).strict(),
 ]);
+
+/**
+ * One resource sample of the process that runs a try on a block: the bash command of a bash
+ * app, or the block manager's process for a function (its worker threads share it). `final`
+ * marks the sample taken when the try ended.
+ */
+export const resourceSampleSchema = z
+  .object({
+    taskId: z.number().int(),
+    attempt: z.number().int(),
+    time: z.number(),
+    /** Absent in the final sample of a bash command that ended before it was ever sampled. */
+    pid: z.number().int().optional(),
+    intervalMs: z.number().optional(),
+    cpuPercent: z.number().optional(),
+    memoryPercent: z.number().optional(),
+    timeUser: z.number().optional(),
+    timeSystem: z.number().optional(),
+    memoryVirtual: z.number().optional(),
+    memoryResident: z.number().optional(),
+    childrenCount: z.number().int().optional(),
+    status: z.string().optional(),
+  })
+  .strict();
+
+/** A block's resource samples, on the monitor subject. */
+export const resourceReportSchema = z.object({ blockId: z.string(), samples: z.array(resourceSampleSchema) }).strict();
 
 /** A block's heartbeat; `workers` is the latest sample of its worker threads. */
 export const blockHeartbeatSchema = z
@@ -183,6 +226,8 @@ export type Registration = z.infer<typeof registrationSchema>;
 export type RegistrationReply = z.infer<typeof registrationReplySchema>;
 export type BlockHeartbeat = z.infer<typeof blockHeartbeatSchema>;
 export type WorkerSampleMessage = z.infer<typeof workerSampleSchema>;
+export type ResourceSample = z.infer<typeof resourceSampleSchema>;
+export type ResourceReport = z.infer<typeof resourceReportSchema>;
 export type ControlMessage = z.infer<typeof controlSchema>;
 
 /** Binary form of batches and reports: v8's serializer keeps Map, Set, Date, BigInt and typed arrays. */

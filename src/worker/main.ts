@@ -29,6 +29,8 @@ export interface WorkerSample {
   busyMs: number;
   /** The try running now, if any. */
   running: { taskId: number; attempt: number } | undefined;
+  /** The process group of the bash command the running try waits on (for resource samples). */
+  childPid?: number | undefined;
 }
 
 /**
@@ -71,6 +73,7 @@ const control: WorkerControl = {
       rss: process.memoryUsage.rss(),
       busyMs: performance.eventLoopUtilization().active,
       running: current && { taskId: current.taskId, attempt: current.attempt },
+      ...(current && running.child() > 0 ? { childPid: running.child() } : {}),
     };
   },
 };

@@ -61,6 +61,8 @@ export class BlockLife {
   /** Where its block manager runs, once registered. */
   host: string | undefined;
   pid: number | undefined;
+  /** Told after each change of phase (the monitoring database records it). */
+  onPhase: ((life: BlockLife) => void) | undefined;
 
   constructor(blockId: string) {
     this.blockId = blockId;
@@ -86,6 +88,7 @@ export class BlockLife {
       throw new IllegalStateError(`block ${this.blockId} cannot go from ${this.#phase} to ${next}`);
     }
     this.#phase = next;
+    this.onPhase?.(this);
   }
 }
 

@@ -62,7 +62,7 @@ function workflowSkeleton(run) {
     <h2>Timeline <span class="muted" id="timeline-note"></span></h2><div class="chart" id="timeline"></div>
     <h2>Task graph <span class="muted" id="graph-note"></span></h2><div class="chart" id="graph"></div>
     <h2>Resources</h2><div class="grid"><div class="chart" id="cpu"></div><div class="chart" id="rss"></div></div>
-    <div id="blocks"></div>`;
+    <div id="blocks"></div><div id="nodes"></div>`;
   main.dataset.run = run;
 }
 
@@ -184,7 +184,7 @@ function renderGraph(run, graph) {
   if (graph.level === 'task') cy.on('tap', 'node', (e) => (location.hash = `#/t/${encodeURIComponent(run)}/${e.target.id()}`));
 }
 
-function renderResources({ series, blocks }) {
+function renderResources({ series, blocks, nodes }) {
   const line = (id, name, index, scale) => chart(id).setOption({
     animation: false, title: { text: name, textStyle: { fontSize: 13 } }, tooltip: { trigger: 'axis' },
     grid: { left: 60, right: 20, top: 40, bottom: 30 }, xAxis: { type: 'time' }, yAxis: { type: 'value' },
@@ -192,8 +192,11 @@ function renderResources({ series, blocks }) {
   }, true);
   line('cpu', 'CPU % per node and process', 1, 1);
   line('rss', 'Resident memory (MiB) per node and process', 2, 1048576);
-  document.getElementById('blocks').innerHTML = blocks.length === 0 ? '' : `<h2>Blocks</h2><table><tr><th>Executor</th><th>Block</th><th>Job</th><th>Status</th><th>At</th></tr>
+  document.getElementById('blocks').innerHTML = blocks.length === 0 ? '' : `<h2>Blocks</h2><table id="blocks-table"><tr><th>Executor</th><th>Block</th><th>Job</th><th>Status</th><th>At</th></tr>
     ${blocks.map((b) => `<tr><td>${esc(b.executor)}</td><td>${esc(b.blockId)}</td><td>${esc(b.jobId)}</td><td>${esc(b.status)}</td><td>${fmtTime(b.time)}</td></tr>`).join('')}</table>`;
+  // One row per node report: a node registers (active), and is marked inactive when its block ends.
+  document.getElementById('nodes').innerHTML = nodes.length === 0 ? '' : `<h2>Nodes</h2><table id="nodes-table"><tr><th>Host</th><th>Block</th><th>Cores</th><th>Memory</th><th>Workers</th><th>Active</th><th>At</th></tr>
+    ${nodes.map((n) => `<tr><td>${esc(n.hostname)}</td><td>${esc(n.blockId)}</td><td>${n.cpuCount}</td><td>${(n.totalMemory / 1073741824).toFixed(1)} GiB</td><td>${n.workerCount}</td><td>${n.active ? 'yes' : 'no'}</td><td>${fmtTime(n.time)}</td></tr>`).join('')}</table>`;
 }
 
 // ---- #/t/<run>/<task> : one task
