@@ -26,6 +26,9 @@ Options of run:
   --threads <n>      Worker threads: a ThreadPoolExecutor with n threads. With
                      --config, each thread pool of that config gets n threads.
   --retries <n>      How many times a failed task is tried again.
+  --resume[=<dir>]   Resume the latest run of the config's runDir (or the run
+                     directory given): finished calls are not run again, calls
+                     still running on HTEX blocks are adopted.
   --                 Ends the options of run: the next argument is the script.
 
   Arguments after the script are the script's own: it finds them in

@@ -68,6 +68,15 @@ const configSchema = z
     checkpointMode: z.enum(['task_exit', 'periodic', 'dfk_exit', 'manual']).optional(),
     /** How often `periodic` checkpoints are written: ms, `'30m'`, or Parsl's `'HH:MM:SS'`. @default '30m' */
     checkpointPeriod: periodSchema.default(30 * 60_000),
+    /**
+     * Resume a run that ended (or was killed) before its tasks were done: `'latest'` (the newest
+     * run of `runDir`) or a run directory. The run goes on in that directory: calls whose results
+     * are in its checkpoint end `memo_done` without running, calls still running on its HTEX
+     * blocks are adopted. With it, `checkpointMode` defaults to `'task_exit'` and every app is
+     * cached unless it says `cache: false`. `parsl-ts run --resume` sets it for every kernel.
+     * @default none
+     */
+    resume: z.string().min(1).optional(),
     /** Earlier checkpoints whose results cached calls reuse: see `getAllCheckpoints()`, `getLastCheckpoint()`. @default [] */
     checkpointFiles: z.array(z.string().min(1)).default([]),
     /** Records the run in an SQLite database (Parsl's schema) that `parsl-ts monitor` shows. @default none */
@@ -107,6 +116,7 @@ export class Config {
   readonly checkpointMode: 'task_exit' | 'periodic' | 'dfk_exit' | 'manual' | undefined;
   readonly checkpointPeriodMs: number;
   readonly checkpointFiles: readonly string[];
+  readonly resume: string | undefined;
   readonly monitoring: MonitoringHub | undefined;
   readonly progress: boolean;
 
@@ -124,6 +134,7 @@ export class Config {
     this.checkpointMode = parsed.checkpointMode;
     this.checkpointPeriodMs = parsed.checkpointPeriod;
     this.checkpointFiles = parsed.checkpointFiles;
+    this.resume = parsed.resume;
     this.monitoring = parsed.monitoring;
     this.progress = parsed.progress ?? process.stdout.isTTY === true;
     const seen = new Set<string>();
@@ -148,7 +159,7 @@ export class Config {
  * config made by another copy of parsl-ts too. Each option is listed: a new option that is
  * not carried over fails to compile here.
  */
-export function configOptionsOf(config: Config): Required<Omit<ConfigOptions, 'retryHandler' | 'checkpointMode' | 'monitoring'>> & Pick<ConfigOptions, 'retryHandler' | 'checkpointMode' | 'monitoring'> {
+export function configOptionsOf(config: Config): Required<Omit<ConfigOptions, 'retryHandler' | 'checkpointMode' | 'monitoring' | 'resume'>> & Pick<ConfigOptions, 'retryHandler' | 'checkpointMode' | 'monitoring' | 'resume'> {
   const options = {
     executors: config.executors,
     appCache: config.appCache,
@@ -162,6 +173,7 @@ export function configOptionsOf(config: Config): Required<Omit<ConfigOptions, 'r
     checkpointMode: config.checkpointMode,
     checkpointPeriod: config.checkpointPeriodMs,
     checkpointFiles: [...config.checkpointFiles],
+    resume: config.resume,
     monitoring: config.monitoring,
     progress: config.progress,
   } satisfies Record<keyof ConfigOptions, unknown>;

@@ -19,7 +19,9 @@ import { dirname } from 'node:path';
 import { startProgress, type RunProgress } from './progress.ts';
 import { TaskStateCounts } from '../dataflow/state-counts.ts';
 import type { TaskState } from '../apps/task-states.ts';
-import { AUTO_LOGNAME, makeRunDir, taskLogPath, type RunDir } from '../dataflow/run-dir.ts';
+import { AUTO_LOGNAME, taskLogPath, type RunDir } from '../dataflow/run-dir.ts';
+import { TaskIds } from '../dataflow/task-ids.ts';
+import { openRun } from './resume.ts';
 
 /**
  * Lifecycle of a kernel. One owner: the `DataFlowKernel` facade, through `#moveTo`.
@@ -54,7 +56,7 @@ export class DataFlowKernel implements Submitter, AsyncDisposable {
   readonly #dfk: Ref<ToDfk>;
   readonly #control: TaskControl;
   #state: KernelState = 'running';
-  #nextTid = 0;
+  readonly #tids: TaskIds;
   #submissions: TaskRecord[] = [];
   #outstanding = 0;
   #idleWaiters: (() => void)[] = [];
@@ -71,9 +73,11 @@ export class DataFlowKernel implements Submitter, AsyncDisposable {
     if (!(config instanceof Config)) {
       throw new ConfigError('load(config)', `expected a Config, got ${typeof config}; write load(new Config({...}))`);
     }
+    // A resumed run works in the run directory it resumes, with resume's defaults (resume.ts).
+    ({ config, run: this.run } = openRun(config));
     this.config = config;
     this.runId = randomUUID();
-    this.run = makeRunDir(config.runDir);
+    this.#tids = new TaskIds(this.run);
     this.#system = start();
     this.#control = { cancel: (future, reason) => this.#cancel(future, reason) };
     this.#unwatchDriverEnd = watchDriverEnd(this);
@@ -122,12 +126,12 @@ export class DataFlowKernel implements Submitter, AsyncDisposable {
     const kwargsIndex = findCallOptions(args);
     const kwargs = kwargsIndex >= 0 ? (args[kwargsIndex] as Record<string, unknown>) : undefined;
     this.#checkExecutors(app);
-    const tid = this.#nextTid + 1;
+    const tid = this.#tids.next();
     const stdout = streamSpec(this.#autoLog(kwargs?.stdout ?? app.options.stdout, tid, app.name, 'stdout'), 'stdout');
     const stderr = streamSpec(this.#autoLog(kwargs?.stderr ?? app.options.stderr, tid, app.name, 'stderr'), 'stderr');
     const walltimeMs = walltimeOf(kwargs?.walltime, app.options.walltime);
     const signal = abortSignalOf(kwargs?.signal);
-    const future = new AppFuture<unknown>(++this.#nextTid, app.name, this.#control, {
+    const future = new AppFuture<unknown>(tid, app.name, this.#control, {
       stdout: stdout?.path,
       stderr: stderr?.path,
     });

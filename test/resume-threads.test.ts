@@ -1,0 +1,33 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { deadline, tempDir } from './helpers.ts';
+import { runCampaign, seeded } from './support/campaign.ts';
+
+const TASKS = Number(process.env.PARSL_TS_CAMPAIGN_TASKS ?? 2000);
+
+test('resume - thread executor: five kill -9s and resumes lose and repeat no finished task', async () => {
+  const dir = tempDir();
+  try {
+    const seed = Number(process.env.PARSL_TS_CAMPAIGN_SEED ?? Date.now() % 100_000);
+    const report = await deadline(
+      runCampaign({ kind: 'threads', dir: dir.path, tasks: TASKS, busyMs: 2, kills: 5, random: seeded(seed), log: (line) => console.log(`  ${line}`) }),
+      240_000,
+      'the campaign',
+    );
+    console.log(
+      `  threads, seed ${seed}: ${report.drivers} drivers, seen done at each kill ${report.seenPerKill.join(', ')}; ` +
+        `${report.ranTwice.length} of ${TASKS} tasks ran twice (tries running at a kill run again on threads); last driver: ${report.lastCounts}`,
+    );
+    assert.is(report.drivers, 6, 'five kills, six drivers');
+    assert.equal(report.wrong, [], 'every result equals the uninterrupted one');
+    assert.equal(report.repeatedAfterDone, [], 'no task whose result a driver had seen ran again');
+    assert.ok(report.ranTwice.length <= 5 * 2 * 2, 'at most the tries on the threads at each kill ran twice');
+    assert.equal(readdirSync(join(dir.path, 'runinfo')), ['000'], 'the resumed drivers worked in the run directory they resumed');
+  } finally {
+    dir.remove();
+  }
+});
+
+test.run();
