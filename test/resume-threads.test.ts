@@ -18,7 +18,9 @@ test('resume - thread executor: five kill -9s and resumes lose and repeat no fin
     );
     console.log(
       `  threads, seed ${seed}: ${report.drivers} drivers, seen done at each kill ${report.seenPerKill.join(', ')}; ` +
-        `${report.ranTwice.length} of ${TASKS} tasks ran twice (tries running at a kill run again on threads); last driver: ${report.lastCounts}`,
+        `side-effect log at each kill ${report.logLinesPerKill.join(', ')}; ` +
+        `${report.ranTwice.length} of ${TASKS} tasks ran twice (${report.ranTwice.slice(0, 10).join(' ')}…), ` +
+        `${report.repeatedAfterDone.length} after a driver saw them done (${report.repeatedAfterDone.slice(0, 10).join(' ')}…) (tries running at a kill run again on threads); last driver: ${report.lastCounts}`,
     );
     assert.is(report.drivers, 6, 'five kills, six drivers');
     assert.equal(report.wrong, [], 'every result equals the uninterrupted one');

@@ -84,7 +84,7 @@ class DfkSupervisor implements Behaviour<ToDfk> {
     this.#config = config;
     this.#hooks = hooks;
     this.#labels = config.executors.map((e) => e.label);
-    const context = { strategy: config.strategy, strategyPeriodMs: config.strategyPeriodMs, maxIdleTimeMs: config.maxIdleTimeMs, run };
+    const context = { strategy: config.strategy, strategyPeriodMs: config.strategyPeriodMs, maxIdleTimeMs: config.maxIdleTimeMs, run, resumed: config.resume !== undefined };
     for (const executor of config.executors) {
       this.#executors.set(executor.label, spawnExecutorManager(self, executor, self as Ref<FromExecutor>, context));
     }
@@ -212,6 +212,7 @@ class DfkSupervisor implements Behaviour<ToDfk> {
       args,
       walltimeMs: record.walltimeMs,
       bash: record.bash,
+      memoKey: record.memoKey,
     });
   }
 

@@ -14,6 +14,8 @@ import { blockArguments, blockCommand } from './htex/block-command.ts';
 import { startNats, stopNats, type Connected } from './htex/nats-setup.ts';
 import { batchesOf, Dispatcher, DIRECT_MAX_TASKS, encodeTasks } from './htex/dispatch.ts';
 import { TryLedger } from './htex/tries.ts';
+import { Adoption, nextBlockNumber, takeRunState, writeRunState, type HtexRunState } from './htex/adopt.ts';
+import { BLOCK_CONSUMER } from '../nats/protocol.ts';
 import type { ResolvedHighThroughputExecutorOptions } from '../executors/htex.ts';
 import type { ExecutorContext } from './executor-managers.ts';
 import { spawnStrategy, type FromStrategy, type ScalingDecision, type ScalingSnapshot } from './strategy.ts';
@@ -67,6 +69,13 @@ export class HtexManager implements Behaviour<ToHtex> {
   readonly #drainTimers = new Set<NodeJS.Timeout>();
   #released: Promise<void> | undefined;
   #strategyTicks = 0;
+  /** Where the embedded server keeps its store, and this run's adoption files (htex/adopt.ts). */
+  readonly #storeDir: string;
+  /** What the driver before left, in a resumed run. */
+  readonly #resumed: HtexRunState | undefined;
+  readonly #adoption: Adoption;
+  /** Every block id of the run directory, earlier drivers' included. */
+  readonly #allBlocks: string[];
 
   constructor(self: Ref<ToHtex>, dfk: Ref<FromExecutor>, options: ResolvedHighThroughputExecutorOptions, context: ExecutorContext) {
     this.#self = self;
@@ -74,7 +83,13 @@ export class HtexManager implements Behaviour<ToHtex> {
     this.#options = options;
     this.#context = context;
     this.#poller = new StatusPoller(options.provider);
-    this.#runId = randomBytes(6).toString('hex');
+    this.#storeDir = join(context.run.nats, options.label);
+    this.#resumed = takeRunState(context, this.#storeDir);
+    this.#allBlocks = [...(this.#resumed?.blocks ?? [])];
+    this.#nextBlock = nextBlockNumber(this.#allBlocks);
+    this.#adoption = new Adoption(this.#storeDir, this.#resumed !== undefined, this.#allBlocks, options.heartbeatThreshold);
+    // A resumed run keeps its run id: the blocks that outlived the driver before use its subjects.
+    this.#runId = this.#resumed?.runId ?? randomBytes(6).toString('hex');
     this.#subjects = subjectsFor(this.#runId, options.label);
   }
 
@@ -86,7 +101,7 @@ export class HtexManager implements Behaviour<ToHtex> {
       register: (registration, respond) => send(self, { type: 'register', run, registration, respond }),
       report: (report, ack) => send(self, { type: 'report', run, report, ack }),
       heartbeat: (blockId, inFlight, workers) => send(self, { type: 'heartbeat', run, blockId, inFlight, workers }),
-    }, join(this.#context.run.nats, this.#options.label)).then(
+    }, this.#storeDir, this.#resumed && { ...this.#resumed, pid: this.#resumed.serverPid }).then(
       (connected) => {
         if (!this.#abort.signal.aborted) send(self, { type: 'started', run, connected });
         return connected;
@@ -131,7 +146,11 @@ export class HtexManager implements Behaviour<ToHtex> {
         return this.#register(msg.registration, msg.respond);
       case 'heartbeat': {
         const block = this.#blocks.get(msg.blockId);
-        if (!block) return;
+        if (!block) {
+          // A block of the driver before: it finishes what it holds, and our blocks take the new work.
+          if (this.#adoption.heartbeat(msg.blockId)) this.#connected?.nc.publish(this.#subjects.blockControl(msg.blockId), encodeJson({ type: 'drain' }));
+          return;
+        }
         if (msg.workers) block.samples = msg.workers;
         if (msg.inFlight > 0) block.life.idleSince = undefined;
         else block.life.idleSince ??= Date.now();
@@ -142,7 +161,13 @@ export class HtexManager implements Behaviour<ToHtex> {
         this.#startFailures = 0;
         return;
       case 'direct-accepted':
+        this.#adoption.held(msg.blockId, msg.tasks);
         return this.#tries.accepted(msg.blockId, msg.tasks);
+      case 'adopt-check': {
+        const given = this.#adoption.givenUp(msg.queuesEmpty);
+        if (given.length > 0) this.#publish(given);
+        return;
+      }
       case 'snapshot-request':
         this.#strategyTicks++;
         send(msg.replyTo, { type: 'snapshot', snapshot: this.#snapshot() });
@@ -153,6 +178,7 @@ export class HtexManager implements Behaviour<ToHtex> {
         return this.#blockLost(msg.blockId, msg.reason, msg.graceful ?? false);
       case 'tick':
         this.#connected?.nc.publish(this.#subjects.dfkHeartbeat, encodeJson({ at: Date.now() }));
+        if (this.#adoption.adopted > 0) this.#checkAdoptions();
         return;
       case 'shutdown':
         return this.#release().finally(msg.done);
@@ -209,6 +235,7 @@ export class HtexManager implements Behaviour<ToHtex> {
 
   #started(connected: Connected): void {
     this.#connected = connected;
+    this.#saveRunState();
     this.#dispatcher = new Dispatcher({
       nc: connected.nc,
       js: connected.js,
@@ -235,6 +262,8 @@ export class HtexManager implements Behaviour<ToHtex> {
 
   #startBlock(): void {
     const life = new BlockLife(String(this.#nextBlock++));
+    this.#allBlocks.push(life.blockId);
+    this.#saveRunState();
     const options = this.#options;
     const ref = spawnBlock(this.#self, {
       life,
@@ -303,7 +332,11 @@ export class HtexManager implements Behaviour<ToHtex> {
     respond({ ok: true, heartbeatPeriodMs: this.#options.heartbeatPeriod, heartbeatThresholdMs: this.#options.heartbeatThreshold });
   }
 
-  #publish(tasks: ExecTask[]): void {
+  #publish(all: ExecTask[]): void {
+    // Calls that a try of the driver before is computing wait for its result instead.
+    const { publish: tasks, outcomes: adopted } = this.#adoption.take(all);
+    if (adopted.length > 0) send(this.#dfk, { type: 'results', outcomes: adopted.map(fromWire) });
+    if (tasks.length === 0) return;
     const { ready, functions, refused } = encodeTasks(tasks);
     if (refused.length > 0) send(this.#dfk, { type: 'results', outcomes: refused });
     if (ready.length === 0) return;
@@ -347,14 +380,18 @@ export class HtexManager implements Behaviour<ToHtex> {
     ack();
     switch (report.kind) {
       case 'claimed':
+        this.#adoption.held(report.blockId, report.tasks);
         return this.#tries.claimed(report.blockId, report.seq, report.tasks);
       case 'running':
         send(this.#dfk, { type: 'running', taskId: report.taskId, attempt: report.attempt });
         return;
       case 'results':
+      {
         this.#tries.reported(report.outcomes);
-        send(this.#dfk, { type: 'results', outcomes: report.outcomes.map(fromWire) });
+        const outcomes = this.#adoption.reported(report.outcomes);
+        if (outcomes.length > 0) send(this.#dfk, { type: 'results', outcomes: outcomes.map(fromWire) });
         return;
+      }
     }
   }
 
@@ -411,10 +448,46 @@ export class HtexManager implements Behaviour<ToHtex> {
         life.to('cancelled');
         if (life.jobId !== undefined) jobs.push(life.jobId);
       }
+      // Blocks of earlier drivers of a resumed run (not ours to cancel): told to end too.
+      for (const blockId of this.#allBlocks) {
+        if (!this.#blocks.has(blockId)) connected?.nc.publish(this.#subjects.blockControl(blockId), encodeJson({ type: 'shutdown' }));
+      }
       if (jobs.length > 0) await this.#options.provider.cancel(jobs).catch(() => {});
       if (connected) await stopNats(connected, this.#subjects);
     })();
     return this.#released;
+  }
+
+  /** What a resumed driver needs to take this run over (htex/adopt.ts). */
+  #saveRunState(): void {
+    const connected = this.#connected;
+    if (!connected) return;
+    const { user, password } = connected.blockConnection;
+    try {
+      writeRunState(this.#storeDir, {
+        runId: this.#runId,
+        port: connected.server?.port ?? 0,
+        user: user ?? '',
+        password: password ?? '',
+        serverPid: connected.server?.pid,
+        blocks: this.#allBlocks,
+      });
+    } catch (error) {
+      process.emitWarning(`the HTEX run state is not saved (a resumed run cannot adopt its blocks): ${(error as Error).message}`, { code: 'PARSL_TS_RESUME' });
+    }
+  }
+
+  /** Asks JetStream whether anything is left in the work queue or unread in the results stream. */
+  #checkAdoptions(): void {
+    const { jsm } = this.#connected!;
+    const run = this.#runId;
+    void Promise.all([jsm.consumers.info(this.#subjects.taskStream, BLOCK_CONSUMER), jsm.consumers.info(this.#subjects.resultStream, 'dfk')]).then(
+      ([tasks, results]) => {
+        const queuesEmpty = tasks.num_pending + tasks.num_ack_pending + results.num_pending === 0;
+        send(this.#self, { type: 'adopt-check', run, queuesEmpty });
+      },
+      () => {},
+    );
   }
 
   stopped(): Promise<void> {

@@ -19,6 +19,8 @@ export interface ExecutorContext {
   maxIdleTimeMs: number;
   /** The run's directory: where the NATS store and the blocks' submit scripts go. */
   run: RunDir;
+  /** The run resumes an earlier one in `run` (Config.resume): HTEX adopts what that left on its blocks. */
+  resumed?: boolean;
 }
 
 /** Spawns the manager actor of `executor` as a child of `parent`; it reports to `dfk`. */

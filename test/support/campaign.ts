@@ -33,6 +33,8 @@ export interface CampaignReport {
   wrong: number[];
   /** How many tasks the last driver ran (`exec_done`) vs found done (`memo_done`). */
   lastCounts: string;
+  /** Lines of the side-effect log when each killed driver was gone. */
+  logLinesPerKill: number[];
 }
 
 const BIN = new URL('../../bin/parsl-ts.js', import.meta.url).pathname;
@@ -113,6 +115,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
     repeatedAfterDone: [...repeated],
     wrong,
     lastCounts,
+    logLinesPerKill: kills.map((kill) => kill.logLines),
   };
 }
 

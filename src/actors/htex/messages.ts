@@ -23,7 +23,9 @@ export type ToHtex =
   | { type: 'register'; run: string; registration: Registration; respond: (reply: RegistrationReply) => void }
   | { type: 'heartbeat'; run: string; blockId: string; inFlight: number; workers: WorkerSampleMessage[] | undefined }
   | { type: 'direct-accepted'; run: string; blockId: string; tasks: Array<{ taskId: number; attempt: number }> }
-  | { type: 'tick' };
+  | { type: 'tick' }
+  /** A resumed run: whether the work queue and the results stream are empty, for the tries it adopts (htex/adopt.ts). */
+  | { type: 'adopt-check'; run: string; queuesEmpty: boolean };
 
 /** What the executor knows of one of its blocks. */
 export interface BlockInfo {

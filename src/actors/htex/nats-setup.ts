@@ -8,7 +8,8 @@ import { mkdirSync } from 'node:fs';
 import { jetstream, jetstreamManager, AckPolicy, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { connectNats, releaseProcessHold, type NatsConnectionOptions } from '../../nats/connection.ts';
-import { NatsServer } from '../../nats/server.ts';
+import type { NatsServer } from '../../nats/server.ts';
+import { startEmbeddedServer, type ServerPlace } from './embedded-server.ts';
 import {
   BLOCK_CONSUMER,
   blockHeartbeatSchema,
@@ -60,15 +61,18 @@ export async function startNats(
   handlers: NatsHandlers,
   /** Where the embedded server keeps its store and log (`<run dir>/nats/<label>`); made if missing. */
   storeDir?: string,
+  /** A resumed run: the embedded server starts again where the driver before had it (htex/adopt.ts). */
+  resume?: ServerPlace & { user: string; password: string },
 ): Promise<Connected> {
   let server: NatsServer | undefined;
   let connection: NatsConnectionOptions;
   if (options.nats.servers === undefined) {
     // A credential for this run only: whoever can publish tasks can run code on the workers.
-    const password = randomBytes(24).toString('base64url');
+    const user = resume?.user ?? 'parsl';
+    const password = resume?.password ?? randomBytes(24).toString('base64url');
     if (storeDir !== undefined) mkdirSync(storeDir, { recursive: true });
-    server = await NatsServer.start({ auth: { user: 'parsl', password }, dir: storeDir });
-    connection = { servers: [server.url], user: 'parsl', password };
+    server = await startEmbeddedServer({ user, password }, storeDir, resume);
+    connection = { servers: [server.url], user, password };
   } else {
     connection = { ...options.nats, servers: options.nats.servers };
   }

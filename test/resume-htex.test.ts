@@ -1,0 +1,53 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { deadline, tempDir, waitFor } from './helpers.ts';
+import { runCampaign, seeded } from './support/campaign.ts';
+
+const TASKS = Number(process.env.PARSL_TS_CAMPAIGN_TASKS ?? 2000);
+
+/** Processes whose command line mentions `needle` (blocks name their run id, the server its config file). */
+function processesWith(needle: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ').includes(needle)) found.push(Number(entry));
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return found;
+}
+
+test('resume - HTEX, two local blocks: five kill -9s and resumes; tries on surviving blocks are adopted, not run again', async () => {
+  const dir = tempDir();
+  try {
+    const seed = Number(process.env.PARSL_TS_CAMPAIGN_SEED ?? Date.now() % 100_000);
+    const report = await deadline(
+      runCampaign({ kind: 'htex', dir: dir.path, tasks: TASKS, busyMs: 5, kills: 5, random: seeded(seed), log: (line) => console.log(`  ${line}`) }),
+      300_000,
+      'the campaign',
+    );
+    console.log(
+      `  htex, seed ${seed}: ${report.drivers} drivers, seen done at each kill ${report.seenPerKill.join(', ')}; ` +
+        `side-effect log at each kill ${report.logLinesPerKill.join(', ')}; ` +
+        `${report.ranTwice.length} of ${TASKS} tasks ran twice (${report.ranTwice.slice(0, 10).join(' ')}…), ` +
+        `${report.repeatedAfterDone.length} after a driver saw them done (${report.repeatedAfterDone.slice(0, 10).join(' ')}…); last driver: ${report.lastCounts}`,
+    );
+    assert.is(report.drivers, 6, 'five kills, six drivers');
+    assert.equal(report.wrong, [], 'every result equals the uninterrupted one');
+    assert.equal(report.repeatedAfterDone, [], 'no task whose result a driver had seen ran again');
+    // No block was lost: every try under way at a kill was adopted by the next driver.
+    assert.equal(report.ranTwice, [], 'no task ran twice');
+    const state = JSON.parse(readFileSync(join(dir.path, 'runinfo/000/nats/htex/htex.json'), 'utf8')) as { runId: string; blocks: string[] };
+    assert.ok(state.blocks.length >= 12, `each driver started its own blocks (${state.blocks.join(', ')})`);
+    // Nothing outlives the campaign: the blocks of every driver and the server end with the last one.
+    await waitFor(() => processesWith(state.runId).length === 0 && processesWith(dir.path).length === 0, 'the blocks and the server to end', 60_000);
+  } finally {
+    dir.remove();
+  }
+});
+
+test.run();
