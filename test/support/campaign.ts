@@ -88,6 +88,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
     const killAfter = k < options.kills ? 1 + Math.floor(options.random() * 2 * share) : undefined;
     results = new Map();
     const outcome = await drive(options, k > 0, seen, killAfter, results);
+    for (const line of outcome.stderr.split('\n')) if (/Warning/.test(line)) options.log?.(`driver ${k} warned: ${line.slice(0, 300)}`);
     if (killAfter !== undefined && outcome.signal === 'SIGKILL') {
       kills.push({ done: new Set(seen), logLines: lines(sideLog).length });
       options.log?.(`driver ${k}: killed after ${killAfter} new results (${seen.size}/${options.tasks} seen done)`);
