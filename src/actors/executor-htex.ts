@@ -14,8 +14,8 @@ import { blockArguments, blockCommand } from './htex/block-command.ts';
 import { startNats, stopNats, type Connected } from './htex/nats-setup.ts';
 import { batchesOf, Dispatcher, DIRECT_MAX_TASKS, encodeTasks } from './htex/dispatch.ts';
 import { TryLedger } from './htex/tries.ts';
-import { Adoption, nextBlockNumber, takeRunState, writeRunState, type HtexRunState } from './htex/adopt.ts';
-import { BLOCK_CONSUMER } from '../nats/protocol.ts';
+import { Adoption, nextBlockNumber, takeRunState, type HtexRunState } from './htex/adopt.ts';
+import { queuesEmpty, saveRunState } from './htex/adopt-nats.ts';
 import type { ResolvedHighThroughputExecutorOptions } from '../executors/htex.ts';
 import type { ExecutorContext } from './executor-managers.ts';
 import { spawnStrategy, type FromStrategy, type ScalingDecision, type ScalingSnapshot } from './strategy.ts';
@@ -101,6 +101,7 @@ export class HtexManager implements Behaviour<ToHtex> {
       register: (registration, respond) => send(self, { type: 'register', run, registration, respond }),
       report: (report, ack) => send(self, { type: 'report', run, report, ack }),
       heartbeat: (blockId, inFlight, workers) => send(self, { type: 'heartbeat', run, blockId, inFlight, workers }),
+      wanted: (tries, respond) => send(self, { type: 'wanted', run, tries, respond }),
     }, this.#storeDir, this.#resumed && { ...this.#resumed, pid: this.#resumed.serverPid }).then(
       (connected) => {
         if (!this.#abort.signal.aborted) send(self, { type: 'started', run, connected });
@@ -163,6 +164,8 @@ export class HtexManager implements Behaviour<ToHtex> {
       case 'direct-accepted':
         this.#adoption.held(msg.blockId, msg.tasks);
         return this.#tries.accepted(msg.blockId, msg.tasks);
+      case 'wanted':
+        return msg.respond(msg.tries.filter((t) => this.#tries.isOutstanding(t.taskId, t.attempt) || this.#adoption.isWanted(t.taskId, t.attempt)));
       case 'adopt-check': {
         const given = this.#adoption.givenUp(msg.queuesEmpty);
         if (given.length > 0) this.#publish(given);
@@ -460,34 +463,13 @@ export class HtexManager implements Behaviour<ToHtex> {
 
   /** What a resumed driver needs to take this run over (htex/adopt.ts). */
   #saveRunState(): void {
-    const connected = this.#connected;
-    if (!connected) return;
-    const { user, password } = connected.blockConnection;
-    try {
-      writeRunState(this.#storeDir, {
-        runId: this.#runId,
-        port: connected.server?.port ?? 0,
-        user: user ?? '',
-        password: password ?? '',
-        serverPid: connected.server?.pid,
-        blocks: this.#allBlocks,
-      });
-    } catch (error) {
-      process.emitWarning(`the HTEX run state is not saved (a resumed run cannot adopt its blocks): ${(error as Error).message}`, { code: 'PARSL_TS_RESUME' });
-    }
+    if (this.#connected) saveRunState(this.#storeDir, this.#runId, this.#connected, this.#allBlocks);
   }
 
-  /** Asks JetStream whether anything is left in the work queue or unread in the results stream. */
+  /** Whether anything is left in the work queue or unread in the results stream, for the tries adopted. */
   #checkAdoptions(): void {
-    const { jsm } = this.#connected!;
     const run = this.#runId;
-    void Promise.all([jsm.consumers.info(this.#subjects.taskStream, BLOCK_CONSUMER), jsm.consumers.info(this.#subjects.resultStream, 'dfk')]).then(
-      ([tasks, results]) => {
-        const queuesEmpty = tasks.num_pending + tasks.num_ack_pending + results.num_pending === 0;
-        send(this.#self, { type: 'adopt-check', run, queuesEmpty });
-      },
-      () => {},
-    );
+    queuesEmpty(this.#connected!.jsm, this.#subjects).then((empty) => send(this.#self, { type: 'adopt-check', run, queuesEmpty: empty }), () => {});
   }
 
   stopped(): Promise<void> {

@@ -8,7 +8,8 @@
  *   that port, with that login and the same JetStream store, so that the blocks that outlived
  *   their driver reconnect (their client redials forever) and find the same subjects.
  * - `tries.log`: one line per published try of a cached call, `<taskId> <attempt> <memoKey>`,
- *   and `H <taskId> <attempt> <blockId>` when a block is known to hold one. Appended, never
+ *   `H <taskId> <attempt> <blockId>` when a block is known to hold one, and `R <taskId> <attempt>`
+ *   when its result came. Appended, never
  *   rewritten: a kill -9 loses at most a torn last line, which is skipped.
  *
  * A resumed driver reads both at start. Its calls come with new task ids (dataflow/task-ids.ts),
@@ -107,6 +108,12 @@ export class Adoption {
     for (const blockId of oldBlocks) this.#oldBlocks.set(blockId, this.#startedAt);
     if (!existsSync(this.#journal)) return;
     for (const line of readFileSync(this.#journal, 'utf8').split('\n')) {
+      const reported = /^R (\d+) (\d+)$/.exec(line);
+      if (reported) {
+        const old = this.#byTask.get(Number(reported[1]));
+        if (old && old.attempt === Number(reported[2])) this.#forget(old);
+        continue;
+      }
       const held = /^H (\d+) (\d+) (\S+)$/.exec(line);
       if (held) {
         const old = this.#byTask.get(Number(held[1]));
@@ -131,6 +138,11 @@ export class Adoption {
   /** Calls waiting for an earlier try. */
   get adopted(): number {
     return this.#waiting.size;
+  }
+
+  /** Whether a try of an earlier driver is still expected (journalled, not reported). */
+  isWanted(taskId: number, attempt: number): boolean {
+    return this.#byTask.get(taskId)?.attempt === attempt;
   }
 
   /** Whether `blockId` was started by an earlier driver. */
@@ -182,6 +194,9 @@ export class Adoption {
    * adopted calls' outcomes.
    */
   reported(outcomes: WireOutcome[]): WireOutcome[] {
+    // Journalled: a resumed run knows these tries need not run again (`isWanted`).
+    for (const { taskId, attempt } of outcomes) this.#pending.push(`R ${taskId} ${attempt}\n`);
+    this.#flush();
     if (this.#byTask.size === 0) return outcomes;
     const forward: WireOutcome[] = [];
     for (const outcome of outcomes) {

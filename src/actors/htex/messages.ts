@@ -25,7 +25,9 @@ export type ToHtex =
   | { type: 'direct-accepted'; run: string; blockId: string; tasks: Array<{ taskId: number; attempt: number }> }
   | { type: 'tick' }
   /** A resumed run: whether the work queue and the results stream are empty, for the tries it adopts (htex/adopt.ts). */
-  | { type: 'adopt-check'; run: string; queuesEmpty: boolean };
+  | { type: 'adopt-check'; run: string; queuesEmpty: boolean }
+  /** A block asks which tries of a batch delivered again are still wanted. */
+  | { type: 'wanted'; run: string; tries: Array<{ taskId: number; attempt: number }>; respond: (wanted: Array<{ taskId: number; attempt: number }>) => void };
 
 /** What the executor knows of one of its blocks. */
 export interface BlockInfo {

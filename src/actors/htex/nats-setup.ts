@@ -23,11 +23,13 @@ import {
   type RegistrationReply,
   type Subjects,
   type WorkerSampleMessage,
+  wantedSchema,
+  type WantedMessage,
 } from '../../nats/protocol.ts';
 import type { ResolvedHighThroughputExecutorOptions } from '../../executors/htex.ts';
 
 /** Durable consumer through which the DFK reads the results stream. */
-const DFK_CONSUMER = 'dfk';
+export const DFK_CONSUMER = 'dfk';
 /** How long JetStream waits for a block's ack before handing a batch to another block. */
 const TASK_ACK_WAIT_MS = 30_000;
 const OK = new Uint8Array([1]);
@@ -51,6 +53,8 @@ export interface NatsHandlers {
   /** A block's report; `ack` once the manager has taken it. */
   report(report: BlockReport, ack: () => void): void;
   heartbeat(blockId: string, inFlight: number, workers: WorkerSampleMessage[] | undefined): void;
+  /** A block asks which tries of a batch delivered again are still wanted. */
+  wanted(tries: WantedMessage['tries'], respond: (wanted: WantedMessage['tries']) => void): void;
 }
 
 /** Starts (or reaches) the NATS server, creates the run's streams and subscriptions. */
@@ -168,7 +172,18 @@ function subscribe(nc: NatsConnection, subjects: Subjects, handlers: NatsHandler
       }
     },
   });
-  return [register, directResults, heartbeats];
+  const wanted = nc.subscribe(subjects.wanted, {
+    callback: (error, msg) => {
+      if (error) return;
+      try {
+        const { tries } = decodeJson(msg.data, wantedSchema, 'question about tries still wanted');
+        handlers.wanted(tries, (still) => msg.respond(encodeJson({ tries: still })));
+      } catch (e) {
+        process.emitWarning(`rejected ${(e as Error).message}`);
+      }
+    },
+  });
+  return [register, directResults, heartbeats, wanted];
 }
 
 /**

@@ -27,6 +27,11 @@ export class TryLedger {
     return this.#outstanding.size;
   }
 
+  /** Whether this try is published and not yet reported. */
+  isOutstanding(taskId: number, attempt: number): boolean {
+    return this.#outstanding.get(taskId) === attempt;
+  }
+
   published(tries: Iterable<TryRef>): void {
     for (const { taskId, attempt } of tries) this.#outstanding.set(taskId, attempt);
   }
