@@ -4,7 +4,7 @@ import { isExecutor, type Executor } from '../executors/executor.ts';
 import { MAIN_THREAD_EXECUTOR_LABEL } from '../executors/executor.ts';
 import { ThreadPoolExecutor } from '../executors/thread-executor.ts';
 import { durationSchema, parseOptions, periodSchema } from '../common/validate.ts';
-import { DEFAULT_RUN_DIR } from '../dataflow/run-dir.ts';
+import { defaultRunDir } from '../dataflow/run-dir.ts';
 import { MonitoringHub } from '../monitoring/hub.ts';
 
 /** What a retry handler is told about the failed task. */
@@ -58,8 +58,11 @@ const configSchema = z
     strategyPeriod: periodSchema.default(5_000),
     /** How long a block may sit idle before the strategy cancels it. @default '120s' */
     maxIdleTime: durationSchema.default(120_000),
-    /** Where each run gets its numbered directory (`runinfo/000`, …): checkpoint, task logs, submit scripts, NATS store. @default 'runinfo' */
-    runDir: z.string().min(1).default(DEFAULT_RUN_DIR),
+    /**
+     * Where each run gets its numbered directory (`runinfo/000`, …): checkpoint, task logs, submit
+     * scripts, NATS store. @default $PARSL_TS_RUN_DIR, else 'runinfo'
+     */
+    runDir: z.string().min(1).optional(),
     /**
      * When results of cached apps are written to `<run dir>/checkpoint/` (Parsl's checkpoint_mode):
      * `task_exit` before each future resolves, `periodic` every `checkpointPeriod`, `dfk_exit` at
@@ -130,7 +133,7 @@ export class Config {
     this.strategy = parsed.strategy;
     this.strategyPeriodMs = parsed.strategyPeriod;
     this.maxIdleTimeMs = parsed.maxIdleTime;
-    this.runDir = parsed.runDir;
+    this.runDir = parsed.runDir ?? defaultRunDir();
     this.checkpointMode = parsed.checkpointMode;
     this.checkpointPeriodMs = parsed.checkpointPeriod;
     this.checkpointFiles = parsed.checkpointFiles;

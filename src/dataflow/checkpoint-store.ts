@@ -12,7 +12,7 @@ import {
   loadSqlite,
   writerFilePath,
 } from './checkpoint-file.ts';
-import { DEFAULT_RUN_DIR, listRunDirs } from './run-dir.ts';
+import { defaultRunDir, listRunDirs } from './run-dir.ts';
 
 /**
  * The memoized results of a run and of the runs it builds on (Parsl's checkpoints), as one
@@ -252,7 +252,7 @@ function positive(value: number, name: string): number {
  * paths (Parsl's `get_all_checkpoints`): numbered run folders whose checkpoint holds a
  * database; other files and folders are ignored.
  */
-export function getAllCheckpoints(runDir: string = DEFAULT_RUN_DIR): string[] {
+export function getAllCheckpoints(runDir: string = defaultRunDir()): string[] {
   return listRunDirs(runDir)
     .map((run) => run.checkpoint)
     .filter((folder) => existsSync(join(folder, CHECKPOINT_FILE)));
@@ -264,7 +264,7 @@ export function getAllCheckpoints(runDir: string = DEFAULT_RUN_DIR): string[] {
  * when that run wrote no checkpoint (it crashed early, say); here such a run is passed over,
  * so that a campaign resumes from the last results that exist.
  */
-export function getLastCheckpoint(runDir: string = DEFAULT_RUN_DIR): string[] {
+export function getLastCheckpoint(runDir: string = defaultRunDir()): string[] {
   const all = getAllCheckpoints(runDir);
   return all.length === 0 ? [] : [all[all.length - 1]!];
 }
