@@ -2,8 +2,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { deadline, tempDir, waitFor } from './helpers.ts';
-import { runCampaign, seeded } from './support/campaign.ts';
+import { deadline, processAlive, tempDir, waitFor } from './helpers.ts';
+import { drive, runCampaign, seeded } from './support/campaign.ts';
 
 const TASKS = Number(process.env.PARSL_TS_CAMPAIGN_TASKS ?? 2000);
 
@@ -46,6 +46,21 @@ test('resume - HTEX, two local blocks: five kill -9s and resumes; tries on survi
     assert.ok(state.blocks.length >= 12, `each driver started its own blocks (${state.blocks.join(', ')})`);
     // Nothing outlives the campaign: the blocks of every driver and the server end with the last one.
     await waitFor(() => processesWith(state.runId).length === 0 && processesWith(dir.path).length === 0, 'the blocks and the server to end', 60_000);
+  } finally {
+    dir.remove();
+  }
+});
+
+test('resume - the blocks outlive a killed driver, then end after their heartbeat threshold if no driver comes back; its nats-server ends with it', async () => {
+  const dir = tempDir();
+  try {
+    const options = { kind: 'htex' as const, dir: dir.path, tasks: 400, busyMs: 20, kills: 1, random: Math.random, env: { CAMPAIGN_HEARTBEAT_THRESHOLD: '3000' } };
+    const outcome = await deadline(drive(options, false, new Set(), 20, new Map()), 120_000, 'the driver');
+    assert.is(outcome.signal, 'SIGKILL');
+    const state = JSON.parse(readFileSync(join(dir.path, 'runinfo/000/nats/htex/htex.json'), 'utf8')) as { runId: string; serverPid: number };
+    assert.ok(processesWith(state.runId).length >= 2, 'the blocks survive the kill -9 of their driver');
+    await waitFor(() => !processAlive(state.serverPid), 'the nats-server to end with its driver (parent-death signal)', 30_000);
+    await waitFor(() => processesWith(state.runId).length === 0, 'the blocks to end after their heartbeat threshold', 60_000);
   } finally {
     dir.remove();
   }

@@ -318,7 +318,7 @@ class BlockManager implements Behaviour<ToBlock> {
     }
     if (msg.info.redelivered) {
       // Handed out again: run only what the DFK still waits for (still-wanted.ts).
-      void stillWanted(this.#context.nc, this.#context.subjects, tasks.map(({ wire }) => wire), this.#abort.signal).then((wanted) =>
+      void stillWanted(this.#context.nc, this.#context.subjects, this.#context.blockId, tasks.map(({ wire }) => wire), this.#abort.signal).then((wanted) =>
         send(this.#self, { type: 'checked', msg, tasks: tasks.filter(({ wire }) => wanted.has(`${wire.taskId}:${wire.attempt}`)) }),
       );
       return;

@@ -101,7 +101,7 @@ export class HtexManager implements Behaviour<ToHtex> {
       register: (registration, respond) => send(self, { type: 'register', run, registration, respond }),
       report: (report, ack) => send(self, { type: 'report', run, report, ack }),
       heartbeat: (blockId, inFlight, workers) => send(self, { type: 'heartbeat', run, blockId, inFlight, workers }),
-      wanted: (tries, respond) => send(self, { type: 'wanted', run, tries, respond }),
+      wanted: (blockId, tries, respond) => send(self, { type: 'wanted', run, blockId, tries, respond }),
     }, this.#storeDir, this.#resumed && { ...this.#resumed, pid: this.#resumed.serverPid }).then(
       (connected) => {
         if (!this.#abort.signal.aborted) send(self, { type: 'started', run, connected });
@@ -165,9 +165,9 @@ export class HtexManager implements Behaviour<ToHtex> {
         this.#adoption.held(msg.blockId, msg.tasks);
         return this.#tries.accepted(msg.blockId, msg.tasks);
       case 'wanted':
-        return msg.respond(msg.tries.filter((t) => this.#tries.isOutstanding(t.taskId, t.attempt) || this.#adoption.isWanted(t.taskId, t.attempt)));
+        return msg.respond(msg.tries.filter((t) => this.#wanted(t.taskId, t.attempt, msg.blockId)));
       case 'adopt-check': {
-        const given = this.#adoption.givenUp(msg.queuesEmpty);
+        const given = this.#adoption.givenUp(msg.queuesEmpty, (blockId) => this.#blocks.get(blockId)?.life.live === true);
         if (given.length > 0) this.#publish(given);
         return;
       }
@@ -459,6 +459,18 @@ export class HtexManager implements Behaviour<ToHtex> {
       if (connected) await stopNats(connected, this.#subjects);
     })();
     return this.#released;
+  }
+
+  /**
+   * Whether a try of a batch JetStream handed out again to `asker` is to run there: it is waited
+   * for (this driver's, or an earlier one's: adopt.ts), and no other live block is known to hold it.
+   */
+  #wanted(taskId: number, attempt: number, asker: string): boolean {
+    if (this.#tries.isOutstanding(taskId, attempt)) {
+      const holder = this.#tries.holder(taskId, attempt);
+      return holder === undefined || holder === asker || !this.#blocks.get(holder)?.life.live;
+    }
+    return this.#adoption.isWanted(taskId, attempt, asker, (blockId) => this.#blocks.get(blockId)?.life.live === true);
   }
 
   /** What a resumed driver needs to take this run over (htex/adopt.ts). */

@@ -13,10 +13,11 @@ const WANTED_TIMEOUT_MS = 2_000;
 export async function stillWanted(
   nc: NatsConnection,
   subjects: Subjects,
+  blockId: string,
   tries: ReadonlyArray<{ taskId: number; attempt: number }>,
   signal: AbortSignal,
 ): Promise<Set<string>> {
-  const request = encodeJson({ tries: tries.map(({ taskId, attempt }) => ({ taskId, attempt })) });
+  const request = encodeJson({ blockId, tries: tries.map(({ taskId, attempt }) => ({ taskId, attempt })) });
   while (!signal.aborted) {
     try {
       const reply = await nc.request(subjects.wanted, request, { timeout: WANTED_TIMEOUT_MS });

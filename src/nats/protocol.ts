@@ -184,7 +184,7 @@ export const controlSchema = z.union([
  * lost the ack): the DFK answers with the tries it still waits for, and only those run, so a
  * try whose result the DFK has is never run twice.
  */
-export const wantedSchema = z.object({ tries: z.array(z.object({ taskId: z.number().int(), attempt: z.number().int() }).strict()) }).strict();
+export const wantedSchema = z.object({ blockId: z.string().optional(), tries: z.array(z.object({ taskId: z.number().int(), attempt: z.number().int() }).strict()) }).strict();
 
 export type WantedMessage = z.infer<typeof wantedSchema>;
 export type TaskBatchMessage = z.infer<typeof taskBatchSchema>;

@@ -18,6 +18,8 @@ export interface CampaignOptions {
   /** Random numbers (seeded by the test, printed, so that a failure can be replayed). */
   random: () => number;
   log?: (line: string) => void;
+  /** More environment for the driver (CAMPAIGN_HEARTBEAT_THRESHOLD: the blocks' threshold in ms). */
+  env?: Record<string, string>;
 }
 
 export interface CampaignReport {
@@ -41,11 +43,11 @@ const BIN = new URL('../../bin/parsl-ts.js', import.meta.url).pathname;
 const DRIVER = new URL('../fixtures/campaign-driver.ts', import.meta.url).pathname;
 
 /** One driver: resolves when it exits; `killAfter` new results (if given) makes it be killed with SIGKILL. */
-function drive(options: CampaignOptions, resume: boolean, seen: Set<number>, killAfter: number | undefined, results: Map<number, string>) {
+export function drive(options: CampaignOptions, resume: boolean, seen: Set<number>, killAfter: number | undefined, results: Map<number, string>) {
   const runDir = join(options.dir, 'runinfo');
   const sideLog = join(options.dir, 'side.log');
   const args = [BIN, 'run', ...(resume ? ['--resume'] : []), DRIVER, options.kind, runDir, sideLog, String(options.tasks), String(options.busyMs)];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PARSL_TS_RESUME: '' } });
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PARSL_TS_RESUME: '', ...options.env } });
   let fresh = 0;
   let stderr = '';
   let last = '';

@@ -140,9 +140,18 @@ export class Adoption {
     return this.#waiting.size;
   }
 
-  /** Whether a try of an earlier driver is still expected (journalled, not reported). */
-  isWanted(taskId: number, attempt: number): boolean {
-    return this.#byTask.get(taskId)?.attempt === attempt;
+  /**
+   * Whether a try of an earlier driver is to run on `asker`: still expected (journalled, not
+   * reported), and not held by another block that is alive (one of ours, `live`, or an earlier
+   * driver's heard within the threshold).
+   */
+  isWanted(taskId: number, attempt: number, asker: string, live: (blockId: string) => boolean): boolean {
+    const old = this.#byTask.get(taskId);
+    if (old?.attempt !== attempt) return false;
+    const holder = old.holder;
+    if (holder === undefined || holder === asker) return true;
+    const heard = this.#oldBlocks.get(holder);
+    return !(live(holder) || (heard !== undefined && Date.now() - heard <= this.#thresholdMs));
   }
 
   /** Whether `blockId` was started by an earlier driver. */
@@ -230,11 +239,12 @@ export class Adoption {
    * block is known to hold it and `queuesEmpty` (nothing in the work queue, nothing unread in
    * the results stream).
    */
-  givenUp(queuesEmpty: boolean): ExecTask[] {
+  givenUp(queuesEmpty: boolean, live: (blockId: string) => boolean): ExecTask[] {
     const now = Date.now();
     const given: ExecTask[] = [];
     for (const [key, task] of this.#waiting) {
       const old = this.#byKey.get(key)!;
+      if (old.holder !== undefined && live(old.holder)) continue; // one of ours has it
       const heard = old.holder === undefined ? undefined : (this.#oldBlocks.get(old.holder) ?? this.#startedAt);
       const lost = heard === undefined ? queuesEmpty : now - heard > this.#thresholdMs;
       if (!lost) continue;

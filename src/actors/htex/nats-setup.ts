@@ -54,7 +54,7 @@ export interface NatsHandlers {
   report(report: BlockReport, ack: () => void): void;
   heartbeat(blockId: string, inFlight: number, workers: WorkerSampleMessage[] | undefined): void;
   /** A block asks which tries of a batch delivered again are still wanted. */
-  wanted(tries: WantedMessage['tries'], respond: (wanted: WantedMessage['tries']) => void): void;
+  wanted(blockId: string, tries: WantedMessage['tries'], respond: (wanted: WantedMessage['tries']) => void): void;
 }
 
 /** Starts (or reaches) the NATS server, creates the run's streams and subscriptions. */
@@ -176,8 +176,8 @@ function subscribe(nc: NatsConnection, subjects: Subjects, handlers: NatsHandler
     callback: (error, msg) => {
       if (error) return;
       try {
-        const { tries } = decodeJson(msg.data, wantedSchema, 'question about tries still wanted');
-        handlers.wanted(tries, (still) => msg.respond(encodeJson({ tries: still })));
+        const { blockId, tries } = decodeJson(msg.data, wantedSchema, 'question about tries still wanted');
+        handlers.wanted(blockId ?? '', tries, (still) => msg.respond(encodeJson({ tries: still })));
       } catch (e) {
         process.emitWarning(`rejected ${(e as Error).message}`);
       }

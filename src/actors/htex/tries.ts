@@ -32,6 +32,12 @@ export class TryLedger {
     return this.#outstanding.get(taskId) === attempt;
   }
 
+  /** The block known to hold this try, if any. */
+  holder(taskId: number, attempt: number): string | undefined {
+    const held = this.#held.get(taskId);
+    return held?.attempt === attempt ? held.blockId : undefined;
+  }
+
   published(tries: Iterable<TryRef>): void {
     for (const { taskId, attempt } of tries) this.#outstanding.set(taskId, attempt);
   }
