@@ -22,7 +22,7 @@
  * reached the checkpoint, or it never left). Blocks of earlier drivers are told to drain: they
  * finish what they hold and exit, and the resumed driver's own blocks take the new work.
  */
-import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { WireOutcome } from '../../wire/protocol.ts';
 import type { ExecTask } from '../messages.ts';
@@ -104,6 +104,8 @@ export class Adoption {
   constructor(dir: string, resumed: boolean, oldBlocks: readonly string[], thresholdMs: number) {
     this.#journal = join(dir, JOURNAL_FILE);
     this.#thresholdMs = thresholdMs;
+    // Also with an external NATS server, where no store is made in it.
+    mkdirSync(dir, { recursive: true });
     if (!resumed) return;
     for (const blockId of oldBlocks) this.#oldBlocks.set(blockId, this.#startedAt);
     if (!existsSync(this.#journal)) return;
@@ -169,7 +171,8 @@ export class Adoption {
     for (const task of tasks) {
       const key = task.memoKey;
       const old = key === undefined ? undefined : this.#byKey.get(key);
-      if (key !== undefined && old) {
+      // A second identical call while the first waits for the earlier try runs on its own.
+      if (key !== undefined && old && !this.#waiting.has(key)) {
         const result = this.#results.get(key);
         if (result) {
           this.#forget(old);
