@@ -43,6 +43,9 @@ Environment:
                      Defaults for --config, --threads and --retries; the flags
                      win. Without parsl-ts run, load() still reads
                      PARSL_TS_THREADS and PARSL_TS_RETRIES.
+  PARSL_TS_RESUME    What --resume sets: 'latest' or a run directory.
+  PARSL_TS_RUN_DIR   Config.runDir for configs that name none (default
+                     runinfo).
 
 Stopping:
   Ctrl-C (SIGINT) or SIGTERM stops the loaded kernel (tasks still outstanding
