@@ -12,7 +12,8 @@
 // Each file runs in a process group of its own: a file that hangs is killed with everything it
 // started, and a file that leaves processes behind is named (and they are killed).
 import { spawn, spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -78,11 +79,14 @@ function killGroup(pgid, signal) {
 }
 
 function runFile(file, limitMs) {
+  // Run directories of configs that name none go here, removed after the file: a run of the suite
+  // left hundreds of runinfo/NNN folders in the repository before.
+  const runDir = mkdtempSync(join(tmpdir(), 'parsl-ts-test-runinfo-'));
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', file], {
       cwd: root,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, FORCE_COLOR: '0' },
+      env: { ...process.env, FORCE_COLOR: '0', PARSL_TS_RUN_DIR: runDir },
       detached: true, // its own process group, see above
     });
     running = child.pid;
@@ -109,6 +113,7 @@ function runFile(file, limitMs) {
         console.log(`  ${file}: left processes behind in its process group (killed them):\n${left}`);
         killGroup(child.pid, 'SIGKILL');
       }
+      rmSync(runDir, { recursive: true, force: true });
       resolve({ code, output, timedOut });
     });
   });

@@ -23,6 +23,7 @@ import { startHeartbeats } from '../block/heartbeats.ts';
 import { register } from '../block/register.ts';
 import { ReportSender } from '../block/reports.ts';
 import { ResourceSampler } from '../block/resources.ts';
+import { stillWanted } from '../block/still-wanted.ts';
 import { serializeError, TaskCancelledError } from '../common/errors.ts';
 
 export { BLOCK_CONSUMER } from '../nats/protocol.ts';
@@ -64,6 +65,8 @@ const BLOCK_IDLE_SPIN_MS = 0;
 type ToBlock =
   | FromWorkerActor
   | { type: 'batch'; msg: JsMsg }
+  /** A batch delivered again, with the tries the DFK still waits for. */
+  | { type: 'checked'; msg: JsMsg; tasks: PoolTask[] }
   | { type: 'direct'; data: Uint8Array; respond: (answer: string) => void }
   | { type: 'stored'; outcomes: WireOutcome[] }
   | { type: 'cancel'; taskId: number; attempt: number }
@@ -244,6 +247,8 @@ class BlockManager implements Behaviour<ToBlock> {
     switch (msg.type) {
       case 'batch':
         return this.#accept(msg.msg);
+      case 'checked':
+        return this.#hold(msg.msg, msg.tasks);
       case 'direct':
         return this.#acceptDirect(msg.data, msg.respond);
       case 'stored':
@@ -322,6 +327,23 @@ class BlockManager implements Behaviour<ToBlock> {
       msg.term();
       this.#context.budget.release();
       return;
+    }
+    if (msg.info.redelivered) {
+      // Handed out again: run only what the DFK still waits for (still-wanted.ts).
+      void stillWanted(this.#context.nc, this.#context.subjects, this.#context.blockId, tasks.map(({ wire }) => wire), this.#abort.signal).then((wanted) =>
+        send(this.#self, { type: 'checked', msg, tasks: tasks.filter(({ wire }) => wanted.has(`${wire.taskId}:${wire.attempt}`)) }),
+      );
+      return;
+    }
+    this.#hold(msg, tasks);
+  }
+
+  #hold(msg: JsMsg, tasks: PoolTask[]): void {
+    if (tasks.length === 0) {
+      // Every try of it has its result at the DFK already.
+      msg.ack();
+      this.#context.budget.release();
+      return this.#maybeDone();
     }
     const claim = setTimeout(
       () =>

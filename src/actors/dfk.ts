@@ -95,6 +95,7 @@ class DfkSupervisor implements Behaviour<ToDfk> {
       maxIdleTimeMs: config.maxIdleTimeMs,
       run,
       monitoring: this.#monitor?.forExecutors,
+      resumed: config.resume !== undefined,
     };
     for (const executor of config.executors) {
       this.#executors.set(executor.label, spawnExecutorManager(self, executor, self as Ref<FromExecutor>, context));
@@ -203,7 +204,8 @@ class DfkSupervisor implements Behaviour<ToDfk> {
       (error: unknown) => send(this.#self, { type: 'call', fn: () => this.#fail(record, error, 'failed') }),
     );
     if (fn === undefined) return; // Its module is being searched; launched again when found.
-    if (app.options.cache && this.#config.appCache && record.attempt === 0) {
+    // A resumed run caches every app that does not opt out (Config.resume).
+    if ((app.options.cache ?? this.#config.resume !== undefined) && this.#config.appCache && record.attempt === 0) {
       record.memoKey = this.#memo.keyOf(app, app.kind === 'join' ? undefined : fn.ref, args, record.kwargsIndex);
       // This run's memo table first, then the checkpoints.
       const known = record.memoKey === undefined ? undefined : this.#memo.get(record.memoKey, this.#checkpoints);
@@ -226,6 +228,7 @@ class DfkSupervisor implements Behaviour<ToDfk> {
       args,
       walltimeMs: record.walltimeMs,
       bash: record.bash,
+      memoKey: record.memoKey,
     });
   }
 

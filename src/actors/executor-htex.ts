@@ -16,6 +16,8 @@ import { batchesOf, Dispatcher, DIRECT_MAX_TASKS, encodeTasks } from './htex/dis
 import { TryLedger } from './htex/tries.ts';
 import { SiteLink } from './htex/site-link.ts';
 import { HtexMonitoring } from './htex/monitoring.ts';
+import { Adoption, nextBlockNumber, takeRunState, type HtexRunState } from './htex/adopt.ts';
+import { queuesEmpty, saveRunState } from './htex/adopt-nats.ts';
 import type { ResolvedHighThroughputExecutorOptions } from '../executors/htex.ts';
 import type { ExecutorContext } from './executor-managers.ts';
 import { spawnStrategy, type FromStrategy, type ScalingDecision, type ScalingSnapshot } from './strategy.ts';
@@ -73,6 +75,13 @@ export class HtexManager implements Behaviour<ToHtex> {
   #link: SiteLink | undefined;
   /** Records blocks, nodes, where tries run and resource samples, when monitoring is on. */
   readonly #monitoring: HtexMonitoring | undefined;
+  /** Where the embedded server keeps its store, and this run's adoption files (htex/adopt.ts). */
+  readonly #storeDir: string;
+  /** What the driver before left, in a resumed run. */
+  readonly #resumed: HtexRunState | undefined;
+  readonly #adoption: Adoption;
+  /** Every block id of the run directory, earlier drivers' included. */
+  readonly #allBlocks: string[];
 
   constructor(self: Ref<ToHtex>, dfk: Ref<FromExecutor>, options: ResolvedHighThroughputExecutorOptions, context: ExecutorContext) {
     this.#self = self;
@@ -80,7 +89,13 @@ export class HtexManager implements Behaviour<ToHtex> {
     this.#options = options;
     this.#context = context;
     this.#poller = new StatusPoller(options.provider);
-    this.#runId = randomBytes(6).toString('hex');
+    this.#storeDir = join(context.run.nats, options.label);
+    this.#resumed = takeRunState(context, this.#storeDir);
+    this.#allBlocks = [...(this.#resumed?.blocks ?? [])];
+    this.#nextBlock = nextBlockNumber(this.#allBlocks);
+    this.#adoption = new Adoption(this.#storeDir, this.#resumed !== undefined, this.#allBlocks, options.heartbeatThreshold);
+    // A resumed run keeps its run id: the blocks that outlived the driver before use its subjects.
+    this.#runId = this.#resumed?.runId ?? randomBytes(6).toString('hex');
     this.#subjects = subjectsFor(this.#runId, options.label);
     this.#monitoring = context.monitoring && new HtexMonitoring(context.monitoring, options.label);
   }
@@ -93,7 +108,8 @@ export class HtexManager implements Behaviour<ToHtex> {
       register: (registration, respond) => send(self, { type: 'register', run, registration, respond }),
       report: (report, ack) => send(self, { type: 'report', run, report, ack }),
       heartbeat: (blockId, inFlight, workers) => send(self, { type: 'heartbeat', run, blockId, inFlight, workers }),
-    }, join(this.#context.run.nats, this.#options.label), this.#abort.signal).then(
+      wanted: (blockId, tries, respond) => send(self, { type: 'wanted', run, blockId, tries, respond }),
+    }, this.#storeDir, this.#abort.signal, this.#resumed && { ...this.#resumed, pid: this.#resumed.serverPid }).then(
       (connected) => {
         if (!this.#abort.signal.aborted) send(self, { type: 'started', run, connected });
         return connected;
@@ -156,7 +172,11 @@ export class HtexManager implements Behaviour<ToHtex> {
         return this.#register(msg.registration, msg.respond);
       case 'heartbeat': {
         const block = this.#blocks.get(msg.blockId);
-        if (!block) return;
+        if (!block) {
+          // A block of the driver before: it finishes what it holds, and our blocks take the new work.
+          if (this.#adoption.heartbeat(msg.blockId)) this.#connected?.nc.publish(this.#subjects.blockControl(msg.blockId), encodeJson({ type: 'drain' }));
+          return;
+        }
         if (msg.workers) block.samples = msg.workers;
         if (msg.inFlight > 0) block.life.idleSince = undefined;
         else block.life.idleSince ??= Date.now();
@@ -167,7 +187,15 @@ export class HtexManager implements Behaviour<ToHtex> {
         this.#startFailures = 0;
         return this.#link?.tell();
       case 'direct-accepted':
+        this.#adoption.held(msg.blockId, msg.tasks);
         return this.#tries.accepted(msg.blockId, msg.tasks);
+      case 'wanted':
+        return msg.respond(msg.tries.filter((t) => this.#wanted(t.taskId, t.attempt, msg.blockId)));
+      case 'adopt-check': {
+        const given = this.#adoption.givenUp(msg.queuesEmpty, (blockId) => this.#blocks.get(blockId)?.life.live === true);
+        if (given.length > 0) this.#publish(given);
+        return;
+      }
       case 'snapshot-request':
         this.#strategyTicks++;
         send(msg.replyTo, { type: 'snapshot', snapshot: this.#snapshot() });
@@ -178,6 +206,7 @@ export class HtexManager implements Behaviour<ToHtex> {
         return this.#blockLost(msg.blockId, msg.reason, msg.graceful ?? false);
       case 'tick':
         this.#connected?.nc.publish(this.#subjects.dfkHeartbeat, encodeJson({ at: Date.now() }));
+        if (this.#adoption.adopted > 0) this.#checkAdoptions();
         return;
       case 'shutdown':
         return this.#release().finally(msg.done);
@@ -236,6 +265,7 @@ export class HtexManager implements Behaviour<ToHtex> {
     this.#connected = connected;
     this.#link?.contact(); // a site's streams were just made there
     this.#monitoring?.subscribe(connected.nc, this.#subjects);
+    this.#saveRunState();
     this.#dispatcher = new Dispatcher({
       nc: connected.nc,
       js: connected.js,
@@ -263,6 +293,8 @@ export class HtexManager implements Behaviour<ToHtex> {
   #startBlock(): void {
     const life = new BlockLife(String(this.#nextBlock++));
     this.#monitoring?.watch(life);
+    this.#allBlocks.push(life.blockId);
+    this.#saveRunState();
     const options = this.#options;
     const ref = spawnBlock(this.#self, {
       life,
@@ -339,7 +371,11 @@ export class HtexManager implements Behaviour<ToHtex> {
     });
   }
 
-  #publish(tasks: ExecTask[]): void {
+  #publish(all: ExecTask[]): void {
+    // Calls that a try of the driver before is computing wait for its result instead.
+    const { publish: tasks, outcomes: adopted } = this.#adoption.take(all);
+    if (adopted.length > 0) send(this.#dfk, { type: 'results', outcomes: adopted.map(fromWire) });
+    if (tasks.length === 0) return;
     const { ready, functions, refused } = encodeTasks(tasks);
     if (refused.length > 0) send(this.#dfk, { type: 'results', outcomes: refused });
     if (ready.length === 0) return;
@@ -383,16 +419,20 @@ export class HtexManager implements Behaviour<ToHtex> {
     ack();
     switch (report.kind) {
       case 'claimed':
+        this.#adoption.held(report.blockId, report.tasks);
         return this.#tries.claimed(report.blockId, report.seq, report.tasks);
       case 'running':
         this.#monitoring?.running(report.blockId, this.#blocks.get(report.blockId)?.life.host, report.taskId, report.attempt);
         send(this.#dfk, { type: 'running', taskId: report.taskId, attempt: report.attempt });
         return;
       case 'results':
+      {
         this.#monitoring?.results(report.blockId, this.#blocks.get(report.blockId)?.life.host, report.outcomes);
         this.#tries.reported(report.outcomes);
-        send(this.#dfk, { type: 'results', outcomes: report.outcomes.map(fromWire) });
+        const outcomes = this.#adoption.reported(report.outcomes);
+        if (outcomes.length > 0) send(this.#dfk, { type: 'results', outcomes: outcomes.map(fromWire) });
         return;
+      }
     }
   }
 
@@ -451,11 +491,38 @@ export class HtexManager implements Behaviour<ToHtex> {
         life.to('cancelled');
         if (life.jobId !== undefined) jobs.push(life.jobId);
       }
+      // Blocks of earlier drivers of a resumed run (not ours to cancel): told to end too.
+      for (const blockId of this.#allBlocks) {
+        if (!this.#blocks.has(blockId)) connected?.nc.publish(this.#subjects.blockControl(blockId), encodeJson({ type: 'shutdown' }));
+      }
       if (jobs.length > 0) await this.#options.provider.cancel(jobs).catch(() => {});
       this.#monitoring?.close();
       if (connected) await stopNats(connected, this.#subjects);
     })();
     return this.#released;
+  }
+
+  /**
+   * Whether a try of a batch JetStream handed out again to `asker` is to run there: it is waited
+   * for (this driver's, or an earlier one's: adopt.ts), and no other live block is known to hold it.
+   */
+  #wanted(taskId: number, attempt: number, asker: string): boolean {
+    if (this.#tries.isOutstanding(taskId, attempt)) {
+      const holder = this.#tries.holder(taskId, attempt);
+      return holder === undefined || holder === asker || !this.#blocks.get(holder)?.life.live;
+    }
+    return this.#adoption.isWanted(taskId, attempt, asker, (blockId) => this.#blocks.get(blockId)?.life.live === true);
+  }
+
+  /** What a resumed driver needs to take this run over (htex/adopt.ts). */
+  #saveRunState(): void {
+    if (this.#connected) saveRunState(this.#storeDir, this.#runId, this.#connected, this.#allBlocks);
+  }
+
+  /** Whether anything is left in the work queue or unread in the results stream, for the tries adopted. */
+  #checkAdoptions(): void {
+    const run = this.#runId;
+    queuesEmpty(this.#connected!.jsm, this.#subjects).then((empty) => send(this.#self, { type: 'adopt-check', run, queuesEmpty: empty }), () => {});
   }
 
   stopped(): Promise<void> {

@@ -22,6 +22,8 @@ export interface ExecutorContext {
   run: RunDir;
   /** Where blocks, nodes and resource samples are recorded, when monitoring is on. */
   monitoring?: ExecutorMonitoring | undefined;
+  /** The run resumes an earlier one in `run` (Config.resume): HTEX adopts what that left on its blocks. */
+  resumed?: boolean;
 }
 
 /** Spawns the manager actor of `executor` as a child of `parent`; it reports to `dfk`. */

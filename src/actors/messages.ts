@@ -16,6 +16,8 @@ export interface ExecTask {
   args: unknown[];
   walltimeMs?: number | undefined;
   bash?: BashSpec | undefined;
+  /** The call's memo key, when it is cached: a resumed HTEX adopts an earlier driver's try by it (htex/adopt.ts). */
+  memoKey?: string | undefined;
 }
 
 /** The end of one try. */

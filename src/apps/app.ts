@@ -18,10 +18,11 @@ const appOptionsSchema = z
     /**
      * Reuse the outcome of an earlier call with the same arguments in this run, its result or its
      * error (Parsl's memoization); such a call ends in state `memo_done` without running. Off for the
-     * whole run with `Config.appCache: false`.
+     * whole run with `Config.appCache: false`. A resumed run (`Config.resume`) caches every app
+     * that does not say `cache: false`.
      * @default false
      */
-    cache: z.boolean().default(false),
+    cache: z.boolean().optional(),
     /** Keys of the call's trailing options object left out of its memo key (Parsl's `ignore_for_cache`). @default [] */
     ignoreForCache: z.array(z.string().min(1)).default([]),
     /** Key `File` arguments by the sha256 of their contents instead of their URL. @default false */

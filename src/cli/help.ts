@@ -28,6 +28,9 @@ Options of run:
   --threads <n>      Worker threads: a ThreadPoolExecutor with n threads. With
                      --config, each thread pool of that config gets n threads.
   --retries <n>      How many times a failed task is tried again.
+  --resume[=<dir>]   Resume the latest run of the config's runDir (or the run
+                     directory given): finished calls are not run again, calls
+                     still running on HTEX blocks are adopted.
   --                 Ends the options of run: the next argument is the script.
 
   Arguments after the script are the script's own: it finds them in
@@ -42,6 +45,9 @@ Environment:
                      Defaults for --config, --threads and --retries; the flags
                      win. Without parsl-ts run, load() still reads
                      PARSL_TS_THREADS and PARSL_TS_RETRIES.
+  PARSL_TS_RESUME    What --resume sets: 'latest' or a run directory.
+  PARSL_TS_RUN_DIR   Config.runDir for configs that name none (default
+                     runinfo).
 
 Stopping:
   Ctrl-C (SIGINT) or SIGTERM stops the loaded kernel (tasks still outstanding

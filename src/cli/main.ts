@@ -126,7 +126,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
   }
 }
 
-const RUN_OPTIONS = ['--config', '--threads', '--retries'] as const;
+const RUN_OPTIONS = ['--config', '--threads', '--retries', '--resume'] as const;
 type RunOptionName = (typeof RUN_OPTIONS)[number];
 
 /** Parses `[options] <script> [args...]`: the first argument that is not an option is the script. */
@@ -145,6 +145,13 @@ function parseRun(argv: readonly string[]): Command {
     const name = eq >= 0 ? token.slice(0, eq) : token;
     if (!(RUN_OPTIONS as readonly string[]).includes(name)) {
       throw new UsageError(`unknown option '${name}' for 'run'; its options are ${RUN_OPTIONS.join(', ')}`);
+    }
+    // `--resume` alone resumes the latest run; `--resume=DIR` a given one (a separate word would be the script).
+    if (name === '--resume') {
+      options.resume = eq >= 0 ? token.slice(eq + 1) : 'latest';
+      if (options.resume === '') throw new UsageError(`--resume= needs a run directory, as in '--resume=runinfo/003' (or '--resume' for the latest run)`);
+      i++;
+      continue;
     }
     let value: string | undefined;
     if (eq >= 0) {
@@ -182,9 +189,12 @@ function setRunOption(options: RunOptions, name: RunOptionName, value: string): 
     case '--retries':
       options.retries = count(0);
       return;
+    case '--resume':
+      options.resume = value;
+      return;
   }
 }
 
 function example(name: RunOptionName): string {
-  return { '--config': '--config parsl.config.ts', '--threads': '--threads 4', '--retries': '--retries 2' }[name];
+  return { '--config': '--config parsl.config.ts', '--threads': '--threads 4', '--retries': '--retries 2', '--resume': '--resume=runinfo/003' }[name];
 }

@@ -14,6 +14,7 @@ import {
   cleanupLoadedKernels,
   environmentSettings,
   loadConfigModule,
+  RESUME_ENV,
   setDefaultConfig,
   trackLoadedKernels,
   type DefaultConfigChoice,
@@ -32,6 +33,8 @@ export interface RunOptions {
   threads?: number;
   /** `Config.retries`. */
   retries?: number;
+  /** `Config.resume` of every kernel the script loads: `'latest'` or a run directory. */
+  resume?: string;
 }
 
 /** A script that threw while it was loading, or a config module that did: exit status 1. */
@@ -67,6 +70,8 @@ export async function run(script: string, args: readonly string[], options: RunO
   // Build it once now, so that a config the flags cannot apply to is reported before the script starts.
   buildConfig(choice);
   setDefaultConfig(choice);
+  // Read by every kernel the script loads, its own `new Config(...)` included (kernel/kernel.ts).
+  if (options.resume !== undefined) process.env[RESUME_ENV] = options.resume;
   trackLoadedKernels();
   handleSignals();
 

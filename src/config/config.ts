@@ -4,7 +4,7 @@ import { isExecutor, type Executor } from '../executors/executor.ts';
 import { MAIN_THREAD_EXECUTOR_LABEL } from '../executors/executor.ts';
 import { ThreadPoolExecutor } from '../executors/thread-executor.ts';
 import { durationSchema, parseOptions, periodSchema } from '../common/validate.ts';
-import { DEFAULT_RUN_DIR } from '../dataflow/run-dir.ts';
+import { defaultRunDir } from '../dataflow/run-dir.ts';
 import { MonitoringHub } from '../monitoring/hub.ts';
 
 /**
@@ -78,8 +78,11 @@ const configSchema = z
     strategyPeriod: periodSchema.default(5_000),
     /** How long a block may sit idle before the strategy cancels it. @default '120s' */
     maxIdleTime: durationSchema.default(120_000),
-    /** Where each run gets its numbered directory (`runinfo/000`, …): checkpoint, task logs, submit scripts, NATS store. @default 'runinfo' */
-    runDir: z.string().min(1).default(DEFAULT_RUN_DIR),
+    /**
+     * Where each run gets its numbered directory (`runinfo/000`, …): checkpoint, task logs, submit
+     * scripts, NATS store. @default $PARSL_TS_RUN_DIR, else 'runinfo'
+     */
+    runDir: z.string().min(1).optional(),
     /**
      * When results of cached apps are written to `<run dir>/checkpoint/` (Parsl's checkpoint_mode):
      * `task_exit` before each future resolves, `periodic` every `checkpointPeriod`, `dfk_exit` at
@@ -88,6 +91,15 @@ const configSchema = z
     checkpointMode: z.enum(['task_exit', 'periodic', 'dfk_exit', 'manual']).optional(),
     /** How often `periodic` checkpoints are written: ms, `'30m'`, or Parsl's `'HH:MM:SS'`. @default '30m' */
     checkpointPeriod: periodSchema.default(30 * 60_000),
+    /**
+     * Resume a run that ended (or was killed) before its tasks were done: `'latest'` (the newest
+     * run of `runDir`) or a run directory. The run goes on in that directory: calls whose results
+     * are in its checkpoint end `memo_done` without running, calls still running on its HTEX
+     * blocks are adopted. With it, `checkpointMode` defaults to `'task_exit'` and every app is
+     * cached unless it says `cache: false`. `parsl-ts run --resume` sets it for every kernel.
+     * @default none
+     */
+    resume: z.string().min(1).optional(),
     /** Earlier checkpoints whose results cached calls reuse: see `getAllCheckpoints()`, `getLastCheckpoint()`. @default [] */
     checkpointFiles: z.array(z.string().min(1)).default([]),
     /** Records the run in an SQLite database (Parsl's schema) that `parsl-ts monitor` shows. @default none */
@@ -149,6 +161,8 @@ export class Config {
   readonly checkpointPeriodMs: number;
   /** Earlier checkpoints that cached calls read. */
   readonly checkpointFiles: readonly string[];
+  /** The run this one resumes (`'latest'` or a run directory); `undefined`: a new run. */
+  readonly resume: string | undefined;
   /** The monitoring hub; `undefined`: no monitoring. */
   readonly monitoring: MonitoringHub | undefined;
   /** Whether the progress line is shown. */
@@ -164,10 +178,11 @@ export class Config {
     this.strategy = parsed.strategy;
     this.strategyPeriodMs = parsed.strategyPeriod;
     this.maxIdleTimeMs = parsed.maxIdleTime;
-    this.runDir = parsed.runDir;
+    this.runDir = parsed.runDir ?? defaultRunDir();
     this.checkpointMode = parsed.checkpointMode;
     this.checkpointPeriodMs = parsed.checkpointPeriod;
     this.checkpointFiles = parsed.checkpointFiles;
+    this.resume = parsed.resume;
     this.monitoring = parsed.monitoring;
     this.progress = parsed.progress ?? process.stdout.isTTY === true;
     const seen = new Set<string>();
@@ -192,7 +207,7 @@ export class Config {
  * config made by another copy of parsl-ts too. Each option is listed: a new option that is
  * not carried over fails to compile here.
  */
-export function configOptionsOf(config: Config): Required<Omit<ConfigOptions, 'retryHandler' | 'checkpointMode' | 'monitoring'>> & Pick<ConfigOptions, 'retryHandler' | 'checkpointMode' | 'monitoring'> {
+export function configOptionsOf(config: Config): Required<Omit<ConfigOptions, 'retryHandler' | 'checkpointMode' | 'monitoring' | 'resume'>> & Pick<ConfigOptions, 'retryHandler' | 'checkpointMode' | 'monitoring' | 'resume'> {
   const options = {
     executors: config.executors,
     appCache: config.appCache,
@@ -206,6 +221,7 @@ export function configOptionsOf(config: Config): Required<Omit<ConfigOptions, 'r
     checkpointMode: config.checkpointMode,
     checkpointPeriod: config.checkpointPeriodMs,
     checkpointFiles: [...config.checkpointFiles],
+    resume: config.resume,
     monitoring: config.monitoring,
     progress: config.progress,
   } satisfies Record<keyof ConfigOptions, unknown>;

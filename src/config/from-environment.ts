@@ -30,6 +30,14 @@ export const CONFIG_ENV = 'PARSL_TS_CONFIG';
 export const THREADS_ENV = 'PARSL_TS_THREADS';
 /** `Config.retries`. */
 export const RETRIES_ENV = 'PARSL_TS_RETRIES';
+/** `Config.resume` for a config that does not set it (what `parsl-ts run --resume` sets). */
+export const RESUME_ENV = 'PARSL_TS_RESUME';
+
+/** The run to resume that `parsl-ts run --resume` asked for, if any. */
+export function environmentResume(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const value = env[RESUME_ENV];
+  return value === undefined || value === '' ? undefined : value;
+}
 
 /** What the config of a run is made of. Every field is optional; none gives `new Config()`. */
 export interface DefaultConfigChoice {

@@ -152,6 +152,13 @@ export class CheckpointWriter {
     try {
       this.#db.pragma('journal_mode = WAL');
       this.#db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+      // Measured on 100k results in batches of 300 (bench/checkpoint-cost.ts): commits 2.5x faster
+      // with the B-tree's pages in a 32 MB cache (keys are hashes: inserts land all over the tree)
+      // and the WAL folded into the file every 64 MB rather than every 4 MB (each fold fsyncs).
+      // Both bound the memory and the disk used; a kill -9 still keeps every commit (the WAL is
+      // durable across a crash of the process).
+      this.#db.pragma('cache_size = -32768');
+      this.#db.pragma('wal_autocheckpoint = 16384');
       this.#db.transaction(() => {
         this.#db.exec('CREATE TABLE IF NOT EXISTS results (key BLOB PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID');
         this.#db.pragma(`application_id = ${APPLICATION_ID}`);

@@ -12,7 +12,7 @@ import {
   loadSqlite,
   writerFilePath,
 } from './checkpoint-file.ts';
-import { DEFAULT_RUN_DIR, listRunDirs } from './run-dir.ts';
+import { defaultRunDir, listRunDirs } from './run-dir.ts';
 
 /**
  * The memoized results of a run and of the runs it builds on (Parsl's checkpoints), as one
@@ -257,7 +257,7 @@ function positive(value: number, name: string): number {
  * load(new Config({ checkpointFiles: getAllCheckpoints('runinfo') }));   // every earlier run's results
  * ```
  */
-export function getAllCheckpoints(runDir: string = DEFAULT_RUN_DIR): string[] {
+export function getAllCheckpoints(runDir: string = defaultRunDir()): string[] {
   return listRunDirs(runDir)
     .map((run) => run.checkpoint)
     .filter((folder) => existsSync(join(folder, CHECKPOINT_FILE)));
@@ -274,7 +274,7 @@ export function getAllCheckpoints(runDir: string = DEFAULT_RUN_DIR): string[] {
  * load(new Config({ checkpointFiles: getLastCheckpoint() }));   // the newest run that wrote a checkpoint
  * ```
  */
-export function getLastCheckpoint(runDir: string = DEFAULT_RUN_DIR): string[] {
+export function getLastCheckpoint(runDir: string = defaultRunDir()): string[] {
   const all = getAllCheckpoints(runDir);
   return all.length === 0 ? [] : [all[all.length - 1]!];
 }

@@ -19,6 +19,14 @@ import { join, resolve } from 'node:path';
 /** Parsl's default `run_dir`. */
 export const DEFAULT_RUN_DIR = 'runinfo';
 
+/** Where run directories go when the config names none (the test runner points it at a temporary folder). */
+export const RUN_DIR_ENV = 'PARSL_TS_RUN_DIR';
+
+/** `Config.runDir`'s default: `$PARSL_TS_RUN_DIR`, else `runinfo`. */
+export function defaultRunDir(): string {
+  return process.env[RUN_DIR_ENV] || DEFAULT_RUN_DIR;
+}
+
 /** The folders of a run directory, named once. */
 export const RUN_SUBDIRS = {
   checkpoint: 'checkpoint',

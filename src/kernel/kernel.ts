@@ -19,7 +19,9 @@ import { dirname } from 'node:path';
 import { startProgress, type RunProgress } from './progress.ts';
 import { TaskStateCounts } from '../dataflow/state-counts.ts';
 import type { TaskState } from '../apps/task-states.ts';
-import { AUTO_LOGNAME, makeRunDir, taskLogPath, type RunDir } from '../dataflow/run-dir.ts';
+import { AUTO_LOGNAME, taskLogPath, type RunDir } from '../dataflow/run-dir.ts';
+import { TaskIds } from '../dataflow/task-ids.ts';
+import { openRun } from './resume.ts';
 import { isStagingApp, StagingPlanner } from '../dataflow/staging-plan.ts';
 
 /**
@@ -70,7 +72,7 @@ export class DataFlowKernel implements Submitter, AsyncDisposable {
   readonly #dfk: Ref<ToDfk>;
   readonly #control: TaskControl;
   #state: KernelState = 'running';
-  #nextTid = 0;
+  readonly #tids: TaskIds;
   #submissions: TaskRecord[] = [];
   #outstanding = 0;
   #idleWaiters: (() => void)[] = [];
@@ -89,9 +91,11 @@ export class DataFlowKernel implements Submitter, AsyncDisposable {
     if (!(config instanceof Config)) {
       throw new ConfigError('load(config)', `expected a Config, got ${typeof config}; write load(new Config({...}))`);
     }
+    // A resumed run works in the run directory it resumes, with resume's defaults (resume.ts).
+    ({ config, run: this.run } = openRun(config));
     this.config = config;
     this.runId = randomUUID();
-    this.run = makeRunDir(config.runDir);
+    this.#tids = new TaskIds(this.run);
     this.#system = start();
     this.#control = { cancel: (future, reason) => this.#cancel(future, reason) };
     this.#staging = new StagingPlanner(config.executors, this.run, (app, args) => this.submit(app, args));
@@ -146,12 +150,12 @@ export class DataFlowKernel implements Submitter, AsyncDisposable {
     let outputs = outputFiles(kwargs?.outputs);
     const staging = this.#staging.plan(app, args, kwargsIndex, outputs);
     if (staging) outputs = staging.outputs;
-    const tid = this.#nextTid + 1;
+    const tid = this.#tids.next();
     const stdout = streamSpec(this.#autoLog(kwargs?.stdout ?? app.options.stdout, tid, app.name, 'stdout'), 'stdout');
     const stderr = streamSpec(this.#autoLog(kwargs?.stderr ?? app.options.stderr, tid, app.name, 'stderr'), 'stderr');
     const walltimeMs = walltimeOf(kwargs?.walltime, app.options.walltime);
     const signal = abortSignalOf(kwargs?.signal);
-    const future = new AppFuture<unknown>(++this.#nextTid, app.name, this.#control, {
+    const future = new AppFuture<unknown>(tid, app.name, this.#control, {
       stdout: stdout?.path,
       stderr: stderr?.path,
     });

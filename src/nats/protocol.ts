@@ -38,6 +38,8 @@ export function subjectsFor(runId: string, label: string) {
     dfkHeartbeat: `${base}.dfk.hb`,
     /** Blocks' monitoring reports (resource samples of the processes running tries), for the DFK. */
     monitor: `${base}.monitor`,
+    /** Request/reply: which tries of a batch handed out again the DFK still waits for (`wantedSchema`). */
+    wanted: `${base}.wanted`,
     taskStream: `${stream}_TASKS`,
     resultStream: `${stream}_RESULTS`,
   };
@@ -220,6 +222,14 @@ export const controlSchema = z.union([
   z.object({ type: z.literal('cancel'), taskId: z.number().int(), attempt: z.number().int() }).strict(),
 ]);
 
+/**
+ * Block → DFK, for a batch JetStream delivers again (its ack wait ended, or a restarted server
+ * lost the ack): the DFK answers with the tries it still waits for, and only those run, so a
+ * try whose result the DFK has is never run twice.
+ */
+export const wantedSchema = z.object({ blockId: z.string().optional(), tries: z.array(z.object({ taskId: z.number().int(), attempt: z.number().int() }).strict()) }).strict();
+
+export type WantedMessage = z.infer<typeof wantedSchema>;
 export type TaskBatchMessage = z.infer<typeof taskBatchSchema>;
 export type BlockReport = z.infer<typeof blockReportSchema>;
 export type Registration = z.infer<typeof registrationSchema>;

@@ -26,7 +26,11 @@ export type ToHtex =
   | { type: 'tick' }
   /** A site's executor: time to see whether the site is in reach; `contact`: it answered. */
   | { type: 'site-check'; run: string }
-  | { type: 'site-contact'; run: string };
+  | { type: 'site-contact'; run: string }
+  /** A resumed run: whether the work queue and the results stream are empty, for the tries it adopts (htex/adopt.ts). */
+  | { type: 'adopt-check'; run: string; queuesEmpty: boolean }
+  /** A block asks which tries of a batch delivered again are still wanted. */
+  | { type: 'wanted'; run: string; blockId: string; tries: Array<{ taskId: number; attempt: number }>; respond: (wanted: Array<{ taskId: number; attempt: number }>) => void };
 
 /** What the executor knows of one of its blocks. */
 export interface BlockInfo {

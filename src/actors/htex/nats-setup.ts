@@ -8,7 +8,8 @@ import { mkdirSync } from 'node:fs';
 import { jetstream, jetstreamManager, AckPolicy, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { connectNats, releaseProcessHold, type NatsConnectionOptions } from '../../nats/connection.ts';
-import { NatsServer } from '../../nats/server.ts';
+import type { NatsServer } from '../../nats/server.ts';
+import { startEmbeddedServer, type ServerPlace } from './embedded-server.ts';
 import {
   BLOCK_CONSUMER,
   blockHeartbeatSchema,
@@ -22,12 +23,14 @@ import {
   type RegistrationReply,
   type Subjects,
   type WorkerSampleMessage,
+  wantedSchema,
+  type WantedMessage,
 } from '../../nats/protocol.ts';
 import type { ResolvedHighThroughputExecutorOptions } from '../../executors/htex.ts';
 import { blockSiteConnection, dfkSiteConnection, hubServerOptions, openSiteSide, siteJetStream } from './site-nats.ts';
 
 /** Durable consumer through which the DFK reads the results stream. */
-const DFK_CONSUMER = 'dfk';
+export const DFK_CONSUMER = 'dfk';
 /** How long JetStream waits for a block's ack before handing a batch to another block. */
 const TASK_ACK_WAIT_MS = 30_000;
 const OK = new Uint8Array([1]);
@@ -55,6 +58,8 @@ export interface NatsHandlers {
   /** A block's report; `ack` once the manager has taken it. */
   report(report: BlockReport, ack: () => void): void;
   heartbeat(blockId: string, inFlight: number, workers: WorkerSampleMessage[] | undefined): void;
+  /** A block asks which tries of a batch delivered again are still wanted. */
+  wanted(blockId: string, tries: WantedMessage['tries'], respond: (wanted: WantedMessage['tries']) => void): void;
 }
 
 /** Starts (or reaches) the NATS server, creates the run's streams and subscriptions. */
@@ -67,16 +72,19 @@ export async function startNats(
   storeDir?: string,
   /** Ends the wait for a site's leaf node (the manager is stopping). */
   signal?: AbortSignal,
+  /** A resumed run: the embedded server starts again where the driver before had it (htex/adopt.ts). */
+  resume?: ServerPlace & { user: string; password: string },
 ): Promise<Connected> {
   const site = options.site;
   let server: NatsServer | undefined;
   let connection: NatsConnectionOptions;
   if (options.nats.servers === undefined) {
     // A credential for this run only: whoever can publish tasks can run code on the workers.
-    const password = randomBytes(24).toString('base64url');
+    const user = resume?.user ?? 'parsl';
+    const password = resume?.password ?? randomBytes(24).toString('base64url');
     if (storeDir !== undefined) mkdirSync(storeDir, { recursive: true });
-    server = await NatsServer.start({ auth: { user: 'parsl', password }, dir: storeDir, ...(site && hubServerOptions(site)) });
-    connection = site ? dfkSiteConnection(site, server.url) : { servers: [server.url], user: 'parsl', password };
+    server = await startEmbeddedServer({ user, password }, storeDir, resume, site && hubServerOptions(site));
+    connection = site ? dfkSiteConnection(site, server.url) : { servers: [server.url], user, password };
   } else {
     connection = { ...options.nats, servers: options.nats.servers };
   }
@@ -178,7 +186,18 @@ function subscribe(nc: NatsConnection, subjects: Subjects, handlers: NatsHandler
       }
     },
   });
-  return [register, directResults, heartbeats];
+  const wanted = nc.subscribe(subjects.wanted, {
+    callback: (error, msg) => {
+      if (error) return;
+      try {
+        const { blockId, tries } = decodeJson(msg.data, wantedSchema, 'question about tries still wanted');
+        handlers.wanted(blockId ?? '', tries, (still) => msg.respond(encodeJson({ tries: still })));
+      } catch (e) {
+        process.emitWarning(`rejected ${(e as Error).message}`);
+      }
+    },
+  });
+  return [register, directResults, heartbeats, wanted];
 }
 
 /**

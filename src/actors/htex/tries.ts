@@ -27,6 +27,17 @@ export class TryLedger {
     return this.#outstanding.size;
   }
 
+  /** Whether this try is published and not yet reported. */
+  isOutstanding(taskId: number, attempt: number): boolean {
+    return this.#outstanding.get(taskId) === attempt;
+  }
+
+  /** The block known to hold this try, if any. */
+  holder(taskId: number, attempt: number): string | undefined {
+    const held = this.#held.get(taskId);
+    return held?.attempt === attempt ? held.blockId : undefined;
+  }
+
   published(tries: Iterable<TryRef>): void {
     for (const { taskId, attempt } of tries) this.#outstanding.set(taskId, attempt);
   }

@@ -1,0 +1,82 @@
+// The bookkeeping of HTEX adoption (src/actors/htex/adopt.ts), on its own: the tries journal
+// that one driver writes and the next reads, and what the next does with each call.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { appendFileSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Adoption, JOURNAL_FILE, nextBlockNumber, readRunState, writeRunState } from '../src/actors/htex/adopt.ts';
+import type { ExecTask } from '../src/actors/messages.ts';
+import { tempDir } from './helpers.ts';
+
+const work = tempDir();
+test.after(() => work.remove());
+let dirs = 0;
+const fresh = () => join(work.path, `d${dirs++}`);
+
+const key = (n: number) => n.toString(16).padStart(64, '0');
+const task = (taskId: number, memoKey?: string): ExecTask =>
+  ({ taskId, attempt: 1, kind: 'python', fn: { id: 1, ref: { kind: 'source', name: 'f', source: '() => 0' } }, local: () => 0, args: [], memoKey }) as ExecTask;
+const ok = (taskId: number, value: unknown, attempt = 1) => ({ taskId, attempt, ok: true as const, value });
+const never = () => false;
+
+test('adopt - a try journalled by the driver before is adopted by the call with its key, and its result given to that call', () => {
+  const dir = fresh();
+  const before = new Adoption(dir, false, [], 1_000);
+  assert.equal(before.take([task(1, key(1)), task(2, key(2)), task(3)]).publish.map((t) => t.taskId), [1, 2, 3], 'a first driver publishes everything');
+  before.held('0', [{ taskId: 1, attempt: 1 }]);
+  before.reported([ok(2, 'two')]);
+  // The driver dies here: try 1 runs on block 0, try 2 is done.
+
+  const after = new Adoption(dir, true, ['0'], 1_000);
+  assert.is(after.expected, 1, 'only the unreported try is expected');
+  const taken = after.take([task(10_001, key(1)), task(10_002, key(2))]);
+  assert.equal(taken.publish.map((t) => t.taskId), [10_002], "the call whose try is done runs (its result was the driver's, not the checkpoint's)");
+  assert.is(after.adopted, 1);
+  assert.ok(after.isWanted(1, 1, '0', never), 'the try is still wanted on the block that holds it');
+  assert.not.ok(after.isWanted(1, 1, '5', never), 'not on another block while its holder is alive');
+  assert.not.ok(after.isWanted(2, 1, '5', never), 'a reported try is not wanted again');
+  const forwarded = after.reported([ok(1, 'one')]);
+  assert.equal(forwarded, [ok(10_001, 'one')], "the earlier try's result goes to the call that adopted it");
+  assert.is(after.adopted, 0);
+  assert.match(readFileSync(join(dir, JOURNAL_FILE), 'utf8'), /^R 1 1$/m, 'and is journalled as reported');
+});
+
+test('adopt - a result that comes before its call waits for it; a second identical call runs; a torn last line is skipped', () => {
+  const dir = fresh();
+  new Adoption(dir, false, [], 1_000).take([task(1, key(7))]);
+  appendFileSync(join(dir, JOURNAL_FILE), '2 1 00ab'); // killed mid-write
+  const after = new Adoption(dir, true, [], 1_000);
+  assert.equal(after.reported([ok(1, 'seven')]), [], 'kept, not forwarded: no call has it yet');
+  assert.equal(after.take([task(50, key(7))]).outcomes, [ok(50, 'seven')]);
+  const again = new Adoption(dir, true, [], 1_000);
+  const first = again.take([task(60, key(7))]);
+  const second = again.take([task(61, key(7))]);
+  assert.equal([first.publish.length, second.publish.length], [0, 1], 'the first waits, the second runs');
+});
+
+test('adopt - a waiting call is given up when its block is silent past the threshold, or when no block holds it and the queues are empty', async () => {
+  const dir = fresh();
+  const before = new Adoption(dir, false, [], 1_000);
+  before.take([task(1, key(1)), task(2, key(2))]);
+  before.held('0', [{ taskId: 1, attempt: 1 }]);
+  const after = new Adoption(dir, true, ['0'], 50);
+  after.take([task(101, key(1)), task(102, key(2))]);
+  assert.equal(after.givenUp(false, never).map((t) => t.taskId), [], 'nothing yet: the holder was heard at start, the other may be queued');
+  assert.equal(after.givenUp(true, never).map((t) => t.taskId), [102], 'no holder and nothing queued: run it');
+  assert.equal(after.givenUp(false, () => true), [], 'a holder that is one of ours, alive, keeps it');
+  await new Promise((resolve) => setTimeout(resolve, 80)); // past the 50 ms threshold: the condition itself is time
+  assert.equal(after.givenUp(false, never).map((t) => t.taskId), [101], 'a holder silent past the threshold is lost');
+  assert.is(after.take([task(101, key(1))]).publish.length, 1, 'and the call is published on its own');
+});
+
+test('adopt - run state round trip, and block numbers after every earlier block', () => {
+  const dir = fresh();
+  new Adoption(dir, false, [], 1); // makes nothing until something is journalled
+  const state = { runId: 'abc', port: 4222, user: 'parsl', password: 'p', serverPid: 12, blocks: ['0', '1', '7'] };
+  writeRunState(work.path, state);
+  assert.equal(readRunState(work.path), state);
+  assert.is(nextBlockNumber(state.blocks), 8);
+  assert.is(readRunState(dir), undefined);
+});
+
+test.run();
