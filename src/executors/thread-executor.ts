@@ -1,29 +1,31 @@
 import { availableParallelism } from 'node:os';
-import { z } from 'zod';
+import { lazySchema, z } from '../common/zod.ts';
 import { parseOptions } from '../common/validate.ts';
 import { brandExecutor, type Executor } from './executor.ts';
 
 /** @default 'threads' */
 export const DEFAULT_THREAD_EXECUTOR_LABEL = 'threads';
 
-const threadExecutorSchema = z
-  .object({
-    /** Name apps use in `executors: [...]`. @default 'threads' */
-    label: z.string().min(1).default(DEFAULT_THREAD_EXECUTOR_LABEL),
-    /** Worker threads, each running one task at a time. @default os.availableParallelism() */
-    maxThreads: z.number().int().positive().max(1024).optional(),
-    /** Memory bounds of each worker thread; a thread that exceeds them is replaced. */
-    resourceLimits: z
-      .object({
-        maxOldGenerationSizeMb: z.number().positive().optional(),
-        maxYoungGenerationSizeMb: z.number().positive().optional(),
-        codeRangeSizeMb: z.number().positive().optional(),
-        stackSizeMb: z.number().positive().optional(),
-      })
-      .strict()
-      .optional(),
-  })
-  .strict();
+const threadExecutorSchema = lazySchema(() =>
+  z
+    .object({
+      /** Name apps use in `executors: [...]`. @default 'threads' */
+      label: z.string().min(1).default(DEFAULT_THREAD_EXECUTOR_LABEL),
+      /** Worker threads, each running one task at a time. @default os.availableParallelism() */
+      maxThreads: z.number().int().positive().max(1024).optional(),
+      /** Memory bounds of each worker thread; a thread that exceeds them is replaced. */
+      resourceLimits: z
+        .object({
+          maxOldGenerationSizeMb: z.number().positive().optional(),
+          maxYoungGenerationSizeMb: z.number().positive().optional(),
+          codeRangeSizeMb: z.number().positive().optional(),
+          stackSizeMb: z.number().positive().optional(),
+        })
+        .strict()
+        .optional(),
+    })
+    .strict(),
+);
 
 /** Options of `ThreadPoolExecutor`, as the user gives them. */
 export type ThreadPoolExecutorOptions = z.input<typeof threadExecutorSchema>;

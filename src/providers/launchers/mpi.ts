@@ -1,15 +1,17 @@
-import { z } from 'zod';
+import { lazySchema, z } from '../../common/zod.ts';
 import { parseOptions } from '../../common/validate.ts';
 import { checkCounts, debugLine, withSpace, writeCommandFile, type Launcher } from './launcher.ts';
 
-const baseSchema = {
-  /** Print what is launched on stderr. @default false */
-  debug: z.boolean().default(false),
-  /** Extra arguments for the parallel runner. @default '' */
-  overrides: z.string().default(''),
-};
+const baseSchema = lazySchema(() =>
+  ({
+    /** Print what is launched on stderr. @default false */
+    debug: z.boolean().default(false),
+    /** Extra arguments for the parallel runner. @default '' */
+    overrides: z.string().default(''),
+  }),
+);
 
-const aprunSchema = z.object(baseSchema).strict();
+const aprunSchema = lazySchema(() => z.object(baseSchema).strict());
 export type AprunLauncherOptions = z.input<typeof aprunSchema>;
 
 /**
@@ -36,7 +38,7 @@ export class AprunLauncher implements Launcher {
   }
 }
 
-const jsrunSchema = z.object(baseSchema).strict();
+const jsrunSchema = lazySchema(() => z.object(baseSchema).strict());
 export type JsrunLauncherOptions = z.input<typeof jsrunSchema>;
 
 /** IBM LSF CSM (Summit): `jsrun -n <tasks> -r <tasksPerNode>` — one resource set per task. */
@@ -60,15 +62,17 @@ export class JsrunLauncher implements Launcher {
   }
 }
 
-const mpiExecSchema = z
-  .object({
-    ...baseSchema,
-    /** Binding arguments, e.g. `'--bind-to core'` or `'--cpu-bind depth'`. @default '' */
-    bindCmd: z.string().default(''),
-    /** The flag that sets processes per node: `-ppn` (MPICH/Hydra, Intel MPI), `--ppn` (PALS). @default '-ppn' */
-    ppnFlag: z.string().min(1).default('-ppn'),
-  })
-  .strict();
+const mpiExecSchema = lazySchema(() =>
+  z
+    .object({
+      ...baseSchema,
+      /** Binding arguments, e.g. `'--bind-to core'` or `'--cpu-bind depth'`. @default '' */
+      bindCmd: z.string().default(''),
+      /** The flag that sets processes per node: `-ppn` (MPICH/Hydra, Intel MPI), `--ppn` (PALS). @default '-ppn' */
+      ppnFlag: z.string().min(1).default('-ppn'),
+    })
+    .strict(),
+);
 export type MpiExecLauncherOptions = z.input<typeof mpiExecSchema>;
 
 /**
@@ -102,13 +106,15 @@ export class MpiExecLauncher implements Launcher {
   }
 }
 
-const mpiRunSchema = z
-  .object({
-    ...baseSchema,
-    /** The shell that runs the command file on each rank. @default '/bin/bash' */
-    bashLocation: z.string().min(1).default('/bin/bash'),
-  })
-  .strict();
+const mpiRunSchema = lazySchema(() =>
+  z
+    .object({
+      ...baseSchema,
+      /** The shell that runs the command file on each rank. @default '/bin/bash' */
+      bashLocation: z.string().min(1).default('/bin/bash'),
+    })
+    .strict(),
+);
 export type MpiRunLauncherOptions = z.input<typeof mpiRunSchema>;
 
 /** Open MPI: `mpirun -np <tasks> --npernode <tasksPerNode>`. */
