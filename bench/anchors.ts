@@ -4,6 +4,7 @@
  * baselines measured the same way. Prints one table. Never run by the tests.
  *
  *   npm run build && npm run bench:anchors            (-- --repeat 5, -- --only bash,import)
+ *   npm run bench:anchors -- --only memory --repeat 1  (the 1M-task rows: minutes, so only on request)
  *
  * Each workload script is written to a temporary directory and prints one JSON line with its
  * figure; this process also times the whole child (wall) and, through /usr/bin/time when it
@@ -72,6 +73,25 @@ const start = performance.now();
 await Promise.all(Array.from({ length: 5000 }, () => noop()));
 report(5000 / ((performance.now() - start) / 1000));
 await P.clear();`,
+  million: `${PRELUDE}
+P.load(config());
+const noop = P.app(() => 0);
+await noop();
+const futures = [];
+for (let i = 0; i < 1_000_000; i++) futures.push(noop());
+await Promise.all(futures);
+report(process.resourceUsage().maxRSS / 1024);
+await P.clear();`,
+  windowed: `${PRELUDE}
+P.load(config());
+const noop = P.app((x) => x);
+await noop(0);
+function* range(n) { for (let i = 0; i < n; i++) yield i; }
+let count = 0;
+for await (const _ of P.mapWindowed(noop, range(1_000_000), { window: 1000 })) count++;
+if (count !== 1_000_000) throw new Error('lost results');
+report(process.resourceUsage().maxRSS / 1024);
+await P.clear();`,
   import: `await import(${JSON.stringify(dist)});`,
   hello: `import { app, load, clear } from ${JSON.stringify(dist)};
 load();
@@ -130,6 +150,8 @@ interface Row {
   higherIsBetter: boolean;
   target?: string;
   parsl?: string;
+  /** Long rows run only when `--only` names their group. */
+  optIn?: boolean;
 }
 
 const ROWS: Row[] = [
@@ -143,6 +165,8 @@ const ROWS: Row[] = [
   { group: 'first', name: 'load() to first result, HTEX', script: 'first', arg: 'htex', figure: 'value', unit: 'ms', higherIsBetter: false, target: '≤ 500', parsl: '770' },
   { group: 'noop', name: '5,000 no-op apps, threads', script: 'noop5000', arg: 'threads', figure: 'value', unit: 'tasks/s', higherIsBetter: true, target: 'keep the lead', parsl: '6,700' },
   { group: 'noop', name: '5,000 no-op apps, HTEX', script: 'noop5000', arg: 'htex', figure: 'value', unit: 'tasks/s', higherIsBetter: true, target: 'keep the lead' },
+  { group: 'memory', name: '1,000,000 no-op apps, futures kept, threads: peak RSS', script: 'million', arg: 'threads', figure: 'value', unit: 'MiB', higherIsBetter: false, target: '≤ 1,024', optIn: true },
+  { group: 'memory', name: '1,000,000 apps through mapWindowed (window 1,000), threads: peak RSS', script: 'windowed', arg: 'threads', figure: 'value', unit: 'MiB', higherIsBetter: false, target: '≤ 300 (for 10M)', optIn: true },
   { group: 'raw', name: 'raw: `bash -c true` spawned from Node, 2 in flight', script: 'rawNodeSpawn', figure: 'value', unit: '/s', higherIsBetter: true },
   { group: 'raw', name: 'raw: `true` from the bash helper, 2 in flight', script: 'rawHelperSpawn', figure: 'value', unit: '/s', higherIsBetter: true },
   { group: 'raw', name: 'raw: postMessage round trip', script: 'rawPostMessage', figure: 'value', unit: 'µs', higherIsBetter: false },
@@ -211,7 +235,7 @@ async function main(): Promise<void> {
   try {
     for (const [name, text] of Object.entries(SCRIPTS)) writeFileSync(join(dir, `${name}.mjs`), text);
     for (const row of ROWS) {
-      if (only && !only.includes(row.group)) continue;
+      if (only ? !only.includes(row.group) : row.optIn) continue;
       const samples: Sample[] = [];
       let failure: string | undefined;
       // Interleaving rows would be fairer under a changing load; runs of one row back to back
@@ -223,7 +247,8 @@ async function main(): Promise<void> {
           failure = (error as Error).message;
         }
       }
-      process.stderr.write(`  ${row.name}: ${failure ?? samples.map((s) => format(row.figure === 'wall' ? s.wallMs : s.value)).join(', ')}\n`);
+      const walls = row.figure === 'value' ? ` (whole process ${samples.map((s) => format(s.wallMs / 1000)).join(', ')} s)` : '';
+      process.stderr.write(`  ${row.name}: ${failure ?? samples.map((s) => format(row.figure === 'wall' ? s.wallMs : s.value)).join(', ') + walls}\n`);
       const figures = samples.map((s) => (row.figure === 'wall' ? s.wallMs : s.value));
       const cpu = samples.flatMap((s) => (s.cpuMs === undefined ? [] : [s.cpuMs]));
       const cells = failure

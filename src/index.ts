@@ -16,6 +16,7 @@
  * @packageDocumentation
  */
 export { app, bashApp, joinApp } from './apps/app.ts';
+export { mapWindowed } from './apps/map-windowed.ts';
 export { AppFuture, DataFuture } from './apps/future.ts';
 export { taskSignal } from './worker/task-context.ts';
 export { File } from './staging/file.ts';
@@ -125,6 +126,7 @@ export {
 
 export type { App, AppArgs, AppOptions, Arg, Dep, Joined, ParslCallOptions } from './apps/app.ts';
 export type { TaskState } from './apps/task-states.ts';
+export type { MapWindowedOptions } from './apps/map-windowed.ts';
 export type { ConfigOptions, RetryHandler, RetryTaskInfo } from './config/config.ts';
 export type { Executor } from './executors/executor.ts';
 export type { ThreadPoolExecutorOptions, ResolvedThreadPoolExecutorOptions } from './executors/thread-executor.ts';

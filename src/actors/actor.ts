@@ -1,19 +1,42 @@
 import { createRequire } from 'node:module';
-import { dispatch, spawn, type ActorContext, type Ref, type SupervisionContext } from 'nact';
+import type * as Nact from 'nact';
+import type { ActorContext, ActorSystemRef, Ref, SupervisionContext } from 'nact';
+
+let loaded: typeof Nact | undefined;
 
 /**
- * nact 7.6 stops an actor's children after detaching the actor from its parent, so it can no
- * longer find them: they are never stopped and their stop hooks never run (stopping the DFK
- * left its executor managers' hooks unrun). Stop them first, as its own docs say it does.
+ * nact, required when the first actor system starts rather than at `import 'parsl-ts'`
+ * (~30 ms of module loading that a script pays before it has even called `load()`).
  */
-const { Actor: NactActor } = createRequire(import.meta.url)('nact/lib/actor.js') as {
-  Actor: { prototype: { stop(this: { children: Map<string, { stop(): void }> }): void } };
-};
-const nactStop = NactActor.prototype.stop;
-NactActor.prototype.stop = function stopChildrenFirst(this: { children: Map<string, { stop(): void }> }) {
-  for (const child of [...this.children.values()]) child.stop();
-  nactStop.call(this);
-};
+function nact(): typeof Nact {
+  if (loaded) return loaded;
+  const require = createRequire(import.meta.url);
+  /**
+   * nact 7.6 stops an actor's children after detaching the actor from its parent, so it can no
+   * longer find them: they are never stopped and their stop hooks never run (stopping the DFK
+   * left its executor managers' hooks unrun). Stop them first, as its own docs say it does.
+   */
+  const { Actor: NactActor } = require('nact/lib/actor.js') as {
+    Actor: { prototype: { stop(this: { children: Map<string, { stop(): void }> }): void } };
+  };
+  const nactStop = NactActor.prototype.stop;
+  NactActor.prototype.stop = function stopChildrenFirst(this: { children: Map<string, { stop(): void }> }) {
+    for (const child of [...this.children.values()]) child.stop();
+    nactStop.call(this);
+  };
+  loaded = require('nact') as typeof Nact;
+  return loaded;
+}
+
+/** A new actor system (nact's `start`). */
+export function startActorSystem(): ActorSystemRef {
+  return nact().start();
+}
+
+/** Stops an actor or a whole system (nact's `stop`). */
+export function stopActor(ref: Ref<any>): void {
+  nact().stop(ref);
+}
 
 export type { Ref } from 'nact';
 
@@ -93,7 +116,7 @@ export function spawnBehaviour<Msg, B extends Behaviour<Msg>>(
   let current: B | undefined;
   /** Resolves once the current state has started (after its predecessor stopped). */
   let ready: Promise<void> = Promise.resolve();
-  return spawn(
+  return nact().spawn(
     parent,
     async (state: B, msg: Msg, ctx: ActorContext<Msg, Ref<any>>) => {
       await ready;
@@ -131,5 +154,5 @@ export function spawnBehaviour<Msg, B extends Behaviour<Msg>>(
 
 /** Sends a message to an actor (fire and forget). */
 export function send<Msg>(ref: Ref<Msg>, msg: Msg): void {
-  dispatch(ref, msg);
+  nact().dispatch(ref, msg);
 }

@@ -8,10 +8,9 @@
  * (src/cli/block.ts) is the process entry.
  */
 import { hostname, availableParallelism } from 'node:os';
-import { start, stop } from 'nact';
 import { jetstream, type JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { spawnBehaviour, send, type Behaviour, type Ref } from './actor.ts';
+import { spawnBehaviour, send, startActorSystem, stopActor, type Behaviour, type Ref } from './actor.ts';
 import type { WireOutcome } from '../wire/protocol.ts';
 import { WorkerPool } from './worker-pool.ts';
 import type { FromWorkerActor, PoolTask } from './worker.ts';
@@ -101,7 +100,7 @@ export async function runBlockManager(options: BlockManagerOptions): Promise<num
       return 3;
     }
     log(`registered with the DFK: ${workers} workers on ${hostname()}, pid ${process.pid}`);
-    const system = start();
+    const system = startActorSystem();
     let finished!: (code: number) => void;
     const done = new Promise<number>((resolve) => (finished = resolve));
     const budget = new PullBudget(workers + options.prefetchCapacity);
@@ -159,7 +158,7 @@ export async function runBlockManager(options: BlockManagerOptions): Promise<num
     // Before the connection closes: what the last pull brings is handed back, not dropped.
     await stopPulling();
     await managers.get(manager)?.close();
-    stop(system);
+    stopActor(system);
     return code;
   } finally {
     await nc.drain().catch(() => nc.close());

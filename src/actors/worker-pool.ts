@@ -19,6 +19,8 @@ const INITIAL_CAPACITY = 2;
 const BUFFER_MS = 4;
 /** Never more than this many tasks on one worker. */
 const MAX_CAPACITY = 1024;
+/** What a dispatched task's place in the queue holds until the queue is compacted. */
+const RELEASED = undefined as unknown as PoolTask;
 /** A worker whose thread dies this many times in a row without finishing a task is given up. */
 const MAX_CONSECUTIVE_CRASHES = 5;
 
@@ -234,6 +236,9 @@ export class WorkerPool {
       const share = Math.ceil(waiting / (open.length - i));
       const count = Math.min(share, open[i]!.capacity - channel.inFlight.size);
       const batch = this.#queue.slice(this.#head, this.#head + count);
+      // Let go of what was handed out: a queue of a million tasks otherwise keeps every
+      // dispatched (and finished) task's arguments until half of it has gone.
+      this.#queue.fill(RELEASED, this.#head, this.#head + count);
       this.#head += count;
       waiting -= count;
       channel.run(batch);

@@ -1,8 +1,8 @@
 import { MessageChannel, type MessagePort, type ResourceLimits, type Worker } from 'node:worker_threads';
-import * as Comlink from 'comlink';
+import type * as Comlink from 'comlink';
 import { spawnBehaviour, send, type Behaviour, type Ref } from './actor.ts';
 import type { FromWorker, FunctionDef, ToWorker, WireOutcome, WireTask } from '../wire/protocol.ts';
-import { nodeEndpoint } from '../worker/comlink-endpoint.ts';
+import { comlink, nodeEndpoint } from '../worker/comlink-endpoint.ts';
 import { spawnThread } from '../worker/spawn.ts';
 import { PHASE_SYNC, RunningSlot } from '../worker/task-runner.ts';
 import type { WorkerControl, WorkerSample, WorkerThreadData } from '../worker/main.ts';
@@ -197,7 +197,7 @@ class WorkerActor implements Behaviour<ToWorkerActor> {
       const reason = this.#lastError ? `${this.#lastError.name}: ${this.#lastError.message}` : `exit code ${code}`;
       send(self, { type: 'thread-exit', generation, code, reason });
     });
-    this.#control = Comlink.wrap<WorkerControl>(nodeEndpoint(this.#thread));
+    this.#control = comlink().wrap<WorkerControl>(nodeEndpoint(this.#thread));
     // After comlink's listener: adding a 'message' listener refs the thread's port again.
     this.#thread.unref();
     send(options.pool, { type: 'worker-ready', workerId: this.#id, channel: this.#channel });
@@ -310,7 +310,7 @@ class WorkerActor implements Behaviour<ToWorkerActor> {
     this.#killChildCommand();
     this.#stopWatchdog();
     this.#channel.close();
-    this.#control[Comlink.releaseProxy]();
+    this.#control[comlink().releaseProxy]();
     if (this.#stopping) return;
     const current = this.#slot.current();
     const running = current === undefined ? undefined : this.#channel.inFlight.get(current.taskId);

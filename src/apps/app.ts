@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { lazySchema, z } from '../common/zod.ts';
 import { FunctionSerializationError } from '../common/errors.ts';
 import type { AppKind } from '../wire/protocol.ts';
 import { durationSchema, parseOptions } from '../common/validate.ts';
@@ -9,51 +9,53 @@ import { callerModuleUrl } from './module-imports.ts';
 import type { FunctionRef } from '../wire/protocol.ts';
 import type { AppFuture, DataFuture } from './future.ts';
 
-const streamSchema = z.union([z.string().min(1), z.tuple([z.string().min(1), z.enum(['w', 'a', 'w+', 'a+'])])]);
+const streamSchema = lazySchema(() => z.union([z.string().min(1), z.tuple([z.string().min(1), z.enum(['w', 'a', 'w+', 'a+'])])]));
 
-const appOptionsSchema = z
-  .object({
-    /** Labels of the executors this app may run on; `'all'` for any. @default 'all' */
-    executors: z.union([z.literal('all'), z.array(z.string().min(1)).min(1)]).default('all'),
-    /**
-     * Reuse the outcome of an earlier call with the same arguments in this run, its result or its
-     * error (Parsl's memoization); such a call ends in state `memo_done` without running. Off for the
-     * whole run with `Config.appCache: false`. A resumed run (`Config.resume`) caches every app
-     * that does not say `cache: false`.
-     * @default false
-     */
-    cache: z.boolean().optional(),
-    /** Keys of the call's trailing options object left out of its memo key (Parsl's `ignore_for_cache`). @default [] */
-    ignoreForCache: z.array(z.string().min(1)).default([]),
-    /** Key `File` arguments by the sha256 of their contents instead of their URL. @default false */
-    cacheFileContent: z.boolean().default(false),
-    /**
-     * What identifies the app in memo keys: `'code'` its source text (and module URL and export),
-     * so that an edited app is a new key; `'name'` its name only, as Parsl does. @default 'code'
-     */
-    cacheKeyBy: z.enum(['code', 'name']).default('code'),
-    /** Default walltime of each call. @default none: no limit */
-    walltime: durationSchema.optional(),
-    /** Default stdout of each call of a bash app. @default none: the command's stdout is discarded */
-    stdout: streamSchema.optional(),
-    /** Default stderr of each call of a bash app. @default none: the command's stderr is discarded */
-    stderr: streamSchema.optional(),
-    /** Name shown in futures and errors. @default the function's name */
-    name: z.string().min(1).optional(),
-    /**
-     * `import.meta.url` of the module that exports this app: workers then import the module
-     * instead of rebuilding the function from its source, so it may use module scope.
-     * @default none: an inline app, sent by its source
-     */
-    module: z.union([z.string().min(1), z.instanceof(URL)]).optional(),
-    /** Export name of the app in `module`. @default found by importing the module */
-    exportName: z.string().min(1).optional(),
-  })
-  .strict()
-  .refine((o) => o.exportName === undefined || o.module !== undefined, {
-    message: "'exportName' needs 'module' (the import.meta.url of the module that exports the app)",
-    path: ['exportName'],
-  });
+const appOptionsSchema = lazySchema(() =>
+  z
+    .object({
+      /** Labels of the executors this app may run on; `'all'` for any. @default 'all' */
+      executors: z.union([z.literal('all'), z.array(z.string().min(1)).min(1)]).default('all'),
+      /**
+       * Reuse the outcome of an earlier call with the same arguments in this run, its result or its
+       * error (Parsl's memoization); such a call ends in state `memo_done` without running. Off for the
+       * whole run with `Config.appCache: false`. A resumed run (`Config.resume`) caches every app
+       * that does not say `cache: false`.
+       * @default false
+       */
+      cache: z.boolean().optional(),
+      /** Keys of the call's trailing options object left out of its memo key (Parsl's `ignore_for_cache`). @default [] */
+      ignoreForCache: z.array(z.string().min(1)).default([]),
+      /** Key `File` arguments by the sha256 of their contents instead of their URL. @default false */
+      cacheFileContent: z.boolean().default(false),
+      /**
+       * What identifies the app in memo keys: `'code'` its source text (and module URL and export),
+       * so that an edited app is a new key; `'name'` its name only, as Parsl does. @default 'code'
+       */
+      cacheKeyBy: z.enum(['code', 'name']).default('code'),
+      /** Default walltime of each call. @default none: no limit */
+      walltime: durationSchema.optional(),
+      /** Default stdout of each call of a bash app. @default none: the command's stdout is discarded */
+      stdout: streamSchema.optional(),
+      /** Default stderr of each call of a bash app. @default none: the command's stderr is discarded */
+      stderr: streamSchema.optional(),
+      /** Name shown in futures and errors. @default the function's name */
+      name: z.string().min(1).optional(),
+      /**
+       * `import.meta.url` of the module that exports this app: workers then import the module
+       * instead of rebuilding the function from its source, so it may use module scope.
+       * @default none: an inline app, sent by its source
+       */
+      module: z.union([z.string().min(1), z.instanceof(URL)]).optional(),
+      /** Export name of the app in `module`. @default found by importing the module */
+      exportName: z.string().min(1).optional(),
+    })
+    .strict()
+    .refine((o) => o.exportName === undefined || o.module !== undefined, {
+      message: "'exportName' needs 'module' (the import.meta.url of the module that exports the app)",
+      path: ['exportName'],
+    }),
+);
 
 /**
  * Options of `app()`, `bashApp()` and `joinApp()`.

@@ -1,5 +1,5 @@
 import { inspect } from 'node:util';
-import { z } from 'zod';
+import { lazySchema, z } from './zod.ts';
 import { ConfigError } from './errors.ts';
 
 /**
@@ -54,12 +54,14 @@ export function parseDuration(value: number | string): number {
 }
 
 /** Schema of a duration option: positive milliseconds, or a string with a unit. */
-export const durationSchema = z
-  .union([z.number(), z.string()])
-  .transform((value) => parseDuration(value))
-  .refine((ms) => Number.isFinite(ms) && ms > 0, {
-    message: "expected a positive duration: milliseconds as a number, or a string such as '30s', '5m', '500ms'",
-  });
+export const durationSchema = lazySchema(() =>
+  z
+    .union([z.number(), z.string()])
+    .transform((value) => parseDuration(value))
+    .refine((ms) => Number.isFinite(ms) && ms > 0, {
+      message: "expected a positive duration: milliseconds as a number, or a string such as '30s', '5m', '500ms'",
+    }),
+);
 
 /** The shortest period a heartbeat, a strategy or a drain may have. */
 export const MIN_PERIOD_MS = 100;
@@ -69,10 +71,12 @@ export const MIN_PERIOD_MS = 100;
  * least `MIN_PERIOD_MS`. Parsl's periods are seconds; ours are milliseconds, so a `1` written
  * to mean a second is refused here rather than run as a storm of 1 ms ticks.
  */
-export const periodSchema = durationSchema.refine((ms) => !(ms > 0) || ms >= MIN_PERIOD_MS, {
-  message:
-    `must be at least ${MIN_PERIOD_MS} ms: durations are milliseconds (a number) or strings with a unit, ` +
-    "so write '1s' for one second",
-  // Stop here: rules that compare periods (a threshold longer than its period) would only add noise.
-  abort: true,
-});
+export const periodSchema = lazySchema(() =>
+  durationSchema.refine((ms) => !(ms > 0) || ms >= MIN_PERIOD_MS, {
+    message:
+      `must be at least ${MIN_PERIOD_MS} ms: durations are milliseconds (a number) or strings with a unit, ` +
+      "so write '1s' for one second",
+    // Stop here: rules that compare periods (a threshold longer than its period) would only add noise.
+    abort: true,
+  }),
+);

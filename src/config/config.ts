@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { lazySchema, z } from '../common/zod.ts';
 import { ConfigError } from '../common/errors.ts';
 import { isExecutor, type Executor } from '../executors/executor.ts';
 import { MAIN_THREAD_EXECUTOR_LABEL } from '../executors/executor.ts';
@@ -43,76 +43,78 @@ export interface RetryTaskInfo {
  */
 export type RetryHandler = (error: unknown, task: RetryTaskInfo) => number;
 
-const configSchema = z
-  .object({
-    /** Where tasks run. @default [new ThreadPoolExecutor()] */
-    executors: z
-      .array(z.custom<Executor>(isExecutor, { message: 'expected an executor such as new ThreadPoolExecutor({...})' }))
-      .min(1)
-      .optional(),
-    /** Whether apps made with `{ cache: true }` reuse the outcome (result or error) of identical calls within the run. @default true */
-    appCache: z.boolean().default(true),
-    /** How many times a failed task is tried again. @default 0 */
-    retries: z.number().int().min(0).default(0),
-    /**
-     * Weighs each failure against `retries` (Parsl's `retry_handler`): consulted on every failure,
-     * also with `retries: 0`; the task is tried again while the summed costs stay within `retries`.
-     * A handler that throws fails the task with its error (the app's error as its `cause`).
-     * @default none: every failure costs 1
-     */
-    retryHandler: z.custom<RetryHandler>((v) => typeof v === 'function', { message: 'expected a function (error, task) => cost' }).optional(),
-    /**
-     * What leaving an `await using` scope does: `cleanup` stops at once and fails what is still
-     * outstanding, `wait` first waits for outstanding tasks, `skip` does nothing.
-     * @default 'cleanup'
-     */
-    exitMode: z.enum(['cleanup', 'wait', 'skip']).default('cleanup'),
-    /**
-     * How executors with blocks scale: `simple` submits blocks for outstanding work (up to
-     * `maxBlocks`, by `parallelism`) and cancels blocks idle longer than `maxIdleTime` (down
-     * to `minBlocks`); `none` keeps the `initBlocks` it started with.
-     * @default 'simple'
-     */
-    strategy: z.enum(['simple', 'none']).default('simple'),
-    /** How often the strategy looks at the work. @default '5s' */
-    strategyPeriod: periodSchema.default(5_000),
-    /** How long a block may sit idle before the strategy cancels it. @default '120s' */
-    maxIdleTime: durationSchema.default(120_000),
-    /**
-     * Where each run gets its numbered directory (`runinfo/000`, …): checkpoint, task logs, submit
-     * scripts, NATS store. @default $PARSL_TS_RUN_DIR, else 'runinfo'
-     */
-    runDir: z.string().min(1).optional(),
-    /**
-     * When results of cached apps are written to `<run dir>/checkpoint/` (Parsl's checkpoint_mode):
-     * `task_exit` before each future resolves, `periodic` every `checkpointPeriod`, `dfk_exit` at
-     * cleanup, `manual` on `dfk().checkpoint()`. @default none
-     */
-    checkpointMode: z.enum(['task_exit', 'periodic', 'dfk_exit', 'manual']).optional(),
-    /** How often `periodic` checkpoints are written: ms, `'30m'`, or Parsl's `'HH:MM:SS'`. @default '30m' */
-    checkpointPeriod: periodSchema.default(30 * 60_000),
-    /**
-     * Resume a run that ended (or was killed) before its tasks were done: `'latest'` (the newest
-     * run of `runDir`) or a run directory. The run goes on in that directory: calls whose results
-     * are in its checkpoint end `memo_done` without running, calls still running on its HTEX
-     * blocks are adopted. With it, `checkpointMode` defaults to `'task_exit'` and every app is
-     * cached unless it says `cache: false`. `parsl-ts run --resume` sets it for every kernel.
-     * @default none
-     */
-    resume: z.string().min(1).optional(),
-    /** Earlier checkpoints whose results cached calls reuse: see `getAllCheckpoints()`, `getLastCheckpoint()`. @default [] */
-    checkpointFiles: z.array(z.string().min(1)).default([]),
-    /** Records the run in an SQLite database (Parsl's schema) that `parsl-ts monitor` shows. @default none */
-    // By class name too: a config module may load another copy of parsl-ts (`parsl-ts run --config`).
-    monitoring: z
-      .custom<MonitoringHub>((v) => v instanceof MonitoringHub || (v as object | null)?.constructor?.name === 'MonitoringHub', {
-        message: 'expected new MonitoringHub({...})',
-      })
-      .optional(),
-    /** One live progress line (done, running, pending, failed, rate, ETA) while tasks run. @default on when stdout is a terminal */
-    progress: z.boolean().optional(),
-  })
-  .strict();
+const configSchema = lazySchema(() =>
+  z
+    .object({
+      /** Where tasks run. @default [new ThreadPoolExecutor()] */
+      executors: z
+        .array(z.custom<Executor>(isExecutor, { message: 'expected an executor such as new ThreadPoolExecutor({...})' }))
+        .min(1)
+        .optional(),
+      /** Whether apps made with `{ cache: true }` reuse the outcome (result or error) of identical calls within the run. @default true */
+      appCache: z.boolean().default(true),
+      /** How many times a failed task is tried again. @default 0 */
+      retries: z.number().int().min(0).default(0),
+      /**
+       * Weighs each failure against `retries` (Parsl's `retry_handler`): consulted on every failure,
+       * also with `retries: 0`; the task is tried again while the summed costs stay within `retries`.
+       * A handler that throws fails the task with its error (the app's error as its `cause`).
+       * @default none: every failure costs 1
+       */
+      retryHandler: z.custom<RetryHandler>((v) => typeof v === 'function', { message: 'expected a function (error, task) => cost' }).optional(),
+      /**
+       * What leaving an `await using` scope does: `cleanup` stops at once and fails what is still
+       * outstanding, `wait` first waits for outstanding tasks, `skip` does nothing.
+       * @default 'cleanup'
+       */
+      exitMode: z.enum(['cleanup', 'wait', 'skip']).default('cleanup'),
+      /**
+       * How executors with blocks scale: `simple` submits blocks for outstanding work (up to
+       * `maxBlocks`, by `parallelism`) and cancels blocks idle longer than `maxIdleTime` (down
+       * to `minBlocks`); `none` keeps the `initBlocks` it started with.
+       * @default 'simple'
+       */
+      strategy: z.enum(['simple', 'none']).default('simple'),
+      /** How often the strategy looks at the work. @default '5s' */
+      strategyPeriod: periodSchema.default(5_000),
+      /** How long a block may sit idle before the strategy cancels it. @default '120s' */
+      maxIdleTime: durationSchema.default(120_000),
+      /**
+       * Where each run gets its numbered directory (`runinfo/000`, …): checkpoint, task logs, submit
+       * scripts, NATS store. @default $PARSL_TS_RUN_DIR, else 'runinfo'
+       */
+      runDir: z.string().min(1).optional(),
+      /**
+       * When results of cached apps are written to `<run dir>/checkpoint/` (Parsl's checkpoint_mode):
+       * `task_exit` before each future resolves, `periodic` every `checkpointPeriod`, `dfk_exit` at
+       * cleanup, `manual` on `dfk().checkpoint()`. @default none
+       */
+      checkpointMode: z.enum(['task_exit', 'periodic', 'dfk_exit', 'manual']).optional(),
+      /** How often `periodic` checkpoints are written: ms, `'30m'`, or Parsl's `'HH:MM:SS'`. @default '30m' */
+      checkpointPeriod: periodSchema.default(30 * 60_000),
+      /**
+       * Resume a run that ended (or was killed) before its tasks were done: `'latest'` (the newest
+       * run of `runDir`) or a run directory. The run goes on in that directory: calls whose results
+       * are in its checkpoint end `memo_done` without running, calls still running on its HTEX
+       * blocks are adopted. With it, `checkpointMode` defaults to `'task_exit'` and every app is
+       * cached unless it says `cache: false`. `parsl-ts run --resume` sets it for every kernel.
+       * @default none
+       */
+      resume: z.string().min(1).optional(),
+      /** Earlier checkpoints whose results cached calls reuse: see `getAllCheckpoints()`, `getLastCheckpoint()`. @default [] */
+      checkpointFiles: z.array(z.string().min(1)).default([]),
+      /** Records the run in an SQLite database (Parsl's schema) that `parsl-ts monitor` shows. @default none */
+      // By class name too: a config module may load another copy of parsl-ts (`parsl-ts run --config`).
+      monitoring: z
+        .custom<MonitoringHub>((v) => v instanceof MonitoringHub || (v as object | null)?.constructor?.name === 'MonitoringHub', {
+          message: 'expected new MonitoringHub({...})',
+        })
+        .optional(),
+      /** One live progress line (done, running, pending, failed, rate, ETA) while tasks run. @default on when stdout is a terminal */
+      progress: z.boolean().optional(),
+    })
+    .strict(),
+);
 
 /**
  * Config options as the user gives them.

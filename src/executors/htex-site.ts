@@ -18,7 +18,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { z } from 'zod';
+import { lazySchema, z } from '../common/zod.ts';
 import { periodSchema } from '../common/validate.ts';
 import { natsConnectionShape } from '../nats/connection.ts';
 import type { SiteCredential } from '../nats/leaf.ts';
@@ -26,16 +26,16 @@ import type { SiteCredential } from '../nats/leaf.ts';
 /** How long a pinned task waits for its site's return. @default '10m' */
 export const DEFAULT_SITE_LOST_TIMEOUT_MS = 600_000;
 
-const login = z
+const login = lazySchema(() => z
   .object({
     /** The NATS user name. */
     user: z.string().min(1),
     /** Its password. */
     password: z.string().min(1),
   })
-  .strict();
+  .strict());
 
-const credentialSchema = z
+const credentialSchema = lazySchema(() => z
   .object({
     /** The site this credential belongs to (must equal the site's `name`). */
     site: z.string(),
@@ -46,11 +46,11 @@ const credentialSchema = z
     /** The blocks' login on the leaf's client port. @default none (older credentials) */
     blocks: login.optional(),
   })
-  .strict();
+  .strict());
 
-const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/, { message: "expected 'HOST:PORT', e.g. '0.0.0.0:7422'" });
+const hostPort = lazySchema(() => z.string().regex(/^[^\s:]+:\d{1,5}$/, { message: "expected 'HOST:PORT', e.g. '0.0.0.0:7422'" }));
 
-export const siteSchema = z
+export const siteSchema = lazySchema(() => z
   .object({
     /** The site: its JetStream domain and its account at the hub. A letter, then letters, digits, '_' or '-'. */
     name: z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,31}$/, {
@@ -123,7 +123,7 @@ export const siteSchema = z
   .refine((s) => s.credential === undefined || s.credential.site === s.name, {
     message: 'is the credential of another site',
     path: ['credential', 'site'],
-  });
+  }));
 
 export type SiteOptions = z.input<typeof siteSchema>;
 

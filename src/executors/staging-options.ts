@@ -3,10 +3,10 @@
  * staging providers move a task's `File`s (the first that can stage a file does), and where
  * the local copies live.
  */
-import { z } from 'zod';
+import { lazySchema, z } from '../common/zod.ts';
 import type { StagingProvider } from '../staging/provider.ts';
 
-const stagingProviderSchema = z.custom<StagingProvider>(
+const stagingProviderSchema = lazySchema(() => z.custom<StagingProvider>(
   (v) =>
     typeof v === 'object' &&
     v !== null &&
@@ -16,10 +16,10 @@ const stagingProviderSchema = z.custom<StagingProvider>(
     message:
       'expected a staging provider (canStageIn, canStageOut, stageIn, stageOut and inTask), such as new HTTPSeparateTaskStaging()',
   },
-);
+));
 
 /** Fields spread into an executor's zod object. */
-export const stagingOptionsShape = {
+export const stagingOptionsShape = lazySchema(() => ({
   /**
    * Staging providers, in order: the first whose `canStageIn` / `canStageOut` accepts a file
    * stages it. Parsl's `storage_access`.
@@ -33,7 +33,7 @@ export const stagingOptionsShape = {
    * @default `<run directory>/staging`
    */
   workingDir: z.string().min(1).optional(),
-};
+}));
 
 /** What the DFK reads of an executor for staging. */
 export interface ExecutorStagingOptions {

@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { z } from 'zod';
+import { lazySchema, z } from '../common/zod.ts';
 import { parseOptions } from '../common/validate.ts';
 import { stagingOptionsShape } from './staging-options.ts';
 import { brandExecutor, type Executor } from './executor.ts';
@@ -7,29 +7,31 @@ import { brandExecutor, type Executor } from './executor.ts';
 /** @default 'threads' */
 export const DEFAULT_THREAD_EXECUTOR_LABEL = 'threads';
 
-const threadExecutorSchema = z
-  .object({
-    /** Name apps use in `executors: [...]`. @default 'threads' */
-    label: z.string().min(1).default(DEFAULT_THREAD_EXECUTOR_LABEL),
-    /** Worker threads, each running one task at a time. @default os.availableParallelism() */
-    maxThreads: z.number().int().positive().max(1024).optional(),
-    ...stagingOptionsShape,
-    /** Memory bounds of each worker thread; a thread that exceeds them is replaced. @default none: Node.js's own limits */
-    resourceLimits: z
-      .object({
-        /** Node's `maxOldGenerationSizeMb` of each worker. @default Node.js's */
-        maxOldGenerationSizeMb: z.number().positive().optional(),
-        /** Node's `maxYoungGenerationSizeMb` of each worker. @default Node.js's */
-        maxYoungGenerationSizeMb: z.number().positive().optional(),
-        /** Node's `codeRangeSizeMb` of each worker. @default Node.js's */
-        codeRangeSizeMb: z.number().positive().optional(),
-        /** Node's `stackSizeMb` of each worker. @default Node.js's (4) */
-        stackSizeMb: z.number().positive().optional(),
-      })
-      .strict()
-      .optional(),
-  })
-  .strict();
+const threadExecutorSchema = lazySchema(() =>
+  z
+    .object({
+      /** Name apps use in `executors: [...]`. @default 'threads' */
+      label: z.string().min(1).default(DEFAULT_THREAD_EXECUTOR_LABEL),
+      /** Worker threads, each running one task at a time. @default os.availableParallelism() */
+      maxThreads: z.number().int().positive().max(1024).optional(),
+      ...stagingOptionsShape,
+      /** Memory bounds of each worker thread; a thread that exceeds them is replaced. @default none: Node.js's own limits */
+      resourceLimits: z
+        .object({
+          /** Node's `maxOldGenerationSizeMb` of each worker. @default Node.js's */
+          maxOldGenerationSizeMb: z.number().positive().optional(),
+          /** Node's `maxYoungGenerationSizeMb` of each worker. @default Node.js's */
+          maxYoungGenerationSizeMb: z.number().positive().optional(),
+          /** Node's `codeRangeSizeMb` of each worker. @default Node.js's */
+          codeRangeSizeMb: z.number().positive().optional(),
+          /** Node's `stackSizeMb` of each worker. @default Node.js's (4) */
+          stackSizeMb: z.number().positive().optional(),
+        })
+        .strict()
+        .optional(),
+    })
+    .strict(),
+);
 
 /**
  * Options of `ThreadPoolExecutor`, as the user gives them.

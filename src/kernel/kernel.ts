@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { start, stop, type Ref } from 'nact';
-import { send } from '../actors/actor.ts';
+import type { Ref } from 'nact';
+import { send, startActorSystem, stopActor } from '../actors/actor.ts';
 import { setCurrentKernel, peekCurrentKernel, type Submitter } from '../apps/current-kernel.ts';
 import { spawnDfk, type ToDfk } from '../actors/dfk.ts';
 import type { BashSpec, StreamSpec } from '../wire/protocol.ts';
@@ -96,7 +96,7 @@ export class DataFlowKernel implements Submitter, AsyncDisposable {
     this.config = config;
     this.runId = randomUUID();
     this.#tids = new TaskIds(this.run);
-    this.#system = start();
+    this.#system = startActorSystem();
     this.#control = { cancel: (future, reason) => this.#cancel(future, reason) };
     this.#staging = new StagingPlanner(config.executors, this.run, (app, args) => this.submit(app, args));
     this.#unwatchDriverEnd = watchDriverEnd(this);
@@ -227,7 +227,7 @@ export class DataFlowKernel implements Submitter, AsyncDisposable {
     this.#closed = (async () => {
       this.#flushSubmissions();
       await new Promise<void>((done) => send(this.#dfk, { type: 'shutdown', done }));
-      stop(this.#system);
+      stopActor(this.#system);
       this.#progress?.close();
       this.#unwatchDriverEnd();
       this.#holdProcess(false);

@@ -1,6 +1,6 @@
 import type { TaskState } from '../apps/task-states.ts';
 import type { Config } from '../config/config.ts';
-import { ProgressLine, type ProgressCounts } from '../monitoring/progress.ts';
+import type { ProgressCounts, ProgressLine } from '../monitoring/progress.ts';
 
 /** How often the line reads the counts: a few times a second (ProgressLine throttles redraws too). */
 const PROGRESS_PERIOD_MS = 250;
@@ -19,14 +19,26 @@ export interface RunProgress {
  */
 export function startProgress(config: Config, counts: () => Partial<Record<TaskState, number>>): RunProgress | undefined {
   if (!config.progress || process.stdout.isTTY !== true) return undefined;
-  const line = new ProgressLine({ stream: process.stdout });
-  const update = (): void => line.update(progressCounts(counts()));
+  // The line's module loads log-update and its ~20 modules (~40 ms): only for runs that show it,
+  // and not before `load()` returns. A run that closes before it has loaded draws its final line then.
+  let line: ProgressLine | undefined;
+  let closed = false;
+  const update = (): void => line?.update(progressCounts(counts()));
   const timer = setInterval(update, PROGRESS_PERIOD_MS).unref();
+  import('../monitoring/progress.ts').then(
+    (module) => {
+      line = new module.ProgressLine({ stream: process.stdout });
+      update();
+      if (closed) line.close();
+    },
+    (error: unknown) => process.emitWarning(`parsl-ts: no progress line: ${String(error)}`),
+  );
   return {
     close() {
       clearInterval(timer);
+      closed = true;
       update();
-      line.close();
+      line?.close();
     },
   };
 }

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { lazySchema, z } from '../common/zod.ts';
 import { durationSchema, parseOptions } from '../common/validate.ts';
 import { parseLoggingEndpoint } from './endpoint.ts';
 
@@ -31,25 +31,27 @@ export interface MonitoringHubOptions {
 /** Parsl's default resource sampling interval. */
 export const DEFAULT_RESOURCE_INTERVAL_MS = 30_000;
 
-const schema = z
-  .object({
-    loggingEndpoint: z
-      .string()
-      .superRefine((value, ctx) => {
-        try {
-          parseLoggingEndpoint(value);
-        } catch (error) {
-          // The ConfigError's message without its path prefix: parseOptions adds the path.
-          ctx.addIssue({ code: 'custom', message: (error as Error).message.replace(/^monitoring\.loggingEndpoint: /, '') });
-        }
-      })
-      .optional(),
-    workflowName: z.string().min(1).optional(),
-    workflowVersion: z.string().min(1).optional(),
-    resourceMonitoringEnabled: z.boolean().optional(),
-    resourceMonitoringInterval: durationSchema.optional(),
-  })
-  .strict();
+const schema = lazySchema(() =>
+  z
+    .object({
+      loggingEndpoint: z
+        .string()
+        .superRefine((value, ctx) => {
+          try {
+            parseLoggingEndpoint(value);
+          } catch (error) {
+            // The ConfigError's message without its path prefix: parseOptions adds the path.
+            ctx.addIssue({ code: 'custom', message: (error as Error).message.replace(/^monitoring\.loggingEndpoint: /, '') });
+          }
+        })
+        .optional(),
+      workflowName: z.string().min(1).optional(),
+      workflowVersion: z.string().min(1).optional(),
+      resourceMonitoringEnabled: z.boolean().optional(),
+      resourceMonitoringInterval: durationSchema.optional(),
+    })
+    .strict(),
+);
 
 /**
  * Turns monitoring on (`new Config({ monitoring: new MonitoringHub({...}) })`): every task,

@@ -1,27 +1,28 @@
 import { readFileSync } from 'node:fs';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { z } from 'zod';
+import { lazySchema, z } from '../common/zod.ts';
 
 /** Fields of the NATS connection options. */
-export const natsConnectionShape = {
-  /** Server URLs, e.g. `nats://login1:4222`. */
-  servers: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
-  /** User and password login. */
-  user: z.string().min(1).optional(),
-  /** The password of `user`. */
-  password: z.string().min(1).optional(),
-  /** Token login. */
-  token: z.string().min(1).optional(),
-  /** NKey login: the seed (starts with `SU`). */
-  nkeySeed: z.string().min(1).optional(),
-  /** JWT login: a `.creds` file. */
-  credsFile: z.string().min(1).optional(),
-  /** TLS: files of the CA, and of a client certificate and key for mutual TLS. */
-  tls: z
-    .object({ caFile: z.string().optional(), certFile: z.string().optional(), keyFile: z.string().optional() })
-    .strict()
-    .optional(),
-};
+export const natsConnectionShape = lazySchema(() =>
+  ({
+    /** Server URLs, e.g. `nats://login1:4222`. */
+    servers: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+    /** User and password login. */
+    user: z.string().min(1).optional(),
+    password: z.string().min(1).optional(),
+    /** Token login. */
+    token: z.string().min(1).optional(),
+    /** NKey login: the seed (starts with `SU`). */
+    nkeySeed: z.string().min(1).optional(),
+    /** JWT login: a `.creds` file. */
+    credsFile: z.string().min(1).optional(),
+    /** TLS: files of the CA, and of a client certificate and key for mutual TLS. */
+    tls: z
+      .object({ caFile: z.string().optional(), certFile: z.string().optional(), keyFile: z.string().optional() })
+      .strict()
+      .optional(),
+  }),
+);
 
 type Credentials = { user?: string | undefined; password?: string | undefined; token?: string | undefined; nkeySeed?: string | undefined; credsFile?: string | undefined };
 
@@ -38,7 +39,7 @@ export function withCredentialRules<S extends z.ZodType<Credentials>>(schema: S)
 }
 
 /** How to reach and log in to a NATS server: what the DFK uses, and what blocks are given. */
-export const natsConnectionSchema = withCredentialRules(z.object(natsConnectionShape).strict());
+export const natsConnectionSchema = lazySchema(() => withCredentialRules(z.object(natsConnectionShape).strict()));
 
 export type NatsConnectionOptions = z.output<typeof natsConnectionSchema>;
 

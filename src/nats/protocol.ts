@@ -4,7 +4,7 @@
  * message that fails is rejected and logged, and never kills its receiver.
  */
 import { deserialize, serialize } from 'node:v8';
-import { z } from 'zod';
+import { lazySchema, z } from '../common/zod.ts';
 import { ParslError, type SerializedError } from '../common/errors.ts';
 
 /** Bumped whenever a message changes shape; a block of another protocol is refused. */
@@ -51,82 +51,94 @@ function safeToken(value: string): string {
   return value.replace(/[^A-Za-z0-9_-]/g, '_');
 }
 
-const serializedError: z.ZodType<SerializedError> = z.lazy(() =>
+const serializedError: z.ZodType<SerializedError> = lazySchema(() =>
+  z.lazy(() =>
+    z
+      .object({
+        name: z.string(),
+        message: z.string(),
+        stack: z.string().optional(),
+        cause: z.union([serializedError, z.object({ value: z.unknown() })]).optional(),
+        props: z.record(z.string(), z.unknown()).optional(),
+      })
+      .strict(),
+  ),
+);
+
+const functionRef = lazySchema(() =>
+  z.discriminatedUnion('kind', [
+    z
+      .object({
+        kind: z.literal('source'),
+        name: z.string(),
+        source: z.string(),
+        imports: z
+          .object({
+            from: z.string(),
+            bindings: z.array(z.object({ local: z.string(), specifier: z.string(), imported: z.string() }).strict()),
+          })
+          .strict()
+          .optional(),
+      })
+      .strict(),
+    z.object({ kind: z.literal('module'), name: z.string(), module: z.string(), exportName: z.string() }).strict(),
+  ]),
+);
+
+const streamSpec = lazySchema(() => z.object({ path: z.string(), mode: z.enum(['w', 'a']) }).strict());
+
+const wireTask = lazySchema(() =>
   z
     .object({
-      name: z.string(),
-      message: z.string(),
-      stack: z.string().optional(),
-      cause: z.union([serializedError, z.object({ value: z.unknown() })]).optional(),
-      props: z.record(z.string(), z.unknown()).optional(),
+      taskId: z.number().int().nonnegative(),
+      attempt: z.number().int().positive(),
+      kind: z.enum(['python', 'bash']),
+      fnId: z.number().int(),
+      args: z.array(z.unknown()),
+      walltimeMs: z.number().positive().optional(),
+      bash: z.object({ stdout: streamSpec.optional(), stderr: streamSpec.optional(), outputs: z.array(z.string()) }).strict().optional(),
     })
     .strict(),
 );
 
-const functionRef = z.discriminatedUnion('kind', [
-  z
-    .object({
-      kind: z.literal('source'),
-      name: z.string(),
-      source: z.string(),
-      imports: z
-        .object({
-          from: z.string(),
-          bindings: z.array(z.object({ local: z.string(), specifier: z.string(), imported: z.string() }).strict()),
-        })
-        .strict()
-        .optional(),
-    })
-    .strict(),
-  z.object({ kind: z.literal('module'), name: z.string(), module: z.string(), exportName: z.string() }).strict(),
-]);
-
-const streamSpec = z.object({ path: z.string(), mode: z.enum(['w', 'a']) }).strict();
-
-const wireTask = z
-  .object({
-    taskId: z.number().int().nonnegative(),
-    attempt: z.number().int().positive(),
-    kind: z.enum(['python', 'bash']),
-    fnId: z.number().int(),
-    args: z.array(z.unknown()),
-    walltimeMs: z.number().positive().optional(),
-    bash: z.object({ stdout: streamSpec.optional(), stderr: streamSpec.optional(), outputs: z.array(z.string()) }).strict().optional(),
-  })
-  .strict();
-
-const wireOutcome = z.union([
-  z.object({ taskId: z.number().int(), attempt: z.number().int(), ok: z.literal(true), value: z.unknown() }).strict(),
-  z.object({ taskId: z.number().int(), attempt: z.number().int(), ok: z.literal(false), error: serializedError }).strict(),
-]);
+const wireOutcome = lazySchema(() =>
+  z.union([
+    z.object({ taskId: z.number().int(), attempt: z.number().int(), ok: z.literal(true), value: z.unknown() }).strict(),
+    z.object({ taskId: z.number().int(), attempt: z.number().int(), ok: z.literal(false), error: serializedError }).strict(),
+  ]),
+);
 
 /** DFK → blocks, on the task work queue: a batch of tries and the functions they need. */
-export const taskBatchSchema = z
-  .object({
-    v: z.literal(PROTOCOL_VERSION),
-    kind: z.literal('tasks'),
-    functions: z.array(z.object({ id: z.number().int(), ref: functionRef }).strict()),
-    tasks: z.array(wireTask).min(1),
-  })
-  .strict();
-
-/** Blocks → DFK, on the results stream. */
-export const blockReportSchema = z.discriminatedUnion('kind', [
-  z.object({ v: z.literal(PROTOCOL_VERSION), kind: z.literal('results'), blockId: z.string(), outcomes: z.array(wireOutcome) }).strict(),
+export const taskBatchSchema = lazySchema(() =>
   z
     .object({
       v: z.literal(PROTOCOL_VERSION),
-      kind: z.literal('claimed'),
-      blockId: z.string(),
-      /** Stream sequence of the task batch, so the DFK can withdraw it if the block is lost. */
-      seq: z.number().int(),
-      tasks: z.array(z.object({ taskId: z.number().int(), attempt: z.number().int() }).strict()),
+      kind: z.literal('tasks'),
+      functions: z.array(z.object({ id: z.number().int(), ref: functionRef }).strict()),
+      tasks: z.array(wireTask).min(1),
     })
     .strict(),
-  z
-    .object({ v: z.literal(PROTOCOL_VERSION), kind: z.literal('running'), blockId: z.string(), taskId: z.number().int(), attempt: z.number().int() })
-    .strict(),
-]);
+);
+
+/** Blocks → DFK, on the results stream. */
+export const blockReportSchema = lazySchema(() =>
+  z.discriminatedUnion('kind', [
+    z.object({ v: z.literal(PROTOCOL_VERSION), kind: z.literal('results'), blockId: z.string(), outcomes: z.array(wireOutcome) }).strict(),
+    z
+      .object({
+        v: z.literal(PROTOCOL_VERSION),
+        kind: z.literal('claimed'),
+        blockId: z.string(),
+        /** Stream sequence of the task batch, so the DFK can withdraw it if the block is lost. */
+        seq: z.number().int(),
+        tasks: z.array(z.object({ taskId: z.number().int(), attempt: z.number().int() }).strict()),
+      })
+      .strict(),
+    z
+      .object({ v: z.literal(PROTOCOL_VERSION), kind: z.literal('running'), blockId: z.string(), taskId: z.number().int(), attempt: z.number().int() })
+      .strict(),
+  ]),
+);
 
 /** A block's answer to a batch sent straight to it. */
 export const DIRECT_ACCEPTED = 'accepted';
@@ -135,61 +147,67 @@ export const BLOCK_CONSUMER = 'blocks';
 export const DIRECT_BUSY = 'busy';
 
 /** A block → DFK registration request. */
-export const registrationSchema = z
-  .object({
-    protocolVersion: z.number().int(),
-    packageVersion: z.string(),
-    blockId: z.string(),
-    host: z.string(),
-    pid: z.number().int(),
-    workers: z.number().int().positive(),
-    /** The node, for the monitoring database's node table. */
-    cpuCount: z.number().int().positive().optional(),
-    totalMemory: z.number().nonnegative().optional(),
-    runtimeVersion: z.string().optional(),
-  })
-  .strict();
-
-/** The DFK's answer to a registration. */
-export const registrationReplySchema = z.union([
+export const registrationSchema = lazySchema(() =>
   z
     .object({
-      ok: z.literal(true),
-      heartbeatPeriodMs: z.number(),
-      heartbeatThresholdMs: z.number(),
-      /** Monitoring is on with resource sampling: sample running tries this often (ms). */
-      resourceMonitoringIntervalMs: z.number().positive().optional(),
+      protocolVersion: z.number().int(),
+      packageVersion: z.string(),
+      blockId: z.string(),
+      host: z.string(),
+      pid: z.number().int(),
+      workers: z.number().int().positive(),
+      /** The node, for the monitoring database's node table. */
+      cpuCount: z.number().int().positive().optional(),
+      totalMemory: z.number().nonnegative().optional(),
+      runtimeVersion: z.string().optional(),
     })
     .strict(),
-  z.object({ ok: z.literal(false), error: z.string() }).strict(),
-]);
+);
+
+/** The DFK's answer to a registration. */
+export const registrationReplySchema = lazySchema(() =>
+  z.union([
+    z
+      .object({
+        ok: z.literal(true),
+        heartbeatPeriodMs: z.number(),
+        heartbeatThresholdMs: z.number(),
+        /** Monitoring is on with resource sampling: sample running tries this often (ms). */
+        resourceMonitoringIntervalMs: z.number().positive().optional(),
+      })
+      .strict(),
+    z.object({ ok: z.literal(false), error: z.string() }).strict(),
+  ]),
+);
 
 /**
  * What one worker thread of a block reports of itself, asked through its control plane
  * (comlink); `busy` when it did not answer in time (busy in synchronous code).
  */
-export const workerSampleSchema = z.union([
-  z
-    .object({
-      workerId: z.string(),
-      heapUsed: z.number(),
-      heapTotal: z.number(),
-      rss: z.number(),
-      busyMs: z.number(),
-      running: z.object({ taskId: z.number().int(), attempt: z.number().int() }).strict().optional(),
-      /** The process group of the bash command the running try waits on. */
-      childPid: z.number().int().positive().optional(),
-    })
-    .strict(),
-  z.object({ workerId: z.string(), busy: z.literal(true) }).strict(),
-]);
+export const workerSampleSchema = lazySchema(() =>
+  z.union([
+    z
+      .object({
+        workerId: z.string(),
+        heapUsed: z.number(),
+        heapTotal: z.number(),
+        rss: z.number(),
+        busyMs: z.number(),
+        running: z.object({ taskId: z.number().int(), attempt: z.number().int() }).strict().optional(),
+        /** The process group of the bash command the running try waits on. */
+        childPid: z.number().int().positive().optional(),
+      })
+      .strict(),
+    z.object({ workerId: z.string(), busy: z.literal(true) }).strict(),
+  ]),
+);
 
 /**
  * One resource sample of the process that runs a try on a block: the bash command of a bash
  * app, or the block manager's process for a function (its worker threads share it). `final`
  * marks the sample taken when the try ended.
  */
-export const resourceSampleSchema = z
+export const resourceSampleSchema = lazySchema(() => z
   .object({
     taskId: z.number().int(),
     attempt: z.number().int(),
@@ -206,28 +224,32 @@ export const resourceSampleSchema = z
     childrenCount: z.number().int().optional(),
     status: z.string().optional(),
   })
-  .strict();
+  .strict());
 
 /** A block's resource samples, on the monitor subject. */
-export const resourceReportSchema = z.object({ blockId: z.string(), samples: z.array(resourceSampleSchema) }).strict();
+export const resourceReportSchema = lazySchema(() => z.object({ blockId: z.string(), samples: z.array(resourceSampleSchema) }).strict());
 
 /** A block's heartbeat; `workers` is the latest sample of its worker threads. */
-export const blockHeartbeatSchema = z
-  .object({ blockId: z.string(), inFlight: z.number().int(), at: z.number(), workers: z.array(workerSampleSchema).optional() })
-  .strict();
+export const blockHeartbeatSchema = lazySchema(() =>
+  z
+    .object({ blockId: z.string(), inFlight: z.number().int(), at: z.number(), workers: z.array(workerSampleSchema).optional() })
+    .strict(),
+);
 
 /** DFK → one block: drain, shut down, or cancel one try (off its queue, or stopped on its worker). */
-export const controlSchema = z.union([
-  z.object({ type: z.enum(['drain', 'shutdown']) }).strict(),
-  z.object({ type: z.literal('cancel'), taskId: z.number().int(), attempt: z.number().int() }).strict(),
-]);
+export const controlSchema = lazySchema(() =>
+  z.union([
+    z.object({ type: z.enum(['drain', 'shutdown']) }).strict(),
+    z.object({ type: z.literal('cancel'), taskId: z.number().int(), attempt: z.number().int() }).strict(),
+  ]),
+);
 
 /**
  * Block → DFK, for a batch JetStream delivers again (its ack wait ended, or a restarted server
  * lost the ack): the DFK answers with the tries it still waits for, and only those run, so a
  * try whose result the DFK has is never run twice.
  */
-export const wantedSchema = z.object({ blockId: z.string().optional(), tries: z.array(z.object({ taskId: z.number().int(), attempt: z.number().int() }).strict()) }).strict();
+export const wantedSchema = lazySchema(() => z.object({ blockId: z.string().optional(), tries: z.array(z.object({ taskId: z.number().int(), attempt: z.number().int() }).strict()) }).strict());
 
 export type WantedMessage = z.infer<typeof wantedSchema>;
 export type TaskBatchMessage = z.infer<typeof taskBatchSchema>;

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { lazySchema, z } from '../common/zod.ts';
 import { ConfigError } from '../common/errors.ts';
 import { parseOptions } from '../common/validate.ts';
 import type { Channel } from './channels/channel.ts';
@@ -23,28 +23,30 @@ export interface AdHocHost {
   channel: Channel;
 }
 
-const adhocSchema = z
-  .object({
-    ...commonOptionsShape({ label: 'adhoc' }),
-    /** The machines, each reached through its own channel. One block per host at a time. */
-    hosts: z
-      .array(
-        z
-          .object({
-            /** The host's name, in job ids and logs. */
-            name: z.string().regex(/^[A-Za-z0-9._-]+$/, 'expected a host name of letters, digits, dots, dashes and underscores'),
-            /** How the host is reached. */
-            channel: channelSchema,
-          })
-          .strict(),
-      )
-      .min(1, 'expected at least one host'),
-    /** Not used: `hosts` gives one channel per host. @default none */
-    channel: z.undefined({ message: 'AdHocProvider takes one channel per host in hosts[].channel, not a channel option' }).optional(),
-    /** Most blocks at once. @default hosts.length */
-    maxBlocks: z.number().int().min(0).optional(),
-  })
-  .strict();
+const adhocSchema = lazySchema(() =>
+  z
+    .object({
+      ...commonOptionsShape({ label: 'adhoc' }),
+      /** The machines, each reached through its own channel. One block per host at a time. */
+      hosts: z
+        .array(
+          z
+            .object({
+              /** The host's name, in job ids and logs. */
+              name: z.string().regex(/^[A-Za-z0-9._-]+$/, 'expected a host name of letters, digits, dots, dashes and underscores'),
+              /** How the host is reached. */
+              channel: channelSchema,
+            })
+            .strict(),
+        )
+        .min(1, 'expected at least one host'),
+      /** Not used: `hosts` gives one channel per host. @default none */
+      channel: z.undefined({ message: 'AdHocProvider takes one channel per host in hosts[].channel, not a channel option' }).optional(),
+      /** Most blocks at once. @default hosts.length */
+      maxBlocks: z.number().int().min(0).optional(),
+    })
+    .strict(),
+);
 
 /**
  * AdHocProvider options as the user gives them.

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { lazySchema, z } from '../common/zod.ts';
 import { parseOptions } from '../common/validate.ts';
 import type { ExecResult } from './channels/channel.ts';
 import { ClusterProvider, type JobSpec, type StatusUpdate } from './cluster.ts';
@@ -22,17 +22,19 @@ export const COBALT_STATES: Readonly<Record<string, JobState>> = {
   dep_fail: 'failed',
 };
 
-const cobaltSchema = z
-  .object({
-    ...commonOptionsShape({ label: 'cobalt' }),
-    /** `-q`: the queue. @default none: the scheduler's default queue */
-    queue: z.string().min(1).optional(),
-    /** `-A`: the project charged. @default none: the user's default project */
-    project: z.string().min(1).optional(),
-    /** Parsl's name for `project`. @default none */
-    account: z.string().min(1).optional(),
-  })
-  .strict();
+const cobaltSchema = lazySchema(() =>
+  z
+    .object({
+      ...commonOptionsShape({ label: 'cobalt' }),
+      /** `-q`: the queue. @default none: the scheduler's default queue */
+      queue: z.string().min(1).optional(),
+      /** `-A`: the project charged. @default none: the user's default project */
+      project: z.string().min(1).optional(),
+      /** Parsl's name for `project`. @default none */
+      account: z.string().min(1).optional(),
+    })
+    .strict(),
+);
 
 /**
  * CobaltProvider options as the user gives them.

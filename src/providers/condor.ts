@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { lazySchema, z } from '../common/zod.ts';
 import { ConfigError } from '../common/errors.ts';
 import { parseOptions } from '../common/validate.ts';
 import type { ExecResult } from './channels/channel.ts';
@@ -20,23 +20,25 @@ export const CONDOR_STATES: Readonly<Record<string, JobState>> = {
   '7': 'held', // suspended
 };
 
-const condorSchema = z
-  .object({
-    ...commonOptionsShape({ label: 'condor' }),
-    /** `request_cpus` of each slot. @default 1 */
-    coresPerSlot: z.number().int().positive().default(1),
-    /** `request_memory` of each slot, in GB. @default none: the pool's default */
-    memPerSlot: z.number().positive().optional(),
-    /** Environment of the job (`environment = "…"` in the submit description). @default {} */
-    environment: z.record(z.string(), z.string()).default({}),
-    /** `+ProjectName`, for pools that account by project. @default none */
-    project: z.string().min(1).optional(),
-    /** `requirements` expression, e.g. `'OpSysMajorVer == 8'`. @default none */
-    requirements: z.string().min(1).optional(),
-    /** Files sent with the job (`transfer_input_files`). @default [] */
-    transferInputFiles: z.array(z.string().min(1)).default([]),
-  })
-  .strict();
+const condorSchema = lazySchema(() =>
+  z
+    .object({
+      ...commonOptionsShape({ label: 'condor' }),
+      /** `request_cpus` of each slot. @default 1 */
+      coresPerSlot: z.number().int().positive().default(1),
+      /** `request_memory` of each slot, in GB. @default none: the pool's default */
+      memPerSlot: z.number().positive().optional(),
+      /** Environment of the job (`environment = "…"` in the submit description). @default {} */
+      environment: z.record(z.string(), z.string()).default({}),
+      /** `+ProjectName`, for pools that account by project. @default none */
+      project: z.string().min(1).optional(),
+      /** `requirements` expression, e.g. `'OpSysMajorVer == 8'`. @default none */
+      requirements: z.string().min(1).optional(),
+      /** Files sent with the job (`transfer_input_files`). @default [] */
+      transferInputFiles: z.array(z.string().min(1)).default([]),
+    })
+    .strict(),
+);
 
 /**
  * CondorProvider options as the user gives them.

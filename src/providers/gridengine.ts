@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { lazySchema, z } from '../common/zod.ts';
 import { parseOptions } from '../common/validate.ts';
 import type { ExecResult } from './channels/channel.ts';
 import { ClusterProvider, type JobSpec, type StatusUpdate } from './cluster.ts';
@@ -74,15 +74,17 @@ export function qacctStatus(fields: Record<string, string>): StatusUpdate {
   return update;
 }
 
-const gridEngineSchema = z
-  .object({
-    ...commonOptionsShape({ label: 'gridengine' }),
-    /** `-q`: the queue. @default none: the scheduler's default queue */
-    queue: z.string().min(1).optional(),
-    /** `-pe <name> <slots>`: the parallel environment for blocks of more than one slot. @default none: one slot per block */
-    parallelEnvironment: z.string().min(1).optional(),
-  })
-  .strict();
+const gridEngineSchema = lazySchema(() =>
+  z
+    .object({
+      ...commonOptionsShape({ label: 'gridengine' }),
+      /** `-q`: the queue. @default none: the scheduler's default queue */
+      queue: z.string().min(1).optional(),
+      /** `-pe <name> <slots>`: the parallel environment for blocks of more than one slot. @default none: one slot per block */
+      parallelEnvironment: z.string().min(1).optional(),
+    })
+    .strict(),
+);
 
 /**
  * GridEngineProvider options as the user gives them.

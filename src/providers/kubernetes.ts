@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { lazySchema, z } from '../common/zod.ts';
 import { parseOptions } from '../common/validate.ts';
 import { BaseProvider, type StatusUpdate } from './cluster.ts';
 import { JobStatusError, SubmitError } from './errors.ts';
@@ -7,43 +7,45 @@ import { commonOptionsShape, resolveCommonOptions, type ResolvedProviderOptions,
 import { joinPosix } from './shell.ts';
 import { shellQuote } from '../common/shell-quote.ts';
 
-const quantity = z.union([z.number().positive(), z.string().min(1)]).transform(String);
+const quantity = lazySchema(() => z.union([z.number().positive(), z.string().min(1)]).transform(String));
 
-const kubernetesSchema = z
-  .object({
-    ...commonOptionsShape({ label: 'kubernetes' }),
-    /** One pod per block: a pod is one node. @default 1 */
-    nodesPerBlock: z.literal(1, { message: 'a Kubernetes block is one pod: nodesPerBlock must be 1' }).default(1),
-    /** The container image that runs the block's command (it needs bash). */
-    image: z.string().min(1),
-    /** Namespace of the pods. @default 'default' */
-    namespace: z.string().min(1).default('default'),
-    /** Prefix of pod names. @default 'parsl' */
-    podName: z
-      .string()
-      .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'expected a DNS-1123 label: lower-case letters, digits and dashes')
-      .max(30)
-      .default('parsl'),
-    /** CPU request of the container. @default '1' */
-    initCpu: quantity.default('1'),
-    /** CPU limit of the container. @default '1' */
-    maxCpu: quantity.default('1'),
-    /** Memory request of the container. @default '250Mi' */
-    initMem: quantity.default('250Mi'),
-    /** Memory limit of the container. @default '750Mi' */
-    maxMem: quantity.default('750Mi'),
-    /** Name of an image pull secret. @default none */
-    secret: z.string().min(1).optional(),
-    /** Service account the pods run as. @default none: the namespace's default */
-    serviceAccountName: z.string().min(1).optional(),
-    /** Persistent volume claims mounted in the container: `[claimName, mountPath]` pairs. @default [] */
-    persistentVolumes: z.array(z.tuple([z.string().min(1), z.string().min(1)])).default([]),
-    /** Labels added to every pod. @default {} */
-    extraLabels: z.record(z.string(), z.string()).default({}),
-    /** The kubectl command (a path, or with `--context …`/`--kubeconfig …`). @default 'kubectl' */
-    kubectl: z.string().min(1).default('kubectl'),
-  })
-  .strict();
+const kubernetesSchema = lazySchema(() =>
+  z
+    .object({
+      ...commonOptionsShape({ label: 'kubernetes' }),
+      /** One pod per block: a pod is one node. @default 1 */
+      nodesPerBlock: z.literal(1, { message: 'a Kubernetes block is one pod: nodesPerBlock must be 1' }).default(1),
+      /** The container image that runs the block's command (it needs bash). */
+      image: z.string().min(1),
+      /** Namespace of the pods. @default 'default' */
+      namespace: z.string().min(1).default('default'),
+      /** Prefix of pod names. @default 'parsl' */
+      podName: z
+        .string()
+        .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'expected a DNS-1123 label: lower-case letters, digits and dashes')
+        .max(30)
+        .default('parsl'),
+      /** CPU request of the container. @default '1' */
+      initCpu: quantity.default('1'),
+      /** CPU limit of the container. @default '1' */
+      maxCpu: quantity.default('1'),
+      /** Memory request of the container. @default '250Mi' */
+      initMem: quantity.default('250Mi'),
+      /** Memory limit of the container. @default '750Mi' */
+      maxMem: quantity.default('750Mi'),
+      /** Name of an image pull secret. @default none */
+      secret: z.string().min(1).optional(),
+      /** Service account the pods run as. @default none: the namespace's default */
+      serviceAccountName: z.string().min(1).optional(),
+      /** Persistent volume claims mounted in the container: `[claimName, mountPath]` pairs. @default [] */
+      persistentVolumes: z.array(z.tuple([z.string().min(1), z.string().min(1)])).default([]),
+      /** Labels added to every pod. @default {} */
+      extraLabels: z.record(z.string(), z.string()).default({}),
+      /** The kubectl command (a path, or with `--context …`/`--kubeconfig …`). @default 'kubectl' */
+      kubectl: z.string().min(1).default('kubectl'),
+    })
+    .strict(),
+);
 
 /**
  * KubernetesProvider options as the user gives them.

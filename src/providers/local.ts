@@ -1,11 +1,11 @@
-import { z } from 'zod';
+import { lazySchema, z } from '../common/zod.ts';
 import { parseOptions } from '../common/validate.ts';
 import type { Channel } from './channels/channel.ts';
 import { BackgroundProcessProvider } from './background.ts';
 import { SingleNodeLauncher } from './launchers/simple.ts';
 import { commonOptionsShape, resolveCommonOptions, type ResolvedProviderOptions } from './provider.ts';
 
-const localSchema = z.object({ ...commonOptionsShape({ label: 'local' }) }).strict();
+const localSchema = lazySchema(() => z.object({ ...commonOptionsShape({ label: 'local' }) }).strict());
 
 /**
  * LocalProvider options as the user gives them.

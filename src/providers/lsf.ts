@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { lazySchema, z } from '../common/zod.ts';
 import { ConfigError } from '../common/errors.ts';
 import { parseOptions } from '../common/validate.ts';
 import type { ExecResult } from './channels/channel.ts';
@@ -24,21 +24,23 @@ export const LSF_STATES: Readonly<Record<string, JobState>> = {
   UNKWN: 'unknown',
 };
 
-const lsfSchema = z
-  .object({
-    ...commonOptionsShape({ label: 'lsf' }),
-    /** `-q`: the queue. @default none: the scheduler's default queue */
-    queue: z.string().min(1).optional(),
-    /** `-P`: the project charged. @default none */
-    project: z.string().min(1).optional(),
-    /** Ask for whole nodes with `-nnodes` (CSM systems such as Summit); otherwise cores with `-n` and `span[ptile]`. @default true */
-    requestByNodes: z.boolean().default(true),
-    /** Cores per node; needed when `requestByNodes` is false. @default none */
-    coresPerNode: z.number().int().positive().optional(),
-    /** Submit with `bsub < script` (LSF reads `#BSUB` lines from stdin only on some versions) instead of `bsub script`. @default false */
-    bsubRedirection: z.boolean().default(false),
-  })
-  .strict();
+const lsfSchema = lazySchema(() =>
+  z
+    .object({
+      ...commonOptionsShape({ label: 'lsf' }),
+      /** `-q`: the queue. @default none: the scheduler's default queue */
+      queue: z.string().min(1).optional(),
+      /** `-P`: the project charged. @default none */
+      project: z.string().min(1).optional(),
+      /** Ask for whole nodes with `-nnodes` (CSM systems such as Summit); otherwise cores with `-n` and `span[ptile]`. @default true */
+      requestByNodes: z.boolean().default(true),
+      /** Cores per node; needed when `requestByNodes` is false. @default none */
+      coresPerNode: z.number().int().positive().optional(),
+      /** Submit with `bsub < script` (LSF reads `#BSUB` lines from stdin only on some versions) instead of `bsub script`. @default false */
+      bsubRedirection: z.boolean().default(false),
+    })
+    .strict(),
+);
 
 /**
  * LSFProvider options as the user gives them.

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { lazySchema, z } from '../common/zod.ts';
 import { parseOptions } from '../common/validate.ts';
 import type { ExecResult } from './channels/channel.ts';
 import { ClusterProvider, type JobSpec, type StatusUpdate } from './cluster.ts';
@@ -96,19 +96,21 @@ export function pbsStatus(fields: Record<string, string>, states: Readonly<Recor
   return update;
 }
 
-const pbsproSchema = z
-  .object({
-    ...commonOptionsShape({ label: 'pbspro' }),
-    /** `-q`: the destination queue. @default none: the server's default queue */
-    queue: z.string().min(1).optional(),
-    /** `-A`: the account charged. @default none */
-    account: z.string().min(1).optional(),
-    /** CPUs requested per node (`ncpus` in the select statement). @default 1 */
-    cpusPerNode: z.number().int().positive().default(1),
-    /** More resources for the select statement, e.g. `'ngpus=1:mem=4gb'`. @default none */
-    selectOptions: z.string().min(1).optional(),
-  })
-  .strict();
+const pbsproSchema = lazySchema(() =>
+  z
+    .object({
+      ...commonOptionsShape({ label: 'pbspro' }),
+      /** `-q`: the destination queue. @default none: the server's default queue */
+      queue: z.string().min(1).optional(),
+      /** `-A`: the account charged. @default none */
+      account: z.string().min(1).optional(),
+      /** CPUs requested per node (`ncpus` in the select statement). @default 1 */
+      cpusPerNode: z.number().int().positive().default(1),
+      /** More resources for the select statement, e.g. `'ngpus=1:mem=4gb'`. @default none */
+      selectOptions: z.string().min(1).optional(),
+    })
+    .strict(),
+);
 
 /**
  * PBSProProvider options as the user gives them.

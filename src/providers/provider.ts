@@ -2,7 +2,7 @@
  * The common shape of execution providers: how a block (a pilot job) is submitted to a
  * scheduler, watched and cancelled, and the options every provider shares.
  */
-import { z } from 'zod';
+import { lazySchema, z } from '../common/zod.ts';
 import { ConfigError } from '../common/errors.ts';
 import { durationSchema, parseDuration } from '../common/validate.ts';
 import type { Channel } from './channels/channel.ts';
@@ -177,24 +177,26 @@ export function isChannel(value: unknown): value is Channel {
 }
 
 /** A walltime: `'HH:MM:SS'` (as Parsl writes it), a duration string (`'30m'`, `'2h'`) or milliseconds. */
-export const walltimeSchema = z
-  .union([z.number(), z.string()])
-  .transform((value) => {
-    if (typeof value === 'string') {
-      const hms = /^\s*(\d+):(\d{1,2}):(\d{1,2})\s*$/.exec(value);
-      if (hms) return (Number(hms[1]) * 3600 + Number(hms[2]) * 60 + Number(hms[3])) * 1000;
-    }
-    return parseDuration(value);
-  })
-  .refine((ms) => Number.isFinite(ms) && ms > 0, {
-    message: "expected a positive walltime: 'HH:MM:SS', a duration such as '30m' or '2h', or milliseconds",
-  });
+export const walltimeSchema = lazySchema(() =>
+  z
+    .union([z.number(), z.string()])
+    .transform((value) => {
+      if (typeof value === 'string') {
+        const hms = /^\s*(\d+):(\d{1,2}):(\d{1,2})\s*$/.exec(value);
+        if (hms) return (Number(hms[1]) * 3600 + Number(hms[2]) * 60 + Number(hms[3])) * 1000;
+      }
+      return parseDuration(value);
+    })
+    .refine((ms) => Number.isFinite(ms) && ms > 0, {
+      message: "expected a positive walltime: 'HH:MM:SS', a duration such as '30m' or '2h', or milliseconds",
+    }),
+);
 
 /** Shell lines: one string, or an array joined with newlines. */
-export const linesSchema = z.union([z.string(), z.array(z.string())]).transform((v) => (Array.isArray(v) ? v.join('\n') : v));
+export const linesSchema = lazySchema(() => z.union([z.string(), z.array(z.string())]).transform((v) => (Array.isArray(v) ? v.join('\n') : v)));
 
-export const channelSchema = z.custom<Channel>(isChannel, { message: 'expected a channel such as new LocalChannel()' });
-export const launcherSchema = z.custom<Launcher>(isLauncher, { message: 'expected a launcher such as new SrunLauncher()' });
+export const channelSchema = lazySchema(() => z.custom<Channel>(isChannel, { message: 'expected a channel such as new LocalChannel()' }));
+export const launcherSchema = lazySchema(() => z.custom<Launcher>(isLauncher, { message: 'expected a launcher such as new SrunLauncher()' }));
 
 export interface CommonDefaults {
   label: string;

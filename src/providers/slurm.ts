@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { lazySchema, z } from '../common/zod.ts';
 import { parseOptions } from '../common/validate.ts';
 import type { ExecResult } from './channels/channel.ts';
 import { ClusterProvider, type JobSpec, type StatusUpdate } from './cluster.ts';
@@ -64,27 +64,29 @@ export const SLURM_LONG_STATES: Readonly<Record<string, JobState>> = {
   TIMEOUT: 'timeout',
 };
 
-const slurmSchema = z
-  .object({
-    ...commonOptionsShape({ label: 'slurm' }),
-    /** `--partition`. @default the cluster's default partition */
-    partition: z.string().min(1).optional(),
-    /** `--account` charged for the blocks. @default none: the user's default account */
-    account: z.string().min(1).optional(),
-    /** `--qos`. @default none */
-    qos: z.string().min(1).optional(),
-    /** `--constraint` (node features). @default none */
-    constraint: z.string().min(1).optional(),
-    /** `--clusters`, for multi-cluster sites. @default none */
-    clusters: z.string().min(1).optional(),
-    /** `--exclusive`: whole nodes for each block. @default true */
-    exclusive: z.boolean().default(true),
-    /** Cores per node: sets `--cpus-per-task` to `coresPerNode / tasksPerNode`. @default none: Slurm's default */
-    coresPerNode: z.number().int().positive().optional(),
-    /** Memory per node in GB: `--mem=<n>g`. @default none: Slurm's default */
-    memPerNode: z.number().positive().optional(),
-  })
-  .strict();
+const slurmSchema = lazySchema(() =>
+  z
+    .object({
+      ...commonOptionsShape({ label: 'slurm' }),
+      /** `--partition`. @default the cluster's default partition */
+      partition: z.string().min(1).optional(),
+      /** `--account` charged for the blocks. @default none: the user's default account */
+      account: z.string().min(1).optional(),
+      /** `--qos`. @default none */
+      qos: z.string().min(1).optional(),
+      /** `--constraint` (node features). @default none */
+      constraint: z.string().min(1).optional(),
+      /** `--clusters`, for multi-cluster sites. @default none */
+      clusters: z.string().min(1).optional(),
+      /** `--exclusive`: whole nodes for each block. @default true */
+      exclusive: z.boolean().default(true),
+      /** Cores per node: sets `--cpus-per-task` to `coresPerNode / tasksPerNode`. @default none: Slurm's default */
+      coresPerNode: z.number().int().positive().optional(),
+      /** Memory per node in GB: `--mem=<n>g`. @default none: Slurm's default */
+      memPerNode: z.number().positive().optional(),
+    })
+    .strict(),
+);
 
 /**
  * SlurmProvider options as the user gives them.

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { lazySchema, z } from '../common/zod.ts';
 import { parseOptions } from '../common/validate.ts';
 import type { ExecResult } from './channels/channel.ts';
 import { ClusterProvider, type JobSpec, type StatusUpdate } from './cluster.ts';
@@ -20,15 +20,17 @@ export const TORQUE_STATES: Readonly<Record<string, JobState>> = {
   S: 'held', // suspended
 };
 
-const torqueSchema = z
-  .object({
-    ...commonOptionsShape({ label: 'torque' }),
-    /** `-q`: the destination queue. @default none: the server's default queue */
-    queue: z.string().min(1).optional(),
-    /** `-A`: the account charged. @default none */
-    account: z.string().min(1).optional(),
-  })
-  .strict();
+const torqueSchema = lazySchema(() =>
+  z
+    .object({
+      ...commonOptionsShape({ label: 'torque' }),
+      /** `-q`: the destination queue. @default none: the server's default queue */
+      queue: z.string().min(1).optional(),
+      /** `-A`: the account charged. @default none */
+      account: z.string().min(1).optional(),
+    })
+    .strict(),
+);
 
 /**
  * TorqueProvider options as the user gives them.

@@ -5,11 +5,15 @@
  */
 import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
-import { Client, FTPError } from 'basic-ftp';
+import { createRequire } from 'node:module';
+import type * as BasicFtp from 'basic-ftp';
 import { downloadAtomically, PermanentError, type RangeSource } from './download.ts';
 import { StagingError } from './errors.ts';
 import type { File } from './file.ts';
 import type { StageOptions, StagingProvider } from './provider.ts';
+
+// basic-ftp (CommonJS, ~55 ms to load) is required by the first FTP transfer, not at `import 'parsl-ts'`.
+const load = createRequire(import.meta.url);
 
 /** Control-connection timeout of each FTP session. */
 const FTP_TIMEOUT_MS = 30_000;
@@ -63,6 +67,7 @@ export function ftpSource(file: File): RangeSource {
   const url = new URL(file.url);
   return {
     async open(offset, signal) {
+      const { Client, FTPError } = load('basic-ftp') as typeof BasicFtp;
       const client = new Client(FTP_TIMEOUT_MS);
       const onAbort = () => client.close();
       signal.addEventListener('abort', onAbort, { once: true });

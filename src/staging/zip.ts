@@ -12,12 +12,17 @@ import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, normalize } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
-import yauzl from 'yauzl';
-import yazl from 'yazl';
+import { createRequire } from 'node:module';
+import type yauzl from 'yauzl';
+import type yazl from 'yazl';
 import { downloadAtomically, PermanentError, type RangeSource } from './download.ts';
 import { StagingError } from './errors.ts';
 import type { File } from './file.ts';
 import type { StageOptions, StagingProvider } from './provider.ts';
+
+// yauzl and yazl (CommonJS, ~40 ms to load) are required when an archive is first opened, not
+// at `import 'parsl-ts'`.
+const load = createRequire(import.meta.url);
 
 /** `/a/b.zip/inner/x` → `['/a/b.zip', 'inner/x']`: the archive is the first component ending in `.zip`. */
 export function splitZipPath(path: string): { archive: string; member: string } | undefined {
@@ -77,7 +82,7 @@ export class ZipFileStaging implements StagingProvider {
 
 function openZip(path: string): Promise<yauzl.ZipFile> {
   return new Promise((resolve, reject) =>
-    yauzl.open(path, { lazyEntries: true, autoClose: false }, (error, zip) => (error ? reject(error) : resolve(zip))),
+    (load('yauzl') as typeof yauzl).open(path, { lazyEntries: true, autoClose: false }, (error, zip) => (error ? reject(error) : resolve(zip))),
   );
 }
 
@@ -145,7 +150,7 @@ async function writeMember(archive: string, member: string, source: string): Pro
   let old: yauzl.ZipFile | undefined;
   try {
     const exists = await access(archive).then(() => true, () => false);
-    const out = new yazl.ZipFile();
+    const out = new (load('yazl') as typeof yazl).ZipFile();
     if (exists) {
       old = await openZip(archive);
       const zip = old;

@@ -4,9 +4,8 @@
  * results, so that a task never pays for a comlink round trip of its own.
  */
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
-import * as Comlink from 'comlink';
 import type { FromWorker, ToWorker } from '../wire/protocol.ts';
-import { nodeEndpoint } from './comlink-endpoint.ts';
+import { comlink, nodeEndpoint } from './comlink-endpoint.ts';
 import { RunningSlot, TaskRunner } from './task-runner.ts';
 
 export interface WorkerThreadData {
@@ -77,4 +76,4 @@ const control: WorkerControl = {
     };
   },
 };
-Comlink.expose(control, nodeEndpoint(parentPort!));
+comlink().expose(control, nodeEndpoint(parentPort!));

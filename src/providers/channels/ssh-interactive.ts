@@ -13,7 +13,7 @@
  */
 import { StringDecoder } from 'node:string_decoder';
 import type { AnyAuthMethod } from 'ssh2';
-import { z } from 'zod';
+import { lazySchema, z } from '../../common/zod.ts';
 import { parseOptions } from '../../common/validate.ts';
 import { LoginPromptError } from './ssh-errors.ts';
 import type { AuthContext } from './ssh-auth.ts';
@@ -41,17 +41,19 @@ export interface LoginPromptInfo {
 /** Answers one round of prompts: one string per prompt, in order. */
 export type PromptHandler = (prompts: LoginPrompt[], info: LoginPromptInfo) => Promise<string[]> | string[];
 
-const interactiveSchema = z
-  .object({
-    ...sshChannelShape,
-    /**
-     * Answers keyboard-interactive prompts. It is called again for each round and, after a dropped
-     * connection, for each new login. @default asks on the terminal when stdin is a TTY
-     */
-    onPrompt: z.custom<PromptHandler>((value) => typeof value === 'function', { message: 'expected a function (prompts, info) => answers' }).optional(),
-  })
-  .strict()
-  .superRefine(refineSSHOptions);
+const interactiveSchema = lazySchema(() =>
+  z
+    .object({
+      ...sshChannelShape,
+      /**
+       * Answers keyboard-interactive prompts. It is called again for each round and, after a dropped
+       * connection, for each new login. @default asks on the terminal when stdin is a TTY
+       */
+      onPrompt: z.custom<PromptHandler>((value) => typeof value === 'function', { message: 'expected a function (prompts, info) => answers' }).optional(),
+    })
+    .strict()
+    .superRefine(refineSSHOptions),
+);
 
 /**
  * Options of `SSHInteractiveLoginChannel`, as the user gives them.

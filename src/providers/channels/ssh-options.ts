@@ -4,7 +4,7 @@
  */
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { z } from 'zod';
+import { lazySchema, z } from '../../common/zod.ts';
 import { ConfigError } from '../../common/errors.ts';
 import { parseOptions } from '../../common/validate.ts';
 
@@ -26,39 +26,41 @@ function expandHome(path: string): string {
 }
 
 /** The options both SSH channels share; `SSHInteractiveLoginChannel` adds its own. */
-export const sshChannelShape = {
-  /** Host to connect to. */
-  hostname: z.string().min(1),
-  /** @default 22 */
-  port: z.number().int().min(1).max(65535).default(DEFAULT_SSH_PORT),
-  /** Login name on the far side. @default the local user's name */
-  username: z.string().min(1).optional(),
-  /** A private key (OpenSSH or PEM text). Exclusive with `privateKeyPath`. */
-  privateKey: z.union([z.string().min(1), z.instanceof(Buffer)]).optional(),
-  /** Path of a private key file (`~` is expanded). @default ~/.ssh/id_ed25519, id_ecdsa, id_rsa (those that exist) when no key, password or agent is given */
-  privateKeyPath: z.string().min(1).transform(expandHome).optional(),
-  /** Passphrase of an encrypted private key. */
-  passphrase: z.string().optional(),
-  /** Password for `password` authentication (and a single hidden keyboard-interactive prompt). */
-  password: z.string().optional(),
-  /** ssh-agent socket path, `true` for `$SSH_AUTH_SOCK`, `false` for none. @default $SSH_AUTH_SOCK when set */
-  agent: z.union([z.string().min(1), z.boolean()]).optional(),
-  /** Remote directory for submit scripts; relative paths are under the remote login directory. @default '.parsl-ts/scripts' */
-  scriptDir: z.string().min(1).default(DEFAULT_SSH_SCRIPT_DIR),
-  /** OpenSSH known_hosts file used to check the server's host key (`~` is expanded). @default ~/.ssh/known_hosts */
-  knownHostsPath: z.string().min(1).transform(expandHome).optional(),
-  /**
-   * `'strict'`: refuse a host whose key is not in known_hosts. `'accept-new'`: trust a new host's key on
-   * first use and append it to known_hosts. Both refuse a host whose key changed. @default 'strict'
-   */
-  hostKeyPolicy: z.enum(['strict', 'accept-new']).default('strict'),
-  /** Time to connect and log in, prompts answered by a person excluded. @default 20_000 */
-  connectTimeoutMs: z.number().int().positive().default(DEFAULT_SSH_CONNECT_TIMEOUT_MS),
-  /** SSH keepalive period, so a silently dead connection is noticed; 0 turns it off. @default 15_000 */
-  keepaliveIntervalMs: z.number().int().nonnegative().default(DEFAULT_SSH_KEEPALIVE_INTERVAL_MS),
-  /** Sessions (commands, SFTP) open at once on the connection; more wait their turn. Lowered by itself if the server allows fewer. @default 10 */
-  maxSessions: z.number().int().positive().max(1000).default(DEFAULT_SSH_MAX_SESSIONS),
-};
+export const sshChannelShape = lazySchema(() =>
+  ({
+    /** Host to connect to. */
+    hostname: z.string().min(1),
+    /** @default 22 */
+    port: z.number().int().min(1).max(65535).default(DEFAULT_SSH_PORT),
+    /** Login name on the far side. @default the local user's name */
+    username: z.string().min(1).optional(),
+    /** A private key (OpenSSH or PEM text). Exclusive with `privateKeyPath`. */
+    privateKey: z.union([z.string().min(1), z.instanceof(Buffer)]).optional(),
+    /** Path of a private key file (`~` is expanded). @default ~/.ssh/id_ed25519, id_ecdsa, id_rsa (those that exist) when no key, password or agent is given */
+    privateKeyPath: z.string().min(1).transform(expandHome).optional(),
+    /** Passphrase of an encrypted private key. */
+    passphrase: z.string().optional(),
+    /** Password for `password` authentication (and a single hidden keyboard-interactive prompt). */
+    password: z.string().optional(),
+    /** ssh-agent socket path, `true` for `$SSH_AUTH_SOCK`, `false` for none. @default $SSH_AUTH_SOCK when set */
+    agent: z.union([z.string().min(1), z.boolean()]).optional(),
+    /** Remote directory for submit scripts; relative paths are under the remote login directory. @default '.parsl-ts/scripts' */
+    scriptDir: z.string().min(1).default(DEFAULT_SSH_SCRIPT_DIR),
+    /** OpenSSH known_hosts file used to check the server's host key (`~` is expanded). @default ~/.ssh/known_hosts */
+    knownHostsPath: z.string().min(1).transform(expandHome).optional(),
+    /**
+     * `'strict'`: refuse a host whose key is not in known_hosts. `'accept-new'`: trust a new host's key on
+     * first use and append it to known_hosts. Both refuse a host whose key changed. @default 'strict'
+     */
+    hostKeyPolicy: z.enum(['strict', 'accept-new']).default('strict'),
+    /** Time to connect and log in, prompts answered by a person excluded. @default 20_000 */
+    connectTimeoutMs: z.number().int().positive().default(DEFAULT_SSH_CONNECT_TIMEOUT_MS),
+    /** SSH keepalive period, so a silently dead connection is noticed; 0 turns it off. @default 15_000 */
+    keepaliveIntervalMs: z.number().int().nonnegative().default(DEFAULT_SSH_KEEPALIVE_INTERVAL_MS),
+    /** Sessions (commands, SFTP) open at once on the connection; more wait their turn. Lowered by itself if the server allows fewer. @default 10 */
+    maxSessions: z.number().int().positive().max(1000).default(DEFAULT_SSH_MAX_SESSIONS),
+  }),
+);
 
 /** Shared refinements of the SSH channel schemas. */
 export function refineSSHOptions(options: { privateKey?: unknown; privateKeyPath?: unknown }, ctx: z.RefinementCtx): void {
@@ -67,7 +69,7 @@ export function refineSSHOptions(options: { privateKey?: unknown; privateKeyPath
   }
 }
 
-const sshChannelSchema = z.object(sshChannelShape).strict().superRefine(refineSSHOptions);
+const sshChannelSchema = lazySchema(() => z.object(sshChannelShape).strict().superRefine(refineSSHOptions));
 
 /**
  * Options of `SSHChannel`, as the user gives them.

@@ -1,15 +1,17 @@
-import { z } from 'zod';
+import { lazySchema, z } from '../../common/zod.ts';
 import { parseOptions } from '../../common/validate.ts';
 import { checkCounts, debugLine, withSpace, writeCommandFile, type Launcher } from './launcher.ts';
 
-const baseSchema = {
-  /** Print what is launched on stderr. @default false */
-  debug: z.boolean().default(false),
-  /** Extra arguments for the parallel runner. @default '' */
-  overrides: z.string().default(''),
-};
+const baseSchema = lazySchema(() =>
+  ({
+    /** Print what is launched on stderr. @default false */
+    debug: z.boolean().default(false),
+    /** Extra arguments for the parallel runner. @default '' */
+    overrides: z.string().default(''),
+  }),
+);
 
-const aprunSchema = z.object(baseSchema).strict();
+const aprunSchema = lazySchema(() => z.object(baseSchema).strict());
 /**
  * Options of `AprunLauncher`, as the user gives them.
  * @interface
@@ -47,7 +49,7 @@ export class AprunLauncher implements Launcher {
   }
 }
 
-const jsrunSchema = z.object(baseSchema).strict();
+const jsrunSchema = lazySchema(() => z.object(baseSchema).strict());
 /**
  * Options of `JsrunLauncher`, as the user gives them.
  * @interface
@@ -84,15 +86,17 @@ export class JsrunLauncher implements Launcher {
   }
 }
 
-const mpiExecSchema = z
-  .object({
-    ...baseSchema,
-    /** Binding arguments, e.g. `'--bind-to core'` or `'--cpu-bind depth'`. @default '' */
-    bindCmd: z.string().default(''),
-    /** The flag that sets processes per node: `-ppn` (MPICH/Hydra, Intel MPI), `--ppn` (PALS). @default '-ppn' */
-    ppnFlag: z.string().min(1).default('-ppn'),
-  })
-  .strict();
+const mpiExecSchema = lazySchema(() =>
+  z
+    .object({
+      ...baseSchema,
+      /** Binding arguments, e.g. `'--bind-to core'` or `'--cpu-bind depth'`. @default '' */
+      bindCmd: z.string().default(''),
+      /** The flag that sets processes per node: `-ppn` (MPICH/Hydra, Intel MPI), `--ppn` (PALS). @default '-ppn' */
+      ppnFlag: z.string().min(1).default('-ppn'),
+    })
+    .strict(),
+);
 /**
  * Options of `MpiExecLauncher`, as the user gives them.
  * @interface
@@ -139,13 +143,15 @@ export class MpiExecLauncher implements Launcher {
   }
 }
 
-const mpiRunSchema = z
-  .object({
-    ...baseSchema,
-    /** The shell that runs the command file on each rank. @default '/bin/bash' */
-    bashLocation: z.string().min(1).default('/bin/bash'),
-  })
-  .strict();
+const mpiRunSchema = lazySchema(() =>
+  z
+    .object({
+      ...baseSchema,
+      /** The shell that runs the command file on each rank. @default '/bin/bash' */
+      bashLocation: z.string().min(1).default('/bin/bash'),
+    })
+    .strict(),
+);
 /**
  * Options of `MpiRunLauncher`, as the user gives them.
  * @interface

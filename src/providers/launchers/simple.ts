@@ -1,11 +1,11 @@
-import { z } from 'zod';
+import { lazySchema, z } from '../../common/zod.ts';
 import { parseOptions } from '../../common/validate.ts';
 import { shellQuote } from '../../common/shell-quote.ts';
 import { checkCounts, debugLine, waitForPids, withSpace, writeCommandFile, type Launcher } from './launcher.ts';
 
-const debugSchema = z.boolean().default(false);
+const debugSchema = lazySchema(() => z.boolean().default(false));
 
-const simpleSchema = z.object({}).strict();
+const simpleSchema = lazySchema(() => z.object({}).strict());
 
 /**
  * Runs the command once, as is: no fan-out over tasks or nodes. For a command that manages its
@@ -27,17 +27,19 @@ export class SimpleLauncher implements Launcher {
   }
 }
 
-const singleNodeSchema = z
-  .object({
-    /** Print what is launched on stderr. @default false */
-    debug: debugSchema,
-    /**
-     * Exit non-zero as soon as one copy fails; otherwise the block fails only if every copy
-     * fails. @default false
-     */
-    failOnAny: z.boolean().default(false),
-  })
-  .strict();
+const singleNodeSchema = lazySchema(() =>
+  z
+    .object({
+      /** Print what is launched on stderr. @default false */
+      debug: debugSchema,
+      /**
+       * Exit non-zero as soon as one copy fails; otherwise the block fails only if every copy
+       * fails. @default false
+       */
+      failOnAny: z.boolean().default(false),
+    })
+    .strict(),
+);
 
 /**
  * Options of `SingleNodeLauncher`, as the user gives them.
@@ -86,14 +88,16 @@ export class SingleNodeLauncher implements Launcher {
   }
 }
 
-const wrappedSchema = z
-  .object({
-    /** What goes before the command, e.g. `'singularity exec image.sif'` or `'time'`. */
-    prepend: z.string(),
-    /** Print what is launched on stderr. @default false */
-    debug: debugSchema,
-  })
-  .strict();
+const wrappedSchema = lazySchema(() =>
+  z
+    .object({
+      /** What goes before the command, e.g. `'singularity exec image.sif'` or `'time'`. */
+      prepend: z.string(),
+      /** Print what is launched on stderr. @default false */
+      debug: debugSchema,
+    })
+    .strict(),
+);
 
 /**
  * Options of `WrappedLauncher`, as the user gives them.
@@ -130,14 +134,16 @@ export class WrappedLauncher implements Launcher {
   }
 }
 
-const gnuParallelSchema = z
-  .object({
-    /** Print what is launched on stderr. @default false */
-    debug: debugSchema,
-    /** Extra arguments for `parallel`. @default '' */
-    overrides: z.string().default(''),
-  })
-  .strict();
+const gnuParallelSchema = lazySchema(() =>
+  z
+    .object({
+      /** Print what is launched on stderr. @default false */
+      debug: debugSchema,
+      /** Extra arguments for `parallel`. @default '' */
+      overrides: z.string().default(''),
+    })
+    .strict(),
+);
 
 /**
  * Options of `GnuParallelLauncher`, as the user gives them.

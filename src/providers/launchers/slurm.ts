@@ -1,15 +1,17 @@
-import { z } from 'zod';
+import { lazySchema, z } from '../../common/zod.ts';
 import { parseOptions } from '../../common/validate.ts';
 import { checkCounts, debugLine, waitForPids, withSpace, writeCommandFile, type Launcher } from './launcher.ts';
 
-const srunSchema = z
-  .object({
-    /** Print what is launched on stderr. @default false */
-    debug: z.boolean().default(false),
-    /** Extra arguments for `srun`, e.g. `'--cpu-bind=none'`. @default '' */
-    overrides: z.string().default(''),
-  })
-  .strict();
+const srunSchema = lazySchema(() =>
+  z
+    .object({
+      /** Print what is launched on stderr. @default false */
+      debug: z.boolean().default(false),
+      /** Extra arguments for `srun`, e.g. `'--cpu-bind=none'`. @default '' */
+      overrides: z.string().default(''),
+    })
+    .strict(),
+);
 
 /**
  * Options of `SrunLauncher`, as the user gives them.

@@ -1,0 +1,120 @@
+import { ConfigError } from '../common/errors.ts';
+
+/** Options of `mapWindowed`. */
+export interface MapWindowedOptions {
+  /**
+   * At most this many calls are in flight (called and not yet handed to the consumer): the
+   * memory a stream of any length needs is that of `window` tasks.
+   * @default 1000
+   */
+  window?: number;
+  /**
+   * Yield results in the order of the inputs (a slow call holds back the ones after it, and
+   * the window waits for it), or as each call ends (`false`).
+   * @default true
+   */
+  ordered?: boolean;
+}
+
+/** Default `window` of `mapWindowed`: enough to keep a few thousand workers busy. */
+export const DEFAULT_MAP_WINDOW = 1000;
+
+/**
+ * Calls `fn` (an app, or any function that returns a future or a promise) on each item of
+ * `items`, with at most `window` calls in flight, and yields their results. For streams too
+ * long to hold every future at once (Parsl users write a semaphore for this: Parsl issue
+ * #2946): 10 million calls through a window of 1,000 keep about 1,000 tasks in memory.
+ *
+ * ```ts
+ * for await (const y of mapWindowed(double, range(10_000_000), { window: 1000 })) total += y;
+ * ```
+ *
+ * A call that fails makes the loop throw its error (with `ordered: false`, when it ends);
+ * the calls already in flight go on, and no new ones are made. `items` is read only as the
+ * window opens, so it may be an endless generator.
+ */
+export async function* mapWindowed<T, R>(
+  fn: (item: T) => PromiseLike<R>,
+  items: Iterable<T> | AsyncIterable<T>,
+  options: MapWindowedOptions = {},
+): AsyncGenerator<R, void, undefined> {
+  const window = options.window ?? DEFAULT_MAP_WINDOW;
+  if (!Number.isSafeInteger(window) || window < 1) {
+    throw new ConfigError('mapWindowed.window', `expected a positive integer; got ${String(window)}`);
+  }
+  if (typeof fn !== 'function') throw new ConfigError('mapWindowed.fn', `expected an app or a function; got ${typeof fn}`);
+  const source = Symbol.asyncIterator in Object(items) ? (items as AsyncIterable<T>)[Symbol.asyncIterator]() : (items as Iterable<T>)[Symbol.iterator]();
+  if (options.ordered ?? true) yield* ordered(fn, source, window);
+  else yield* unordered(fn, source, window);
+}
+
+type Source<T> = Iterator<T> | AsyncIterator<T>;
+
+async function* ordered<T, R>(fn: (item: T) => PromiseLike<R>, source: Source<T>, window: number): AsyncGenerator<R> {
+  // A ring of the calls in flight, oldest first.
+  const ring: PromiseLike<R>[] = [];
+  let head = 0;
+  let exhausted = false;
+  for (;;) {
+    while (!exhausted && ring.length - head < window) {
+      const next = await source.next();
+      if (next.done) exhausted = true;
+      else ring.push(quiet(fn(next.value)));
+    }
+    if (head === ring.length) return;
+    const oldest = ring[head]!;
+    ring[head++] = undefined as unknown as PromiseLike<R>;
+    if (head > 1024 && head * 2 > ring.length) {
+      ring.splice(0, head);
+      head = 0;
+    }
+    yield await oldest;
+  }
+}
+
+async function* unordered<T, R>(fn: (item: T) => PromiseLike<R>, source: Source<T>, window: number): AsyncGenerator<R> {
+  const ended: Array<{ ok: true; value: R } | { ok: false; error: unknown }> = [];
+  let inFlight = 0;
+  let wake: (() => void) | undefined;
+  let exhausted = false;
+  for (;;) {
+    while (!exhausted && inFlight + ended.length < window) {
+      const next = await source.next();
+      if (next.done) {
+        exhausted = true;
+        break;
+      }
+      inFlight++;
+      fn(next.value).then(
+        (value) => settle({ ok: true, value }),
+        (error: unknown) => settle({ ok: false, error }),
+      );
+    }
+    if (ended.length === 0) {
+      if (inFlight === 0) return;
+      await new Promise<void>((resolve) => (wake = resolve));
+    }
+    const first = ended.shift()!;
+    if (!first.ok) throw first.error;
+    yield first.value;
+  }
+
+  function settle(result: { ok: true; value: R } | { ok: false; error: unknown }): void {
+    inFlight--;
+    ended.push(result);
+    const w = wake;
+    wake = undefined;
+    w?.();
+  }
+}
+
+/**
+ * The call's result as a promise that is observed at once: a call that fails while earlier
+ * ones are still being awaited must not count as an unhandled rejection; it is thrown to the
+ * loop when its turn comes.
+ */
+function quiet<R>(call: PromiseLike<R>): PromiseLike<R> {
+  const promise = Promise.resolve(call);
+  promise.catch(() => {});
+  return promise;
+}
