@@ -31,6 +31,7 @@ export {
   RSyncStaging,
   ZipFileStaging,
   GlobusStaging,
+  NatsObjectStaging,
   GlobusApiError,
   GlobusAuthError,
   defaultGlobusTokenPath,
@@ -49,6 +50,7 @@ export type {
   SFTPStagingOptions,
   RSyncStagingOptions,
   GlobusStagingOptions,
+  NatsObjectStagingOptions,
 } from './staging/index.ts';
 export { load, dfk, clear, waitForCurrentTasks } from './kernel/load.ts';
 export { DataFlowKernel } from './kernel/kernel.ts';

@@ -30,6 +30,7 @@ import { outputLocalPath, type StagingProvider } from '../staging/provider.ts';
 import { chooseStagingProvider, defaultStorageAccess } from '../staging/staging.ts';
 import { taskSignal } from '../worker/task-context.ts';
 import type { RunDir } from './run-dir.ts';
+import { executorNearObjects, isObjectFile, isRelayApp, noteObjectOutput, objectWriterOf, relayObject } from './staging-relay.ts';
 
 /** The staging apps: the kernel submits them without planning their own files again. */
 const stagingApps = new WeakSet<AppDefinition>();
@@ -37,7 +38,7 @@ const appsOfProvider = new WeakMap<StagingProvider, { in?: AppDefinition; out?: 
 
 /** True for the stage-in and stage-out apps this module makes (Parsl's `_parsl_staging_inhibit`). */
 export function isStagingApp(app: AppDefinition): boolean {
-  return stagingApps.has(app);
+  return stagingApps.has(app) || isRelayApp(app);
 }
 
 /** Parsl's names: `HTTPSeparateTaskStaging` → `_http_stage_in`, `ZipFileStaging` → `_zip_stage_out`. */
@@ -168,7 +169,10 @@ export class StagingPlanner {
     if (isStagingApp(app) || app.kind === 'join') return undefined;
     const files = inputFiles(args, kwargsIndex);
     if (files.length === 0 && outputs.length === 0) return undefined;
-    const label = this.#executorOf(app);
+    // nats:// files: a writer is pinned where its object will be; a reader goes there if it may.
+    const objectIns = files.map((f) => (f.value instanceof DataFuture ? f.value.file : f.value)).filter(isObjectFile);
+    const pin = objectIns.length > 0 || outputs.some(isObjectFile);
+    const label = (pin && executorNearObjects(objectIns, this.#allowed(app))) || this.#executorOf(app, pin);
     const options = this.#executors.get(label) ?? {};
     const storageAccess = options.storageAccess ?? this.#defaultStorageAccess;
     const workDir = options.workingDir ?? this.#defaultWorkDir;
@@ -190,6 +194,7 @@ export class StagingPlanner {
       const copy = file.cleancopy();
       copy.localPath = outputLocalPath(copy, workDir);
       const taskFile = provider.inTask ? markedCopy(copy, provider, 'out', workDir) : copy;
+      if (provider.inTask && isObjectFile(copy)) noteObjectOutput(copy, label);
       outs.push({ index, file: copy, provider, taskFile });
     }
     const inTaskIns = ins.map((i) => (i.provider.inTask ? markedCopy(i.file, i.provider, 'in', workDir) : undefined));
@@ -204,7 +209,7 @@ export class StagingPlanner {
     const newOutputs = [...outputs];
     for (const out of outs) newOutputs[out.index] = out.file;
     return {
-      executor: this.#uniform ? undefined : label,
+      executor: this.#uniform && !pin ? undefined : label,
       outputs: newOutputs,
       stageIn(): unknown[] {
         const copy = [...args];
@@ -217,8 +222,11 @@ export class StagingPlanner {
         ins.forEach((input, i) => {
           const marked = inTaskIns[i];
           if (marked) {
-            // Staged by the worker: the marked copy, or once its producer is done.
-            putAt(copy, kwargsIndex, input.place, input.upstream ? follow(input.upstream, marked) : marked);
+            // Staged by the worker: the marked copy, or once its producer is done (and its
+            // object copied here from the site that wrote it).
+            const writer = input.upstream && objectWriterOf(input.file);
+            const ready = !input.upstream ? marked : writer && writer !== label ? relayObject(submit, input.file, writer, label, input.upstream, marked) : follow(input.upstream, marked);
+            putAt(copy, kwargsIndex, input.place, ready);
             return;
           }
           const file = input.file.cleancopy();
@@ -246,10 +254,14 @@ export class StagingPlanner {
     };
   }
 
+  #allowed(app: AppDefinition): readonly string[] {
+    return app.options.executors === 'all' ? this.#labels : app.options.executors;
+  }
+
   /** The executor the call will run on, chosen now when the executors stage differently. */
-  #executorOf(app: AppDefinition): string {
-    const allowed = app.options.executors === 'all' ? this.#labels : app.options.executors;
-    if (allowed.length === 1 || this.#uniform) return allowed[0]!;
+  #executorOf(app: AppDefinition, pin = false): string {
+    const allowed = this.#allowed(app);
+    if (allowed.length === 1 || (this.#uniform && !pin)) return allowed[0]!;
     return allowed[Math.floor(Math.random() * allowed.length)]!;
   }
 }

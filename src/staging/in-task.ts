@@ -10,6 +10,7 @@ import { StagingError } from './errors.ts';
 import type { File } from './file.ts';
 import { FTPInTaskStaging } from './ftp.ts';
 import { HTTPInTaskStaging } from './http.ts';
+import { NatsObjectStaging } from './nats-object.ts';
 import type { StagingProvider } from './provider.ts';
 import { RSyncStaging } from './rsync.ts';
 import type { StagingChannel } from './ssh-channel.ts';
@@ -18,6 +19,7 @@ import type { StagingChannel } from './ssh-channel.ts';
 export type InTaskProviderSpec =
   | { name: 'HTTPInTaskStaging'; ca?: string | undefined }
   | { name: 'FTPInTaskStaging' }
+  | { name: 'NatsObjectStaging'; chunkSize?: number | undefined }
   | { name: 'RSyncStaging'; channel: StagingChannel['options'] & { description: string }; rsyncPath: string };
 
 /** What the worker does for one file of a task: stage it in before the app, or out after. */
@@ -29,7 +31,7 @@ export interface InTaskStaging {
 }
 
 /** The names `inTaskSpecOf` accepts, for errors. */
-const WORKER_PROVIDERS = ['HTTPInTaskStaging', 'FTPInTaskStaging', 'RSyncStaging'];
+const WORKER_PROVIDERS = ['HTTPInTaskStaging', 'FTPInTaskStaging', 'RSyncStaging', 'NatsObjectStaging'];
 
 /**
  * The plain-data form of `provider` for staging `file`; throws a `StagingError` naming the URL
@@ -43,6 +45,7 @@ export function inTaskSpecOf(provider: StagingProvider, file: File, direction: '
   }
   if (provider instanceof HTTPInTaskStaging) return { name: 'HTTPInTaskStaging', ca: provider.options.ca };
   if (provider.name === 'FTPInTaskStaging') return { name: 'FTPInTaskStaging' };
+  if (provider instanceof NatsObjectStaging) return { name: 'NatsObjectStaging', chunkSize: provider.options.chunkSize };
   throw new StagingError(
     file.url,
     direction,
@@ -68,6 +71,8 @@ function build(spec: InTaskProviderSpec): StagingProvider {
       return new HTTPInTaskStaging({ ca: spec.ca });
     case 'FTPInTaskStaging':
       return new FTPInTaskStaging();
+    case 'NatsObjectStaging':
+      return new NatsObjectStaging({ chunkSize: spec.chunkSize });
     case 'RSyncStaging':
       return new RSyncStaging({ channels: [optionsOnlyChannel(spec.channel)], rsyncPath: spec.rsyncPath, inTask: true });
   }

@@ -22,6 +22,9 @@
  * await globus.stageIn(new File('globus://REMOTE_EP/~/data/in.txt'), '/scratch/run1');
  * ```
  *
+ * // nats://BUCKET/NAME: through the run's JetStream object store, from a task at one site to a task at another.
+ * const storageAccess = [new NoOpFileStaging(), new NatsObjectStaging()];   // on each site's HighThroughputExecutor
+ *
  * Every stage-in writes to a temporary name beside the target and renames it when complete
  * (size and checksum checked); concurrent stage-ins of one URL to one place in a process fetch
  * it once; HTTP and FTP resume a cut transfer from where it stopped (Range / REST).
@@ -35,6 +38,7 @@ export { SFTPStaging, type SFTPStagingOptions } from './sftp.ts';
 export { RSyncStaging, type RSyncStagingOptions } from './rsync.ts';
 export { ZipFileStaging } from './zip.ts';
 export { GlobusStaging, GlobusApiError, type GlobusStagingOptions } from './globus.ts';
+export { NatsObjectStaging, type NatsObjectStagingOptions } from './nats-object.ts';
 export { GlobusAuthError, defaultGlobusTokenPath, globusTokenSource } from './globus-auth.ts';
 export type { StagingChannel } from './ssh-channel.ts';
 export { chooseStagingProvider, defaultStorageAccess, stageIn, stageOut, type StageCallOptions } from './staging.ts';

@@ -56,10 +56,15 @@ const FETCH_CHUNKS = 64;
 const REQUEST_TIMEOUT_MS = 5_000;
 
 /**
- * Every retry of a transfer, for logs and tests: `retry` with `{ bucket, name, error, bytes }`
- * (bytes moved before the failure, kept: the transfer goes on from there).
+ * Events of the transfers in this thread, for logs and tests: `retry` with `{ bucket, name,
+ * error, bytes }` (bytes moved before the failure, kept: the transfer goes on from there), and
+ * `stored` after each chunk a put or a copy stored.
  */
-export const objectTransferEvents = new EventEmitter<{ retry: [{ bucket: string; name: string; error: Error; bytes: number }] }>();
+export const objectTransferEvents = new EventEmitter<{
+  retry: [{ bucket: string; name: string; error: Error; bytes: number }];
+  /** Bytes of an object stored so far by a put or a copy in this thread. */
+  stored: [{ bucket: string; name: string; bytes: number }];
+}>();
 
 /** Makes the bucket if missing (idempotent: a bucket with the same settings is left as it is). */
 export async function ensureBucket(end: ObjectEnd, bucket: string, signal?: AbortSignal): Promise<void> {
@@ -185,6 +190,7 @@ class ObjectWriter {
     await this.#publish(`$O.${this.bucket}.C.${this.#id}`, chunk, `${this.#id}.${n}`);
     this.#size += chunk.length;
     this.options.onProgress?.(this.#size);
+    if (objectTransferEvents.listenerCount('stored') > 0) objectTransferEvents.emit('stored', { bucket: this.bucket, name: this.name, bytes: this.#size });
   }
 
   async finish(): Promise<string> {

@@ -27,6 +27,7 @@ import {
   type WantedMessage,
 } from '../../nats/protocol.ts';
 import type { ResolvedHighThroughputExecutorOptions } from '../../executors/htex.ts';
+import { dropObjectRoute, registerObjectRoute } from '../../staging/object-routes.ts';
 import { blockSiteConnection, dfkSiteConnection, hubServerOptions, openSiteSide, siteJetStream } from './site-nats.ts';
 
 /** Durable consumer through which the DFK reads the results stream. */
@@ -50,6 +51,8 @@ export interface Connected {
   siteStreams?: boolean;
   /** What the executor opened at the site: its SSH reverse tunnel, its leaf (`site.tunnel`, `site.startLeaf`). */
   siteSide?: { close(): Promise<void> } | undefined;
+  /** The executor's label, under which the driver reaches its object store (`nats://` files). */
+  label?: string;
 }
 
 /** Where what arrives over NATS goes (each handler sends a message to the manager actor). */
@@ -114,7 +117,9 @@ export async function startNats(
       }
     })();
     const blockConnection = site ? blockSiteConnection(site) : connection;
-    return { nc, js, jsm, server, blockConnection, siteStreams: site !== undefined, siteSide, subscriptions, stopConsuming: () => void messages.close() };
+    // Where the blocks' object store is (their site's domain): `nats://` files are relayed through it.
+    registerObjectRoute(options.label, { js, jsm });
+    return { nc, js, jsm, server, blockConnection, siteStreams: site !== undefined, siteSide, subscriptions, stopConsuming: () => void messages.close(), label: options.label };
   } catch (error) {
     await nc?.close().catch(() => {});
     await siteSide?.close();
@@ -207,6 +212,7 @@ function subscribe(nc: NatsConnection, subjects: Subjects, handlers: NatsHandler
 export async function stopNats(connected: Connected, subjects: Subjects): Promise<void> {
   connected.stopConsuming();
   for (const sub of connected.subscriptions) sub.unsubscribe();
+  if (connected.label !== undefined) await dropObjectRoute(connected.label);
   if (!connected.server || connected.siteStreams) {
     await connected.jsm.streams.delete(subjects.taskStream).catch(() => false);
     await connected.jsm.streams.delete(subjects.resultStream).catch(() => false);
