@@ -231,28 +231,54 @@ class ObjectWriter {
  * a new consumer starts at the stream sequence after the last chunk received.
  */
 async function readChunks(end: ObjectEnd, bucket: string, meta: ObjectMeta, options: ObjectTransferOptions, onChunk: (chunk: Uint8Array) => Promise<void>): Promise<void> {
-  const { DeliverPolicy } = await import('@nats-io/jetstream');
+  const { AckPolicy, DeliverPolicy } = await import('@nats-io/jetstream');
   const subject = `$O.${bucket}.C.${meta.nuid}`;
   let received = 0;
   let bytes = 0;
   let nextSeq = 0;
   while (received < meta.chunks) {
     await untilDone(options.signal, bucket, meta.name, () => bytes, async () => {
-      const start = nextSeq === 0 ? {} : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: nextSeq };
-      const consumer = await end.js.consumers.get(streamOf(bucket), { filter_subjects: subject, ...start });
+      // A plain ephemeral consumer (no acks; the server drops it when idle), from the chunk
+      // after the last received: an ordered consumer would reset itself forever through a cut.
+      const start = nextSeq === 0 ? { deliver_policy: DeliverPolicy.All } : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: nextSeq };
+      const info = await end.jsm.consumers.add(streamOf(bucket), {
+        filter_subject: subject,
+        ack_policy: AckPolicy.None,
+        inactive_threshold: 30_000_000_000,
+        mem_storage: true,
+        ...start,
+      });
+      const consumer = await end.js.consumers.get(streamOf(bucket), info.name);
       while (received < meta.chunks) {
         const batch = await consumer.fetch({ max_messages: Math.min(FETCH_CHUNKS, meta.chunks - received), expires: STALL_MS });
+        // Ended by hand when nothing comes: a fetch whose request crossed a cut may never end.
+        let stalled = false;
+        let timer: NodeJS.Timeout | undefined;
+        const arm = (): void => {
+          clearTimeout(timer);
+          timer = setTimeout(() => {
+            stalled = true;
+            batch.stop();
+          }, STALL_MS + 1_000);
+        };
+        arm();
         let got = 0;
-        for await (const msg of batch) {
-          if (msg.seq < nextSeq) continue; // a redelivery after a reset: already written
-          await onChunk(msg.data);
-          received++;
-          got++;
-          bytes += msg.data.length;
-          nextSeq = msg.seq + 1;
+        try {
+          for await (const msg of batch) {
+            arm();
+            if (msg.seq < nextSeq) continue; // already written
+            await onChunk(msg.data);
+            received++;
+            got++;
+            bytes += msg.data.length;
+            nextSeq = msg.seq + 1;
+          }
+        } finally {
+          clearTimeout(timer);
         }
-        if (got === 0) throw new Error(`no chunk arrived for ${STALL_MS} ms`);
+        if (stalled || got === 0) throw new Error(`no chunk arrived for ${STALL_MS} ms`);
       }
+      void end.jsm.consumers.delete(streamOf(bucket), info.name).catch(() => {});
     });
   }
 }
