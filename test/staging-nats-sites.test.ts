@@ -116,7 +116,7 @@ it('nats files - written by an app at site a, read by an app at site b: relayed 
 it('nats files - a missing object fails the reader with a StagingError naming the URL', async () => {
   loadSites();
   const read = app(readBack, { executors: ['b'] });
-  const error = await deadline(read({ inputs: [new File('nats://run/never-written')] }).then(() => undefined, (e: Error) => e), 120_000, 'the reader');
+  const error = await deadline(read({ inputs: [new File('nats://run/never-written')] }).then(() => undefined, (e: unknown) => e as Error), 120_000, 'the reader');
   assert.ok(error, 'the reader failed');
   assert.is(error!.name, 'StagingError');
   assert.match(error!.message, /nats:\/\/run\/never-written.*no object 'never-written' in bucket 'run'/);

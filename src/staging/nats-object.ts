@@ -54,6 +54,7 @@ export interface NatsObjectStagingOptions {
 export class NatsObjectStaging implements StagingProvider {
   readonly name = 'NatsObjectStaging';
   readonly inTask = true;
+  /** As given (the worker rebuilds the provider from them). */
   readonly options: NatsObjectStagingOptions;
 
   constructor(options: NatsObjectStagingOptions = {}) {

@@ -17,6 +17,7 @@ import { open, rename, rm, mkdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import type { MsgHdrs } from '@nats-io/transport-node';
 
 /** One JetStream an object store lives in: a client and a manager of the same domain. */
 export interface ObjectEnd {
@@ -219,7 +220,7 @@ class ObjectWriter {
   }
 
   /** Publishes until stored; the message id makes a publish retried after a lost ack count once. */
-  async #publish(subject: string, data: Uint8Array | string, msgID: string, headers?: import('@nats-io/transport-node').MsgHdrs): Promise<void> {
+  async #publish(subject: string, data: Uint8Array | string, msgID: string, headers?: MsgHdrs): Promise<void> {
     await untilDone(this.options.signal, this.bucket, this.name, () => this.#size, () =>
       this.end.js.publish(subject, data, { msgID, timeout: REQUEST_TIMEOUT_MS, ...(headers ? { headers } : {}) }),
     );
