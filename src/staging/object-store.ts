@@ -67,12 +67,19 @@ export const objectTransferEvents = new EventEmitter<{
   stored: [{ bucket: string; name: string; bytes: number }];
 }>();
 
+/** Buckets known to exist, per store: a put of many small files asks once. */
+const madeBuckets = new WeakMap<ObjectEnd, Set<string>>();
+
 /** Makes the bucket if missing (idempotent: a bucket with the same settings is left as it is). */
 export async function ensureBucket(end: ObjectEnd, bucket: string, signal?: AbortSignal): Promise<void> {
+  let made = madeBuckets.get(end);
+  if (made?.has(bucket)) return;
   await untilDone(signal, bucket, '', () => 0, async () => {
     const { Objm } = await import('@nats-io/obj');
     await new Objm(end.js).create(bucket);
   });
+  if (!made) madeBuckets.set(end, (made = new Set()));
+  made.add(bucket);
 }
 
 /** The object's meta, or undefined when the bucket has no such object. */
