@@ -93,9 +93,16 @@ it('nats files - written by an app at site a, read by an app at site b: relayed 
   loadSites();
   const write = app(writeRandom, { executors: ['a'] });
   const read = app(readBack, { executors: ['b'] });
+  let copies = 0;
+  const onStored = (e: { name: string; bytes: number }): void => void (e.name === 'data/first.bin' && e.bytes === 3_000_001 && copies++);
+  objectTransferEvents.on('stored', onStored);
   const made = write(3_000_001, { outputs: [new File('nats://run/data/first.bin')] });
-  const got = await deadline(read({ inputs: [made.outputs[0]!] }), 120_000, 'the reader at site b');
+  // Two readers at site b: one copy, shared.
+  const [got, second] = await deadline(Promise.all([read({ inputs: [made.outputs[0]!] }), read({ inputs: [made.outputs[0]!] })]), 120_000, 'the readers at site b');
+  objectTransferEvents.off('stored', onStored);
   const wrote = await made;
+  assert.is(second.sha, wrote.sha, 'the second reader too');
+  assert.is(copies, 1, 'the object was copied to site b once');
   assert.is(wrote.ns, a.nsId, 'written at site a');
   assert.is(got.ns, b.nsId, 'read at site b');
   assert.is(got.size, 3_000_001);

@@ -45,6 +45,8 @@ export function executorNearObjects(files: readonly File[], allowed: readonly st
 }
 
 let relay: AppDefinition | undefined;
+/** The relay tasks submitted, per object (the writer's output file) and reading executor. */
+const relays = new WeakMap<File, Map<string, AppFuture<unknown>>>();
 
 /** The driver-side app that copies an object from one executor's store to another's. */
 function relayApp(): AppDefinition {
@@ -81,8 +83,16 @@ export function isRelayApp(app: AppDefinition): boolean {
  * output); resolves to a `DataFuture` of `marked` (the reader's in-task copy) once copied.
  */
 export function relayObject(submit: (app: AppDefinition, args: unknown[]) => AppFuture<unknown>, file: File, from: string, to: string, upstream: DataFuture, marked: File): DataFuture {
-  noteBucket(to, objectOf(file, 'in').bucket);
-  const future = submit(relayApp(), [file.cleancopy(), from, to, upstream]);
+  // One copy per object and site: readers at one site share it (a second copy would replace
+  // the first, and purge its chunks, under a reader's feet).
+  let copies = relays.get(file);
+  if (!copies) relays.set(file, (copies = new Map()));
+  let future = copies.get(to);
+  if (!future) {
+    noteBucket(to, objectOf(file, 'in').bucket);
+    future = submit(relayApp(), [file.cleancopy(), from, to, upstream]);
+    copies.set(to, future);
+  }
   const copied = new DataFuture(future, marked);
   future.addOutput(copied);
   return copied;
