@@ -144,6 +144,8 @@ export interface CallStaging {
 export class StagingPlanner {
   readonly #executors: Map<string, ExecutorStagingOptions>;
   readonly #labels: string[];
+  /** HTEX executors: only their blocks have an object store (nats:// files are relayed between them). */
+  readonly #htex: Set<string>;
   readonly #defaultWorkDir: string;
   readonly #defaultStorageAccess = defaultStorageAccess();
   readonly #submit: SubmitTask;
@@ -154,6 +156,7 @@ export class StagingPlanner {
   constructor(executors: readonly Executor[], run: RunDir, submit: SubmitTask) {
     this.#executors = new Map(executors.map((e) => [e.label, stagingOptionsOf(e)]));
     this.#labels = executors.map((e) => e.label);
+    this.#htex = new Set(executors.filter((e) => e.kind === 'htex').map((e) => e.label));
     this.#defaultWorkDir = join(run.path, 'staging');
     this.#submit = submit;
     const all = [...this.#executors.values()];
@@ -206,6 +209,7 @@ export class StagingPlanner {
     }
 
     const submit = this.#submit;
+    const htex = this.#htex;
     const newOutputs = [...outputs];
     for (const out of outs) newOutputs[out.index] = out.file;
     return {
@@ -225,7 +229,7 @@ export class StagingPlanner {
             // Staged by the worker: the marked copy, or once its producer is done (and its
             // object copied here from the site that wrote it).
             const writer = input.upstream && objectWriterOf(input.file);
-            const ready = !input.upstream ? marked : writer && writer !== label ? relayObject(submit, input.file, writer, label, input.upstream, marked) : follow(input.upstream, marked);
+            const ready = !input.upstream ? marked : writer && writer !== label && htex.has(writer) && htex.has(label) ? relayObject(submit, input.file, writer, label, input.upstream, marked) : follow(input.upstream, marked);
             putAt(copy, kwargsIndex, input.place, ready);
             return;
           }
