@@ -256,7 +256,7 @@ async function readChunks(end: ObjectEnd, bucket: string, meta: ObjectMeta, opti
         mem_storage: true,
         ...start,
       });
-      const consumer = await end.js.consumers.get(streamOf(bucket), info.name);
+      const consumer = end.js.consumers.getConsumerFromInfo(info); // no second round trip
       while (received < meta.chunks) {
         const batch = await consumer.fetch({ max_messages: Math.min(FETCH_CHUNKS, meta.chunks - received), expires: STALL_MS });
         // Ended by hand when nothing comes: a fetch whose request crossed a cut may never end.
