@@ -22,6 +22,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { connect } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Objm } from '@nats-io/obj';
@@ -112,7 +113,7 @@ const subjects: Subject[] = [
     name: 'get across the link: raw @nats-io/obj get',
     run: async () => {
       const result = (await remoteOs.get('big'))!;
-      await pipeline(Readable.fromWeb(result.data as import('node:stream/web').ReadableStream<Uint8Array>), createWriteStream(join(dir, `raw-${round}`)));
+      await pipeline(Readable.fromWeb(result.data as WebReadableStream<Uint8Array>), createWriteStream(join(dir, `raw-${round}`)));
       await result.error;
     },
   },
