@@ -169,8 +169,9 @@ export class ObjectMissing extends Error {
   constructor(
     readonly bucket: string,
     readonly objectName: string,
+    how?: string,
   ) {
-    super(`no object '${objectName}' in bucket '${bucket}'`);
+    super(how ? `object '${objectName}' of bucket '${bucket}' ${how}` : `no object '${objectName}' in bucket '${bucket}'`);
     this.name = 'ObjectMissing';
   }
 }
@@ -244,8 +245,14 @@ async function readChunks(end: ObjectEnd, bucket: string, meta: ObjectMeta, opti
   let received = 0;
   let bytes = 0;
   let nextSeq = 0;
+  let attempts = 0;
   while (received < meta.chunks) {
     await untilDone(options.signal, bucket, meta.name, () => bytes, async () => {
+      if (attempts++ > 0) {
+        // A new put of the name purges the chunks being read: that is not a cut, say so.
+        const now = await objectInfo(end, bucket, meta.name, options.signal);
+        if (now?.nuid !== meta.nuid) throw new ObjectMissing(bucket, meta.name, 'was replaced or deleted while it was read');
+      }
       // A plain ephemeral consumer (no acks; the server drops it when idle), from the chunk
       // after the last received: an ordered consumer would reset itself forever through a cut.
       const start = nextSeq === 0 ? { deliver_policy: DeliverPolicy.All } : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: nextSeq };
@@ -309,6 +316,7 @@ async function untilDone<T>(signal: AbortSignal | undefined, bucket: string, nam
 
 /** Errors a retry cannot mend: bad names, a bucket refused by the server's limits, permissions. */
 function isPermanent(error: Error): boolean {
+  if (error instanceof ObjectMissing) return true;
   return /invalid|permission|insufficient resources|maximum bytes|exceeded|requires server/i.test(error.message) && !/timeout/i.test(error.message);
 }
 
