@@ -230,6 +230,7 @@ export class AppFuture<T> extends BaseFuture<T> {
     Object.defineProperty(AppFuture.prototype, APP_FUTURE_BRAND, { value: true });
   }
 
+  /** `instanceof AppFuture` holds for a future made by another copy of parsl-ts too (it checks the brand). */
   static [Symbol.hasInstance](value: unknown): boolean {
     return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[APP_FUTURE_BRAND] === true;
   }

@@ -1,6 +1,13 @@
 import { ConfigError } from '../common/errors.ts';
 
-/** Options of `mapWindowed`. */
+/**
+ * Options of `mapWindowed`.
+ *
+ * @example
+ * ```ts
+ * for await (const y of mapWindowed(double, inputs, { window: 500, ordered: false })) console.log(y);
+ * ```
+ */
 export interface MapWindowedOptions {
   /**
    * At most this many calls are in flight (called and not yet handed to the consumer): the
@@ -32,6 +39,13 @@ export const DEFAULT_MAP_WINDOW = 1000;
  * A call that fails makes the loop throw its error (with `ordered: false`, when it ends);
  * the calls already in flight go on, and no new ones are made. `items` is read only as the
  * window opens, so it may be an endless generator.
+ *
+ * @example
+ * ```ts
+ * const double = app((x: number) => x * 2);
+ * let total = 0;
+ * for await (const y of mapWindowed(double, [1, 2, 3])) total += y;   // 12
+ * ```
  */
 export async function* mapWindowed<T, R>(
   fn: (item: T) => PromiseLike<R>,

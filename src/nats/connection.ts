@@ -9,6 +9,7 @@ export const natsConnectionShape = lazySchema(() =>
     servers: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
     /** User and password login. */
     user: z.string().min(1).optional(),
+    /** The password of `user`. */
     password: z.string().min(1).optional(),
     /** Token login. */
     token: z.string().min(1).optional(),
