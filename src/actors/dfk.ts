@@ -5,15 +5,14 @@ import type { AppDefinition } from '../apps/app.ts';
 import type { Config } from '../config/config.ts';
 import {
   FunctionSerializationError,
-  JoinError,
   KernelClosedError,
   SerializationError,
   TaskCancelledError,
 } from '../common/errors.ts';
-import { forEachDependency, resolveArguments, settledFutureValue, type DependencyValue } from '../dataflow/arguments.ts';
+import { forEachDependency, resolveArguments } from '../dataflow/arguments.ts';
 import type { TaskRecord } from '../dataflow/task.ts';
 import { Memoizer } from '../dataflow/memo.ts';
-import { joinProblem } from '../dataflow/join.ts';
+import { joinProblem, joinResult } from '../dataflow/join.ts';
 import { dependencyError, retryHandlerFailure } from '../dataflow/failures.ts';
 import { transition, type TaskState } from '../apps/task-states.ts';
 import { MAIN_THREAD_EXECUTOR_LABEL } from '../executors/executor.ts';
@@ -25,6 +24,7 @@ import { Checkpointer } from './checkpoint.ts';
 import { FunctionDefs } from './function-defs.ts';
 import { MonitorEvents } from './monitor-events.ts';
 import { MONITOR_ACTOR_NAME } from './monitor.ts';
+import { DependencyWaits } from './dependency-waits.ts';
 
 /** Messages the DFK supervisor handles. */
 export type ToDfk =
@@ -76,6 +76,7 @@ class DfkSupervisor implements Behaviour<ToDfk> {
   /** Tries to hand to each executor at the end of the current message. */
   readonly #launches = new Map<string, ExecTask[]>();
   #inReceive = false;
+  readonly #deps = new DependencyWaits(() => this.#inReceive, (fn) => send(this.#self, { type: 'call', fn }));
 
   readonly #counts: TaskStateCounts;
 
@@ -158,37 +159,11 @@ class DfkSupervisor implements Behaviour<ToDfk> {
     forEachDependency(record.args, record.kwargsIndex, (dep) => {
       if (dep instanceof BaseFuture && dep.done()) return;
       record.waitingOn++;
-      this.#whenSettled(dep, record, () => {
+      this.#deps.whenSettled(dep, record, () => {
         if (--record.waitingOn === 0) this.#launch(record);
       });
     });
     if (record.waitingOn === 0) this.#launch(record);
-  }
-
-  /**
-   * Runs `then` inside this actor once `dep` settles. Futures of this kernel settle while the
-   * DFK handles a message, so `then` runs at once; anything else arrives as a message.
-   */
-  #whenSettled(dep: PromiseLike<unknown>, record: TaskRecord, then: () => void): void {
-    if (dep instanceof BaseFuture) {
-      dep.onSettled(() => (this.#inReceive ? then() : send(this.#self, { type: 'call', fn: then })));
-      return;
-    }
-    Promise.resolve(dep).then(
-      (value) => send(this.#self, { type: 'call', fn: () => (this.#rememberForeign(record, dep, true, value), then()) }),
-      (error: unknown) => send(this.#self, { type: 'call', fn: () => (this.#rememberForeign(record, dep, false, error), then()) }),
-    );
-  }
-
-  #rememberForeign(record: TaskRecord, dep: PromiseLike<unknown>, ok: boolean, value: unknown): void {
-    (record.foreign ??= new Map()).set(dep, { ok, value });
-  }
-
-  #valueOf(record: TaskRecord, dep: PromiseLike<unknown>): DependencyValue {
-    if (dep instanceof BaseFuture) return settledFutureValue(dep);
-    const settled = record.foreign?.get(dep);
-    if (!settled) return { failed: true, error: new Error('internal: dependency not settled'), dep };
-    return settled.ok ? { failed: false, value: settled.value } : { failed: true, error: settled.value, dep };
   }
 
   // ---- launching ----------------------------------------------------------------------
@@ -196,7 +171,7 @@ class DfkSupervisor implements Behaviour<ToDfk> {
   #launch(record: TaskRecord): void {
     const { future, app } = record;
     if (future.done() || future.cancelRequested) return;
-    const { args, failures } = resolveArguments(record.args, record.kwargsIndex, (dep) => this.#valueOf(record, dep));
+    const { args, failures } = resolveArguments(record.args, record.kwargsIndex, (dep) => this.#deps.valueOf(record, dep));
     if (failures.length > 0) return this.#fail(record, dependencyError(record.id, failures), 'dep_fail');
     const fn = this.#functions.of(
       app,
@@ -372,27 +347,14 @@ class DfkSupervisor implements Behaviour<ToDfk> {
     this.#monitor?.joined(record, inner);
     let waiting = 0;
     const settleAll = (): void => {
-      const failed: number[] = [];
-      let firstError: unknown;
-      const values = inner.map((item) => {
-        if (!isThenable(item)) return item;
-        const settled = this.#valueOf(record, item);
-        if (!settled.failed) return settled.value;
-        const tid = (item as { tid?: unknown }).tid;
-        if (typeof tid === 'number') failed.push(tid);
-        if (firstError === undefined) firstError = settled.error;
-        return undefined;
-      });
-      if (failed.length > 0 || firstError !== undefined) {
-        this.#appFailed(record, new JoinError(record.id, failed, firstError));
-      } else {
-        this.#complete(record, Array.isArray(value) ? values : values[0]);
-      }
+      const joined = joinResult(record.id, value, (item) => this.#deps.valueOf(record, item));
+      if (joined.ok) this.#complete(record, joined.value);
+      else this.#appFailed(record, joined.error);
     };
     for (const item of inner) {
       if (!isThenable(item) || (item instanceof BaseFuture && item.done())) continue;
       waiting++;
-      this.#whenSettled(item, record, () => {
+      this.#deps.whenSettled(item, record, () => {
         if (--waiting === 0) settleAll();
       });
     }

@@ -1,33 +1,30 @@
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { send, type Behaviour, type Ref } from './actor.ts';
 import type { ExecTask, FromExecutor, TaskOutcome } from './messages.ts';
-import { BlockStartError, ManagerLost } from '../common/errors.ts';
 import { NATS_ENV, type NatsConnectionOptions } from '../nats/connection.ts';
-import { encodeJson, subjectsFor, type BlockReport, type Registration, type RegistrationReply, type Subjects, type WorkerSampleMessage } from '../nats/protocol.ts';
+import { encodeJson, subjectsFor, type BlockReport, type Subjects } from '../nats/protocol.ts';
 import type { BlockInfo, ToHtex } from './htex/messages.ts';
 import { fromWire } from './task-encoding.ts';
 import { spawnBlock, type FromBlockActor, type ToBlockActor } from './block.ts';
 import { StatusPoller } from './htex/status-poller.ts';
-import { BlockLife, scalingSnapshot, versionMismatch } from './htex/block-phase.ts';
+import { BlockLife, scalingSnapshot } from './htex/block-phase.ts';
 import { blockArguments, blockCommand } from './htex/block-command.ts';
-import { startNats, stopNats, type Connected } from './htex/nats-setup.ts';
+import { startNats, type Connected } from './htex/nats-setup.ts';
 import { batchesOf, Dispatcher, DIRECT_MAX_TASKS, encodeTasks } from './htex/dispatch.ts';
 import { TryLedger } from './htex/tries.ts';
 import { SiteLink } from './htex/site-link.ts';
 import { HtexMonitoring } from './htex/monitoring.ts';
-import { Adoption, nextBlockNumber, takeRunState, type HtexRunState } from './htex/adopt.ts';
-import { queuesEmpty, saveRunState } from './htex/adopt-nats.ts';
+import { BlockTable } from './htex/block-table.ts';
+import { RunTakeover } from './htex/run-takeover.ts';
+import { answerRegistration } from './htex/registration.ts';
+import { releaseHoldings } from './htex/release.ts';
+import { BlockLoss } from './htex/block-loss.ts';
+import { Drains } from './htex/drains.ts';
 import type { ResolvedHighThroughputExecutorOptions } from '../executors/htex.ts';
 import type { ExecutorContext } from './executor-managers.ts';
 import { spawnStrategy, type FromStrategy, type ScalingDecision, type ScalingSnapshot } from './strategy.ts';
 
 export { blockCommand } from './htex/block-command.ts';
-
-/** Blocks that fail to start this many times in a row stop the scaling of their executor. */
-const MAX_START_FAILURES = 3;
-/** A block actor that crashes this many times is stopped (its job cancelled) and its block lost. */
-const MAX_BLOCK_ACTOR_CRASHES = 3;
 
 export type { BlockInfo, ToHtex } from './htex/messages.ts';
 
@@ -43,6 +40,10 @@ export const htexManagers = new WeakMap<Ref<unknown>, HtexManager>();
  * crash), it cancels every block's job, ends its retries and closes NATS and the embedded
  * server, so a restart leaves nothing of the previous run behind. The DFK launches again what
  * the crashed manager held.
+ *
+ * This class is the message switch and the wiring; what it does lives in htex/: the block
+ * table (block-table.ts), registration (registration.ts), scale-in (drains.ts), lost blocks
+ * (block-loss.ts), resumed runs (run-takeover.ts, adopt.ts) and the stop (release.ts).
  */
 export class HtexManager implements Behaviour<ToHtex> {
   readonly #self: Ref<ToHtex>;
@@ -58,17 +59,13 @@ export class HtexManager implements Behaviour<ToHtex> {
   #dispatcher: Dispatcher | undefined;
   #startError: unknown;
   #waiting: ExecTask[] = [];
-  readonly #blocks = new Map<string, { ref: Ref<ToBlockActor>; life: BlockLife; crashes: number; samples?: WorkerSampleMessage[] | undefined }>();
+  readonly #blocks = new BlockTable();
   readonly #tries = new TryLedger();
-  /** Blocks in a row that were lost before they registered. */
-  #startFailures = 0;
-  /** Set once blocks keep failing to start: no more blocks are submitted, tasks fail with it. */
-  #scalingError: BlockStartError | undefined;
-  #nextBlock = 0;
-  #directTurn = 0;
+  /** Fails a lost block's tries; stops scaling once blocks keep failing to start. */
+  readonly #loss: BlockLoss;
   readonly #poller: StatusPoller;
   #ticker: NodeJS.Timeout | undefined;
-  readonly #drainTimers = new Set<NodeJS.Timeout>();
+  readonly #drains: Drains;
   #released: Promise<void> | undefined;
   #strategyTicks = 0;
   /** Capacity and, for a site, its reach, told to the DFK's placement. */
@@ -77,11 +74,8 @@ export class HtexManager implements Behaviour<ToHtex> {
   readonly #monitoring: HtexMonitoring | undefined;
   /** Where the embedded server keeps its store, and this run's adoption files (htex/adopt.ts). */
   readonly #storeDir: string;
-  /** What the driver before left, in a resumed run. */
-  readonly #resumed: HtexRunState | undefined;
-  readonly #adoption: Adoption;
-  /** Every block id of the run directory, earlier drivers' included. */
-  readonly #allBlocks: string[];
+  /** The run state a later driver resumes from, and, in a resumed run, what this one adopts. */
+  readonly #takeover: RunTakeover;
 
   constructor(self: Ref<ToHtex>, dfk: Ref<FromExecutor>, options: ResolvedHighThroughputExecutorOptions, context: ExecutorContext) {
     this.#self = self;
@@ -89,15 +83,22 @@ export class HtexManager implements Behaviour<ToHtex> {
     this.#options = options;
     this.#context = context;
     this.#poller = new StatusPoller(options.provider);
+    this.#drains = new Drains(options.drainPeriod);
     this.#storeDir = join(context.run.nats, options.label);
-    this.#resumed = takeRunState(context, this.#storeDir);
-    this.#allBlocks = [...(this.#resumed?.blocks ?? [])];
-    this.#nextBlock = nextBlockNumber(this.#allBlocks);
-    this.#adoption = new Adoption(this.#storeDir, this.#resumed !== undefined, this.#allBlocks, options.heartbeatThreshold);
-    // A resumed run keeps its run id: the blocks that outlived the driver before use its subjects.
-    this.#runId = this.#resumed?.runId ?? randomBytes(6).toString('hex');
+    this.#takeover = new RunTakeover(context, this.#storeDir, options.heartbeatThreshold);
+    this.#runId = this.#takeover.runId;
     this.#subjects = subjectsFor(this.#runId, options.label);
     this.#monitoring = context.monitoring && new HtexMonitoring(context.monitoring, options.label);
+    this.#loss = new BlockLoss({
+      label: options.label,
+      self,
+      dfk,
+      blocks: this.#blocks,
+      tries: this.#tries,
+      subjects: this.#subjects,
+      jsm: () => this.#connected?.jsm,
+      tellCapacity: () => this.#link?.tell(),
+    });
   }
 
   started(): void {
@@ -109,7 +110,7 @@ export class HtexManager implements Behaviour<ToHtex> {
       report: (report, ack) => send(self, { type: 'report', run, report, ack }),
       heartbeat: (blockId, inFlight, workers) => send(self, { type: 'heartbeat', run, blockId, inFlight, workers }),
       wanted: (blockId, tries, respond) => send(self, { type: 'wanted', run, blockId, tries, respond }),
-    }, this.#storeDir, this.#abort.signal, this.#resumed && { ...this.#resumed, pid: this.#resumed.serverPid }).then(
+    }, this.#storeDir, this.#abort.signal, this.#takeover.server).then(
       (connected) => {
         if (!this.#abort.signal.aborted) send(self, { type: 'started', run, connected });
         return connected;
@@ -125,7 +126,7 @@ export class HtexManager implements Behaviour<ToHtex> {
       dfk: this.#dfk,
       heartbeatPeriodMs: this.#options.heartbeatPeriod,
       heartbeatThresholdMs: this.#options.heartbeatThreshold,
-      slots: () => [...this.#blocks.values()].reduce((n, { life }) => n + (life.phase === 'registered' ? life.workers : 0), 0),
+      slots: () => this.#blocks.registeredWorkers,
       tick: () => send(self, { type: 'site-check', run }),
       // What waited for the lost site fails, and so do the DFK's retries of pinned tasks.
       lost: (error) => this.#fail([...this.#waiting.splice(0), ...this.#tries.clear()], error),
@@ -134,9 +135,7 @@ export class HtexManager implements Behaviour<ToHtex> {
 
   /** Blocks that are submitted or registered and not lost. */
   get liveBlocks(): number {
-    let n = 0;
-    for (const { life } of this.#blocks.values()) if (life.live) n++;
-    return n;
+    return this.#blocks.liveCount;
   }
 
   receive(msg: ToHtex): void | Promise<void> {
@@ -156,7 +155,7 @@ export class HtexManager implements Behaviour<ToHtex> {
         return;
       case 'launch':
         if (this.#startError) return this.#fail(msg.tasks, this.#startError);
-        if (this.#scalingError) return this.#fail(msg.tasks, this.#scalingError);
+        if (this.#loss.scalingError) return this.#fail(msg.tasks, this.#loss.scalingError);
         if (this.#link?.lostError) return this.#fail(msg.tasks, this.#link.lostError);
         if (!this.#connected) {
           this.#waiting.push(...msg.tasks);
@@ -169,30 +168,26 @@ export class HtexManager implements Behaviour<ToHtex> {
       case 'report':
         return this.#report(msg.report, msg.ack);
       case 'register':
-        return this.#register(msg.registration, msg.respond);
-      case 'heartbeat': {
-        const block = this.#blocks.get(msg.blockId);
-        if (!block) {
-          // A block of the driver before: it finishes what it holds, and our blocks take the new work.
-          if (this.#adoption.heartbeat(msg.blockId)) this.#connected?.nc.publish(this.#subjects.blockControl(msg.blockId), encodeJson({ type: 'drain' }));
-          return;
-        }
-        if (msg.workers) block.samples = msg.workers;
-        if (msg.inFlight > 0) block.life.idleSince = undefined;
-        else block.life.idleSince ??= Date.now();
-        send(block.ref, { type: 'heartbeat' });
-        return;
-      }
+        return answerRegistration(msg.registration, this.#blocks.get(msg.registration.blockId), msg.respond, {
+          heartbeatPeriodMs: this.#options.heartbeatPeriod,
+          heartbeatThresholdMs: this.#options.heartbeatThreshold,
+          resourceMonitoringIntervalMs: this.#monitoring?.resourceIntervalMs,
+          tellCapacity: () => this.#link?.tell(),
+          recordRegistration: (registration) => this.#monitoring?.registered(registration),
+        });
+      case 'heartbeat':
+        if (this.#blocks.heartbeat(msg.blockId, msg.inFlight, msg.workers)) return;
+        return this.#takeover.foreignHeartbeat(msg.blockId, this.#connected, this.#subjects);
       case 'block-registered':
-        this.#startFailures = 0;
+        this.#loss.registered();
         return this.#link?.tell();
       case 'direct-accepted':
-        this.#adoption.held(msg.blockId, msg.tasks);
+        this.#takeover.adoption.held(msg.blockId, msg.tasks);
         return this.#tries.accepted(msg.blockId, msg.tasks);
       case 'wanted':
-        return msg.respond(msg.tries.filter((t) => this.#wanted(t.taskId, t.attempt, msg.blockId)));
+        return msg.respond(this.#takeover.wanted(msg.tries, msg.blockId, this.#tries, this.#blocks));
       case 'adopt-check': {
-        const given = this.#adoption.givenUp(msg.queuesEmpty, (blockId) => this.#blocks.get(blockId)?.life.live === true);
+        const given = this.#takeover.adoption.givenUp(msg.queuesEmpty, (blockId) => this.#blocks.isLive(blockId));
         if (given.length > 0) this.#publish(given);
         return;
       }
@@ -203,10 +198,10 @@ export class HtexManager implements Behaviour<ToHtex> {
       case 'scale':
         return this.#scale(msg.decision);
       case 'block-lost':
-        return this.#blockLost(msg.blockId, msg.reason, msg.graceful ?? false);
+        return this.#loss.lost(msg.blockId, msg.reason, msg.graceful ?? false);
       case 'tick':
         this.#connected?.nc.publish(this.#subjects.dfkHeartbeat, encodeJson({ at: Date.now() }));
-        if (this.#adoption.adopted > 0) this.#checkAdoptions();
+        if (this.#takeover.adoption.adopted > 0) this.#checkAdoptions();
         return;
       case 'shutdown':
         return this.#release().finally(msg.done);
@@ -215,18 +210,7 @@ export class HtexManager implements Behaviour<ToHtex> {
 
   /** The blocks started so far. */
   blocks(): BlockInfo[] {
-    const held = this.#tries.heldByBlock();
-    return [...this.#blocks].map(([blockId, { life, samples }]) => ({
-      blockId,
-      phase: life.phase,
-      live: life.live,
-      workers: life.workers,
-      host: life.host,
-      pid: life.pid,
-      held: held.get(blockId) ?? 0,
-      idleSince: life.idleSince,
-      samples,
-    }));
+    return this.#blocks.info(this.#tries.heldByBlock());
   }
 
   /** How many times the strategy has asked for a snapshot: tests wait on its periods with it. */
@@ -254,18 +238,14 @@ export class HtexManager implements Behaviour<ToHtex> {
    * is stopped (which cancels its job) and its block is lost.
    */
   blockActorCrashed(child: Ref<unknown>, error: Error | undefined): 'restart' | 'stop' {
-    const blockId = ((child as { name?: string }).name ?? '').replace(/^block-/, '');
-    const block = this.#blocks.get(blockId);
-    if (!block || ++block.crashes < MAX_BLOCK_ACTOR_CRASHES) return 'restart';
-    send(this.#self, { type: 'block-lost', blockId, reason: `its actor crashed ${block.crashes} times; last: ${error?.message ?? 'unknown error'}` });
-    return 'stop';
+    return this.#loss.actorCrashed(child, error);
   }
 
   #started(connected: Connected): void {
     this.#connected = connected;
     this.#link?.contact(); // a site's streams were just made there
     this.#monitoring?.subscribe(connected.nc, this.#subjects);
-    this.#saveRunState();
+    this.#takeover.save(connected);
     this.#dispatcher = new Dispatcher({
       nc: connected.nc,
       js: connected.js,
@@ -291,10 +271,8 @@ export class HtexManager implements Behaviour<ToHtex> {
   }
 
   #startBlock(): void {
-    const life = new BlockLife(String(this.#nextBlock++));
+    const life = new BlockLife(this.#takeover.newBlock(this.#connected));
     this.#monitoring?.watch(life);
-    this.#allBlocks.push(life.blockId);
-    this.#saveRunState();
     const options = this.#options;
     const ref = spawnBlock(this.#self, {
       life,
@@ -308,91 +286,37 @@ export class HtexManager implements Behaviour<ToHtex> {
       heartbeatThresholdMs: options.heartbeatThreshold,
       scriptDir: this.#context.run.submitScripts,
     });
-    this.#blocks.set(life.blockId, { ref, life, crashes: 0 });
+    this.#blocks.add(life, ref);
   }
 
   #snapshot(): ScalingSnapshot {
-    const lives = [...this.#blocks.values()].map((b) => b.life);
     const guess = (this.#options.maxWorkersPerNode ?? 1) * this.#options.provider.options.nodesPerBlock;
-    return scalingSnapshot(lives, this.#tries.outstanding, guess);
+    return scalingSnapshot(this.#blocks.lives(), this.#tries.outstanding, guess);
   }
 
   #scale(decision: ScalingDecision): void {
-    if (this.#abort.signal.aborted || !this.#connected || this.#scalingError) return;
+    if (this.#abort.signal.aborted || !this.#connected || this.#loss.scalingError) return;
     const room = this.#options.provider.options.maxBlocks - this.liveBlocks;
     for (let i = 0; i < Math.min(decision.scaleOut, room); i++) this.#startBlock();
     for (const blockId of decision.scaleIn) {
       const block = this.#blocks.get(blockId);
-      if (block?.life.phase !== 'registered') continue;
-      block.life.to('draining');
-      // Drained, it finishes what it holds and exits; cancelled after drainPeriod if it has not.
-      this.#connected.nc.publish(this.#subjects.blockControl(blockId), encodeJson({ type: 'drain' }));
-      const timer = setTimeout(() => {
-        this.#drainTimers.delete(timer);
-        send(block.ref, { type: 'cancel', done: () => {} });
-      }, this.#options.drainPeriod);
-      timer.unref();
-      this.#drainTimers.add(timer);
+      if (block?.life.phase === 'registered') this.#drains.drain(block, this.#connected.nc, this.#subjects);
     }
-  }
-
-  #register(registration: Registration, respond: (reply: RegistrationReply) => void): void {
-    const block = this.#blocks.get(registration.blockId);
-    const error = versionMismatch(registration);
-    if (error) {
-      process.emitWarning(error, { code: 'PARSL_TS_VERSION_MISMATCH' });
-      respond({ ok: false, error });
-      if (block) send(block.ref, { type: 'refused', reason: error });
-      return;
-    }
-    if (block) {
-      const { life } = block;
-      if (life.phase === 'submitting' || life.phase === 'pending') {
-        life.workers = registration.workers;
-        life.idleSince = Date.now();
-        life.host = registration.host;
-        life.pid = registration.pid;
-        life.to('registered');
-        this.#link?.tell(); // before anyone can see the block registered: placement counts its workers
-        this.#monitoring?.registered(registration);
-        send(block.ref, { type: 'registered' });
-      } else if (life.phase !== 'registered') {
-        // Given up on (lost, cancelled, draining): it must not take work.
-        respond({ ok: false, error: `block ${life.blockId} is ${life.phase}` });
-        return;
-      }
-    }
-    const resourceMonitoringIntervalMs = this.#monitoring?.resourceIntervalMs;
-    respond({
-      ok: true,
-      heartbeatPeriodMs: this.#options.heartbeatPeriod,
-      heartbeatThresholdMs: this.#options.heartbeatThreshold,
-      ...(resourceMonitoringIntervalMs === undefined ? {} : { resourceMonitoringIntervalMs }),
-    });
   }
 
   #publish(all: ExecTask[]): void {
     // Calls that a try of the driver before is computing wait for its result instead.
-    const { publish: tasks, outcomes: adopted } = this.#adoption.take(all);
+    const { publish: tasks, outcomes: adopted } = this.#takeover.adoption.take(all);
     if (adopted.length > 0) send(this.#dfk, { type: 'results', outcomes: adopted.map(fromWire) });
     if (tasks.length === 0) return;
     const { ready, functions, refused } = encodeTasks(tasks);
     if (refused.length > 0) send(this.#dfk, { type: 'results', outcomes: refused });
     if (ready.length === 0) return;
     this.#tries.published(ready);
-    let workers = 0;
-    for (const { life } of this.#blocks.values()) if (life.live) workers += life.workers;
-    for (const batch of batchesOf(ready, functions, workers, this.#options.maxTasksPerMessage)) {
-      const target = batch.message.tasks.length <= DIRECT_MAX_TASKS ? this.#nextDirectBlock() : undefined;
+    for (const batch of batchesOf(ready, functions, this.#blocks.liveWorkers, this.#options.maxTasksPerMessage)) {
+      const target = batch.message.tasks.length <= DIRECT_MAX_TASKS ? this.#blocks.nextDirect() : undefined;
       this.#dispatcher!.dispatch(batch, target);
     }
-  }
-
-  /** Registered blocks in turn, for batches sent straight to a block. */
-  #nextDirectBlock(): string | undefined {
-    const registered = [...this.#blocks].filter(([, b]) => b.life.phase === 'registered').map(([id]) => id);
-    if (registered.length === 0) return undefined;
-    return registered[this.#directTurn++ % registered.length];
   }
 
   /**
@@ -410,7 +334,7 @@ export class HtexManager implements Behaviour<ToHtex> {
     if (!this.#connected) return;
     const holder = this.#tries.cancel(taskId, attempt);
     if (holder === false) return;
-    const blocks = holder ?? [...this.#blocks].filter(([, b]) => b.life.phase === 'registered').map(([blockId]) => blockId);
+    const blocks = holder ?? this.#blocks.registered();
     const command = encodeJson({ type: 'cancel', taskId, attempt });
     for (const blockId of blocks) this.#connected.nc.publish(this.#subjects.blockControl(blockId), command);
   }
@@ -419,7 +343,7 @@ export class HtexManager implements Behaviour<ToHtex> {
     ack();
     switch (report.kind) {
       case 'claimed':
-        this.#adoption.held(report.blockId, report.tasks);
+        this.#takeover.adoption.held(report.blockId, report.tasks);
         return this.#tries.claimed(report.blockId, report.seq, report.tasks);
       case 'running':
         this.#monitoring?.running(report.blockId, this.#blocks.get(report.blockId)?.life.host, report.taskId, report.attempt);
@@ -429,39 +353,11 @@ export class HtexManager implements Behaviour<ToHtex> {
       {
         this.#monitoring?.results(report.blockId, this.#blocks.get(report.blockId)?.life.host, report.outcomes);
         this.#tries.reported(report.outcomes);
-        const outcomes = this.#adoption.reported(report.outcomes);
+        const outcomes = this.#takeover.adoption.reported(report.outcomes);
         if (outcomes.length > 0) send(this.#dfk, { type: 'results', outcomes: outcomes.map(fromWire) });
         return;
       }
     }
-  }
-
-  /**
-   * A block is gone (its actor set its phase): the tries it held fail with `ManagerLost`,
-   * whatever its phase was (a drained block cancelled at the end of drainPeriod included).
-   */
-  #blockLost(blockId: string, reason: string, graceful: boolean): void {
-    const block = this.#blocks.get(blockId);
-    if (!block) return;
-    if (!graceful) process.emitWarning(`block ${blockId} of executor '${this.#options.label}' is lost: ${reason}`, { code: 'PARSL_TS_BLOCK_LOST' });
-    if (block.life.pid === undefined && ++this.#startFailures >= MAX_START_FAILURES && !this.#scalingError) {
-      this.#stopScaling(new BlockStartError(this.#options.label, this.#startFailures, reason));
-    }
-    const { tries, seqs } = this.#tries.withdraw(blockId);
-    // Its batches would otherwise come back to another block when their ack wait ends.
-    for (const seq of seqs) void this.#connected?.jsm.streams.deleteMessage(this.#subjects.taskStream, seq).catch(() => {});
-    const outcomes: TaskOutcome[] = tries.map((t) => ({ ...t, ok: false, error: new ManagerLost(blockId, reason) }));
-    if (outcomes.length > 0) send(this.#dfk, { type: 'results', outcomes });
-    this.#link?.tell();
-  }
-
-  /** Blocks keep failing to start: stop submitting, and fail what waits rather than leave it hanging. */
-  #stopScaling(error: BlockStartError): void {
-    this.#scalingError = error;
-    process.emitWarning(error.message, { code: 'PARSL_TS_SCALING_STOPPED' });
-    const outcomes: TaskOutcome[] = this.#tries.clear().map((t) => ({ ...t, ok: false, error }));
-    void this.#connected?.jsm.streams.purge(this.#subjects.taskStream).catch(() => {});
-    if (outcomes.length > 0) send(this.#dfk, { type: 'results', outcomes });
   }
 
   #fail(tasks: Array<{ taskId: number; attempt: number }>, error: unknown): void {
@@ -470,59 +366,28 @@ export class HtexManager implements Behaviour<ToHtex> {
     send(this.#dfk, { type: 'results', outcomes });
   }
 
-  /**
-   * Releases everything this state holds, once (a shutdown, a stop and a restart all come
-   * here): retries and timers end, blocks are told to shut down and their jobs cancelled,
-   * then NATS and the embedded server are closed. Tasks it held are not failed here: at a
-   * shutdown the DFK fails them, after a restart it launches them again.
-   */
+  /** Releases everything this state holds, once: a shutdown, a stop and a restart all come here (htex/release.ts). */
   #release(): Promise<void> {
-    this.#released ??= (async () => {
-      this.#abort.abort();
-      if (this.#ticker) clearInterval(this.#ticker);
-      this.#link?.stop();
-      for (const timer of this.#drainTimers) clearTimeout(timer);
-      this.#drainTimers.clear();
-      const connected = this.#connected ?? (await this.#starting);
-      const jobs: string[] = [];
-      for (const { life } of this.#blocks.values()) {
-        if (life.ended) continue;
-        connected?.nc.publish(this.#subjects.blockControl(life.blockId), encodeJson({ type: 'shutdown' }));
-        life.to('cancelled');
-        if (life.jobId !== undefined) jobs.push(life.jobId);
-      }
-      // Blocks of earlier drivers of a resumed run (not ours to cancel): told to end too.
-      for (const blockId of this.#allBlocks) {
-        if (!this.#blocks.has(blockId)) connected?.nc.publish(this.#subjects.blockControl(blockId), encodeJson({ type: 'shutdown' }));
-      }
-      if (jobs.length > 0) await this.#options.provider.cancel(jobs).catch(() => {});
-      this.#monitoring?.close();
-      if (connected) await stopNats(connected, this.#subjects);
-    })();
+    this.#released ??= releaseHoldings({
+      abort: this.#abort,
+      ticker: this.#ticker,
+      drains: this.#drains,
+      link: this.#link,
+      connected: this.#connected,
+      starting: this.#starting,
+      subjects: this.#subjects,
+      blocks: this.#blocks,
+      takeover: this.#takeover,
+      provider: this.#options.provider,
+      monitoring: this.#monitoring,
+    });
     return this.#released;
-  }
-
-  /**
-   * Whether a try of a batch JetStream handed out again to `asker` is to run there: it is waited
-   * for (this driver's, or an earlier one's: adopt.ts), and no other live block is known to hold it.
-   */
-  #wanted(taskId: number, attempt: number, asker: string): boolean {
-    if (this.#tries.isOutstanding(taskId, attempt)) {
-      const holder = this.#tries.holder(taskId, attempt);
-      return holder === undefined || holder === asker || !this.#blocks.get(holder)?.life.live;
-    }
-    return this.#adoption.isWanted(taskId, attempt, asker, (blockId) => this.#blocks.get(blockId)?.life.live === true);
-  }
-
-  /** What a resumed driver needs to take this run over (htex/adopt.ts). */
-  #saveRunState(): void {
-    if (this.#connected) saveRunState(this.#storeDir, this.#runId, this.#connected, this.#allBlocks);
   }
 
   /** Whether anything is left in the work queue or unread in the results stream, for the tries adopted. */
   #checkAdoptions(): void {
     const run = this.#runId;
-    queuesEmpty(this.#connected!.jsm, this.#subjects).then((empty) => send(this.#self, { type: 'adopt-check', run, queuesEmpty: empty }), () => {});
+    this.#takeover.check(this.#connected!, this.#subjects, (empty) => send(this.#self, { type: 'adopt-check', run, queuesEmpty: empty }));
   }
 
   stopped(): Promise<void> {
