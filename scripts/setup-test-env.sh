@@ -13,6 +13,7 @@ PACKAGES=(
   nats-server                               # HighThroughputExecutor tests
   openssh-server openssh-client             # SSHChannel tests (sshd on a loopback port)
   vsftpd rsync zip unzip curl               # staging tests (FTP server, rsync over ssh, archives) and bench/staging.ts
+  openssl                                   # staging-https: the test makes a self-signed certificate
   iproute2 nftables                         # federation tests: sites in network namespaces behind a firewall
   slurm-wlm munge                           # SlurmProvider tests (single-node Slurm)
   gridengine-master gridengine-exec gridengine-client   # GridEngineProvider tests
