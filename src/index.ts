@@ -159,6 +159,8 @@ export type { Channel, ExecResult, ExecOptions } from './providers/channels/chan
 export type { KernelState } from './kernel/kernel.ts';
 export type { SerializedError } from './common/errors.ts';
 // Monitoring: the options a later step puts in Config, and the query API for notebooks and scripts.
+export { siteCredential } from './nats/leaf.ts';
+export type { SiteCredential, Login } from './nats/leaf.ts';
 export { MonitoringHub } from './monitoring/hub.ts';
 export { MonitoringDatabase } from './monitoring/database.ts';
 export type { MonitoringHubOptions } from './monitoring/hub.ts';

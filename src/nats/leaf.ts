@@ -47,9 +47,18 @@ export function siteNames(site: string): SiteNames {
   };
 }
 
-/** A login: user and password. */
+/**
+ * A login: user and password.
+ *
+ * @example
+ * ```ts
+ * const login: Login = siteCredential('theta').leaf;   // { user: 'leaf-theta', password: '…' }
+ * ```
+ */
 export interface Login {
+  /** The NATS user name. */
   user: string;
+  /** Its password. */
   password: string;
 }
 
@@ -57,8 +66,15 @@ export interface Login {
  * A site's credentials at the hub: the leaf's login, and the DFK's login to the same account. A
  * site's leaf is bound to the site's own account: it sees the subjects, inboxes and JetStream API
  * of its own site only, never another site's tasks, results or files.
+ *
+ * @example
+ * ```ts
+ * const credential: SiteCredential = JSON.parse(readFileSync('theta.json', 'utf8'));
+ * new HighThroughputExecutor({ label: 'theta', site: { name: 'theta', credential, leafUrl: 'nats://thetalogin1:4222', hubListen: '0.0.0.0:7422' } });
+ * ```
  */
 export interface SiteCredential {
+  /** The site's name. */
   site: string;
   /** What the site's leaf presents to the hub. */
   leaf: Login;
@@ -76,7 +92,15 @@ function secret(): string {
   return randomBytes(16).toString('hex');
 }
 
-/** New credentials for `site` (random 32-hex-digit passwords). */
+/**
+ * New credentials for `site` (random 32-hex-digit passwords): what `parsl-ts site` writes, for a
+ * site whose leaf the executor starts itself (`site.startLeaf`). Keep the file owner-only.
+ *
+ * @example
+ * ```ts
+ * writeFileSync('theta.json', JSON.stringify(siteCredential('theta')), { mode: 0o600 });
+ * ```
+ */
 export function siteCredential(site: string): SiteCredential {
   siteNames(site);
   return {
