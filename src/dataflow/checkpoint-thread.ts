@@ -71,10 +71,13 @@ export class CheckpointThread {
     worker.on('message', (msg: FromCheckpointThread) => {
       if (msg.type === 'warning') return this.#warn(msg.message);
       if (msg.type === 'closed') return;
-      const done = this.#inFlight.get(msg.id);
-      this.#inFlight.delete(msg.id);
+      const error = msg.error === undefined ? undefined : new Error(msg.error);
+      for (const id of msg.ids) {
+        const done = this.#inFlight.get(id);
+        this.#inFlight.delete(id);
+        done?.(error);
+      }
       if (this.#inFlight.size === 0 && this.#closing === undefined) worker.unref();
-      done?.(msg.type === 'failed' ? new Error(msg.message) : undefined);
     });
     const fail = (error: Error): void => {
       if (this.#failure !== undefined) return;

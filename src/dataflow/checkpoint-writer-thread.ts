@@ -22,8 +22,8 @@ export type ToCheckpointThread =
   | { type: 'close' };
 
 export type FromCheckpointThread =
-  | { type: 'committed'; id: number }
-  | { type: 'failed'; id: number; message: string }
+  /** The batches `ids` are committed (or, with `error`, could not be). */
+  | { type: 'committed'; ids: number[]; error?: string }
   | { type: 'warning'; message: string }
   | { type: 'closed' };
 
@@ -33,22 +33,38 @@ const warn = (message: string): void => port.postMessage({ type: 'warning', mess
 /** Opened on the first commit, so that a run that never commits leaves no (empty) checkpoint behind. */
 let writer: CheckpointWriter | undefined;
 
+/**
+ * Batches that arrived while the last transaction ran are committed together, in one
+ * transaction, on the next turn of this thread's loop (a port delivers every message queued
+ * before `setImmediate` runs): when the writer falls behind, its transactions grow and their
+ * fixed cost is shared, and when it keeps up, each batch is committed as soon as it arrives.
+ */
+let queued: Extract<ToCheckpointThread, { type: 'commit' }>[] = [];
+
 port.on('message', (msg: ToCheckpointThread) => {
-  if (msg.type === 'close') {
-    writer?.close();
-    port.postMessage({ type: 'closed' } satisfies FromCheckpointThread);
-    port.close();
+  if (msg.type === 'commit') {
+    if (queued.push(msg) === 1) setImmediate(commitQueued);
     return;
   }
+  commitQueued();
+  writer?.close();
+  port.postMessage({ type: 'closed' } satisfies FromCheckpointThread);
+  port.close();
+});
+
+function commitQueued(): void {
+  const batches = queued;
+  queued = [];
+  if (batches.length === 0) return;
   try {
     writer ??= new CheckpointWriter(path, { synchronous, warn });
-    const rows = new Array<[Buffer, Buffer]>(msg.keys.length);
-    for (let i = 0; i < rows.length; i++) rows[i] = [keyBytes(msg.keys[i]!), serialize(msg.values[i])];
+    const rows: [Buffer, Buffer][] = [];
+    for (const { keys, values } of batches) for (let i = 0; i < keys.length; i++) rows.push([keyBytes(keys[i]!), serialize(values[i])]);
     // In key order: the inserts then walk the B-tree from left to right (see CheckpointStore.flush).
     rows.sort((a, b) => Buffer.compare(a[0], b[0]));
     writer.commit(rows);
-    port.postMessage({ type: 'committed', id: msg.id } satisfies FromCheckpointThread);
+    port.postMessage({ type: 'committed', ids: batches.map((b) => b.id) } satisfies FromCheckpointThread);
   } catch (error) {
-    port.postMessage({ type: 'failed', id: msg.id, message: (error as Error).message } satisfies FromCheckpointThread);
+    port.postMessage({ type: 'committed', ids: batches.map((b) => b.id), error: (error as Error).message } satisfies FromCheckpointThread);
   }
-});
+}
