@@ -8,8 +8,8 @@
  * result the script has seen is in the `-wal` file and survives a kill -9 of the driver.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { serialize } from 'node:v8';
 import { CheckpointWriter, keyBytes } from './checkpoint-file.ts';
+import { serializeResult } from './checkpoint-value.ts';
 
 export interface CheckpointThreadData {
   path: string;
@@ -59,7 +59,7 @@ function commitQueued(): void {
   try {
     writer ??= new CheckpointWriter(path, { synchronous, warn });
     const rows: [Buffer, Buffer][] = [];
-    for (const { keys, values } of batches) for (let i = 0; i < keys.length; i++) rows.push([keyBytes(keys[i]!), serialize(values[i])]);
+    for (const { keys, values } of batches) for (let i = 0; i < keys.length; i++) rows.push([keyBytes(keys[i]!), serializeResult(values[i])]);
     // In key order: the inserts then walk the B-tree from left to right (see CheckpointStore.flush).
     rows.sort((a, b) => Buffer.compare(a[0], b[0]));
     writer.commit(rows);
