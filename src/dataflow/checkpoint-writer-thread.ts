@@ -35,28 +35,19 @@ let writer: CheckpointWriter | undefined;
 
 /**
  * Batches that arrived while the last transaction ran are committed together, in one
- * transaction: when the writer falls behind, its transactions grow and their fixed cost is
- * shared. And the writer paces itself: after a transaction that took T, the next starts no
- * sooner than T later, so that it takes at most half a core from the DFK and the workers
- * (a transaction's cost per row falls with its size: ~10 µs at 50 rows, ~4 µs at 2000,
- * measured). A chain of dependent tasks, one small commit at a time, waits microseconds.
+ * transaction, on the next turn of this thread's loop (a port delivers every message queued
+ * before `setImmediate` runs): when the writer falls behind, its transactions grow and their
+ * cost per row falls (~10 µs at 50 rows, ~4 µs at 2000, measured); when it keeps up, a batch
+ * is committed as soon as it arrives, so a chain of dependent tasks waits microseconds. (A
+ * writer that rested as long as its last transaction took, to make them bigger, was no better
+ * in the runs measured on a loaded machine: the rest is wall time, there mostly spent waiting
+ * for a core, so it only slowed the writer down.)
  */
 let queued: Extract<ToCheckpointThread, { type: 'commit' }>[] = [];
-/** When the last transaction ended, and how long it took (performance.now(), ms). */
-let lastEnd = 0;
-let lastTook = 0;
-let scheduled = false;
 
 port.on('message', (msg: ToCheckpointThread) => {
   if (msg.type === 'commit') {
-    queued.push(msg);
-    if (!scheduled) {
-      scheduled = true;
-      const wait = lastEnd + lastTook - performance.now();
-      // A port delivers every message queued before setImmediate runs: they join this transaction.
-      if (wait < 1) setImmediate(commitQueued);
-      else setTimeout(commitQueued, wait);
-    }
+    if (queued.push(msg) === 1) setImmediate(commitQueued);
     return;
   }
   commitQueued();
@@ -66,14 +57,11 @@ port.on('message', (msg: ToCheckpointThread) => {
 });
 
 function commitQueued(): void {
-  scheduled = false;
   const batches = queued;
   queued = [];
   if (batches.length === 0) return;
-  let start = performance.now();
   try {
     writer ??= new CheckpointWriter(path, { synchronous, warn });
-    start = performance.now(); // opening the file (a quick_check of a resumed one) is not pacing's business
     const rows: [Buffer, Buffer][] = [];
     for (const { keys, values } of batches) for (let i = 0; i < keys.length; i++) rows.push([keyBytes(keys[i]!), serializeResult(values[i])]);
     // In key order: the inserts then walk the B-tree from left to right (see CheckpointStore.flush).
@@ -83,6 +71,4 @@ function commitQueued(): void {
   } catch (error) {
     port.postMessage({ type: 'committed', ids: batches.map((b) => b.id), error: (error as Error).message } satisfies FromCheckpointThread);
   }
-  lastEnd = performance.now();
-  lastTook = lastEnd - start;
 }
