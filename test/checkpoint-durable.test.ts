@@ -6,6 +6,7 @@ import * as assert from 'uvu/assert';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeResult, loadSqlite } from '../src/dataflow/checkpoint-file.ts';
+import { checkpointThreadsStarted } from '../src/dataflow/checkpoint-thread.ts';
 import type { SqliteDatabase } from '../src/common/sqlite.ts';
 import { app, clear, Config, dfk, load, ThreadPoolExecutor } from '../src/index.ts';
 import { deadline, tempDir } from './helpers.ts';
@@ -33,6 +34,8 @@ test("checkpoint-durable - with 'task_exit', a future's callback finds its resul
     return false;
   };
   const Sqlite = loadSqlite();
+  // Results are committed in the writer's thread once it is up (on the DFK's thread before).
+  await deadline(checkpointThreadsStarted(), 60_000, 'the writer thread');
   try {
     const count = 300;
     const futures = [];
@@ -57,7 +60,10 @@ test("checkpoint-durable - with 'task_exit', a future's callback finds its resul
 test("checkpoint-durable - clear() right after the last future resolves leaves every result in the file", async () => {
   load(new Config({ executors: [new ThreadPoolExecutor({ maxThreads: 2 })], runDir: join(work.path, 'clear'), checkpointMode: 'task_exit' }));
   const run = dfk().runDir;
-  const futures = Array.from({ length: 100 }, (_, x) => triple(1000 + x));
+  const early = triple(-1); // likely committed on the DFK's thread, before the writer's is up
+  await deadline(checkpointThreadsStarted(), 60_000, 'the writer thread');
+  const futures = Array.from({ length: 99 }, (_, x) => triple(1000 + x));
+  futures.push(early);
   await deadline(Promise.all(futures), 60_000);
   await clear();
   // Before this test's own connection, which makes a -wal of its own to read.

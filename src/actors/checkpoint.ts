@@ -8,7 +8,9 @@
  *   `commit()` posts the message's results as one batch to the checkpoint writer's thread,
  *   which encodes and commits them in one transaction off the DFK's thread; on its
  *   acknowledgement the batch's futures resolve, in a message of their own (`schedule`). A
- *   result the script has seen is committed, and never computed again.
+ *   result the script has seen is committed, and never computed again. Until the thread is
+ *   up, the results are committed here, at the end of their message, as they always were: a
+ *   resumed run's first results (those waiting in HTEX's stream) must not wait for it.
  * - `periodic`, `dfk_exit`, `manual`: results are held here and written on the period's
  *   timer (unref'd), at cleanup, or on `dfk().checkpoint()`. Whatever is held is also written
  *   at cleanup, whatever the mode. Until then the in-run memo table answers for them.
@@ -35,6 +37,8 @@ export class Checkpointer {
   readonly #schedule: (fn: () => void) => void;
   #keys: string[] = [];
   #values: unknown[] = [];
+  /** The values as given: committed here, on the DFK's thread, while the writer's thread starts. */
+  #raw: unknown[] = [];
   #resolves: (() => void)[] = [];
   /** `task_exit`: batches posted whose futures are not resolved yet. */
   readonly #inFlight = new Set<Batch>();
@@ -91,13 +95,17 @@ export class Checkpointer {
     }
     this.#keys.push(key);
     this.#values.push(encoded);
+    this.#raw.push(value);
     this.#resolves.push(resolve);
     return true;
   }
 
   /** `task_exit`: posts the results of this message as one batch; their futures resolve on its commit. */
   commit(): void {
+    // Resolving may finish more cached calls in this message (their results then commit too).
+    while (this.#keys.length > 0 && !this.#writer!.ready) this.#commitHere();
     if (this.#keys.length === 0) return;
+    this.#raw = [];
     const batch: Batch = { resolves: this.#resolves, released: false };
     const keys = this.#keys;
     const values = this.#values;
@@ -111,6 +119,18 @@ export class Checkpointer {
       if (error) warn(`the checkpoint could not be written (${keys.length} results run again in a later run): ${error.message}`);
       this.#schedule(() => this.#release(batch));
     });
+  }
+
+  /** Until the writer's thread is up: the results of this message committed now, then their futures resolved. */
+  #commitHere(): void {
+    const resolves = this.#resolves;
+    for (let i = 0; i < this.#keys.length; i++) this.#put(this.#keys[i]!, this.#raw[i]);
+    this.#keys = [];
+    this.#values = [];
+    this.#raw = [];
+    this.#resolves = [];
+    this.#flush();
+    for (const resolve of resolves) resolve();
   }
 
   #release(batch: Batch): void {

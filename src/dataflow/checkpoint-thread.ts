@@ -5,6 +5,14 @@ import type { CheckpointThreadData, FromCheckpointThread, ToCheckpointThread } f
 
 const ENTRY = new URL(`./checkpoint-writer-thread${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
 
+/** Threads not up yet: see `checkpointThreadsStarted`. */
+const starting = new Set<Promise<void>>();
+
+/** Resolves once every checkpoint writer's thread started so far is up (or has failed): for tests. */
+export async function checkpointThreadsStarted(): Promise<void> {
+  await Promise.all([...starting]);
+}
+
 /** Called once a batch is committed (`error` undefined) or could not be. */
 export type CommitDone = (error: Error | undefined) => void;
 
@@ -27,6 +35,7 @@ export class CheckpointThread {
   readonly #inFlight = new Map<number, CommitDone>();
   #next = 0;
   #failure: Error | undefined;
+  #ready = false;
   #closing: Promise<void> | undefined;
 
   constructor(path: string, options: { synchronous?: 'normal' | 'full'; warn: (message: string) => void }) {
@@ -34,6 +43,15 @@ export class CheckpointThread {
     this.#data = { path, synchronous: options.synchronous ?? 'normal' };
     this.#warn = options.warn;
     this.#worker = this.#start();
+  }
+
+  /**
+   * Whether the thread is up. Until it is (a thread's start takes a second from the TypeScript
+   * sources, more on a loaded machine), the caller commits on its own thread: results that a
+   * resumed run finds waiting arrive at once, and are committed at once.
+   */
+  get ready(): boolean {
+    return this.#ready;
   }
 
   /** Batches posted and not yet acknowledged. */
@@ -71,8 +89,16 @@ export class CheckpointThread {
   #start(): Worker {
     const worker = spawnEntryThread(ENTRY, { workerData: this.#data });
     worker.unref();
+    let up = (): void => {};
+    const started = new Promise<void>((resolve) => (up = resolve)).finally(() => starting.delete(started));
+    starting.add(started);
+    worker.once('exit', up);
     worker.on('message', (msg: FromCheckpointThread) => {
       if (msg.type === 'warning') return this.#warn(msg.message);
+      if (msg.type === 'ready') {
+        this.#ready = true;
+        return up();
+      }
       if (msg.type === 'closed') return;
       const error = msg.error === undefined ? undefined : new Error(msg.error);
       for (const id of msg.ids) {

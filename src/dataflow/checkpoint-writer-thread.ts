@@ -8,7 +8,8 @@
  * result the script has seen is in the `-wal` file and survives a kill -9 of the driver.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { CheckpointWriter, keyBytes } from './checkpoint-file.ts';
+import { existsSync } from 'node:fs';
+import { CheckpointWriter, keyBytes, writerFilePath } from './checkpoint-file.ts';
 import { serializeResult } from './checkpoint-value.ts';
 
 export interface CheckpointThreadData {
@@ -22,6 +23,8 @@ export type ToCheckpointThread =
   | { type: 'close' };
 
 export type FromCheckpointThread =
+  /** The thread is up (and has opened the checkpoint when it exists): it takes commits from now on. */
+  | { type: 'ready' }
   /** The batches `ids` are committed (or, with `error`, could not be). */
   | { type: 'committed'; ids: number[]; error?: string }
   | { type: 'warning'; message: string }
@@ -32,6 +35,13 @@ const { path, synchronous } = workerData as CheckpointThreadData;
 const warn = (message: string): void => port.postMessage({ type: 'warning', message } satisfies FromCheckpointThread);
 /** Opened on the first commit, so that a run that never commits leaves no (empty) checkpoint behind. */
 let writer: CheckpointWriter | undefined;
+try {
+  // A resumed run's checkpoint is opened (and checked) before the thread says it is ready.
+  if (existsSync(writerFilePath(path))) writer = new CheckpointWriter(path, { synchronous, warn });
+} catch {
+  // Reported by the first commit, which tries again.
+}
+port.postMessage({ type: 'ready' } satisfies FromCheckpointThread);
 
 /**
  * Batches that arrived while the last transaction ran are committed together, in one
