@@ -82,7 +82,7 @@ class DfkSupervisor implements Behaviour<ToDfk> {
 
   constructor(self: Ref<ToDfk>, config: Config, run: RunDir, hooks: KernelHooks) {
     this.#counts = hooks.counts;
-    this.#checkpoints = Checkpointer.open(config, run);
+    this.#checkpoints = Checkpointer.open(config, run, (fn) => send(self, { type: 'call', fn }));
     this.#self = self;
     this.#config = config;
     this.#hooks = hooks;
@@ -141,7 +141,7 @@ class DfkSupervisor implements Behaviour<ToDfk> {
           return this.#shutdown(msg.done);
       }
     } finally {
-      // task_exit: the results of this message are committed before their futures resolve.
+      // task_exit: the results of this message go to the writer as one batch; their futures resolve on its commit.
       this.#checkpoints?.commit();
       this.#inReceive = false;
       this.#flushLaunches();
@@ -378,6 +378,7 @@ class DfkSupervisor implements Behaviour<ToDfk> {
   // ---- shutdown -----------------------------------------------------------------------
 
   async #shutdown(done: () => void): Promise<void> {
+    await this.#checkpoints?.settle();
     for (const record of [...this.#table.values()]) {
       if (record.future.cancelRequested) this.#cancel(record.id, true);
       else this.#fail(record, new KernelClosedError(`the DataFlowKernel was cleared before task ${record.id} ended`), 'failed');

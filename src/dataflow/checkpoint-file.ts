@@ -1,8 +1,9 @@
 import { existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { deserialize, serialize } from 'node:v8';
+import { deserialize } from 'node:v8';
 import { loadSqlite as loadCommonSqlite, type SqliteConstructor, type SqliteDatabase, type SqliteStatement } from '../common/sqlite.ts';
 import { decodeValue, encodeValue } from '../wire/codec.ts';
+import { serializeResult } from './checkpoint-value.ts';
 
 /**
  * One checkpoint file: a SQLite database (better-sqlite3 12) with one table of results,
@@ -11,7 +12,8 @@ import { decodeValue, encodeValue } from '../wire/codec.ts';
  * memory (Parsl loads every result into a dict: its issue #4063).
  *
  * The file is marked as ours by `PRAGMA application_id` and versioned by `user_version`,
- * both in the 100-byte header. Values are `v8.serialize(encodeValue(value))`: the encoding
+ * both in the 100-byte header. Values are `v8.serialize(encodeValue(value))` (written by
+ * checkpoint-value.ts for the common shapes, in the same format): the encoding
  * that results already travel in from workers (Map, Set, Date, BigInt, typed arrays, Error…
  * kept; Buffer and File rebuilt by `decodeValue`), 2 bytes of header and no schema to keep
  * in step. V8 reads what older versions wrote, so a Node upgrade keeps old checkpoints.
@@ -58,7 +60,7 @@ export function keyBytes(key: string): Buffer {
 
 /** A result as stored; throws `SerializationError` for what cannot travel (and so cannot be stored). */
 export function encodeResult(value: unknown): Buffer {
-  return serialize(encodeValue(value, 'result'));
+  return serializeResult(encodeValue(value, 'result'));
 }
 
 export function decodeResult(bytes: Buffer): unknown {

@@ -23,9 +23,9 @@ import { defaultRunDir, listRunDirs } from './run-dir.ts';
  * stored throws at the call), and the queue is committed in one transaction when it holds
  * `batchSize` results, `flushIntervalMs` after the first queued one, on `flush()`, on `close()`
  * and when the process exits normally. `flush()` is synchronous (better-sqlite3 is): when it
- * returns, the results are in the `-wal` file and survive a kill -9 of this process. For
- * `checkpointMode: 'task_exit'` the DFK puts the results of a batch of finished tasks and
- * flushes once before it resolves their futures: one commit per batch, not per task.
+ * returns, the results are in the `-wal` file and survive a kill -9 of this process. The
+ * modes `periodic`, `dfk_exit` and `manual` write through it; `task_exit` commits in the
+ * checkpoint writer's thread instead (checkpoint-thread.ts) and reads through it (lookups).
  */
 
 /** How a checkpoint store writes and reports. */

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { FunctionRef } from '../wire/protocol.ts';
 import type { File } from '../staging/file.ts';
@@ -93,7 +93,7 @@ type ContentOf = (path: string) => string | Error;
 function keyWith(app: AppIdentity, args: readonly unknown[], options: MemoKeyOptions, contentOf: ContentOf | undefined): MemoKeyResult {
   const identity = identityOf(app, options.keyBy ?? 'code');
   if (typeof identity !== 'string') return identity;
-  const ignored = new Set(options.ignoreForCache ?? []);
+  const ignored = ignoredSet(options.ignoreForCache);
   const kwargsIndex = options.kwargsIndex ?? -1;
   const writer = new CanonicalWriter((file, path, inOutputs) => fileToken(file, path, inOutputs, contentOf));
   try {
@@ -109,7 +109,26 @@ function keyWith(app: AppIdentity, args: readonly unknown[], options: MemoKeyOpt
     // A getter that throws, a revoked Proxy…: the call runs uncached rather than failing here.
     return { ok: false, reason: `the arguments cannot be read for a key: ${(error as Error)?.message ?? String(error)}` };
   }
-  return { ok: true, key: createHash('sha256').update(writer.bytes()).digest('hex') };
+  return { ok: true, key: sha256Hex(writer.bytes()) };
+}
+
+/**
+ * One-shot sha256 (Node 20.12+): a third of the cost of a `Hash` object for a key's few dozen
+ * bytes (0.25 against 0.75 µs), and memo keys are made on the DFK's thread for every cached call.
+ */
+const sha256Hex: (bytes: Buffer) => string =
+  typeof crypto.hash === 'function'
+    ? (bytes) => crypto.hash('sha256', bytes, 'hex')
+    : (bytes) => crypto.createHash('sha256').update(bytes).digest('hex');
+
+/** `ignoreForCache` as a set, made once per list (callers pass the same list for every call of an app). */
+const ignoredSets = new WeakMap<readonly string[], ReadonlySet<string>>();
+const NONE: ReadonlySet<string> = new Set();
+function ignoredSet(list: readonly string[] | undefined): ReadonlySet<string> {
+  if (list === undefined || list.length === 0) return NONE;
+  let set = ignoredSets.get(list);
+  if (set === undefined) ignoredSets.set(list, (set = new Set(list)));
+  return set;
 }
 
 function identityOf(app: AppIdentity, keyBy: 'code' | 'name'): string | { ok: false; reason: string } {

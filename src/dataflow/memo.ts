@@ -21,6 +21,8 @@ const ALWAYS_IGNORED = ['stdout', 'stderr', 'signal'];
  */
 export class Memoizer {
   readonly #entries = new Map<string, MemoEntry>();
+  /** Each app's keys left out of its memo keys: one list per app, so that memo-key.ts makes its set once. */
+  readonly #ignored = new WeakMap<AppDefinition, readonly string[]>();
   /** Apps already warned about a call that could not be keyed: one warning per app. */
   readonly #warned = new WeakSet<AppDefinition>();
 
@@ -31,7 +33,7 @@ export class Memoizer {
   keyOf(app: AppDefinition, ref: FunctionRef | undefined, args: unknown[], kwargsIndex: number): string | undefined {
     const result = memoKeySync({ kind: app.kind, name: app.name, fn: app.fn, ref }, args, {
       kwargsIndex: kwargsIndex >= 0 || app.options.ignoreForCache.length === 0 ? kwargsIndex : trailingPlainObject(args),
-      ignoreForCache: [...ALWAYS_IGNORED, ...app.options.ignoreForCache],
+      ignoreForCache: this.#ignoredOf(app),
       cacheFileContent: app.options.cacheFileContent,
       keyBy: app.options.cacheKeyBy,
     });
@@ -41,6 +43,12 @@ export class Memoizer {
       process.emitWarning(`app ${app.name}: a call runs uncached: ${result.reason}`, { code: 'PARSL_TS_UNCACHED' });
     }
     return undefined;
+  }
+
+  #ignoredOf(app: AppDefinition): readonly string[] {
+    let list = this.#ignored.get(app);
+    if (list === undefined) this.#ignored.set(app, (list = [...ALWAYS_IGNORED, ...app.options.ignoreForCache]));
+    return list;
   }
 
   /** The outcome of `key` in this run, else the result `stored` has for it (then kept here too). */
