@@ -143,6 +143,7 @@ class DfkSupervisor implements Behaviour<ToDfk> {
     } finally {
       // task_exit: the results of this message are committed before their futures resolve.
       this.#checkpoints?.commit();
+      if (msg.type === 'results') msg.committed?.();
       this.#inReceive = false;
       this.#flushLaunches();
       this.#monitor?.flush();
