@@ -19,7 +19,7 @@ test('block teardown - a block whose server was killed ends after its heartbeat 
   const nc = await connectNats({ servers: [server.url], ...AUTH }, 'block-teardown test');
   // Stands in for the DFK: answers the registration, then says nothing (no DFK heartbeats).
   nc.subscribe(subjects.register, {
-    callback: (_error, msg) => msg.respond(encodeJson({ ok: true, heartbeatPeriodMs: 200, heartbeatThresholdMs: 1_000 })),
+    callback: (_error, msg) => void msg.respond(encodeJson({ ok: true, heartbeatPeriodMs: 200, heartbeatThresholdMs: 1_000 })),
   });
   // The work queue, empty: the block sits in its pulls (a pull under way when the server goes
   // never ends by itself: the client pauses its timers while it redials).
