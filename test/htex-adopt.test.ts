@@ -5,6 +5,7 @@ import * as assert from 'uvu/assert';
 import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Adoption, JOURNAL_FILE, nextBlockNumber, readRunState, writeRunState } from '../src/actors/htex/adopt.ts';
+import { letGo } from '../src/actors/htex/let-go.ts';
 import type { ExecTask } from '../src/actors/messages.ts';
 import { tempDir } from './helpers.ts';
 
@@ -25,7 +26,8 @@ test('adopt - a try journalled by the driver before is adopted by the call with 
   assert.equal(before.take([task(1, key(1)), task(2, key(2)), task(3)]).publish.map((t) => t.taskId), [1, 2, 3], 'a first driver publishes everything');
   before.held('0', [{ taskId: 1, attempt: 1 }]);
   before.reported([ok(2, 'two')]);
-  // The driver dies here: try 1 runs on block 0, try 2 is done.
+  before.committed([ok(2, 'two')]);
+  // The driver dies here: try 1 runs on block 0, try 2 is done and committed.
 
   const after = new Adoption(dir, true, ['0'], 1_000);
   assert.is(after.expected, 1, 'only the unreported try is expected');
@@ -36,8 +38,10 @@ test('adopt - a try journalled by the driver before is adopted by the call with 
   assert.not.ok(after.isWanted(1, 1, '5', never), 'not on another block while its holder is alive');
   assert.not.ok(after.isWanted(2, 1, '5', never), 'a reported try is not wanted again');
   const forwarded = after.reported([ok(1, 'one')]);
-  assert.equal(forwarded, [ok(10_001, 'one')], "the earlier try's result goes to the call that adopted it");
+  assert.equal(forwarded, { forward: [ok(10_001, 'one')], kept: 0 }, "the earlier try's result goes to the call that adopted it");
   assert.is(after.adopted, 0);
+  assert.not.match(readFileSync(join(dir, JOURNAL_FILE), 'utf8'), /^R 1 1$/m, 'not journalled before the DFK committed it');
+  after.committed([ok(1, 'one')]);
   assert.match(readFileSync(join(dir, JOURNAL_FILE), 'utf8'), /^R 1 1$/m, 'and is journalled as reported');
 });
 
@@ -46,12 +50,45 @@ test('adopt - a result that comes before its call waits for it; a second identic
   new Adoption(dir, false, [], 1_000).take([task(1, key(7))]);
   appendFileSync(join(dir, JOURNAL_FILE), '2 1 00ab'); // killed mid-write
   const after = new Adoption(dir, true, [], 1_000);
-  assert.equal(after.reported([ok(1, 'seven')]), [], 'kept, not forwarded: no call has it yet');
+  assert.equal(after.reported([ok(1, 'seven')]), { forward: [], kept: 1 }, 'kept, not forwarded: no call has it yet');
   assert.equal(after.take([task(50, key(7))]).outcomes, [ok(50, 'seven')]);
   const again = new Adoption(dir, true, [], 1_000);
   const first = again.take([task(60, key(7))]);
   const second = again.take([task(61, key(7))]);
   assert.equal([first.publish.length, second.publish.length], [0, 1], 'the first waits, the second runs');
+});
+
+test('adopt - a result the driver read but the DFK never committed is still expected by the next driver', () => {
+  const dir = fresh();
+  const before = new Adoption(dir, false, [], 1_000);
+  before.take([task(1, key(1)), task(2, key(2))]);
+  before.held('0', [{ taskId: 1, attempt: 1 }, { taskId: 2, attempt: 1 }]);
+  // Both results came; the DFK committed only try 2's before the kill.
+  assert.equal(before.reported([ok(1, 'one'), ok(2, 'two')]).forward.length, 2);
+  before.committed([ok(2, 'two')]);
+
+  const after = new Adoption(dir, true, ['0'], 1_000);
+  assert.is(after.expected, 1, 'try 1 is still expected: its result is still in the results stream, not acked');
+  assert.equal(after.take([task(10_001, key(1))]).publish, [], 'its call waits for it rather than running again');
+  assert.equal(after.reported([ok(1, 'one')]).forward, [ok(10_001, 'one')], 'and gets it when the stream hands it over again');
+});
+
+test('adopt - let go of results only once committed, and not while some wait for their call', () => {
+  const dir = fresh();
+  const adoption = new Adoption(dir, false, [], 1_000);
+  let acks = 0;
+  const ack = () => void acks++;
+  const committed = letGo(adoption, [ok(3, 'three')], 0, ack);
+  assert.is(acks, 0, 'nothing acked before the commit');
+  committed();
+  assert.is(acks, 1, 'acked after it');
+  assert.match(readFileSync(join(dir, JOURNAL_FILE), 'utf8'), /^R 3 1$/m, 'and journalled as reported');
+  letGo(adoption, [ok(4, 'four')], 1, ack)();
+  assert.is(acks, 1, 'a report holding a result kept for a call to come is not acked: it comes again');
+  assert.not.match(readFileSync(join(dir, JOURNAL_FILE), 'utf8'), /^R 4 1$/m);
+  letGo(adoption, [ok(5, 'five')], 0, () => {
+    throw new Error('connection closed');
+  })();
 });
 
 test('adopt - a waiting call is given up when its block is silent past the threshold, or when no block holds it and the queues are empty', async () => {

@@ -13,6 +13,7 @@ import { hostname, availableParallelism } from 'node:os';
 import { jetstream } from '@nats-io/jetstream';
 import { spawnBehaviour, send, startActorSystem, stopActor } from './actor.ts';
 import { connectNats, type NatsConnectionOptions } from '../nats/connection.ts';
+import { within } from '../common/within.ts';
 import { controlSchema, decodeJson, encodeJson, subjectsFor } from '../nats/protocol.ts';
 import { PullBudget } from '../block/pull-budget.ts';
 import { pullBatches } from '../block/pull-loop.ts';
@@ -22,6 +23,9 @@ import { ResourceSampler } from '../block/resources.ts';
 import { BlockManager, blockManagers, type BlockManagerContext, type ToBlock } from './block-manager-actor.ts';
 
 export { BLOCK_CONSUMER } from '../nats/protocol.ts';
+
+/** How long each step of a block's teardown may take (the server may be gone for good). */
+const TEARDOWN_MS = 5_000;
 
 export interface BlockManagerOptions {
   runId: string;
@@ -113,12 +117,23 @@ export async function runBlockManager(options: BlockManagerOptions): Promise<num
     control.unsubscribe();
     stopHeartbeats();
     resources?.stop();
-    // Before the connection closes: what the last pull brings is handed back, not dropped.
-    await stopPulling();
-    await blockManagers.get(manager)?.close();
+    // Bounded: with the server gone (a driver that does not come back) a step that needs it
+    // may never end, and the block must end on its own (it would stay alive for good).
+    await within(
+      (async () => {
+        // Before the connection closes: what the last pull brings is handed back, not dropped.
+        await stopPulling();
+        await blockManagers.get(manager)?.close();
+      })(),
+      TEARDOWN_MS,
+      () => log(`stopping the pulls and the workers took over ${TEARDOWN_MS} ms; ending anyway`),
+    );
     stopActor(system);
     return code;
   } finally {
-    await nc.drain().catch(() => nc.close());
+    // A drain flushes through the server: with the server gone it waits for a reconnection
+    // that never comes (the client redials forever), so it is bounded too, then closed.
+    const drained = await within(nc.drain(), TEARDOWN_MS, () => log(`closing the NATS connection took over ${TEARDOWN_MS} ms (no server?); closing it now`));
+    if (!drained || !nc.isClosed()) await within(nc.close(), TEARDOWN_MS, () => log('the NATS connection did not close; ending anyway'));
   }
 }

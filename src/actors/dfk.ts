@@ -143,6 +143,7 @@ class DfkSupervisor implements Behaviour<ToDfk> {
     } finally {
       // task_exit: the results of this message go to the writer as one batch; their futures resolve on its commit.
       this.#checkpoints?.commit();
+      if (msg.type === 'results') msg.committed?.();
       this.#inReceive = false;
       this.#flushLaunches();
       this.#monitor?.flush();

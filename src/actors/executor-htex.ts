@@ -20,6 +20,7 @@ import { answerRegistration } from './htex/registration.ts';
 import { releaseHoldings } from './htex/release.ts';
 import { BlockLoss } from './htex/block-loss.ts';
 import { Drains } from './htex/drains.ts';
+import { letGo } from './htex/let-go.ts';
 import type { ResolvedHighThroughputExecutorOptions } from '../executors/htex.ts';
 import type { ExecutorContext } from './executor-managers.ts';
 import { spawnStrategy, type FromStrategy, type ScalingDecision, type ScalingSnapshot } from './strategy.ts';
@@ -340,7 +341,8 @@ export class HtexManager implements Behaviour<ToHtex> {
   }
 
   #report(report: BlockReport, ack: () => void): void {
-    ack();
+    // Results are let go of only once the DFK has committed them (below).
+    if (report.kind !== 'results') ack();
     switch (report.kind) {
       case 'claimed':
         this.#takeover.adoption.held(report.blockId, report.tasks);
@@ -353,8 +355,10 @@ export class HtexManager implements Behaviour<ToHtex> {
       {
         this.#monitoring?.results(report.blockId, this.#blocks.get(report.blockId)?.life.host, report.outcomes);
         this.#tries.reported(report.outcomes);
-        const outcomes = this.#takeover.adoption.reported(report.outcomes);
-        if (outcomes.length > 0) send(this.#dfk, { type: 'results', outcomes: outcomes.map(fromWire) });
+        const { forward: outcomes, kept } = this.#takeover.adoption.reported(report.outcomes);
+        const committed = letGo(this.#takeover.adoption, report.outcomes, kept, ack);
+        if (outcomes.length > 0) send(this.#dfk, { type: 'results', outcomes: outcomes.map(fromWire), committed });
+        else committed();
         return;
       }
     }

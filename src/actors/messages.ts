@@ -41,7 +41,12 @@ export type ToExecutor =
 
 /** Executor manager → DFK supervisor. */
 export type FromExecutor =
-  | { type: 'results'; outcomes: TaskOutcome[] }
+  /**
+   * `committed` runs once the DFK has committed these results to the checkpoint (task_exit):
+   * only then may the executor let go of them (ack them, journal them as reported), or a kill
+   * in between would lose results that the checkpoint does not have either.
+   */
+  | { type: 'results'; outcomes: TaskOutcome[]; committed?: () => void }
   | { type: 'running'; taskId: number; attempt: number }
   /**
    * What the executor can run at once now, and whether its site is in reach. One out of reach

@@ -27,13 +27,18 @@ export function startHeartbeats(nc: NatsConnection, subjects: Subjects, options:
   });
   let workers: WorkerSampleMessage[] | undefined;
   const timer = setInterval(() => {
-    nc.publish(subjects.blockHeartbeat(options.blockId), encodeJson({ blockId: options.blockId, inFlight: options.inFlight(), at: Date.now(), workers }));
-    // For the next beat: each thread answers on its control plane when its event loop is free.
-    void options.sample().then((samples) => (workers = samples));
+    // First: whatever the connection's state, a block whose DFK is gone ends.
     if (Date.now() - lastDfkBeat > options.heartbeatThresholdMs) {
       options.log(`no heartbeat from the DFK for ${options.heartbeatThresholdMs} ms: it is gone; exiting`);
       options.dfkGone();
     }
+    try {
+      nc.publish(subjects.blockHeartbeat(options.blockId), encodeJson({ blockId: options.blockId, inFlight: options.inFlight(), at: Date.now(), workers }));
+    } catch {
+      // The connection is closing (the block is ending): nothing to tell.
+    }
+    // For the next beat: each thread answers on its control plane when its event loop is free.
+    void options.sample().then((samples) => (workers = samples), () => {});
   }, options.heartbeatPeriodMs);
   return () => {
     clearInterval(timer);

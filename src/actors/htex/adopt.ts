@@ -202,15 +202,14 @@ export class Adoption {
 
   /**
    * Results from blocks: those of earlier tries are taken here (given to the call waiting for
-   * them, or kept for the call to come); returns what goes on to the DFK as it is, and the
-   * adopted calls' outcomes.
+   * them, or kept for the call to come); returns what goes on to the DFK as it is (with the
+   * adopted calls' outcomes), and how many were kept. Nothing is journalled here: `committed`
+   * does that once the DFK has committed them (let-go.ts).
    */
-  reported(outcomes: WireOutcome[]): WireOutcome[] {
-    // Journalled: a resumed run knows these tries need not run again (`isWanted`).
-    for (const { taskId, attempt } of outcomes) this.#pending.push(`R ${taskId} ${attempt}\n`);
-    this.#flush();
-    if (this.#byTask.size === 0) return outcomes;
+  reported(outcomes: WireOutcome[]): { forward: WireOutcome[]; kept: number } {
+    if (this.#byTask.size === 0) return { forward: outcomes, kept: 0 };
     const forward: WireOutcome[] = [];
+    let kept = 0;
     for (const outcome of outcomes) {
       const old = this.#byTask.get(outcome.taskId);
       if (!old) {
@@ -224,9 +223,16 @@ export class Adoption {
         forward.push({ ...outcome, taskId: waiting.taskId, attempt: waiting.attempt });
       } else {
         this.#results.set(old.key, outcome);
+        kept++;
       }
     }
-    return forward;
+    return { forward, kept };
+  }
+
+  /** These tries' results are committed (or need no commit): journalled, so a resumed run knows they need not run again (`isWanted`). */
+  committed(outcomes: Iterable<{ taskId: number; attempt: number }>): void {
+    for (const { taskId, attempt } of outcomes) this.#pending.push(`R ${taskId} ${attempt}\n`);
+    this.#flush();
   }
 
   /** A block of an earlier driver beat: returns true the first time, when it is to be told to drain. */

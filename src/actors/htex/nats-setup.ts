@@ -34,6 +34,8 @@ import { blockSiteConnection, dfkSiteConnection, hubServerOptions, openSiteSide,
 export const DFK_CONSUMER = 'dfk';
 /** How long JetStream waits for a block's ack before handing a batch to another block. */
 const TASK_ACK_WAIT_MS = 30_000;
+/** How long a result read and not acked waits before it is handed out again. */
+const RESULT_ACK_WAIT_MS = 10_000;
 const OK = new Uint8Array([1]);
 
 /** The run's NATS resources, once started. */
@@ -151,6 +153,10 @@ async function createStreams(jsm: JetStreamManager, subjects: Subjects): Promise
   await jsm.consumers.add(subjects.resultStream, {
     durable_name: DFK_CONSUMER,
     ack_policy: AckPolicy.Explicit,
+    // Results are acked once the DFK has committed them (let-go.ts): those a killed driver read
+    // and never committed come back to the resumed driver this soon, well within the blocks'
+    // heartbeat threshold, after which it would give their tries up and run them again.
+    ack_wait: RESULT_ACK_WAIT_MS * 1_000_000,
     max_ack_pending: 100_000,
   });
 }
