@@ -100,11 +100,19 @@ export class Checkpointer {
     return true;
   }
 
-  /** `task_exit`: posts the results of this message as one batch; their futures resolve on its commit. */
-  commit(): void {
+  /**
+   * `task_exit`: posts the results of this message as one batch; their futures resolve on its
+   * commit. `durable` runs once this message's results are in the file (at once when there is
+   * nothing to write or they were written here): the HTEX manager lets go of a block's results
+   * only then (htex/let-go.ts), so a driver killed before the commit loses none of them.
+   */
+  commit(durable?: () => void): void {
     // Resolving may finish more cached calls in this message (their results then commit too).
-    while (this.#keys.length > 0 && !this.#writer!.ready) this.#commitHere();
-    if (this.#keys.length === 0) return;
+    while (this.#keys.length > 0 && this.#writer !== undefined && !this.#writer.ready) this.#commitHere();
+    if (this.#keys.length === 0 || this.#writer === undefined) {
+      durable?.();
+      return;
+    }
     this.#raw = [];
     const batch: Batch = { resolves: this.#resolves, released: false };
     const keys = this.#keys;
@@ -117,7 +125,10 @@ export class Checkpointer {
       // A failed commit is reported and its futures resolve all the same (as a failed write
       // always did): the results are right, only a later run computes them again.
       if (error) warn(`the checkpoint could not be written (${keys.length} results run again in a later run): ${error.message}`);
-      this.#schedule(() => this.#release(batch));
+      this.#schedule(() => {
+        this.#release(batch);
+        durable?.();
+      });
     });
   }
 

@@ -142,8 +142,10 @@ class DfkSupervisor implements Behaviour<ToDfk> {
       }
     } finally {
       // task_exit: the results of this message go to the writer as one batch; their futures resolve on its commit.
-      this.#checkpoints?.commit();
-      if (msg.type === 'results') msg.committed?.();
+      // An executor lets go of the message's results (acks them at their source) once they are durable.
+      const durable = msg.type === 'results' ? msg.committed : undefined;
+      if (this.#checkpoints) this.#checkpoints.commit(durable);
+      else durable?.();
       this.#inReceive = false;
       this.#flushLaunches();
       this.#monitor?.flush();
