@@ -19,10 +19,9 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { AppDefinition, type ResolvedAppOptions } from '../apps/app.ts';
+import type { AppDefinition } from '../apps/app.ts';
 import { DataFuture, type AppFuture } from '../apps/future.ts';
 import type { Executor } from '../executors/executor.ts';
-import { MAIN_THREAD_EXECUTOR_LABEL } from '../executors/executor.ts';
 import type { ExecutorStagingOptions } from '../executors/staging-options.ts';
 import { File } from '../staging/file.ts';
 import { inTaskSpecOf } from '../staging/in-task.ts';
@@ -30,16 +29,13 @@ import { outputLocalPath, type StagingProvider } from '../staging/provider.ts';
 import { chooseStagingProvider, defaultStorageAccess } from '../staging/staging.ts';
 import { taskSignal } from '../worker/task-context.ts';
 import type { RunDir } from './run-dir.ts';
-import { executorNearObjects, isObjectFile, isRelayApp, noteObjectOutput, objectWriterOf, relayObject } from './staging-relay.ts';
+import { driverApp, isDriverApp } from './driver-apps.ts';
+import { executorNearObjects, isObjectFile, noteObjectOutput, objectWriterOf, relayObject } from './staging-relay.ts';
 
-/** The staging apps: the kernel submits them without planning their own files again. */
-const stagingApps = new WeakSet<AppDefinition>();
 const appsOfProvider = new WeakMap<StagingProvider, { in?: AppDefinition; out?: AppDefinition }>();
 
-/** True for the stage-in and stage-out apps this module makes (Parsl's `_parsl_staging_inhibit`). */
-export function isStagingApp(app: AppDefinition): boolean {
-  return stagingApps.has(app) || isRelayApp(app);
-}
+/** True for the stage-in, stage-out and relay apps (Parsl's `_parsl_staging_inhibit`). */
+export const isStagingApp = isDriverApp;
 
 /** Parsl's names: `HTTPSeparateTaskStaging` → `_http_stage_in`, `ZipFileStaging` → `_zip_stage_out`. */
 export function stagingAppName(provider: StagingProvider, direction: 'in' | 'out'): string {
@@ -60,20 +56,7 @@ function stagingApp(provider: StagingProvider, direction: 'in' | 'out'): AppDefi
     direction === 'in'
       ? (file: File, workDir: string): Promise<string> => slots.run(taskSignal(), (signal) => provider.stageIn(file, workDir, { signal }))
       : (file: File, workDir: string): Promise<void> => slots.run(taskSignal(), (signal) => provider.stageOut(file, workDir, { signal }));
-  const options: ResolvedAppOptions = {
-    executors: [MAIN_THREAD_EXECUTOR_LABEL],
-    cache: false,
-    ignoreForCache: [],
-    cacheFileContent: false,
-    cacheKeyBy: 'name',
-    name,
-    // Never imported: tasks on the internal executor call the function itself. Named so that
-    // the definition needs no look at the function's source.
-    module: import.meta.url,
-    exportName: name,
-  };
-  const app = new AppDefinition('python', fn, options);
-  stagingApps.add(app);
+  const app = driverApp(name, import.meta.url, fn);
   apps[direction] = app;
   return app;
 }

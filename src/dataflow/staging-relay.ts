@@ -7,9 +7,9 @@
  * reader: it runs in the driver and copies the object through the DFK's logins to both sites
  * (staging/object-store.ts `copyObject`: chunk by chunk, resumed after a cut, digest checked).
  */
-import { AppDefinition, type ResolvedAppOptions } from '../apps/app.ts';
+import type { AppDefinition } from '../apps/app.ts';
+import { driverApp } from './driver-apps.ts';
 import { DataFuture, type AppFuture } from '../apps/future.ts';
-import { MAIN_THREAD_EXECUTOR_LABEL } from '../executors/executor.ts';
 import type { File } from '../staging/file.ts';
 import { objectOf } from '../staging/nats-object.ts';
 import { noteBucket, objectRoute } from '../staging/object-routes.ts';
@@ -59,23 +59,8 @@ function relayApp(): AppDefinition {
     const [source, target] = await Promise.all([objectRoute(from, signal), objectRoute(to, signal)]);
     return copyObject(source, target, bucket, objectName, { signal });
   };
-  const options: ResolvedAppOptions = {
-    executors: [MAIN_THREAD_EXECUTOR_LABEL],
-    cache: false,
-    ignoreForCache: [],
-    cacheFileContent: false,
-    cacheKeyBy: 'name',
-    name,
-    module: import.meta.url,
-    exportName: name,
-  };
-  relay = new AppDefinition('python', fn, options);
+  relay = driverApp(name, import.meta.url, fn);
   return relay;
-}
-
-/** True for the relay app (the kernel plans no staging for it). */
-export function isRelayApp(app: AppDefinition): boolean {
-  return app === relay;
 }
 
 /**
