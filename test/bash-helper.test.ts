@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bashApp, BashHelperLost, clear, Config, load, ThreadPoolExecutor } from '../src/index.ts';
+import { spawnBash } from '../src/worker/bash-spawner.ts';
 import { deadline, processAlive, rejection, tempDir, waitFor } from './helpers.ts';
 
 const work = tempDir();
@@ -71,6 +72,19 @@ test('bash helper - the helper ends with its worker', async () => {
   await clear();
   await waitFor(() => !processAlive(helper), 'the helper to exit after its worker thread ended');
   load(new Config({ executors: [new ThreadPoolExecutor({ maxThreads: 1 })] }));
+});
+
+test('bash helper - two commands at once from one thread run side by side, each from its own helper', async () => {
+  // The first ends only once the second has run: one helper running one command at a time
+  // would never start the second.
+  const flag = join(work.path, 'flag');
+  const pids = join(work.path, 'helpers');
+  const helperOf = `ps -o ppid= -p $BASHPID | tr -d " " >> ${pids}`;
+  const first = spawnBash(`${helperOf}; while [ ! -e ${flag} ]; do sleep 0.01; done`, work.path, '/dev/null', '/dev/null', () => {});
+  const second = spawnBash(`${helperOf}; touch ${flag}`, work.path, '/dev/null', '/dev/null', () => {});
+  assert.equal(await deadline(Promise.all([first, second])), [0, 0]);
+  const [a, b] = readFileSync(pids, 'utf8').trim().split('\n').map(Number);
+  assert.is.not(a, b, 'two helpers');
 });
 
 test('bash helper - a process killed while its command runs: the helper kills the command and exits', async () => {
