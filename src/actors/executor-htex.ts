@@ -253,6 +253,7 @@ export class HtexManager implements Behaviour<ToHtex> {
       subjects: this.#subjects,
       runId: this.#runId,
       signal: this.#abort.signal,
+      wanted: (tries) => tries.some(({ taskId, attempt }) => this.#tries.isOutstanding(taskId, attempt)),
       accepted: (blockId, tasks) => send(this.#self, { type: 'direct-accepted', run: this.#runId, blockId, tasks }),
     });
     this.#ticker = setInterval(() => send(this.#self, { type: 'tick' }), this.#options.heartbeatPeriod);
