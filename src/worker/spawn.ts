@@ -1,6 +1,5 @@
 import { Worker, type ResourceLimits, type WorkerOptions } from 'node:worker_threads';
-
-const entry = new URL(`./main${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
+import { entryUrl } from '../common/package-files.ts';
 
 /**
  * Starts a worker thread running `worker-thread`. From the built package that is a plain
@@ -21,7 +20,7 @@ export function spawnThread(
     stderr: false,
     execArgv: workerExecArgv(process.execArgv),
   };
-  return spawnEntryThread(entry, options);
+  return spawnEntryThread(entryUrl('worker/main'), options);
 }
 
 /** Starts a worker thread running the module `entry` (`.js` as is; `.ts` through tsx's loader, as above). */
