@@ -15,6 +15,7 @@
 //   thread (dist/worker/main.js), the block manager (dist/cli/block.js), and the checkpoint and
 //   monitoring writer threads. One file is what a starting thread reads: its start-up is on the way
 //   to every first result.
+// - zod's part that the package uses, with zod in it (src/common/zod-subset.ts).
 //
 // Every entry keeps the path it had under tsc, so the bin, the tests and the benchmarks find them; the
 // code locates its entries through src/common/package-files.ts, never relative to its own module (a
@@ -60,11 +61,25 @@ function tscDeclarations() {
   });
 }
 
+// `--js-only`: the bundles alone (a quick rebuild while measuring; keeps the declarations there are).
+const jsOnly = process.argv.includes('--js-only');
 // Stale .js files of an older layout (tsc's one per module) would be loaded by nothing, but shipped.
-rmSync(dist, { recursive: true, force: true });
+if (jsOnly) rmSync(join(dist, 'chunks'), { recursive: true, force: true });
+else rmSync(dist, { recursive: true, force: true });
 const entries = (names) => names.map((name) => join('src', `${name}.ts`));
 await Promise.all([
-  tscDeclarations(),
+  jsOnly ? undefined : tscDeclarations(),
   esbuild.build({ ...common, entryPoints: entries(DRIVER_ENTRIES), splitting: true, chunkNames: 'chunks/[name]-[hash]' }),
   esbuild.build({ ...common, entryPoints: entries(THREAD_AND_PROCESS_ENTRIES), splitting: false }),
+  // zod itself bundled in, tree-shaken to what the package uses (see src/common/zod-subset.ts),
+  // CommonJS because zod.ts requires it synchronously on first use.
+  esbuild.build({
+    ...common,
+    entryPoints: entries(['common/zod-subset']),
+    format: 'cjs',
+    packages: undefined,
+    outExtension: { '.js': '.cjs' },
+    minifyWhitespace: true,
+    minifySyntax: true,
+  }),
 ]);
