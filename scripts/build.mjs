@@ -23,11 +23,13 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import * as esbuild from 'esbuild';
 
 const root = new URL('..', import.meta.url).pathname;
-const dist = join(root, 'dist');
+// `--outdir DIR`: build there instead of dist/ (test/built-package.test.ts builds into a temporary package).
+const outdirFlag = process.argv.indexOf('--outdir');
+const dist = outdirFlag > 0 ? resolve(process.argv[outdirFlag + 1]) : join(root, 'dist');
 const require = createRequire(import.meta.url);
 
 /** The driver's entries (one bundle with shared chunks); bench/anchors.ts imports the bash helper's module. */
@@ -55,7 +57,7 @@ const common = {
 function tscDeclarations() {
   const tsc = join(dirname(require.resolve('typescript/package.json')), 'bin/tsc');
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [tsc, '-p', 'tsconfig.json', '--emitDeclarationOnly'], { cwd: root, stdio: 'inherit' });
+    const child = spawn(process.execPath, [tsc, '-p', 'tsconfig.json', '--emitDeclarationOnly', '--outDir', dist], { cwd: root, stdio: 'inherit' });
     child.on('error', reject);
     child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`tsc exited with ${code}`))));
   });
