@@ -200,7 +200,13 @@ class WorkerActor implements Behaviour<ToWorkerActor> {
     this.#control = comlink().wrap<WorkerControl>(nodeEndpoint(this.#thread));
     // After comlink's listener: adding a 'message' listener refs the thread's port again.
     this.#thread.unref();
-    send(options.pool, { type: 'worker-ready', workerId: this.#id, channel: this.#channel });
+    // Ready once the thread runs, not when it is made: a task sent earlier waits in the port
+    // while the thread boots (25–50 ms, longer on a busy machine), and of threads started
+    // together the first tasks would as likely go to the slowest while another sits idle.
+    const channel = this.#channel;
+    this.#thread.once('online', () => {
+      if (!this.#stopping) send(options.pool, { type: 'worker-ready', workerId: this.#id, channel });
+    });
   }
 
   receive(msg: ToWorkerActor): void {
