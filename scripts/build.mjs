@@ -15,7 +15,8 @@
 //   thread (dist/worker/main.js), the block manager (dist/cli/block.js), and the checkpoint and
 //   monitoring writer threads. One file is what a starting thread reads: its start-up is on the way
 //   to every first result.
-// - zod's part that the package uses, with zod in it (src/common/zod-subset.ts).
+// - zod's part that the package uses, with zod in it (src/common/zod-subset.ts), and the closure
+//   analyser's dependencies (src/common/bundled-dependency.ts): required synchronously on first use.
 //
 // Every entry keeps the path it had under tsc, so the bin, the tests and the benchmarks find them; the
 // code locates its entries through src/common/package-files.ts, never relative to its own module (a
@@ -54,6 +55,14 @@ const common = {
   logLevel: 'warning',
 };
 
+/** The list in src/common/bundled-dependency.ts. */
+function bundledDependencies() {
+  const text = readFileSync(join(root, 'src/common/bundled-dependency.ts'), 'utf8');
+  const list = /BUNDLED_DEPENDENCIES = \[([^\]]*)\]/.exec(text);
+  if (!list) throw new Error('build: no BUNDLED_DEPENDENCIES list in src/common/bundled-dependency.ts');
+  return [...list[1].matchAll(/'([^']+)'/g)].map((m) => m[1]);
+}
+
 function tscDeclarations() {
   const tsc = join(dirname(require.resolve('typescript/package.json')), 'bin/tsc');
   return new Promise((resolve, reject) => {
@@ -84,4 +93,17 @@ await Promise.all([
     minifyWhitespace: true,
     minifySyntax: true,
   }),
+  // Dependencies required synchronously on the way to a first result, each bundled into one file
+  // (src/common/bundled-dependency.ts).
+  ...bundledDependencies().map((name) =>
+    esbuild.build({
+      ...common,
+      stdin: { contents: `module.exports = require(${JSON.stringify(name)});`, resolveDir: root, sourcefile: `${name}.cjs` },
+      outdir: undefined,
+      outfile: join(dist, 'vendor', `${name}.cjs`),
+      format: 'cjs',
+      packages: undefined,
+      sourcemap: false,
+    }),
+  ),
 ]);

@@ -57,22 +57,26 @@ console.log('IMPORTED');`,
   assert.equal(out.split('\n').filter((line) => line.startsWith('LOADED')), []);
 });
 
-test('built package - thread, bash and HTEX apps run; the block manager is the built .js', async () => {
+test('built package - thread (with imports), bash and HTEX apps run; the block manager is the built .js', async () => {
   const script = join(work.path, 'apps.mjs');
   writeFileSync(
     script,
     `import * as P from ${JSON.stringify(index)};
+import { basename } from 'node:path';
 P.load(new P.Config({ runDir: ${JSON.stringify(join(work.path, 'runinfo'))}, strategy: 'none', executors: [
   new P.ThreadPoolExecutor({ label: 'threads', maxThreads: 1 }),
   new P.HighThroughputExecutor({ label: 'htex', maxWorkersPerNode: 1, provider: new P.LocalProvider({ initBlocks: 1, minBlocks: 1, maxBlocks: 1 }) }),
 ] }));
 console.log('THREAD ' + (await P.app((x) => x * 2, { executors: ['threads'] })(21)));
+// An inline app that takes one of the script's imports along (the closure analyser, bundled).
+console.log('IMPORTS ' + (await P.app((p) => basename(p), { executors: ['threads'] })('/a/b.txt')));
 console.log('BASH ' + (await P.bashApp(() => 'exit 3', { executors: ['threads'] })().catch((e) => e.exitCode)));
 console.log('HTEX ' + (await P.app((x) => x + 1, { executors: ['htex'] })(41)));
 await P.clear();`,
   );
   const out = await deadline(run([script]), 180_000);
   assert.match(out, /THREAD 42/);
+  assert.match(out, /IMPORTS b.txt/);
   assert.match(out, /BASH 3/);
   assert.match(out, /HTEX 42/);
   const scripts = join(work.path, 'runinfo/000/submit_scripts');
