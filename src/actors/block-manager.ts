@@ -21,6 +21,7 @@ import { startHeartbeats } from '../block/heartbeats.ts';
 import { register } from '../block/register.ts';
 import { ResourceSampler } from '../block/resources.ts';
 import { BlockManager, blockManagers, type BlockManagerContext, type ToBlock } from './block-manager-actor.ts';
+import { prestartWorkerThreads } from '../worker/spawn.ts';
 
 export { BLOCK_CONSUMER } from '../nats/protocol.ts';
 
@@ -49,6 +50,8 @@ export async function runBlockManager(options: BlockManagerOptions): Promise<num
   const log = options.log ?? ((line: string) => process.stderr.write(`[block ${options.blockId}] ${line}\n`));
   const subjects = subjectsFor(options.runId, options.label);
   const workers = Math.max(1, Math.min(options.maxWorkers ?? Infinity, Math.floor(availableParallelism() / options.coresPerWorker)));
+  // The worker threads boot (25–50 ms each) while NATS connects and the block registers.
+  prestartWorkerThreads(workers);
   const nc = await connectNats(options.nats, `parsl-ts block ${options.blockId}`);
   try {
     const answer = await register(

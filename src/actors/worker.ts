@@ -3,7 +3,7 @@ import type * as Comlink from 'comlink';
 import { spawnBehaviour, send, type Behaviour, type Ref } from './actor.ts';
 import type { FromWorker, FunctionDef, ToWorker, WireOutcome, WireTask } from '../wire/protocol.ts';
 import { comlink, nodeEndpoint } from '../worker/comlink-endpoint.ts';
-import { spawnThread } from '../worker/spawn.ts';
+import { spawnThread, whenOnline } from '../worker/spawn.ts';
 import { PHASE_SYNC, RunningSlot } from '../worker/task-runner.ts';
 import type { WorkerControl, WorkerSample, WorkerThreadData } from '../worker/main.ts';
 
@@ -200,7 +200,13 @@ class WorkerActor implements Behaviour<ToWorkerActor> {
     this.#control = comlink().wrap<WorkerControl>(nodeEndpoint(this.#thread));
     // After comlink's listener: adding a 'message' listener refs the thread's port again.
     this.#thread.unref();
-    send(options.pool, { type: 'worker-ready', workerId: this.#id, channel: this.#channel });
+    // Ready once the thread runs, not when it is made: a task sent earlier waits in the port
+    // while the thread boots (25–50 ms, longer on a busy machine), and of threads started
+    // together the first tasks would as likely go to the slowest while another sits idle.
+    const channel = this.#channel;
+    whenOnline(this.#thread, () => {
+      if (!this.#stopping) send(options.pool, { type: 'worker-ready', workerId: this.#id, channel });
+    });
   }
 
   receive(msg: ToWorkerActor): void {
