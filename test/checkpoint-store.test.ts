@@ -176,7 +176,7 @@ test('checkpoint - a file that is not a checkpoint is reported and skipped', () 
   const wrongSchema = freshFile();
   rawDb(wrongSchema, ['PRAGMA application_id = 1347699531', 'PRAGMA user_version = 1', 'CREATE TABLE results (key TEXT, v INTEGER)']);
   const newer = written(3);
-  rawDb(newer, ['PRAGMA user_version = 2']);
+  rawDb(newer, ['PRAGMA user_version = 3']);
   const good = written(3);
   const missing = join(work.path, 'missing.sqlite');
   const { store, warnings } = open({ checkpointFiles: [garbage, empty, foreign, wrongSchema, newer, missing, good] });
@@ -186,7 +186,7 @@ test('checkpoint - a file that is not a checkpoint is reported and skipped', () 
   assert.match(reasons[empty]!, 'empty');
   assert.match(reasons[foreign]!, 'not a parsl-ts checkpoint');
   assert.match(reasons[wrongSchema]!, 'wrong schema');
-  assert.match(reasons[newer]!, 'format 2 by a newer parsl-ts');
+  assert.match(reasons[newer]!, 'format 3 by a newer parsl-ts');
   assert.match(reasons[missing]!, 'does not exist');
   assert.is(warnings.length, 6);
   for (const [path, reason] of Object.entries(reasons)) {

@@ -74,9 +74,8 @@ function commitQueued(): void {
     writer ??= new CheckpointWriter(path, { synchronous, warn });
     const rows: [Buffer, Buffer][] = [];
     for (const { keys, values } of batches) for (let i = 0; i < keys.length; i++) rows.push([keyBytes(keys[i]!), serializeResult(values[i])]);
-    // In key order: the inserts then walk the B-tree from left to right (see CheckpointStore.flush).
-    rows.sort((a, b) => Buffer.compare(a[0], b[0]));
-    writer.commit(rows);
+    // Appended to the journal: ~4x cheaper than inserts into the B-tree (see checkpoint-file.ts).
+    writer.append(rows);
     port.postMessage({ type: 'committed', ids: batches.map((b) => b.id) } satisfies FromCheckpointThread);
   } catch (error) {
     port.postMessage({ type: 'committed', ids: batches.map((b) => b.id), error: (error as Error).message } satisfies FromCheckpointThread);
