@@ -141,6 +141,18 @@ export class MonitoringWriter {
   }
 }
 
+/** A try launched in the current batch, written at the batch's end with its start and return if they came too. */
+interface PendingTry {
+  tryId: number;
+  taskId: number;
+  executor: string;
+  blockId: string | null;
+  hostname: string | null;
+  launched: string;
+  running: string | null;
+  returned: string | null;
+}
+
 function positive(value: number, name: string): number {
   if (!Number.isFinite(value) || value <= 0) throw new ConfigError(name, `expected a positive number; got ${value}`);
   return value;
@@ -190,6 +202,8 @@ function makeApplier(db: SqliteDatabase): { apply: (event: MonitoringEvent) => v
   const lastStates = new Map<string, Map<number, string>>();
   const counts = new Map<string, { completed: number; failed: number }>();
   const writeDeltas = () => {
+    for (const [runId, tries] of launches) for (const row of tries.values()) writeLaunch(runId, row);
+    launches.clear();
     for (const [key, delta] of deltas) {
       const [runId, second, state] = key.split('\u0000') as [string, string, string];
       if (delta !== 0) stateChange.run(runId, Number(second), state, delta);
@@ -206,10 +220,15 @@ function makeApplier(db: SqliteDatabase): { apply: (event: MonitoringEvent) => v
   const countEnded = s(
     `UPDATE workflow SET tasks_completed_count = tasks_completed_count + ?, tasks_failed_count = tasks_failed_count + ? WHERE run_id = ?`,
   );
+  // A try's launch, start and return, written as one row when they are in one batch (a quick
+  // task's usually are): one insert instead of an insert and two updates (see `tries`).
   const tryLaunched = s(
-    `INSERT INTO try (try_id, task_id, run_id, block_id, hostname, task_executor, task_try_time_launched)
-     VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET task_try_time_launched = excluded.task_try_time_launched,
-     task_executor = excluded.task_executor`,
+    `INSERT INTO try (try_id, task_id, run_id, block_id, hostname, task_executor, task_try_time_launched,
+     task_try_time_running, task_try_time_returned) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT DO UPDATE SET task_try_time_launched = excluded.task_try_time_launched, task_executor = excluded.task_executor,
+     task_try_time_running = coalesce(excluded.task_try_time_running, task_try_time_running),
+     task_try_time_returned = coalesce(excluded.task_try_time_returned, task_try_time_returned),
+     block_id = coalesce(excluded.block_id, block_id), hostname = coalesce(excluded.hostname, hostname)`,
   );
   const tryRunning = s(
     `UPDATE try SET task_try_time_running = ?, block_id = coalesce(?, block_id), hostname = coalesce(?, hostname)
@@ -242,6 +261,23 @@ function makeApplier(db: SqliteDatabase): { apply: (event: MonitoringEvent) => v
      psutil_process_disk_write, psutil_process_status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const n = (value: number | undefined): number | null => (value === undefined ? null : value);
+  /** The tries launched in this batch and not written yet, by run and task (a task has one try at a time). */
+  const launches = new Map<string, Map<number, PendingTry>>();
+  const writeLaunch = (runId: string, t: PendingTry) =>
+    tryLaunched.run(t.tryId, t.taskId, runId, t.blockId, t.hostname, t.executor, t.launched, t.running, t.returned);
+  /** The try of this batch's launch that `e` is about, if it is still waiting to be written. */
+  const pendingTry = (e: { runId: string; taskId: number; tryId: number }): PendingTry | undefined => {
+    const t = launches.get(e.runId)?.get(e.taskId);
+    return t && t.tryId === e.tryId ? t : undefined;
+  };
+  /** Writes the waiting row of `e`'s task now: an event that is not a launch, start or return comes for it. */
+  const writePendingTry = (e: { runId: string; taskId: number }): void => {
+    const tries = launches.get(e.runId);
+    const t = tries?.get(e.taskId);
+    if (!t) return;
+    tries!.delete(e.taskId);
+    writeLaunch(e.runId, t);
+  };
 
   const apply = (e: MonitoringEvent): void => {
     switch (e.type) {
@@ -294,19 +330,39 @@ function makeApplier(db: SqliteDatabase): { apply: (event: MonitoringEvent) => v
         }
         return;
       }
-      case 'try-launched':
-        tryLaunched.run(e.tryId, e.taskId, e.runId, e.blockId ?? null, e.hostname ?? null, e.executor, formatTime(e.time));
+      case 'try-launched': {
+        writePendingTry(e); // an earlier try of the task, launched in this batch too
+        let tries = launches.get(e.runId);
+        if (!tries) launches.set(e.runId, (tries = new Map()));
+        tries.set(e.taskId, {
+          tryId: e.tryId, taskId: e.taskId, executor: e.executor, blockId: e.blockId ?? null, hostname: e.hostname ?? null,
+          launched: formatTime(e.time), running: null, returned: null,
+        });
         return;
-      case 'try-running':
-        tryRunning.run(formatTime(e.time), e.blockId ?? null, e.hostname ?? null, e.tryId, e.taskId, e.runId);
+      }
+      case 'try-running': {
+        const t = pendingTry(e);
+        if (t) {
+          t.running = formatTime(e.time);
+          t.blockId = e.blockId ?? t.blockId;
+          t.hostname = e.hostname ?? t.hostname;
+        } else {
+          tryRunning.run(formatTime(e.time), e.blockId ?? null, e.hostname ?? null, e.tryId, e.taskId, e.runId);
+        }
         return;
+      }
       case 'try-placed':
+        writePendingTry(e);
         tryPlaced.run(e.tryId, e.taskId, e.runId, e.blockId, e.hostname ?? null, e.executor);
         return;
-      case 'try-returned':
-        tryReturned.run(formatTime(e.time), e.tryId, e.taskId, e.runId);
+      case 'try-returned': {
+        const t = pendingTry(e);
+        if (t) t.returned = formatTime(e.time);
+        else tryReturned.run(formatTime(e.time), e.tryId, e.taskId, e.runId);
         return;
+      }
       case 'try-failed':
+        writePendingTry(e);
         tryFailed.run(
           formatTime(e.time), text(`${e.errorClass}: ${e.message}`), e.errorClass, text(e.message), text(e.stack, 20_000),
           e.tryId, e.taskId, e.runId,
@@ -314,6 +370,7 @@ function makeApplier(db: SqliteDatabase): { apply: (event: MonitoringEvent) => v
         taskFailCount.run(e.cost ?? 1, e.taskId, e.runId);
         return;
       case 'try-joins':
+        writePendingTry(e);
         tryJoins.run(list(e.joins), e.tryId, e.taskId, e.runId);
         return;
       case 'block':
@@ -335,6 +392,7 @@ function makeApplier(db: SqliteDatabase): { apply: (event: MonitoringEvent) => v
     }
   };
   const abandonBatch = () => {
+    launches.clear();
     deltas.clear();
     lastStates.clear();
     counts.clear();
