@@ -158,7 +158,7 @@ test('query API: workflows, apps, failures, graph, states over time, a task page
   }
 });
 
-test('a try written in one batch (launch, start, return in one row) equals the same try written event by event', () => {
+test('tasks and tries written in one batch (each one row, written at its end) equal the same written event by event', () => {
   // batchSize 1: each event its own transaction, so nothing is folded; the rows must not differ.
   const onePath = join(dir.path, 'one-by-one.db');
   const writer = MonitoringWriter.open(onePath, { batchSize: 1 });

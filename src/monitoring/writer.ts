@@ -4,6 +4,7 @@ import { ConfigError, IllegalStateError } from '../common/errors.ts';
 import type { MonitoringEvent } from './events.ts';
 import { APPLICATION_ID, COMPLETED_STATES, FINAL_STATES, INDEXES, SCHEMA_VERSION, TABLES, formatTime } from './schema.ts';
 import { loadSqlite, type SqliteDatabase, type SqliteStatement } from '../common/sqlite.ts';
+import { BatchRows, type PendingTask, type PendingTry } from './batch-rows.ts';
 
 /**
  * The one writer of a monitoring database. `write(event)` queues a plain event object; the
@@ -141,18 +142,6 @@ export class MonitoringWriter {
   }
 }
 
-/** A try launched in the current batch, written at the batch's end with its start and return if they came too. */
-interface PendingTry {
-  tryId: number;
-  taskId: number;
-  executor: string;
-  blockId: string | null;
-  hostname: string | null;
-  launched: string;
-  running: string | null;
-  returned: string | null;
-}
-
 function positive(value: number, name: string): number {
   if (!Number.isFinite(value) || value <= 0) throw new ConfigError(name, `expected a positive number; got ${value}`);
   return value;
@@ -178,7 +167,7 @@ function makeApplier(db: SqliteDatabase): { apply: (event: MonitoringEvent) => v
   const taskInsert = s(
     `INSERT OR REPLACE INTO task (task_id, run_id, task_depends, task_func_name, task_memoize, task_hashsum, task_inputs,
      task_outputs, task_stdin, task_stdout, task_stderr, task_time_invoked, task_fail_count, task_fail_cost, task_state,
-     task_args_summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, NULL, ?)`,
+     task_args_summary, task_time_returned) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?)`,
   );
   const statusInsert = s(
     `INSERT OR IGNORE INTO status (task_id, task_status_name, timestamp, run_id, try_id) VALUES (?, ?, ?, ?, ?)`,
@@ -202,8 +191,8 @@ function makeApplier(db: SqliteDatabase): { apply: (event: MonitoringEvent) => v
   const lastStates = new Map<string, Map<number, string>>();
   const counts = new Map<string, { completed: number; failed: number }>();
   const writeDeltas = () => {
-    for (const [runId, tries] of launches) for (const row of tries.values()) writeLaunch(runId, row);
-    launches.clear();
+    newTasks.drain(writeTask);
+    launches.drain(writeLaunch);
     for (const [key, delta] of deltas) {
       const [runId, second, state] = key.split('\u0000') as [string, string, string];
       if (delta !== 0) stateChange.run(runId, Number(second), state, delta);
@@ -261,22 +250,30 @@ function makeApplier(db: SqliteDatabase): { apply: (event: MonitoringEvent) => v
      psutil_process_disk_write, psutil_process_status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const n = (value: number | undefined): number | null => (value === undefined ? null : value);
-  /** The tries launched in this batch and not written yet, by run and task (a task has one try at a time). */
-  const launches = new Map<string, Map<number, PendingTry>>();
+  // Tasks and tries first seen in this batch, written at its end (batch-rows.ts).
+  const newTasks = new BatchRows<PendingTask>();
+  const writeTask = (_runId: string, t: PendingTask) => {
+    t.values[12] = t.state;
+    t.values[14] = t.returned;
+    taskInsert.run(...t.values);
+  };
+  /** Writes the held row of `e`'s task now: an event that updates it in the table comes. */
+  const writeNewTask = (e: { runId: string; taskId: number }): void => {
+    const t = newTasks.take(e.runId, e.taskId);
+    if (t) writeTask(e.runId, t);
+  };
+  const launches = new BatchRows<PendingTry>();
   const writeLaunch = (runId: string, t: PendingTry) =>
     tryLaunched.run(t.tryId, t.taskId, runId, t.blockId, t.hostname, t.executor, t.launched, t.running, t.returned);
-  /** The try of this batch's launch that `e` is about, if it is still waiting to be written. */
+  /** The held row of `e`'s try, if it was launched in this batch. */
   const pendingTry = (e: { runId: string; taskId: number; tryId: number }): PendingTry | undefined => {
-    const t = launches.get(e.runId)?.get(e.taskId);
+    const t = launches.get(e.runId, e.taskId);
     return t && t.tryId === e.tryId ? t : undefined;
   };
-  /** Writes the waiting row of `e`'s task now: an event that is not a launch, start or return comes for it. */
+  /** Writes the held row of `e`'s task's try now: an event that is not a launch, start or return comes for it. */
   const writePendingTry = (e: { runId: string; taskId: number }): void => {
-    const tries = launches.get(e.runId);
-    const t = tries?.get(e.taskId);
-    if (!t) return;
-    tries!.delete(e.taskId);
-    writeLaunch(e.runId, t);
+    const t = launches.take(e.runId, e.taskId);
+    if (t) writeLaunch(e.runId, t);
   };
 
   const apply = (e: MonitoringEvent): void => {
@@ -298,11 +295,14 @@ function makeApplier(db: SqliteDatabase): { apply: (event: MonitoringEvent) => v
         if (!run) states.set(e.runId, (run = new Map()));
         if (!run.has(e.taskId)) run.set(e.taskId, '');
         // Parsl's bool in a TEXT column reads '1'/'0' (a JS number would be bound as REAL: '1.0').
-        taskInsert.run(
+        // Sent again with its memo key, it replaces the row (INSERT OR REPLACE), state kept.
+        const held = newTasks.get(e.runId, e.taskId);
+        const values = [
           e.taskId, e.runId, list(e.depends), e.funcName, e.memoize ? '1' : '0', e.hashsum ?? null,
           e.inputs ? JSON.stringify(e.inputs) : null, e.outputs ? JSON.stringify(e.outputs) : null,
-          e.stdin ?? null, e.stdout ?? null, e.stderr ?? null, formatTime(e.time), text(e.argsSummary, 1000),
-        );
+          e.stdin ?? null, e.stdout ?? null, e.stderr ?? null, formatTime(e.time), null, text(e.argsSummary, 1000), null,
+        ];
+        newTasks.set(e.runId, e.taskId, { taskId: e.taskId, values, state: held?.state ?? null, returned: held?.returned ?? null });
         return;
       }
       case 'task-state': {
@@ -316,25 +316,28 @@ function makeApplier(db: SqliteDatabase): { apply: (event: MonitoringEvent) => v
         addDelta(e.runId, second, e.state, 1);
         if (FINAL_STATES.has(e.state)) run.delete(e.taskId);
         else run.set(e.taskId, e.state);
+        const held = newTasks.get(e.runId, e.taskId);
         let last = lastStates.get(e.runId);
         if (!last) lastStates.set(e.runId, (last = new Map()));
+        if (held) {
+          held.state = e.state; // written with the row, at the batch's end
+          if (FINAL_STATES.has(e.state)) held.returned = time;
+        }
         if (FINAL_STATES.has(e.state)) {
           last.delete(e.taskId);
-          taskReturned.run(e.state, time, e.taskId, e.runId);
+          if (!held) taskReturned.run(e.state, time, e.taskId, e.runId);
           let c = counts.get(e.runId);
           if (!c) counts.set(e.runId, (c = { completed: 0, failed: 0 }));
           if (COMPLETED_STATES.has(e.state)) c.completed++;
           else c.failed++;
-        } else {
+        } else if (!held) {
           last.set(e.taskId, e.state);
         }
         return;
       }
       case 'try-launched': {
         writePendingTry(e); // an earlier try of the task, launched in this batch too
-        let tries = launches.get(e.runId);
-        if (!tries) launches.set(e.runId, (tries = new Map()));
-        tries.set(e.taskId, {
+        launches.set(e.runId, e.taskId, {
           tryId: e.tryId, taskId: e.taskId, executor: e.executor, blockId: e.blockId ?? null, hostname: e.hostname ?? null,
           launched: formatTime(e.time), running: null, returned: null,
         });
@@ -367,6 +370,7 @@ function makeApplier(db: SqliteDatabase): { apply: (event: MonitoringEvent) => v
           formatTime(e.time), text(`${e.errorClass}: ${e.message}`), e.errorClass, text(e.message), text(e.stack, 20_000),
           e.tryId, e.taskId, e.runId,
         );
+        writeNewTask(e);
         taskFailCount.run(e.cost ?? 1, e.taskId, e.runId);
         return;
       case 'try-joins':
@@ -392,6 +396,7 @@ function makeApplier(db: SqliteDatabase): { apply: (event: MonitoringEvent) => v
     }
   };
   const abandonBatch = () => {
+    newTasks.clear();
     launches.clear();
     deltas.clear();
     lastStates.clear();
