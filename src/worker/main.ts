@@ -14,6 +14,8 @@ export interface WorkerThreadData {
   slot: SharedArrayBuffer;
   /** How long the thread polls for more work once idle; the task runner's default if absent. */
   idleSpinMs?: number | undefined;
+  /** Tries the thread runs at once (HTEX's `tasksPerWorker`); 1 if absent. */
+  concurrency?: number | undefined;
 }
 
 /** What a worker thread reports of its own use of the machine. */
@@ -44,13 +46,14 @@ export interface WorkerControl {
   sample(): WorkerSample;
 }
 
-const { workerId, dataPort, slot, idleSpinMs } = workerData as WorkerThreadData;
+const { workerId, dataPort, slot, idleSpinMs, concurrency } = workerData as WorkerThreadData;
 const running = new RunningSlot(slot);
 const runner = new TaskRunner(
   (msg: FromWorker) => dataPort.postMessage(msg),
   running,
   () => receiveMessageOnPort(dataPort)?.message as ToWorker | undefined,
   idleSpinMs,
+  concurrency,
 );
 dataPort.on('message', (msg: ToWorker) => runner.receive(msg));
 
