@@ -139,7 +139,13 @@ export class TaskRunner {
   /** Wakes the drain loop waiting for one of `concurrency` tries to end. */
   #slotFree: (() => void) | undefined;
   /** A flush is due at the end of this turn of the event loop (tries that end on their own, concurrently). */
-  #flushScheduled = false;
+  #turnEndScheduled = false;
+  /**
+   * Concurrent tries that awaited: announced as running at the end of the turn if still
+   * running then. Timing each try, as one at a time does, would announce every quick one: its
+   * time includes the tries that ran beside it, and each announcement is a stored message on HTEX.
+   */
+  #toAnnounce: WireTask[] = [];
   /** Queued tries that were cancelled, as `taskId:attempt`: skipped when reached. */
   readonly #cancelled = new Set<string>();
 
@@ -246,15 +252,24 @@ export class TaskRunner {
       const wake = this.#slotFree;
       this.#slotFree = undefined;
       wake?.();
-      if (!this.#flushScheduled) {
-        this.#flushScheduled = true;
-        setImmediate(() => {
-          this.#flushScheduled = false;
-          this.#flush();
-        });
-      }
+      this.#atTurnEnd();
     });
     while (this.#running.size >= this.#concurrency) await new Promise<void>((resolve) => (this.#slotFree = resolve));
+  }
+
+  /** Flushes the results, and announces the concurrent tries still running, once this turn of the event loop ends. */
+  #atTurnEnd(): void {
+    if (this.#turnEndScheduled) return;
+    this.#turnEndScheduled = true;
+    setImmediate(() => {
+      this.#turnEndScheduled = false;
+      const awaiting = this.#toAnnounce;
+      this.#toAnnounce = [];
+      for (const { taskId, attempt } of awaiting) {
+        if (this.#running.has(`${taskId}:${attempt}`)) this.#post({ type: 'running', taskId, attempt });
+      }
+      this.#flush();
+    });
   }
 
   /** A control call is on its way: return to the event loop until it has been handled. */
@@ -278,7 +293,7 @@ export class TaskRunner {
     // With tries at once, the slot shows the one that started last (the only one that can be
     // in synchronous code): the owner stops a thread only for a try it sees in PHASE_SYNC.
     this.#slot?.set(task.taskId, task.attempt, performance.timeOrigin + started);
-    if (this.#lastTaskMs >= ANNOUNCE_AFTER_MS) {
+    if (this.#concurrency === 1 && this.#lastTaskMs >= ANNOUNCE_AFTER_MS) {
       this.#post({ type: 'running', taskId: task.taskId, attempt: task.attempt });
     }
     let outcome: WireOutcome;
@@ -304,8 +319,13 @@ export class TaskRunner {
       let value: unknown = runInTask(controller.signal, () => run(...args));
       if (isPromiseLike(value) || task.kind === 'bash') {
         this.#slot?.setPhase(PHASE_AWAITING);
-        // It will take a while: let the owner have what is done so far.
-        this.#flush();
+        if (this.#concurrency > 1) {
+          this.#toAnnounce.push(task);
+          this.#atTurnEnd();
+        }
+        // It will take a while: let the owner have what is done so far (tries at once flush
+        // at the end of the turn instead: one message for all that ended in it).
+        if (this.#concurrency === 1) this.#flush();
         value = await untilAborted(withWalltime(Promise.resolve(value), task.walltimeMs, controller), controller.signal);
         if (task.kind === 'bash') {
           const spec = task.bash ?? { outputs: [] };
