@@ -6,6 +6,7 @@
  *   npm run build && npm run bench:scale                    every row (minutes)
  *   npm run bench:scale -- --only tasks                     10k, 100k, 1M no-op apps on threads
  *   npm run bench:scale -- --only workers --workers 10,100  some HTEX rows
+ *   npm run bench:scale -- --only workers --workers 10000x1000   10,000 workers as 10 blocks × 1,000
  *   npm run bench:scale -- --only windowed --windowed 10000000   mapWindowed over 10M calls
  *
  * Tasks rows: N no-op apps, futures kept, `await Promise.all(futures)`: wall time from the
@@ -121,7 +122,8 @@ async function main(): Promise<void> {
     options: {
       only: { type: 'string', default: 'tasks,workers' },
       tasks: { type: 'string', default: '10000,100000,1000000' },
-      workers: { type: 'string', default: '10,100,1000,10000' },
+      // W or WxS: W workers in blocks of S slots (default 100, or W when fewer).
+      workers: { type: 'string', default: '10,100,1000,10000,10000x1000' },
       windowed: { type: 'string', default: '10000000' },
       burst: { type: 'string' },
     },
@@ -162,12 +164,12 @@ async function main(): Promise<void> {
       }
     }
     if (only.includes('workers')) {
-      for (const w of list(values.workers)) {
-        // One block up to 100 slots; beyond, blocks of 100.
-        const slots = Math.min(w, 100);
-        const blocks = Math.ceil(w / slots);
-        const burst = values.burst ? Number(values.burst) : Math.max(20_000, 2 * w);
-        await attempt(`${int(w)} HTEX workers (${blocks} block${blocks > 1 ? 's' : ''} × ${slots}), ${int(burst)} async no-op apps`, async () => {
+      for (const spec of values.workers.split(',')) {
+        const [w, perBlock] = list(spec.replace('x', ','));
+        const slots = Math.min(w!, perBlock ?? 100);
+        const blocks = Math.ceil(w! / slots);
+        const burst = values.burst ? Number(values.burst) : Math.max(20_000, 2 * w!);
+        await attempt(`${int(w!)} HTEX workers (${blocks} block${blocks > 1 ? 's' : ''} × ${slots}), ${int(burst)} async no-op apps`, async () => {
           const r = await run(files.workers, [blocks, slots, burst]);
           return [seconds(r.connectMs!), ...cells(r)];
         });
