@@ -10,8 +10,11 @@ import { deadline, rejection, waitFor } from './helpers.ts';
 
 const SLOTS = 40;
 
-/** Waits until `n` calls have arrived in this thread (or `name`'s barrier was opened before), then returns how many had. */
-const barrier = app(async (name: string, n: number) => {
+/**
+ * Waits until `n` calls have arrived at `name`'s barrier in this thread, then returns how many
+ * had (or throws, with `fail`). Self-contained: it runs from its source on the block.
+ */
+const barrier = app(async (name: string, n: number, fail = false) => {
   const g = globalThis as unknown as Record<string, { arrived: number; open: Promise<void>; release: () => void } | undefined>;
   let b = g[name];
   if (!b) {
@@ -22,22 +25,8 @@ const barrier = app(async (name: string, n: number) => {
   b.arrived++;
   if (b.arrived >= n) b.release();
   await b.open;
+  if (fail) throw new RangeError('failed on purpose');
   return b.arrived;
-});
-
-/** Arrives at `name`'s barrier, then fails. */
-const failsAtBarrier = app(async (name: string, n: number) => {
-  const g = globalThis as unknown as Record<string, { arrived: number; open: Promise<void>; release: () => void } | undefined>;
-  let b = g[name];
-  if (!b) {
-    let release!: () => void;
-    const open = new Promise<void>((resolve) => (release = resolve));
-    b = g[name] = { arrived: 0, open, release };
-  }
-  b.arrived++;
-  if (b.arrived >= n) b.release();
-  await b.open;
-  throw new RangeError('failed on purpose');
 });
 
 /** Never ends unless its signal aborts. */
@@ -83,7 +72,7 @@ test('htex async workers - walltime, failure and cancel end only their own try',
   const n = 5;
   const timed = forever({ walltime: 300 });
   const cancelled = forever();
-  const failing = failsAtBarrier('mixed', n);
+  const failing = barrier('mixed', n, true);
   const fine = Array.from({ length: n - 1 }, () => barrier('mixed', n));
   // The others meet at their barrier while the stuck ones hold their slots.
   assert.equal(await deadline(Promise.all(fine)), Array(n - 1).fill(n));
