@@ -15,6 +15,8 @@ export interface WorkerThreadData {
   slot: SharedArrayBuffer;
   /** How long the thread polls for more work once idle; the task runner's default if absent. */
   idleSpinMs?: number | undefined;
+  /** Tries the thread runs at once (HTEX's `tasksPerWorker`); 1 if absent. */
+  concurrency?: number | undefined;
 }
 
 /** What a worker thread reports of its own use of the machine. */
@@ -50,13 +52,14 @@ export interface WorkerControl {
 if (workerData === DEFERRED_START) parentPort!.once('message', (data: WorkerThreadData) => start(data));
 else start(workerData as WorkerThreadData);
 
-function start({ workerId, dataPort, slot, idleSpinMs }: WorkerThreadData): void {
+function start({ workerId, dataPort, slot, idleSpinMs, concurrency }: WorkerThreadData): void {
   const running = new RunningSlot(slot);
   const runner = new TaskRunner(
     (msg: FromWorker) => dataPort.postMessage(msg),
     running,
     () => receiveMessageOnPort(dataPort)?.message as ToWorker | undefined,
     idleSpinMs,
+    concurrency,
   );
   dataPort.on('message', (msg: ToWorker) => runner.receive(msg));
 

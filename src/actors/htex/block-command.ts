@@ -44,6 +44,7 @@ export function blockArguments(runId: string, blockId: string, options: Resolved
     `--label ${JSON.stringify(options.label)}`,
     `--block-id ${blockId}`,
     `--cores-per-worker ${options.coresPerWorker}`,
+    `--tasks-per-worker ${options.tasksPerWorker}`,
     `--prefetch ${options.prefetchCapacity}`,
     `--heartbeat-period ${options.heartbeatPeriod}`,
     `--heartbeat-threshold ${options.heartbeatThreshold}`,
