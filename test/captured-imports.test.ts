@@ -4,7 +4,6 @@
  * threads here, under `parsl-ts run`, and with plain `node` on a `.mjs` script; on an HTEX
  * block in test/htex-imports.test.ts.
  */
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -13,9 +12,11 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { clear, Config, FunctionSerializationError, load, ThreadPoolExecutor } from '../src/index.ts';
 import { builtins, echoBase, makeRefused, packages, relative, shadowed } from './fixtures/imports-apps.ts';
-import { deadline, tempDir } from './helpers.ts';
+import { deadline, runNode, tempDir, type NodeRun, type NodeRunOptions } from './helpers.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+/** `node …args` from the repository's root. */
+const node = (args: string[], options: NodeRunOptions = {}): Promise<NodeRun> => runNode(args, { cwd: root, ...options });
 const work = tempDir();
 
 test.before(() => {
@@ -62,30 +63,9 @@ test('imports - any other captured variable is still refused, naming it and the 
   }
 });
 
-interface Outcome {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
-function node(args: string[]): Promise<Outcome> {
-  const env: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' };
-  for (const name of ['PARSL_TS_CONFIG', 'PARSL_TS_THREADS', 'PARSL_TS_RETRIES']) delete env[name];
-  const child = spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const done = new Promise<Outcome>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-  return deadline(done, 90_000, `node ${args.join(' ')}`).finally(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-}
 
-function printed(outcome: Outcome): unknown {
+function printed(outcome: NodeRun): unknown {
   assert.is(outcome.code, 0, `exit status ${outcome.code}; stdout:\n${outcome.stdout}\nstderr:\n${outcome.stderr}`);
   const line = outcome.stdout.split('\n').find((l) => l.startsWith('['));
   assert.ok(line, `no JSON line in stdout:\n${outcome.stdout}\nstderr:\n${outcome.stderr}`);

@@ -176,7 +176,7 @@ test('checkpoint - a file that is not a checkpoint is reported and skipped', () 
   const wrongSchema = freshFile();
   rawDb(wrongSchema, ['PRAGMA application_id = 1347699531', 'PRAGMA user_version = 1', 'CREATE TABLE results (key TEXT, v INTEGER)']);
   const newer = written(3);
-  rawDb(newer, ['PRAGMA user_version = 2']);
+  rawDb(newer, ['PRAGMA user_version = 3']);
   const good = written(3);
   const missing = join(work.path, 'missing.sqlite');
   const { store, warnings } = open({ checkpointFiles: [garbage, empty, foreign, wrongSchema, newer, missing, good] });
@@ -186,7 +186,7 @@ test('checkpoint - a file that is not a checkpoint is reported and skipped', () 
   assert.match(reasons[empty]!, 'empty');
   assert.match(reasons[foreign]!, 'not a parsl-ts checkpoint');
   assert.match(reasons[wrongSchema]!, 'wrong schema');
-  assert.match(reasons[newer]!, 'format 2 by a newer parsl-ts');
+  assert.match(reasons[newer]!, 'format 3 by a newer parsl-ts');
   assert.match(reasons[missing]!, 'does not exist');
   assert.is(warnings.length, 6);
   for (const [path, reason] of Object.entries(reasons)) {
@@ -250,7 +250,7 @@ test('checkpoint - an unusable file where this run writes is moved aside and a n
 });
 
 /** Starts the writer fixture; resolves with its child process and a reader of its lines. */
-function startWriter(path: string, mode: 'idle' | 'busy' | 'exit') {
+function startWriter(path: string, mode: 'idle' | 'busy' | 'exit' | 'journal') {
   const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/checkpoint-writer.ts', path, mode], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -306,6 +306,45 @@ test('checkpoint - a driver killed while it commits: every committed result load
     assert.is(loaded(store, found), found, 'results 0..found-1, each with its value');
     for (let i = found; i < found + 200; i++) assert.is(store.get(resultKey(i)), undefined, 'nothing past the prefix');
     store.close();
+  }
+});
+
+test("checkpoint - a driver killed while it appends to the journal (task_exit): every committed result loads, and the next writer merges them", async () => {
+  // Before the first merge of the journal into the results table (at 50,000 rows), and after it.
+  for (const killAfter of [1500, 51_000]) {
+    const path = freshFile();
+    const { child, exited, lines } = startWriter(path, 'journal');
+    let printed = 0;
+    try {
+      for (;;) {
+        const line = (await deadline(lines.next(), 60_000, 'writer')).value as string;
+        printed = Number(/^committed (\d+)$/.exec(line)![1]);
+        if (printed >= killAfter) break;
+      }
+      child.kill('SIGKILL');
+      await deadline(exited, 30_000, 'writer exit');
+    } finally {
+      child.kill('SIGKILL');
+    }
+    const { store, warnings } = open({ checkpointFiles: [path] });
+    assert.equal(warnings, [], 'the file of a killed driver is sound');
+    let found = 0;
+    while (store.get(resultKey(found)) !== undefined) found++;
+    assert.ok(found >= printed, `found ${found}, the driver had committed at least ${printed}`);
+    assert.is(found % 100, 0, 'whole batches only');
+    assert.is(loaded(store, found), found, 'results 0..found-1, each with its value');
+    for (let i = found; i < found + 200; i++) assert.is(store.get(resultKey(i)), undefined, 'nothing past the prefix');
+    store.close();
+    // A resumed run's writer merges what the killed one left in its journal.
+    open({ path }).store.close();
+    const Database = require('better-sqlite3');
+    const db = new Database(path, { readonly: true });
+    try {
+      assert.is(db.prepare('SELECT count(*) FROM journal').pluck().get(), 0);
+      assert.is(db.prepare('SELECT count(*) FROM results').pluck().get(), found);
+    } finally {
+      db.close();
+    }
   }
 });
 

@@ -36,7 +36,8 @@ function rows(runPath: string): number {
   const Sqlite = loadSqlite();
   const db = new Sqlite(file, { readonly: true });
   try {
-    return (db.prepare('SELECT count(*) AS n FROM results').get() as { n: number }).n;
+    // task_exit appends to the journal, merged into results later (checkpoint-file.ts): both count.
+    return (db.prepare('SELECT (SELECT count(*) FROM results) + (SELECT count(*) FROM journal) AS n').get() as { n: number }).n;
   } finally {
     db.close();
   }

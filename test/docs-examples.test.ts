@@ -2,13 +2,12 @@
 // the way a user would: written to a file, `node --import tsx file.ts` in its own process and
 // a fresh working directory, on the default config (the thread executor). `npm run lint` has
 // already type-checked them all (scripts/check-docs.mjs); this proves they work.
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { allExamples, exampleFileName, runnableSource, type DocsExample } from '../scripts/docs-examples.mjs';
-import { deadline, tempDir } from './helpers.ts';
+import { deadline, runNode, tempDir, type NodeRun } from './helpers.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const TIMEOUT_MS = 120_000;
@@ -35,14 +34,15 @@ async function slot<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-async function runExample(example: DocsExample): Promise<Run> {
+async function runExample(example: DocsExample): Promise<NodeRun> {
   const dir = tempDir('parsl-ts-docs-example-');
   try {
     // An ES module, as a user's script in a `"type": "module"` package (top-level await).
     writeFileSync(join(dir.path, 'package.json'), '{ "type": "module" }\n');
     const file = join(dir.path, exampleFileName(example));
     writeFileSync(file, runnableSource(root, example));
-    return await runFile(file, dir.path);
+    // tsx is resolved from the repository (the example's directory has no node_modules).
+    return await runNode(['--import', import.meta.resolve('tsx'), file], { cwd: dir.path, timeoutMs: TIMEOUT_MS + 5_000 });
   } finally {
     dir.remove();
   }
@@ -61,30 +61,5 @@ examples.forEach((example, i) => {
     }
   });
 });
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runFile(file: string, cwd: string): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    // tsx is resolved from the repository (the example's directory has no node_modules).
-    const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), file], {
-      cwd,
-      env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: TIMEOUT_MS + 5_000,
-      killSignal: 'SIGKILL',
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 test.run();

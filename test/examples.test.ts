@@ -1,19 +1,15 @@
 // Runs every program in examples/ the way a user would (`node --import tsx examples/x.ts`),
 // each in its own process with a fresh working directory, and checks what it prints.
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { deadline, tempDir } from './helpers.ts';
+import { runNode, tempDir, type NodeRun } from './helpers.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const TIMEOUT_MS = 120_000;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
+interface Run extends NodeRun {
   /** The example's working directory ($PARSL_EXAMPLE_DIR). */
   dir: string;
 }
@@ -22,7 +18,10 @@ interface Run {
 async function runExample(name: string, check: (run: Run) => void): Promise<void> {
   const dir = tempDir('parsl-ts-example-');
   try {
-    const run = await deadline(spawnExample(name, dir.path), TIMEOUT_MS, `examples/${name}.ts`);
+    const run: Run = {
+      ...(await runNode(['--import', 'tsx', join('examples', `${name}.ts`)], { cwd: root, env: { PARSL_EXAMPLE_DIR: dir.path }, timeoutMs: TIMEOUT_MS })),
+      dir: dir.path,
+    };
     if (run.code !== 0) {
       assert.unreachable(`examples/${name}.ts exited with ${run.code}\n--- stdout\n${run.stdout}\n--- stderr\n${run.stderr}`);
     }
@@ -32,25 +31,6 @@ async function runExample(name: string, check: (run: Run) => void): Promise<void
   } finally {
     dir.remove();
   }
-}
-
-function spawnExample(name: string, dir: string): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join('examples', `${name}.ts`)], {
-      cwd: root,
-      env: { ...process.env, PARSL_EXAMPLE_DIR: dir, FORCE_COLOR: '0', NO_COLOR: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      // Past the deadline the test has failed; do not leave the process behind.
-      timeout: TIMEOUT_MS + 5_000,
-      killSignal: 'SIGKILL',
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr, dir }));
-  });
 }
 
 /** The number after `label` in `text`, e.g. number('Average: 0.36361', 'Average:'). */

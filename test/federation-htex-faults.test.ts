@@ -9,45 +9,16 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { app, clear, Config, load, SiteLost, waitForCurrentTasks } from '../src/index.ts';
-import { deadline, rejection, tempDir, waitFor } from './helpers.ts';
-import { siteNetworkOrSkip } from './support/federation.ts';
+import { app, Config, load, SiteLost } from '../src/index.ts';
+import { deadline, rejection, waitFor } from './helpers.ts';
 import type { SiteNetwork } from './support/netns.ts';
-import { siteExecutor, startHtexSite, stopHtexSite, type HtexSite } from './support/htex-sites.ts';
+import { siteExecutor, type HtexSite } from './support/htex-sites.ts';
+import { twoSiteSuite } from './support/two-sites.ts';
 
-const network = await siteNetworkOrSkip();
-const skip = typeof network === 'string' ? network : undefined;
-if (skip) console.log(`SKIPPED federation-htex-faults: ${skip}`);
-const it = skip ? test.skip : test;
-
-const work = tempDir();
 let net: SiteNetwork;
 let a: HtexSite;
 let b: HtexSite;
-
-test.before(async () => {
-  if (skip) return;
-  net = network as SiteNetwork;
-  a = await startHtexSite(net, 'a', work.path);
-  b = await startHtexSite(net, 'b', work.path);
-});
-
-test.after.each(async () => {
-  if (skip) return;
-  try {
-    await deadline(waitForCurrentTasks(), 60_000, 'outstanding tasks');
-  } finally {
-    await clear();
-  }
-});
-
-test.after(async () => {
-  if (skip) return;
-  await stopHtexSite(a);
-  await stopHtexSite(b);
-  await net.destroy();
-  work.remove();
-});
+const { it, work } = await twoSiteSuite('federation-htex-faults', test, (s) => ({ net, a, b } = s));
 
 /**
  * A task that marks where it started (`dir/<i>@<its namespace inode>`), takes `ms`, and returns

@@ -5,52 +5,19 @@
 // sshd, nftables. Root only (CI runs as root and never skips).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { app, clear, Config, dfk, load, waitForCurrentTasks } from '../src/index.ts';
+import { app, clear, Config, dfk, load } from '../src/index.ts';
 import { htexManager, NatsServer } from '../src/internal.ts';
 import { hubSiteOptions } from '../src/nats/leaf.ts';
-import { deadline, tempDir, waitFor } from './helpers.ts';
-import { DFK_USER, siteNetworkOrSkip } from './support/federation.ts';
+import { deadline, waitFor } from './helpers.ts';
+import { DFK_USER } from './support/federation.ts';
 import type { SiteNetwork } from './support/netns.ts';
 import { foreignConnections, siteExecutor, startHtexSite, stopHtexSite, type HtexSite } from './support/htex-sites.ts';
+import { twoSiteSuite } from './support/two-sites.ts';
 
-const network = await siteNetworkOrSkip();
-const skip = typeof network === 'string' ? network : undefined;
-if (skip) console.log(`SKIPPED federation-htex: ${skip}`);
-const it = skip ? test.skip : test;
-
-const work = tempDir();
 let net: SiteNetwork;
 let a: HtexSite;
 let b: HtexSite;
-
-test.before(async () => {
-  if (skip) return;
-  net = network as SiteNetwork;
-  a = await startHtexSite(net, 'a', work.path);
-  b = await startHtexSite(net, 'b', work.path);
-});
-
-test.after.each(async () => {
-  if (skip) return;
-  try {
-    dfk();
-  } catch {
-    return; // the test cleared its own kernel
-  }
-  try {
-    await deadline(waitForCurrentTasks(), 60_000, 'outstanding tasks');
-  } finally {
-    await clear();
-  }
-});
-
-test.after(async () => {
-  if (skip) return;
-  await stopHtexSite(a);
-  await stopHtexSite(b);
-  await net.destroy();
-  work.remove();
-});
+const { it, work } = await twoSiteSuite('federation-htex', test, (s) => ({ net, a, b } = s));
 
 /** Where a task ran: its network namespace. */
 const whereAmI = async (): Promise<string> => {

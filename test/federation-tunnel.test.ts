@@ -6,13 +6,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync, spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
-import { join } from 'node:path';
 import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { siteCredential, siteNames } from '../src/nats/leaf.ts';
-import { SSHChannel } from '../src/providers/channels/ssh.ts';
+import type { SSHChannel } from '../src/providers/channels/ssh.ts';
 import { ReverseTunnel } from '../src/providers/channels/ssh-tunnel.ts';
 import { deadline, tempDir, waitFor } from './helpers.ts';
 import { siteNetworkOrSkip, startHub, startSite, stopSite, waitForLeaves, type Hub, type SiteRig } from './support/federation.ts';
@@ -41,16 +39,7 @@ test.before(async () => {
   site = await net.addSite('c', { isolated: true });
   const credential = siteCredential('c');
   hub = await startHub(net.hubAddress, [credential], `127.0.0.1:${TUNNEL_PORT}`);
-  const knownHosts = join(work.path, 'known_hosts');
-  writeFileSync(knownHosts, `${site.sshd.knownHostsLine}\n`);
-  channel = new SSHChannel({
-    hostname: site.address,
-    port: 22,
-    username: 'root',
-    privateKeyPath: site.sshd.clientKeyPath,
-    knownHostsPath: knownHosts,
-    agent: false,
-  });
+  channel = site.sshd.channel(work.path, { hostname: site.address, port: 22 });
   tunnel = await ReverseTunnel.open(channel, { remotePort: TUNNEL_PORT, target: { host: net.hubAddress, port: hub.leafPort }, retryMs: 200 });
   rig = await startSite(site, `nats://127.0.0.1:${TUNNEL_PORT}`, credential);
   nc = await hub.connectFor(credential);

@@ -1,5 +1,5 @@
 import { rejects } from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -72,5 +72,45 @@ export function stopChild(child: ChildProcess | undefined, graceMs = 5_000): Pro
       resolve();
     });
     child.kill('SIGTERM');
+  });
+}
+
+/** What a child `node` process left: its exit code and everything it printed. */
+export interface NodeRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface NodeRunOptions {
+  cwd?: string;
+  /** Added to this process's environment. */
+  env?: Record<string, string>;
+  /** Written to its stdin (closed after). @default '' */
+  stdin?: string;
+  /** Past this the test fails and the process is killed (SIGKILL). @default 90_000 */
+  timeoutMs?: number;
+}
+
+/**
+ * Runs `node …args` to its end, as a user would from a shell: colours off, and without this
+ * process's `PARSL_TS_CONFIG`/`THREADS`/`RETRIES` and `NODE_OPTIONS`, so that the script reads
+ * only its own configuration. Never left behind: killed when the deadline fails the test.
+ */
+export function runNode(args: string[], options: NodeRunOptions = {}): Promise<NodeRun> {
+  const env: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' };
+  for (const name of ['PARSL_TS_CONFIG', 'PARSL_TS_THREADS', 'PARSL_TS_RETRIES', 'NODE_OPTIONS']) delete env[name];
+  const child = spawn(process.execPath, args, { cwd: options.cwd, env: { ...env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  child.stdin.end(options.stdin ?? '');
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const done = new Promise<NodeRun>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+  return deadline(done, options.timeoutMs ?? 90_000, `node ${args.join(' ').slice(0, 80)}`).finally(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
 }

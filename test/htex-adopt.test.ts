@@ -2,9 +2,9 @@
 // that one driver writes and the next reads, and what the next does with each call.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Adoption, JOURNAL_FILE, nextBlockNumber, readRunState, writeRunState } from '../src/actors/htex/adopt.ts';
+import { Adoption, COMPACT_AFTER_BYTES, JOURNAL_FILE, nextBlockNumber, readRunState, writeRunState } from '../src/actors/htex/adopt.ts';
 import { letGo } from '../src/actors/htex/let-go.ts';
 import type { ExecTask } from '../src/actors/messages.ts';
 import { tempDir } from './helpers.ts';
@@ -73,9 +73,48 @@ test('adopt - a result the driver read but the DFK never committed is still expe
   assert.equal(after.reported([ok(1, 'one')]).forward, [ok(10_001, 'one')], 'and gets it when the stream hands it over again');
 });
 
+test('adopt - a resumed driver rewrites the journal with only the unreported tries of cached calls', () => {
+  const dir = fresh();
+  const journal = join(dir, JOURNAL_FILE);
+  const before = new Adoption(dir, false, [], 1_000);
+  before.take([task(1, key(1)), task(2, key(2)), task(3, key(3)), task(4)]);
+  before.held('0', [{ taskId: 1, attempt: 1 }, { taskId: 2, attempt: 1 }, { taskId: 4, attempt: 1 }]);
+  before.committed([ok(2, 'two'), ok(4, 'four')]);
+  assert.not.match(readFileSync(journal, 'utf8'), /^(H |R )?4 /m, 'an uncached try is not journalled: nothing could adopt it');
+
+  new Adoption(dir, true, ['0'], 1_000); // dies at once
+  assert.equal(readFileSync(journal, 'utf8').split('\n').filter(Boolean), [`1 1 ${key(1)}`, 'H 1 1 0', `3 1 ${key(3)}`]);
+  const third = new Adoption(dir, true, ['0'], 1_000);
+  assert.is(third.expected, 2, 'the rewritten journal still holds every unreported try');
+  assert.ok(third.isWanted(1, 1, '0', never), 'with its holder');
+  assert.not.ok(third.isWanted(1, 1, '7', () => true), 'another block does not take a try its live holder has');
+});
+
+test('adopt - a long run rewrites its journal as it grows: it keeps the size of the tries in flight', () => {
+  const dir = fresh();
+  const journal = join(dir, JOURNAL_FILE);
+  const run = new Adoption(dir, false, [], 1_000);
+  const perBatch = 1_000;
+  const lineBytes = 64 + 12;
+  const batches = Math.ceil((2 * COMPACT_AFTER_BYTES) / (perBatch * lineBytes)) + 1;
+  let id = 1;
+  for (let b = 0; b < batches; b++) {
+    const tries = Array.from({ length: perBatch }, () => task(id, key(id++)));
+    run.take(tries);
+    run.held('0', tries);
+    // All but the first try of each of the first three batches end.
+    run.committed(tries.filter((t) => !(b < 3 && t.taskId === tries[0]!.taskId)).map((t) => ok(t.taskId, 0)));
+  }
+  assert.ok(statSync(journal).size < COMPACT_AFTER_BYTES + perBatch * 3 * lineBytes, `journal of ${statSync(journal).size} bytes after ${id - 1} tries`);
+  const next = new Adoption(dir, true, ['0'], 1_000);
+  assert.is(next.expected, 3, 'the three unreported tries survive the rewrites');
+  assert.equal(next.take([task(90_001, key(1)), task(90_002, key(1_001)), task(90_003, key(2_001)), task(90_004, key(5))]).publish.map((t) => t.taskId), [90_004]);
+});
+
 test('adopt - let go of results only once committed, and not while some wait for their call', () => {
   const dir = fresh();
   const adoption = new Adoption(dir, false, [], 1_000);
+  adoption.take([task(3, key(3)), task(4, key(4))]);
   let acks = 0;
   const ack = () => void acks++;
   const committed = letGo(adoption, [ok(3, 'three')], 0, ack);

@@ -3,12 +3,11 @@
  * started by test/support/slurm.ts on free ports): blocks are sbatch jobs whose block managers
  * connect back over NATS. Locally, and through SSHChannel to a real sshd on loopback.
  */
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { app, clear, Config, dfk, HighThroughputExecutor, load, SlurmProvider, SSHChannel } from '../src/index.ts';
+import { app, clear, Config, dfk, HighThroughputExecutor, load, SlurmProvider } from '../src/index.ts';
 import type { Channel, ExecOptions, ExecResult } from '../src/index.ts';
 import { htexManager } from '../src/internal.ts';
 import { deadline, tempDir, waitFor } from './helpers.ts';
@@ -99,17 +98,7 @@ test('slurm - an scancelled block is noticed and its tasks are retried', async (
 
 test('slurm - the same run through SSHChannel to the login node', async (ctx) => {
   ctx.sshd = await Sshd.start();
-  const knownHosts = join(ctx.work!.path, 'known_hosts');
-  writeFileSync(knownHosts, `${ctx.sshd.knownHostsLine}\n`);
-  const ssh = new SSHChannel({
-    hostname: ctx.sshd.host,
-    port: ctx.sshd.port,
-    username: 'root',
-    privateKeyPath: ctx.sshd.clientKeyPath,
-    knownHostsPath: knownHosts,
-    agent: false,
-    scriptDir: join(ctx.work!.path, 'ssh-scripts'),
-  });
+  const ssh = ctx.sshd.channel(ctx.work!.path, { scriptDir: join(ctx.work!.path, 'ssh-scripts') });
   await ssh.makeDirs(join(ctx.work!.path, 'ssh-scripts'));
   // The login node's shell profile would set SLURM_CONF; here each command gets it.
   const login = withEnv(ssh, ctx.slurm!.env);

@@ -158,6 +158,27 @@ test('query API: workflows, apps, failures, graph, states over time, a task page
   }
 });
 
+test('tasks and tries written in one batch (each one row, written at its end) equal the same written event by event', () => {
+  // batchSize 1: each event its own transaction, so nothing is folded; the rows must not differ.
+  const onePath = join(dir.path, 'one-by-one.db');
+  const writer = MonitoringWriter.open(onePath, { batchSize: 1 });
+  for (const event of syntheticRun({ samples: 100, logDir: join(dir.path, 'logs') }, emptyRun())) writer.write(event);
+  writer.close();
+  const other = new Sqlite(onePath, { readonly: true });
+  try {
+    for (const [table, order] of [['try', 'run_id, task_id, try_id'], ['task', 'run_id, task_id'], ['status', 'run_id, task_id, rowid']]) {
+      const rows = (db: typeof sql) => db.prepare(`SELECT * FROM ${table} ORDER BY ${order}`).raw().all();
+      const batched = rows(sql);
+      assert.ok(batched.length > 100, `${table}: ${batched.length} rows`);
+      assert.equal(batched, rows(other), table);
+    }
+    // The synthetic run has tries whose start and return came in the batch of their launch.
+    assert.ok(one(`SELECT count(*) FROM try WHERE task_try_time_running IS NOT NULL AND task_try_time_returned IS NOT NULL`) > 100);
+  } finally {
+    other.close();
+  }
+});
+
 test('times: SQLAlchemy text, microseconds kept', () => {
   const t = Date.UTC(2026, 10, 30, 12, 41, 39, 123) + 0.456;
   assert.is(formatTime(t), '2026-11-30 12:41:39.123456');

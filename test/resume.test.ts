@@ -4,7 +4,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { app, clear, Config, ConfigError, load, ThreadPoolExecutor } from '../src/index.ts';
+import { app, clear, Config, ConfigError, dfk, load, MonitoringHub, ThreadPoolExecutor } from '../src/index.ts';
+import { loadSqlite } from '../src/common/sqlite.ts';
 import { deadline, rejection, tempDir } from './helpers.ts';
 
 const work = tempDir();
@@ -58,6 +59,28 @@ test('resume - goes on in the run directory it resumes, with task_exit checkpoin
   await deadline(optedOut(marks.optedOut, 1));
   assert.is(runs(marks.optedOut), 2, 'cache: false opts out');
   assert.equal(resumed.taskStateCounts, { memo_done: 2, exec_done: 3 });
+});
+
+test('resume - monitoring records the apps a resumed run caches by default as memoized (task_memoize)', async () => {
+  const runDir = join(work.path, 'monitored');
+  const marks = join(work.path, 'monitored-marks');
+  load(new Config({ executors: threads(), runDir }));
+  await deadline(unsaid(marks, 1));
+  await clear();
+  load(new Config({ executors: threads(), runDir, resume: 'latest', monitoring: new MonitoringHub({}) }));
+  const runId = dfk().runId;
+  const ids = { unsaid: unsaid(marks, 2).tid, optedOut: optedOut(marks, 2).tid, cached: cached(marks, 2).tid };
+  await clear();
+  const Sqlite = loadSqlite('monitoring');
+  const db = new Sqlite(join(runDir, 'monitoring.db'), { readonly: true });
+  try {
+    const memoize = (id: number) => (db.prepare('SELECT task_memoize FROM task WHERE run_id = ? AND task_id = ?').get(runId, id) as { task_memoize: string }).task_memoize;
+    assert.is(memoize(ids.unsaid), '1', 'an app without a cache option is memoized in a resumed run');
+    assert.is(memoize(ids.cached), '1');
+    assert.is(memoize(ids.optedOut), '0', 'cache: false opts out');
+  } finally {
+    db.close();
+  }
 });
 
 test('resume - a run directory by path, and PARSL_TS_RESUME (what parsl-ts run --resume sets) for a config that names none', async () => {

@@ -3,44 +3,23 @@
  * each kind (the `type` npm init writes, `type: module`, no package.json at all), and plain
  * `node` with the script given as a string (`--input-type=module -e`) or piped on stdin.
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { workerExecArgv } from '../src/worker/spawn.ts';
-import { deadline, tempDir } from './helpers.ts';
+import { runNode, tempDir, type NodeRun, type NodeRunOptions } from './helpers.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+/** `node …args` from the repository's root. */
+const node = (args: string[], options: NodeRunOptions = {}): Promise<NodeRun> => runNode(args, { cwd: root, ...options });
 const bin = join(root, 'bin', 'parsl-ts.js');
 const index = new URL('../src/index.ts', import.meta.url).href;
 
-interface Outcome {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
-function node(args: string[], options: { cwd?: string; stdin?: string } = {}): Promise<Outcome> {
-  const env: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' };
-  for (const name of ['PARSL_TS_CONFIG', 'PARSL_TS_THREADS', 'PARSL_TS_RETRIES', 'NODE_OPTIONS']) delete env[name];
-  const child = spawn(process.execPath, args, { cwd: options.cwd ?? root, env, stdio: ['pipe', 'pipe', 'pipe'] });
-  child.stdin.end(options.stdin ?? '');
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const done = new Promise<Outcome>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-  return deadline(done, 90_000, `node ${args.join(' ').slice(0, 80)}`).finally(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-}
 
-function assertOk(outcome: Outcome, expected: string): void {
+function assertOk(outcome: NodeRun, expected: string): void {
   assert.is(outcome.code, 0, `exit status ${outcome.code}; stdout:\n${outcome.stdout}\nstderr:\n${outcome.stderr}`);
   assert.ok(outcome.stdout.includes(expected), `no '${expected}' in stdout:\n${outcome.stdout}\nstderr:\n${outcome.stderr}`);
 }

@@ -1,33 +1,18 @@
 // examples/sort-strings.ts run as a user would, against the test HTTP server (its input) and
 // sshd on loopback (its output, delivered over SFTP by a stage-out task).
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { deadline, tempDir } from './helpers.ts';
+import { deadline, runNode, tempDir, type NodeRun } from './helpers.ts';
 import { TestHttpServer } from './support/http-server.ts';
 import { Sshd } from './support/sshd.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const TIMEOUT_MS = 120_000;
 
-function runExample(name: string, env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join('examples', `${name}.ts`)], {
-      cwd: root,
-      env: { ...process.env, ...env, FORCE_COLOR: '0', NO_COLOR: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: TIMEOUT_MS + 5_000,
-      killSignal: 'SIGKILL',
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function runExample(name: string, env: Record<string, string>): Promise<NodeRun> {
+  return runNode(['--import', 'tsx', join('examples', `${name}.ts`)], { cwd: root, env, timeoutMs: TIMEOUT_MS + 5_000 });
 }
 
 const words = ['pear', '10', 'apple', '2', 'fig', '33', 'banana', '-1'];

@@ -8,53 +8,21 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
-import { app, clear, Config, dfk, File, load, NatsObjectStaging, NoOpFileStaging, waitForCurrentTasks } from '../src/index.ts';
+import { app, Config, File, load, NatsObjectStaging, NoOpFileStaging } from '../src/index.ts';
 import { objectRoute } from '../src/staging/object-routes.ts';
 import { objectInfo, objectTransferEvents } from '../src/staging/object-store.ts';
-import { deadline, tempDir } from './helpers.ts';
-import { siteNetworkOrSkip } from './support/federation.ts';
+import { deadline } from './helpers.ts';
 import type { SiteNetwork } from './support/netns.ts';
-import { siteExecutor, startHtexSite, stopHtexSite, type HtexSite } from './support/htex-sites.ts';
+import { siteExecutor, type HtexSite } from './support/htex-sites.ts';
+import { twoSiteSuite } from './support/two-sites.ts';
 
-const network = await siteNetworkOrSkip();
-const skip = typeof network === 'string' ? network : undefined;
-if (skip) console.log(`SKIPPED staging-nats-sites: ${skip}`);
-const it = skip ? test.skip : test;
-
-const work = tempDir();
 let net: SiteNetwork;
 let a: HtexSite;
 let b: HtexSite;
-
-test.before(async () => {
-  if (skip) return;
-  net = network as SiteNetwork;
-  a = await startHtexSite(net, 'a', work.path);
-  b = await startHtexSite(net, 'b', work.path);
-});
-
-test.after.each(async () => {
-  if (skip) return;
-  a.site.linkUp();
-  b.site.linkUp();
-  try {
-    dfk();
-  } catch {
-    return;
-  }
-  try {
-    await deadline(waitForCurrentTasks(), 60_000, 'outstanding tasks');
-  } finally {
-    await clear();
-  }
-});
-
-test.after(async () => {
-  if (skip) return;
-  await stopHtexSite(a);
-  await stopHtexSite(b);
-  await net.destroy();
-  work.remove();
+// After each test both links are up again (a test cuts them).
+const { it, work } = await twoSiteSuite('staging-nats-sites', test, (s) => ({ net, a, b } = s), (s) => {
+  s.a.site.linkUp();
+  s.b.site.linkUp();
 });
 
 /** Both sites, each staging nats:// files in its tasks, each in a working directory of its own. */

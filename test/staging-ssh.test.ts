@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SSHChannel } from '../src/providers/channels/ssh.ts';
+import { type SSHChannel } from '../src/providers/channels/ssh.ts';
 import { File } from '../src/staging/file.ts';
 import { StagingError } from '../src/staging/errors.ts';
 import { RSyncStaging } from '../src/staging/rsync.ts';
@@ -28,16 +28,7 @@ s.before(async (c) => {
   c.dir = mkdtempSync(join(tmpdir(), 'parsl-ts-staging-ssh-'));
   c.remote = join(c.dir, 'remote');
   mkdirSync(c.remote);
-  const knownHostsPath = join(c.dir, 'known_hosts');
-  writeFileSync(knownHostsPath, `${c.sshd.knownHostsLine}\n`);
-  c.channel = new SSHChannel({
-    hostname: c.sshd.host,
-    port: c.sshd.port,
-    username: 'root',
-    privateKeyPath: c.sshd.clientKeyPath,
-    knownHostsPath,
-    agent: false,
-  });
+  c.channel = c.sshd.channel(c.dir);
   c.sftp = new SFTPStaging({ channels: [c.channel] });
   c.rsync = new RSyncStaging({ channels: [c.channel] });
   writeFileSync(join(c.remote, 'in file.txt'), 'remote words\n');
@@ -141,14 +132,7 @@ s('rsync: an unknown host key is refused (strict host key checking)', async (c) 
   const emptyKnownHosts = join(c.dir, 'empty_known_hosts');
   writeFileSync(emptyKnownHosts, '');
   // Only the options (key, known_hosts) of this channel are used by rsync: it never connects itself.
-  const stranger = new SSHChannel({
-    hostname: c.sshd.host,
-    port: c.sshd.port,
-    username: 'root',
-    privateKeyPath: c.sshd.clientKeyPath,
-    knownHostsPath: emptyKnownHosts,
-    agent: false,
-  });
+  const stranger = c.sshd.channel(c.dir, { knownHostsPath: emptyKnownHosts });
   const strict = new RSyncStaging({ channels: [stranger] });
   const error = await strict.stageIn(new File(url(c, 'rsync', join(c.remote, 'in file.txt'))), join(c.dir, 'strict')).catch((e: unknown) => e);
   assert.instance(error, StagingError);

@@ -17,7 +17,7 @@ import {
   NoOpFileStaging,
   RSyncStaging,
   SFTPStaging,
-  SSHChannel,
+  type SSHChannel,
   StagingError,
   ThreadPoolExecutor,
   type StagingProvider,
@@ -40,16 +40,7 @@ s.before(async (c) => {
   c.server = await TestHttpServer.start();
   c.remote = join(work.path, 'remote');
   mkdirSync(c.remote);
-  const knownHostsPath = join(work.path, 'known_hosts');
-  writeFileSync(knownHostsPath, `${c.sshd.knownHostsLine}\n`);
-  c.channel = new SSHChannel({
-    hostname: c.sshd.host,
-    port: c.sshd.port,
-    username: 'root',
-    privateKeyPath: c.sshd.clientKeyPath,
-    knownHostsPath,
-    agent: false,
-  });
+  c.channel = c.sshd.channel(work.path);
   writeFileSync(join(c.remote, 'words.txt'), 'delta\nalpha\ncharlie\nbravo\n');
 });
 s.after(async (c) => {

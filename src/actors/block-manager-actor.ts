@@ -60,7 +60,10 @@ export interface BlockManagerContext {
   nc: NatsConnection;
   subjects: Subjects;
   blockId: string;
-  workers: number;
+  /** Worker threads. */
+  threads: number;
+  /** Tries each thread runs at once. */
+  tasksPerWorker: number;
   log: (line: string) => void;
   /** Ends the block manager with an exit code. */
   finished: (code: number) => void;
@@ -101,7 +104,8 @@ export class BlockManager implements Behaviour<ToBlock> {
     blockManagers.set(this.#self, this);
     this.#pool = new WorkerPool(this.#self as Ref<FromWorkerActor>, {
       name: `block-${this.#context.blockId}`,
-      workers: this.#context.workers,
+      workers: this.#context.threads,
+      tasksPerWorker: this.#context.tasksPerWorker,
       idleSpinMs: BLOCK_IDLE_SPIN_MS,
       report: (outcomes) => this.#report(outcomes),
       running: (taskId, attempt) => {

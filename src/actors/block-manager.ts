@@ -21,6 +21,7 @@ import { startHeartbeats } from '../block/heartbeats.ts';
 import { register } from '../block/register.ts';
 import { ResourceSampler } from '../block/resources.ts';
 import { BlockManager, blockManagers, type BlockManagerContext, type ToBlock } from './block-manager-actor.ts';
+import { prestartWorkerThreads } from '../worker/spawn.ts';
 
 export { BLOCK_CONSUMER } from '../nats/protocol.ts';
 
@@ -35,6 +36,8 @@ export interface BlockManagerOptions {
   /** Workers on this node. @default cores / coresPerWorker */
   maxWorkers?: number | undefined;
   coresPerWorker: number;
+  /** Tries each worker thread runs at once; each counts as a worker. @default 1 */
+  tasksPerWorker?: number | undefined;
   /** Task batches held beyond one per worker. */
   prefetchCapacity: number;
   heartbeatPeriodMs: number;
@@ -48,7 +51,12 @@ export interface BlockManagerOptions {
 export async function runBlockManager(options: BlockManagerOptions): Promise<number> {
   const log = options.log ?? ((line: string) => process.stderr.write(`[block ${options.blockId}] ${line}\n`));
   const subjects = subjectsFor(options.runId, options.label);
-  const workers = Math.max(1, Math.min(options.maxWorkers ?? Infinity, Math.floor(availableParallelism() / options.coresPerWorker)));
+  const threads = Math.max(1, Math.min(options.maxWorkers ?? Infinity, Math.floor(availableParallelism() / options.coresPerWorker)));
+  const tasksPerWorker = options.tasksPerWorker ?? 1;
+  // The DFK sees every slot as a worker: its placement and the strategy count slots.
+  const workers = threads * tasksPerWorker;
+  // The worker threads boot (25–50 ms each) while NATS connects and the block registers.
+  prestartWorkerThreads(threads);
   const nc = await connectNats(options.nats, `parsl-ts block ${options.blockId}`);
   try {
     const answer = await register(
@@ -61,7 +69,7 @@ export async function runBlockManager(options: BlockManagerOptions): Promise<num
       log(`registration refused: ${answer.error}`);
       return 3;
     }
-    log(`registered with the DFK: ${workers} workers on ${hostname()}, pid ${process.pid}`);
+    log(`registered with the DFK: ${workers} workers (${threads} threads × ${tasksPerWorker}) on ${hostname()}, pid ${process.pid}`);
     const system = startActorSystem();
     let finished!: (code: number) => void;
     const done = new Promise<number>((resolve) => (finished = resolve));
@@ -71,7 +79,7 @@ export async function runBlockManager(options: BlockManagerOptions): Promise<num
       interval === undefined
         ? undefined
         : new ResourceSampler(nc, subjects, { blockId: options.blockId, intervalMs: interval, log, sample: () => blockManagers.get(manager)?.sample() ?? Promise.resolve([]) });
-    const context: BlockManagerContext = { nc, subjects, blockId: options.blockId, workers, log, finished, budget, resources };
+    const context: BlockManagerContext = { nc, subjects, blockId: options.blockId, threads, tasksPerWorker, log, finished, budget, resources };
     const manager = spawnBehaviour<ToBlock, BlockManager>(system, 'block-manager', (ctx) => new BlockManager(ctx.self, context), {
       onChildCrash: (child, error, ctx) => blockManagers.get(ctx.self)?.childCrashed(child, error, ctx) ?? (ctx.resetChild as symbol),
     });

@@ -25,6 +25,7 @@ import { FunctionDefs } from './function-defs.ts';
 import { MonitorEvents } from './monitor-events.ts';
 import { MONITOR_ACTOR_NAME } from './monitor.ts';
 import { DependencyWaits } from './dependency-waits.ts';
+import { appIsCached } from './app-cached.ts';
 
 /** Messages the DFK supervisor handles. */
 export type ToDfk =
@@ -182,8 +183,7 @@ class DfkSupervisor implements Behaviour<ToDfk> {
       (error: unknown) => send(this.#self, { type: 'call', fn: () => this.#fail(record, error, 'failed') }),
     );
     if (fn === undefined) return; // Its module is being searched; launched again when found.
-    // A resumed run caches every app that does not opt out (Config.resume).
-    if ((app.options.cache ?? this.#config.resume !== undefined) && this.#config.appCache && record.attempt === 0) {
+    if (record.attempt === 0 && appIsCached(app.options.cache, this.#config)) {
       record.memoKey = this.#memo.keyOf(app, app.kind === 'join' ? undefined : fn.ref, args, record.kwargsIndex);
       // This run's memo table first, then the checkpoints.
       const known = record.memoKey === undefined ? undefined : this.#memo.get(record.memoKey, this.#checkpoints);

@@ -253,6 +253,7 @@ export class HtexManager implements Behaviour<ToHtex> {
       subjects: this.#subjects,
       runId: this.#runId,
       signal: this.#abort.signal,
+      wanted: (tries) => tries.some(({ taskId, attempt }) => this.#tries.isOutstanding(taskId, attempt)),
       accepted: (blockId, tasks) => send(this.#self, { type: 'direct-accepted', run: this.#runId, blockId, tasks }),
     });
     this.#ticker = setInterval(() => send(this.#self, { type: 'tick' }), this.#options.heartbeatPeriod);
@@ -314,7 +315,10 @@ export class HtexManager implements Behaviour<ToHtex> {
     if (refused.length > 0) send(this.#dfk, { type: 'results', outcomes: refused });
     if (ready.length === 0) return;
     this.#tries.published(ready);
-    for (const batch of batchesOf(ready, functions, this.#blocks.liveWorkers, this.#options.maxTasksPerMessage)) {
+    // Spread over threads, not slots: a thread with `tasksPerWorker` slots takes a batch whole
+    // (10,000 async slots would otherwise make a flood into one-task batches, each a request).
+    const threads = this.#blocks.liveWorkers / this.#options.tasksPerWorker;
+    for (const batch of batchesOf(ready, functions, threads, this.#options.maxTasksPerMessage)) {
       const target = batch.message.tasks.length <= DIRECT_MAX_TASKS ? this.#blocks.nextDirect() : undefined;
       this.#dispatcher!.dispatch(batch, target);
     }

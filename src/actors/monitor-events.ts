@@ -13,6 +13,7 @@ import { inputsOf, summarizeArguments } from '../monitoring/args-summary.ts';
 import type { ExecutorMonitoring, MonitoringEvent, TaskSubmittedEvent } from '../monitoring/events.ts';
 import { send, type Ref } from './actor.ts';
 import { spawnMonitor, type ToMonitor } from './monitor.ts';
+import { appIsCached } from './app-cached.ts';
 
 /** States in which a task has a try on an executor: leaving them ends the try. */
 const TRY_STATES: ReadonlySet<TaskState> = new Set<TaskState>(['launched', 'running', 'joining']);
@@ -26,7 +27,7 @@ const TRY_STATES: ReadonlySet<TaskState> = new Set<TaskState>(['launched', 'runn
 export class MonitorEvents {
   readonly #runId: string;
   readonly #ref: Ref<ToMonitor>;
-  readonly #memoOn: boolean;
+  readonly #config: Pick<Config, 'appCache' | 'resume'>;
   /** The events of the current DFK message, in compact form (most are a few numbers each). */
   readonly #batch: CompactBatchBuilder;
   /** What executors with blocks use to record blocks, nodes, placements and resource samples. */
@@ -47,7 +48,7 @@ export class MonitorEvents {
     if (!hub) return undefined;
     // The default database is shared by the runs of one runDir: `<runDir>/monitoring.db`.
     const ref = spawnMonitor(parent, monitoringDatabasePath(hub.loggingEndpoint, dirname(run.path)));
-    const events = new MonitorEvents(runId, ref, config.appCache);
+    const events = new MonitorEvents(runId, ref, config);
     events.forExecutors = {
       runId,
       resourceIntervalMs: hub.resourceMonitoringEnabled ? hub.resourceMonitoringInterval : undefined,
@@ -68,10 +69,10 @@ export class MonitorEvents {
     return events;
   }
 
-  private constructor(runId: string, ref: Ref<ToMonitor>, memoOn: boolean) {
+  private constructor(runId: string, ref: Ref<ToMonitor>, config: Pick<Config, 'appCache' | 'resume'>) {
     this.#runId = runId;
     this.#ref = ref;
-    this.#memoOn = memoOn;
+    this.#config = config;
     this.#batch = new CompactBatchBuilder(runId);
   }
 
@@ -82,7 +83,7 @@ export class MonitorEvents {
     forEachDependency(record.args, record.kwargsIndex, this.#addDependency);
     const { future, app } = record;
     const time = Date.now();
-    const memoize = app.options.cache === true && this.#memoOn;
+    const memoize = appIsCached(app.options.cache, this.#config);
     const batch = this.#batch;
     const argsSummary = summarizeArguments(record.args, record.kwargsIndex);
     const inputs = inputsOf(record.args, record.kwargsIndex);

@@ -4,9 +4,8 @@ import { decodeBatch, transferList, type CompactBatch } from '../monitoring/comp
 import type { MonitoringWriterStats } from '../monitoring/writer.ts';
 import type { ToWriterThread } from '../monitoring/writer-thread.ts';
 import { spawnEntryThread } from '../worker/spawn.ts';
+import { entryUrl } from '../common/package-files.ts';
 import type { Worker } from 'node:worker_threads';
-
-const WRITER_ENTRY = new URL(`../monitoring/writer-thread${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
 
 /**
  * The writer's thread: events are posted to it in the DFK's batches (one structured clone per
@@ -18,7 +17,7 @@ class WriterThread {
   #failure: Error | undefined;
 
   constructor(path: string) {
-    this.#worker = spawnEntryThread(WRITER_ENTRY, { workerData: { path } });
+    this.#worker = spawnEntryThread(entryUrl('monitoring/writer-thread'), { workerData: { path } });
     // A monitoring thread never keeps a run's process alive; close() holds it while it finishes.
     this.#worker.unref();
     this.#worker.on('error', (error) => {

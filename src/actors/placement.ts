@@ -25,12 +25,18 @@ export class Placement {
   /** Where each launched task's current try is. */
   readonly #where = new Map<number, string>();
   #turn = 0;
+  /**
+   * Whether loads are kept: with one executor there is nothing to choose between, and the
+   * entry per launched try in `#where` was ~60 bytes of each of a million pending tries.
+   */
+  readonly #tracking: boolean;
 
   constructor(executors: readonly Executor[]) {
     for (const executor of executors) {
       const maxThreads = (executor as { options?: { maxThreads?: unknown } }).options?.maxThreads;
       this.#rooms.set(executor.label, { slots: typeof maxThreads === 'number' ? maxThreads : 0, available: true, load: 0 });
     }
+    this.#tracking = this.#rooms.size > 1;
   }
 
   /** An executor told its capacity. */
@@ -71,6 +77,7 @@ export class Placement {
 
   /** A try of `taskId` was handed to `label` (a retry's previous try no longer counts). */
   launched(taskId: number, label: string): void {
+    if (!this.#tracking) return;
     this.ended(taskId);
     this.#where.set(taskId, label);
     const room = this.#rooms.get(label);
@@ -106,7 +113,7 @@ export class Placement {
     return moving;
   }
 
-  /** Load of each executor (for tests and the bench). */
+  /** Load of each executor (for tests and the bench; 0 with a single executor, whose load is not kept). */
   loads(): Record<string, number> {
     return Object.fromEntries([...this.#rooms].map(([label, room]) => [label, room.load]));
   }

@@ -41,6 +41,11 @@ export interface WorkerPoolOptions {
   resourceLimits?: ResourceLimits | undefined;
   /** How long an idle worker thread polls for more work before it sleeps. @default the task runner's */
   idleSpinMs?: number | undefined;
+  /**
+   * Tries each worker thread runs at once (HTEX's `tasksPerWorker`): a thread is given at
+   * least this many, whatever its tasks' mean time says. @default 1
+   */
+  tasksPerWorker?: number | undefined;
   /** Receives the ends of tasks, in batches. */
   report: (outcomes: WireOutcome[]) => void;
   /** Told when a worker starts a task. */
@@ -60,13 +65,16 @@ export class WorkerPool {
   readonly #byId = new Map<string, WorkerSlot>();
   #queue: PoolTask[] = [];
   #head = 0;
+  /** Tasks a worker is always given room for: its `tasksPerWorker`. */
+  readonly #floor: number;
 
   constructor(owner: Ref<FromWorkerActor>, options: WorkerPoolOptions) {
     this.#options = options;
+    this.#floor = Math.max(1, options.tasksPerWorker ?? 1);
     for (let i = 0; i < options.workers; i++) {
       const id = `${options.name}-worker-${i}`;
-      const ref = spawnWorker(owner, { workerId: id, pool: owner, resourceLimits: options.resourceLimits, idleSpinMs: options.idleSpinMs });
-      const slot: WorkerSlot = { id, ref, channel: undefined, capacity: INITIAL_CAPACITY, crashes: 0, alive: true };
+      const ref = spawnWorker(owner, { workerId: id, pool: owner, resourceLimits: options.resourceLimits, idleSpinMs: options.idleSpinMs, concurrency: this.#floor });
+      const slot: WorkerSlot = { id, ref, channel: undefined, capacity: Math.max(INITIAL_CAPACITY, this.#floor), crashes: 0, alive: true };
       this.#workers.push(slot);
       this.#byId.set(id, slot);
     }
@@ -99,7 +107,7 @@ export class WorkerPool {
     if (msg.type === 'worker-ready') {
       if (slot) {
         slot.channel = msg.channel;
-        slot.capacity = INITIAL_CAPACITY;
+        slot.capacity = Math.max(INITIAL_CAPACITY, this.#floor);
       }
       this.#pump();
       return;
@@ -107,7 +115,7 @@ export class WorkerPool {
     if (slot && slot.channel === msg.channel) {
       slot.crashes = 0;
       const wanted = Math.ceil(BUFFER_MS / Math.max(msg.meanTaskMs, 1e-3));
-      slot.capacity = Math.min(MAX_CAPACITY, Math.max(1, wanted));
+      slot.capacity = Math.max(this.#floor, Math.min(MAX_CAPACITY, wanted));
     }
     if (msg.outcomes.length > 0) this.#options.report(msg.outcomes);
     this.#pump();
@@ -178,6 +186,9 @@ export class WorkerPool {
       const { taskId, attempt, walltimeMs } = error.running.wire;
       const cause = error.timedOut && walltimeMs !== undefined ? new AppTimeout(walltimeMs) : new WorkerLost(slot.id, error.reason);
       lost.push({ taskId, attempt, ok: false, error: serializeError(cause) });
+    }
+    for (const { wire } of error.alsoRunning) {
+      lost.push({ taskId: wire.taskId, attempt: wire.attempt, ok: false, error: serializeError(new WorkerLost(slot.id, error.reason)) });
     }
     slot.channel = undefined;
     // Ended on purpose to stop a cancelled task: not a crash.

@@ -3,7 +3,7 @@ import type * as Comlink from 'comlink';
 import { spawnBehaviour, send, type Behaviour, type Ref } from './actor.ts';
 import type { FromWorker, FunctionDef, ToWorker, WireOutcome, WireTask } from '../wire/protocol.ts';
 import { comlink, nodeEndpoint } from '../worker/comlink-endpoint.ts';
-import { spawnThread } from '../worker/spawn.ts';
+import { spawnThread, whenOnline } from '../worker/spawn.ts';
 import { PHASE_SYNC, RunningSlot } from '../worker/task-runner.ts';
 import type { WorkerControl, WorkerSample, WorkerThreadData } from '../worker/main.ts';
 
@@ -114,7 +114,8 @@ export class WorkerChannel {
 
 /**
  * Thrown by a worker actor whose thread died, so that its supervisor restarts it. Carries the
- * tasks the thread held: `running` was being executed, `queued` had not started.
+ * tasks the thread held: `running` was being executed, `queued` had not started, `alsoRunning`
+ * may have started (on a thread that runs tries at once, any of those it held).
  */
 export class WorkerThreadExit extends Error {
   constructor(
@@ -125,6 +126,7 @@ export class WorkerThreadExit extends Error {
     readonly timedOut: boolean,
     /** Ended on purpose, to stop a cancelled synchronous task: not a crash. */
     readonly cancelled = false,
+    readonly alsoRunning: PoolTask[] = [],
   ) {
     super(`worker ${workerId} thread exited: ${reason}`);
     this.name = 'WorkerThreadExit';
@@ -137,6 +139,8 @@ export interface WorkerActorOptions {
   resourceLimits?: ResourceLimits | undefined;
   /** How long the thread polls for more work once idle (see IDLE_SPIN_MS in task-runner.ts). */
   idleSpinMs?: number | undefined;
+  /** Tries the thread runs at once (see TaskRunner). @default 1 */
+  concurrency?: number | undefined;
 }
 
 let generations = 0;
@@ -186,7 +190,7 @@ class WorkerActor implements Behaviour<ToWorkerActor> {
     const options = this.#options;
     const self = this.#self;
     const ports = new MessageChannel();
-    const data: WorkerThreadData = { workerId: this.#id, dataPort: ports.port2, slot: this.#slot.buffer, idleSpinMs: options.idleSpinMs };
+    const data: WorkerThreadData = { workerId: this.#id, dataPort: ports.port2, slot: this.#slot.buffer, idleSpinMs: options.idleSpinMs, concurrency: options.concurrency };
     this.#thread = spawnThread(data, [ports.port2], options.resourceLimits);
     this.#channel = new WorkerChannel(this.#id, ports.port1, options.pool);
     this.#channel.onWalltime = () => this.#startWatchdog();
@@ -200,7 +204,13 @@ class WorkerActor implements Behaviour<ToWorkerActor> {
     this.#control = comlink().wrap<WorkerControl>(nodeEndpoint(this.#thread));
     // After comlink's listener: adding a 'message' listener refs the thread's port again.
     this.#thread.unref();
-    send(options.pool, { type: 'worker-ready', workerId: this.#id, channel: this.#channel });
+    // Ready once the thread runs, not when it is made: a task sent earlier waits in the port
+    // while the thread boots (25–50 ms, longer on a busy machine), and of threads started
+    // together the first tasks would as likely go to the slowest while another sits idle.
+    const channel = this.#channel;
+    whenOnline(this.#thread, () => {
+      if (!this.#stopping) send(options.pool, { type: 'worker-ready', workerId: this.#id, channel });
+    });
   }
 
   receive(msg: ToWorkerActor): void {
@@ -316,7 +326,11 @@ class WorkerActor implements Behaviour<ToWorkerActor> {
     const running = current === undefined ? undefined : this.#channel.inFlight.get(current.taskId);
     if (running) this.#channel.inFlight.delete(running.wire.taskId);
     const why = this.#cancelledRun ? 'ended to stop a cancelled task' : reason;
-    throw new WorkerThreadExit(this.#id, why, running, [...this.#channel.inFlight.values()], this.#timedOut, this.#cancelledRun);
+    const held = [...this.#channel.inFlight.values()];
+    // A thread that runs tries at once may have started any of those it held: running one
+    // again elsewhere would repeat its side effects, so each fails (and is retried if allowed).
+    const concurrent = (this.#options.concurrency ?? 1) > 1;
+    throw new WorkerThreadExit(this.#id, why, running, concurrent ? [] : held, this.#timedOut, this.#cancelledRun, concurrent ? held : []);
   }
 
   stopped(): void {

@@ -1,9 +1,9 @@
 import type { FunctionRef, SourceImport } from '../wire/protocol.ts';
 import { mayImport, staticImportsOf } from './module-imports.ts';
-import { createRequire } from 'node:module';
 import type * as Acorn from 'acorn';
 import type * as EslintScope from 'eslint-scope';
 import { FunctionSerializationError } from '../common/errors.ts';
+import { requireBundled } from '../common/bundled-dependency.ts';
 
 /**
  * Helpers that loaders inject into function bodies. tsx (esbuild with `keepNames`) rewrites
@@ -13,12 +13,11 @@ import { FunctionSerializationError } from '../common/errors.ts';
 export const INJECTED_HELPERS = ['__name'] as const;
 
 // The closure analyser (~45 ms to load) is loaded by the first inline app, not by `import 'parsl-ts'`.
-const requireHere = createRequire(import.meta.url);
 let analyser: { acorn: typeof Acorn; analyze: typeof EslintScope.analyze } | undefined;
 function closureAnalyser(): NonNullable<typeof analyser> {
   return (analyser ??= {
-    acorn: requireHere('acorn') as typeof Acorn,
-    analyze: (requireHere('eslint-scope') as typeof EslintScope).analyze,
+    acorn: requireBundled('acorn') as typeof Acorn,
+    analyze: (requireBundled('eslint-scope') as typeof EslintScope).analyze,
   });
 }
 

@@ -1,4 +1,5 @@
 import { ConfigError } from '../common/errors.ts';
+import { isThenable } from './future.ts';
 
 /**
  * Options of `mapWindowed`.
@@ -64,16 +65,35 @@ export async function* mapWindowed<T, R>(
 
 type Source<T> = Iterator<T> | AsyncIterator<T>;
 
+/**
+ * The window is refilled once this share of it is free, all at once: calls made in one go
+ * reach the DFK as one submission and the workers as one batch. Refilled one call per result,
+ * a million calls were a million submissions, launches and thread messages of one task each
+ * (measured: ~3 times the CPU per task of the same calls made in a loop).
+ */
+const REFILL_SHARE = 8;
+
+/** Where the window is refilled: at most this many calls in flight. */
+function refillAt(window: number): number {
+  return window - Math.max(1, Math.floor(window / REFILL_SHARE));
+}
+
 async function* ordered<T, R>(fn: (item: T) => PromiseLike<R>, source: Source<T>, window: number): AsyncGenerator<R> {
   // A ring of the calls in flight, oldest first.
   const ring: PromiseLike<R>[] = [];
   let head = 0;
   let exhausted = false;
+  const low = refillAt(window);
   for (;;) {
-    while (!exhausted && ring.length - head < window) {
-      const next = await source.next();
-      if (next.done) exhausted = true;
-      else ring.push(quiet(fn(next.value)));
+    if (ring.length - head <= low) {
+      while (!exhausted && ring.length - head < window) {
+        // No await for a synchronous source: a turn of the microtask queue per item would let
+        // the kernel send each call as a submission of its own.
+        const step = source.next();
+        const next = isThenable(step) ? await step : step;
+        if (next.done) exhausted = true;
+        else ring.push(quiet(fn(next.value)));
+      }
     }
     if (head === ring.length) return;
     const oldest = ring[head]!;
@@ -87,28 +107,42 @@ async function* ordered<T, R>(fn: (item: T) => PromiseLike<R>, source: Source<T>
 }
 
 async function* unordered<T, R>(fn: (item: T) => PromiseLike<R>, source: Source<T>, window: number): AsyncGenerator<R> {
-  const ended: Array<{ ok: true; value: R } | { ok: false; error: unknown }> = [];
+  // Ends not yet yielded, oldest first from `head`.
+  let ended: Array<{ ok: true; value: R } | { ok: false; error: unknown }> = [];
+  let head = 0;
   let inFlight = 0;
   let wake: (() => void) | undefined;
   let exhausted = false;
+  const low = refillAt(window);
   for (;;) {
-    while (!exhausted && inFlight + ended.length < window) {
-      const next = await source.next();
-      if (next.done) {
-        exhausted = true;
-        break;
+    if (inFlight + ended.length - head <= low) {
+      while (!exhausted && inFlight + ended.length - head < window) {
+        // No await for a synchronous source: a turn of the microtask queue per item would let
+        // the kernel send each call as a submission of its own.
+        const step = source.next();
+        const next = isThenable(step) ? await step : step;
+        if (next.done) exhausted = true;
+        else {
+          inFlight++;
+          fn(next.value).then(
+            (value) => settle({ ok: true, value }),
+            (error: unknown) => settle({ ok: false, error }),
+          );
+        }
       }
-      inFlight++;
-      fn(next.value).then(
-        (value) => settle({ ok: true, value }),
-        (error: unknown) => settle({ ok: false, error }),
-      );
     }
-    if (ended.length === 0) {
+    if (head === ended.length) {
+      ended = [];
+      head = 0;
       if (inFlight === 0) return;
       await new Promise<void>((resolve) => (wake = resolve));
     }
-    const first = ended.shift()!;
+    const first = ended[head]!;
+    ended[head++] = undefined as never;
+    if (head > 1024 && head * 2 > ended.length) {
+      ended.splice(0, head);
+      head = 0;
+    }
     if (!first.ok) throw first.error;
     yield first.value;
   }

@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type * as Acorn from 'acorn';
 import type { SourceImport } from '../wire/protocol.ts';
+import { requireBundled } from '../common/bundled-dependency.ts';
 
 /** Name bound in the module → the import that binds it. */
 export type ImportTable = ReadonlyMap<string, SourceImport>;
@@ -84,7 +85,7 @@ function parseImports(source: string, moduleUrl: string): ImportTable {
   const typescript = /\.[mc]?tsx?$/.exec(new URL(moduleUrl).pathname)?.[0];
   const js = typescript ? stripTypes(source, typescript.endsWith('x') ? 'tsx' : 'ts') : source;
   // Loaded when first needed: `import 'parsl-ts'` does not pay for the parser.
-  const acorn = createRequire(import.meta.url)('acorn') as typeof Acorn;
+  const acorn = requireBundled('acorn') as typeof Acorn;
   const program = acorn.parse(js, { ecmaVersion: 'latest', sourceType: 'module', allowHashBang: true });
   const table = new Map<string, SourceImport>();
   for (const node of program.body) {

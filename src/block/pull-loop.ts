@@ -2,8 +2,15 @@ import type { Consumer, JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import { BLOCK_CONSUMER, type Subjects } from '../nats/protocol.ts';
 import type { PullBudget } from './pull-budget.ts';
 
-/** How long one pull waits at the server for a batch. */
-const FETCH_EXPIRES_MS = 1_000;
+/**
+ * How long one pull waits at the server for a batch. The client gives up on a pull that hears
+ * nothing (no batch, no idle heartbeat) for two heartbeats of half this: at 1 s, blocks whose
+ * event loop lagged a second (100 blocks starting on 2 cores) gave up on pulls the server then
+ * answered, and those batches sat unacknowledged until their ack wait (30 s) ended: 20,000
+ * tasks on 100 blocks took 32 s instead of 4. Kept well under the teardown's 5 s, which waits
+ * for the pull under way.
+ */
+const FETCH_EXPIRES_MS = 2_500;
 
 /**
  * Pulls task batches from the work queue while the budget has room, and hands each to

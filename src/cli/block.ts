@@ -19,6 +19,7 @@ Options:
   --block-id ID              id of this block
   --max-workers N            workers on this node (default: cores / cores-per-worker)
   --cores-per-worker N       cores each worker needs (default 1)
+  --tasks-per-worker N       tasks each worker thread runs at once, each counted as a worker (default 1)
   --prefetch N               task batches held beyond one per worker (default 0)
   --heartbeat-period MS      heartbeat interval (default 30000)
   --heartbeat-threshold MS   exit when the DFK is silent this long (default 120000)
@@ -37,6 +38,7 @@ export async function blockMain(argv: string[]): Promise<number> {
       'block-id': { type: 'string' },
       'max-workers': { type: 'string' },
       'cores-per-worker': { type: 'string', default: '1' },
+      'tasks-per-worker': { type: 'string', default: '1' },
       prefetch: { type: 'string', default: '0' },
       'heartbeat-period': { type: 'string', default: '30000' },
       'heartbeat-threshold': { type: 'string', default: '120000' },
@@ -80,6 +82,7 @@ export async function blockMain(argv: string[]): Promise<number> {
     nats,
     maxWorkers: number('max-workers', values['max-workers']),
     coresPerWorker: number('cores-per-worker', values['cores-per-worker']) ?? 1,
+    tasksPerWorker: Math.max(1, Math.floor(number('tasks-per-worker', values['tasks-per-worker']) ?? 1)),
     prefetchCapacity: number('prefetch', values.prefetch) ?? 0,
     heartbeatPeriodMs: number('heartbeat-period', values['heartbeat-period']) ?? 30_000,
     heartbeatThresholdMs: number('heartbeat-threshold', values['heartbeat-threshold']) ?? 120_000,

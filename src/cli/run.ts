@@ -20,6 +20,7 @@ import {
   type DefaultConfigChoice,
 } from '../config/from-environment.ts';
 import { ConfigError } from '../common/errors.ts';
+import { entryUrl, FROM_SOURCES } from '../common/package-files.ts';
 import { clear } from '../kernel/load.ts';
 import { retainStoresOnStop } from '../nats/server.ts';
 import { moduleHooksUrl } from '../worker/module-hooks.ts';
@@ -105,13 +106,11 @@ function existingFile(path: string, what: string): string {
  * `moduleHooksUrl()` for the files the script imports.
  */
 function registerLoaders(scriptUrl: string): void {
-  const fromSources = import.meta.url.endsWith('.ts');
   // This file being TypeScript proves that a TypeScript loader for `import` is already active
   // (bin/parsl-ts.js registered tsx to load the sources); a second one would only cost time.
-  if (!fromSources) registerTsxEsm();
+  if (!FROM_SOURCES) registerTsxEsm();
   registerTsxCjs();
-  const index = new URL(`../index.${fromSources ? 'ts' : 'js'}`, import.meta.url).href;
-  registerHooks(moduleHooksUrl({ parslTsIndex: index, esmEntry: scriptUrl }));
+  registerHooks(moduleHooksUrl({ parslTsIndex: entryUrl('index').href, esmEntry: scriptUrl }));
 }
 
 /** Reports what went wrong, stops any kernel the script loaded, and exits with status 1. */

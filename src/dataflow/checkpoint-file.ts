@@ -6,10 +6,18 @@ import { decodeValue, encodeValue } from '../wire/codec.ts';
 import { serializeResult } from './checkpoint-value.ts';
 
 /**
- * One checkpoint file: a SQLite database (better-sqlite3 12) with one table of results,
- * `results(key BLOB PRIMARY KEY, value BLOB) WITHOUT ROWID`: one B-tree keyed by the 32
- * bytes of the memo key, so a lookup reads a few pages of the file and nothing is held in
- * memory (Parsl loads every result into a dict: its issue #4063).
+ * One checkpoint file: a SQLite database (better-sqlite3 12) with two tables of results:
+ * - `results(key BLOB PRIMARY KEY, value BLOB) WITHOUT ROWID`: one B-tree keyed by the 32
+ *   bytes of the memo key, so a lookup reads a few pages of the file and nothing is held in
+ *   memory (Parsl loads every result into a dict: its issue #4063);
+ * - `journal(key BLOB, value BLOB)` (format 2): the results of `task_exit` commits, appended
+ *   in arrival order. Memo keys are hashes, so an insert into `results` lands on a random page
+ *   and each commit rewrites one 4 KB page per row (6–10 µs a row); an append fills the last
+ *   page only (~1.5 µs a row). The writer merges the journal into `results` in key order (each
+ *   page then rewritten once for many rows) when it holds `JOURNAL_MERGE_ROWS` rows, when it
+ *   opens the file and when it closes it; 2–3 µs a row in all (bench/checkpoint-cost.ts).
+ *   A reader loads what a killed run left in the journal (at most `JOURNAL_MERGE_ROWS` rows
+ *   and a batch) into memory. A row in both tables is the same result computed twice.
  *
  * The file is marked as ours by `PRAGMA application_id` and versioned by `user_version`,
  * both in the 100-byte header. Values are `v8.serialize(encodeValue(value))` (written by
@@ -29,8 +37,10 @@ export const CHECKPOINT_FILE = 'results.sqlite';
 
 /** 'PTCK' in the header: a parsl-ts checkpoint. */
 const APPLICATION_ID = 0x5054434b;
-/** The layout this code writes and reads. */
-const FORMAT_VERSION = 1;
+/** The layout this code writes; it reads this one and format 1 (`results` alone). */
+const FORMAT_VERSION = 2;
+/** Rows past which the writer merges the journal into `results`: bounds a reader's memory and a merge's pause (~50 ms). */
+export const JOURNAL_MERGE_ROWS = 50_000;
 
 /** better-sqlite3, loaded on first use (see common/sqlite.ts). */
 export function loadSqlite(): SqliteConstructor {
@@ -78,6 +88,10 @@ function problemOf(db: SqliteDatabase): string | undefined {
   if (version > FORMAT_VERSION) return `it was written in format ${version} by a newer parsl-ts (this one reads format ${FORMAT_VERSION})`;
   const columns = db.prepare("SELECT group_concat(name || ':' || type || ':' || pk, ',') FROM pragma_table_info('results')").pluck().get();
   if (columns !== 'key:BLOB:1,value:BLOB:0') return `its results table has the wrong schema (${String(columns ?? 'missing')})`;
+  if (version >= 2) {
+    const journal = db.prepare("SELECT group_concat(name || ':' || type || ':' || pk, ',') FROM pragma_table_info('journal')").pluck().get();
+    if (journal !== 'key:BLOB:0,value:BLOB:0') return `its journal table has the wrong schema (${String(journal ?? 'missing')})`;
+  }
   // Checks every page of the file: a truncated or damaged file fails here, before any lookup,
   // so that it is skipped whole and never half-loaded.
   const check = db.pragma('quick_check', { simple: true });
@@ -90,11 +104,19 @@ export class CheckpointReader {
   readonly path: string;
   readonly #db: SqliteDatabase;
   readonly #select: SqliteStatement;
+  /** The journal's rows (a run killed before it merged them), by key in latin1: later rows win. */
+  readonly #journal = new Map<string, Buffer>();
 
   private constructor(path: string, db: SqliteDatabase) {
     this.path = path;
     this.#db = db;
     this.#select = db.prepare('SELECT value FROM results WHERE key = ?').pluck();
+    if ((db.pragma('user_version', { simple: true }) as number) >= 2) {
+      for (const row of db.prepare('SELECT key, value FROM journal ORDER BY rowid').raw().iterate()) {
+        const [key, value] = row as [Buffer, Buffer];
+        this.#journal.set(key.toString('latin1'), value);
+      }
+    }
   }
 
   /** Opens and checks the checkpoint at `path`; a reason instead when it cannot be used. */
@@ -119,7 +141,7 @@ export class CheckpointReader {
 
   /** The stored bytes of `key`, or undefined. Throws on a damaged page. */
   lookup(key: Buffer): Buffer | undefined {
-    return this.#select.get(key) as Buffer | undefined;
+    return (this.#journal.size > 0 ? this.#journal.get(key.toString('latin1')) : undefined) ?? (this.#select.get(key) as Buffer | undefined);
   }
 
   close(): void {
@@ -133,6 +155,10 @@ export class CheckpointWriter {
   readonly #db: SqliteDatabase;
   readonly #select: SqliteStatement;
   readonly #commit: (rows: Iterable<[Buffer, Buffer]>) => void;
+  readonly #append: (rows: Iterable<[Buffer, Buffer]>) => void;
+  readonly #merge: () => void;
+  /** Rows appended to the journal since its last merge. */
+  #journalRows = 0;
 
   /**
    * Opens or creates the checkpoint at `path`. An existing file that cannot be used (damaged,
@@ -152,6 +178,10 @@ export class CheckpointWriter {
     this.path = file;
     this.#db = new Sqlite(file, { timeout: 5_000 });
     try {
+      // Pages the merged journal frees are reused by the next appends; at close they are given
+      // back to the file system (else the file keeps the journal's size: ~70 B per result, not ~48).
+      // Takes effect on a new file only (before its first table).
+      this.#db.pragma('auto_vacuum = INCREMENTAL');
       this.#db.pragma('journal_mode = WAL');
       this.#db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
       // Measured on 100k results in batches of 300 (bench/checkpoint-cost.ts): commits 2.5x faster
@@ -163,6 +193,7 @@ export class CheckpointWriter {
       this.#db.pragma('wal_autocheckpoint = 16384');
       this.#db.transaction(() => {
         this.#db.exec('CREATE TABLE IF NOT EXISTS results (key BLOB PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID');
+        this.#db.exec('CREATE TABLE IF NOT EXISTS journal (key BLOB NOT NULL, value BLOB NOT NULL)');
         this.#db.pragma(`application_id = ${APPLICATION_ID}`);
         this.#db.pragma(`user_version = ${FORMAT_VERSION}`);
       })();
@@ -172,24 +203,62 @@ export class CheckpointWriter {
       this.#commit = this.#db.transaction((rows: Iterable<[Buffer, Buffer]>) => {
         for (const [key, value] of rows) insert.run(key, value);
       });
+      const append = this.#db.prepare('INSERT INTO journal (key, value) VALUES (?, ?)');
+      this.#append = this.#db.transaction((rows: Iterable<[Buffer, Buffer]>) => {
+        for (const [key, value] of rows) append.run(key, value);
+      });
+      // In key order, a later row of a key after an earlier one (OR REPLACE keeps the last).
+      const move = this.#db.prepare('INSERT OR REPLACE INTO results (key, value) SELECT key, value FROM journal ORDER BY key, rowid');
+      const empty = this.#db.prepare('DELETE FROM journal');
+      this.#merge = this.#db.transaction(() => {
+        move.run();
+        empty.run();
+      });
+      this.#merge(); // what a killed run left in the journal
     } catch (error) {
       this.#db.close();
       throw error;
     }
   }
 
-  /** Writes `rows` in one transaction; returns once committed. */
+  /** Writes `rows` into `results` in one transaction (sorted by key, they are inserted faster); returns once committed. */
   commit(rows: Iterable<[Buffer, Buffer]>): void {
     this.#commit(rows);
   }
 
+  /**
+   * Appends `rows` to the journal in one transaction; returns once committed (as durable as
+   * `commit`). The journal is merged into `results` once it holds `JOURNAL_MERGE_ROWS` rows.
+   */
+  append(rows: readonly [Buffer, Buffer][]): void {
+    this.#append(rows);
+    this.#journalRows += rows.length;
+    if (this.#journalRows >= JOURNAL_MERGE_ROWS) this.#mergeJournal();
+  }
+
+  /**
+   * The bytes of `key` in `results`. Rows appended since this writer opened are not looked
+   * up (the journal has no index): they are this run's results, which the run's memo table holds.
+   */
   lookup(key: Buffer): Buffer | undefined {
     return this.#select.get(key) as Buffer | undefined;
   }
 
-  /** Closes the database; SQLite folds the WAL into the file and removes it. */
+  /** Merges the journal, closes the database; SQLite folds the WAL into the file and removes it. */
   close(): void {
-    this.#db.close();
+    try {
+      if (this.#journalRows > 0) {
+        this.#mergeJournal();
+        this.#db.pragma('incremental_vacuum');
+      }
+    } finally {
+      this.#db.close();
+    }
+  }
+
+  #mergeJournal(): void {
+    this.#merge();
+    this.#journalRows = 0;
   }
 }
 

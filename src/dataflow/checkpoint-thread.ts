@@ -1,9 +1,8 @@
 import type { Worker } from 'node:worker_threads';
 import { spawnEntryThread } from '../worker/spawn.ts';
+import { entryUrl } from '../common/package-files.ts';
 import { loadSqlite } from './checkpoint-file.ts';
 import type { CheckpointThreadData, FromCheckpointThread, ToCheckpointThread } from './checkpoint-writer-thread.ts';
-
-const ENTRY = new URL(`./checkpoint-writer-thread${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
 
 /** Threads not up yet: see `checkpointThreadsStarted`. */
 const starting = new Set<Promise<void>>();
@@ -87,7 +86,7 @@ export class CheckpointThread {
   }
 
   #start(): Worker {
-    const worker = spawnEntryThread(ENTRY, { workerData: this.#data });
+    const worker = spawnEntryThread(entryUrl('dataflow/checkpoint-writer-thread'), { workerData: this.#data });
     worker.unref();
     let up = (): void => {};
     const started = new Promise<void>((resolve) => (up = resolve)).finally(() => starting.delete(started));

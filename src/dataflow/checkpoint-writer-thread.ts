@@ -47,7 +47,8 @@ port.postMessage({ type: 'ready' } satisfies FromCheckpointThread);
  * Batches that arrived while the last transaction ran are committed together, in one
  * transaction, on the next turn of this thread's loop (a port delivers every message queued
  * before `setImmediate` runs): when the writer falls behind, its transactions grow and their
- * cost per row falls (~10 µs at 50 rows, ~4 µs at 2000, measured); when it keeps up, a batch
+ * cost per row falls (appended to the journal: ~2 µs at 50 rows, ~1 µs at 300, plus ~1 µs for
+ * the merge into the B-tree, measured); when it keeps up, a batch
  * is committed as soon as it arrives, so a chain of dependent tasks waits microseconds. (A
  * writer that rested as long as its last transaction took, to make them bigger, was no better
  * in the runs measured on a loaded machine: the rest is wall time, there mostly spent waiting
@@ -74,9 +75,8 @@ function commitQueued(): void {
     writer ??= new CheckpointWriter(path, { synchronous, warn });
     const rows: [Buffer, Buffer][] = [];
     for (const { keys, values } of batches) for (let i = 0; i < keys.length; i++) rows.push([keyBytes(keys[i]!), serializeResult(values[i])]);
-    // In key order: the inserts then walk the B-tree from left to right (see CheckpointStore.flush).
-    rows.sort((a, b) => Buffer.compare(a[0], b[0]));
-    writer.commit(rows);
+    // Appended to the journal: ~4x cheaper than inserts into the B-tree (see checkpoint-file.ts).
+    writer.append(rows);
     port.postMessage({ type: 'committed', ids: batches.map((b) => b.id) } satisfies FromCheckpointThread);
   } catch (error) {
     port.postMessage({ type: 'committed', ids: batches.map((b) => b.id), error: (error as Error).message } satisfies FromCheckpointThread);

@@ -36,6 +36,15 @@ const htexSchema = lazySchema(() =>
       maxWorkersPerNode: z.number().int().positive().optional(),
       /** Cores each worker needs. @default 1 */
       coresPerWorker: z.number().positive().default(1),
+      /**
+       * Tasks each worker thread runs at once: light async workers for apps that sleep or
+       * wait on I/O. Above 1, a thread starts the next task as soon as the one before it
+       * awaits, and each of its slots counts as a worker (registration, capacity, monitoring):
+       * 100 blocks × 1 thread × 100 is 10,000 workers on one machine. A synchronous app holds
+       * its thread. A thread that dies fails every try it held with `WorkerLost`.
+       * @default 1
+       */
+      tasksPerWorker: z.number().int().positive().max(100_000).default(1),
       /** Task batches a block holds beyond one per worker. @default 0 */
       prefetchCapacity: z.number().int().min(0).default(0),
       /** How often DFK and blocks heartbeat. @default '30s' */

@@ -22,6 +22,8 @@ import type { TaskState } from '../apps/task-states.ts';
 import { AUTO_LOGNAME, taskLogPath, type RunDir } from '../dataflow/run-dir.ts';
 import { TaskIds } from '../dataflow/task-ids.ts';
 import { openRun } from './resume.ts';
+import { ThreadPoolExecutor } from '../executors/thread-executor.ts';
+import { endSpareThreads, prestartWorkerThreads } from '../worker/spawn.ts';
 import { isStagingApp, StagingPlanner } from '../dataflow/staging-plan.ts';
 
 /**
@@ -96,6 +98,8 @@ export class DataFlowKernel implements Submitter, AsyncDisposable {
     this.config = config;
     this.runId = randomUUID();
     this.#tids = new TaskIds(this.run);
+    // The thread executors' threads boot (25–50 ms each) while the actors start, not after.
+    prestartWorkerThreads(threadsToStart(config));
     this.#system = startActorSystem();
     this.#control = { cancel: (future, reason) => this.#cancel(future, reason) };
     this.#staging = new StagingPlanner(config.executors, this.run, (app, args) => this.submit(app, args));
@@ -228,6 +232,7 @@ export class DataFlowKernel implements Submitter, AsyncDisposable {
       this.#flushSubmissions();
       await new Promise<void>((done) => send(this.#dfk, { type: 'shutdown', done }));
       stopActor(this.#system);
+      await endSpareThreads();
       this.#progress?.close();
       this.#unwatchDriverEnd();
       this.#holdProcess(false);
@@ -344,4 +349,13 @@ function outputFiles(outputs: unknown): File[] {
     if (typeof item === 'string' || item instanceof URL) return new File(item);
     throw new ConfigError(`outputs[${i}]`, `expected a File or a path, got ${typeof item}`);
   });
+}
+
+/** Threads the config's thread executors start (those with resource limits start their own). */
+function threadsToStart(config: Config): number {
+  let threads = 0;
+  for (const executor of config.executors) {
+    if (executor instanceof ThreadPoolExecutor && executor.options.resourceLimits === undefined) threads += executor.options.maxThreads;
+  }
+  return threads;
 }

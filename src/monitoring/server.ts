@@ -1,9 +1,10 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { packageFile } from '../common/package-files.ts';
 import { MonitoringDatabase } from './database.ts';
 
 /**
@@ -35,10 +36,9 @@ export interface Dashboard {
   close(): Promise<void>;
 }
 
-const STATIC_DIR = [join(dirname(fileURLToPath(import.meta.url)), 'static')].concat(
-  // From dist/monitoring/, the pages stay in src/monitoring/static (tsc copies no assets).
-  join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'monitoring', 'static'),
-).find((dir) => existsSync(join(dir, 'index.html')))!;
+// The pages stay in src/monitoring/static, from the sources and in the built package alike (the
+// build copies no assets; package.json ships src/).
+const STATIC_DIR = fileURLToPath(packageFile('src/monitoring/static'));
 
 const require = createRequire(import.meta.url);
 /** The browser builds of the page's libraries, by the name the page asks for. */

@@ -4,6 +4,7 @@ import { ConfigError, IllegalStateError } from '../common/errors.ts';
 import type { MonitoringEvent } from './events.ts';
 import { APPLICATION_ID, COMPLETED_STATES, FINAL_STATES, INDEXES, SCHEMA_VERSION, TABLES, formatTime } from './schema.ts';
 import { loadSqlite, type SqliteDatabase, type SqliteStatement } from '../common/sqlite.ts';
+import { BatchRows, type PendingTask, type PendingTry } from './batch-rows.ts';
 
 /**
  * The one writer of a monitoring database. `write(event)` queues a plain event object; the
@@ -166,7 +167,7 @@ function makeApplier(db: SqliteDatabase): { apply: (event: MonitoringEvent) => v
   const taskInsert = s(
     `INSERT OR REPLACE INTO task (task_id, run_id, task_depends, task_func_name, task_memoize, task_hashsum, task_inputs,
      task_outputs, task_stdin, task_stdout, task_stderr, task_time_invoked, task_fail_count, task_fail_cost, task_state,
-     task_args_summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, NULL, ?)`,
+     task_args_summary, task_time_returned) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?)`,
   );
   const statusInsert = s(
     `INSERT OR IGNORE INTO status (task_id, task_status_name, timestamp, run_id, try_id) VALUES (?, ?, ?, ?, ?)`,
@@ -190,6 +191,8 @@ function makeApplier(db: SqliteDatabase): { apply: (event: MonitoringEvent) => v
   const lastStates = new Map<string, Map<number, string>>();
   const counts = new Map<string, { completed: number; failed: number }>();
   const writeDeltas = () => {
+    newTasks.drain(writeTask);
+    launches.drain(writeLaunch);
     for (const [key, delta] of deltas) {
       const [runId, second, state] = key.split('\u0000') as [string, string, string];
       if (delta !== 0) stateChange.run(runId, Number(second), state, delta);
@@ -206,10 +209,15 @@ function makeApplier(db: SqliteDatabase): { apply: (event: MonitoringEvent) => v
   const countEnded = s(
     `UPDATE workflow SET tasks_completed_count = tasks_completed_count + ?, tasks_failed_count = tasks_failed_count + ? WHERE run_id = ?`,
   );
+  // A try's launch, start and return, written as one row when they are in one batch (a quick
+  // task's usually are): one insert instead of an insert and two updates (see `tries`).
   const tryLaunched = s(
-    `INSERT INTO try (try_id, task_id, run_id, block_id, hostname, task_executor, task_try_time_launched)
-     VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET task_try_time_launched = excluded.task_try_time_launched,
-     task_executor = excluded.task_executor`,
+    `INSERT INTO try (try_id, task_id, run_id, block_id, hostname, task_executor, task_try_time_launched,
+     task_try_time_running, task_try_time_returned) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT DO UPDATE SET task_try_time_launched = excluded.task_try_time_launched, task_executor = excluded.task_executor,
+     task_try_time_running = coalesce(excluded.task_try_time_running, task_try_time_running),
+     task_try_time_returned = coalesce(excluded.task_try_time_returned, task_try_time_returned),
+     block_id = coalesce(excluded.block_id, block_id), hostname = coalesce(excluded.hostname, hostname)`,
   );
   const tryRunning = s(
     `UPDATE try SET task_try_time_running = ?, block_id = coalesce(?, block_id), hostname = coalesce(?, hostname)
@@ -242,6 +250,31 @@ function makeApplier(db: SqliteDatabase): { apply: (event: MonitoringEvent) => v
      psutil_process_disk_write, psutil_process_status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const n = (value: number | undefined): number | null => (value === undefined ? null : value);
+  // Tasks and tries first seen in this batch, written at its end (batch-rows.ts).
+  const newTasks = new BatchRows<PendingTask>();
+  const writeTask = (_runId: string, t: PendingTask) => {
+    t.values[12] = t.state;
+    t.values[14] = t.returned;
+    taskInsert.run(...t.values);
+  };
+  /** Writes the held row of `e`'s task now: an event that updates it in the table comes. */
+  const writeNewTask = (e: { runId: string; taskId: number }): void => {
+    const t = newTasks.take(e.runId, e.taskId);
+    if (t) writeTask(e.runId, t);
+  };
+  const launches = new BatchRows<PendingTry>();
+  const writeLaunch = (runId: string, t: PendingTry) =>
+    tryLaunched.run(t.tryId, t.taskId, runId, t.blockId, t.hostname, t.executor, t.launched, t.running, t.returned);
+  /** The held row of `e`'s try, if it was launched in this batch. */
+  const pendingTry = (e: { runId: string; taskId: number; tryId: number }): PendingTry | undefined => {
+    const t = launches.get(e.runId, e.taskId);
+    return t && t.tryId === e.tryId ? t : undefined;
+  };
+  /** Writes the held row of `e`'s task's try now: an event that is not a launch, start or return comes for it. */
+  const writePendingTry = (e: { runId: string; taskId: number }): void => {
+    const t = launches.take(e.runId, e.taskId);
+    if (t) writeLaunch(e.runId, t);
+  };
 
   const apply = (e: MonitoringEvent): void => {
     switch (e.type) {
@@ -262,11 +295,14 @@ function makeApplier(db: SqliteDatabase): { apply: (event: MonitoringEvent) => v
         if (!run) states.set(e.runId, (run = new Map()));
         if (!run.has(e.taskId)) run.set(e.taskId, '');
         // Parsl's bool in a TEXT column reads '1'/'0' (a JS number would be bound as REAL: '1.0').
-        taskInsert.run(
+        // Sent again with its memo key, it replaces the row (INSERT OR REPLACE), state kept.
+        const held = newTasks.get(e.runId, e.taskId);
+        const values = [
           e.taskId, e.runId, list(e.depends), e.funcName, e.memoize ? '1' : '0', e.hashsum ?? null,
           e.inputs ? JSON.stringify(e.inputs) : null, e.outputs ? JSON.stringify(e.outputs) : null,
-          e.stdin ?? null, e.stdout ?? null, e.stderr ?? null, formatTime(e.time), text(e.argsSummary, 1000),
-        );
+          e.stdin ?? null, e.stdout ?? null, e.stderr ?? null, formatTime(e.time), null, text(e.argsSummary, 1000), null,
+        ];
+        newTasks.set(e.runId, e.taskId, { taskId: e.taskId, values, state: held?.state ?? null, returned: held?.returned ?? null });
         return;
       }
       case 'task-state': {
@@ -280,40 +316,65 @@ function makeApplier(db: SqliteDatabase): { apply: (event: MonitoringEvent) => v
         addDelta(e.runId, second, e.state, 1);
         if (FINAL_STATES.has(e.state)) run.delete(e.taskId);
         else run.set(e.taskId, e.state);
+        const held = newTasks.get(e.runId, e.taskId);
         let last = lastStates.get(e.runId);
         if (!last) lastStates.set(e.runId, (last = new Map()));
+        if (held) {
+          held.state = e.state; // written with the row, at the batch's end
+          if (FINAL_STATES.has(e.state)) held.returned = time;
+        }
         if (FINAL_STATES.has(e.state)) {
           last.delete(e.taskId);
-          taskReturned.run(e.state, time, e.taskId, e.runId);
+          if (!held) taskReturned.run(e.state, time, e.taskId, e.runId);
           let c = counts.get(e.runId);
           if (!c) counts.set(e.runId, (c = { completed: 0, failed: 0 }));
           if (COMPLETED_STATES.has(e.state)) c.completed++;
           else c.failed++;
-        } else {
+        } else if (!held) {
           last.set(e.taskId, e.state);
         }
         return;
       }
-      case 'try-launched':
-        tryLaunched.run(e.tryId, e.taskId, e.runId, e.blockId ?? null, e.hostname ?? null, e.executor, formatTime(e.time));
+      case 'try-launched': {
+        writePendingTry(e); // an earlier try of the task, launched in this batch too
+        launches.set(e.runId, e.taskId, {
+          tryId: e.tryId, taskId: e.taskId, executor: e.executor, blockId: e.blockId ?? null, hostname: e.hostname ?? null,
+          launched: formatTime(e.time), running: null, returned: null,
+        });
         return;
-      case 'try-running':
-        tryRunning.run(formatTime(e.time), e.blockId ?? null, e.hostname ?? null, e.tryId, e.taskId, e.runId);
+      }
+      case 'try-running': {
+        const t = pendingTry(e);
+        if (t) {
+          t.running = formatTime(e.time);
+          t.blockId = e.blockId ?? t.blockId;
+          t.hostname = e.hostname ?? t.hostname;
+        } else {
+          tryRunning.run(formatTime(e.time), e.blockId ?? null, e.hostname ?? null, e.tryId, e.taskId, e.runId);
+        }
         return;
+      }
       case 'try-placed':
+        writePendingTry(e);
         tryPlaced.run(e.tryId, e.taskId, e.runId, e.blockId, e.hostname ?? null, e.executor);
         return;
-      case 'try-returned':
-        tryReturned.run(formatTime(e.time), e.tryId, e.taskId, e.runId);
+      case 'try-returned': {
+        const t = pendingTry(e);
+        if (t) t.returned = formatTime(e.time);
+        else tryReturned.run(formatTime(e.time), e.tryId, e.taskId, e.runId);
         return;
+      }
       case 'try-failed':
+        writePendingTry(e);
         tryFailed.run(
           formatTime(e.time), text(`${e.errorClass}: ${e.message}`), e.errorClass, text(e.message), text(e.stack, 20_000),
           e.tryId, e.taskId, e.runId,
         );
+        writeNewTask(e);
         taskFailCount.run(e.cost ?? 1, e.taskId, e.runId);
         return;
       case 'try-joins':
+        writePendingTry(e);
         tryJoins.run(list(e.joins), e.tryId, e.taskId, e.runId);
         return;
       case 'block':
@@ -335,6 +396,8 @@ function makeApplier(db: SqliteDatabase): { apply: (event: MonitoringEvent) => v
     }
   };
   const abandonBatch = () => {
+    newTasks.clear();
+    launches.clear();
     deltas.clear();
     lastStates.clear();
     counts.clear();

@@ -7,6 +7,8 @@ export interface PublishUntilStoredOptions {
   msgID: string;
   /** Stops the retries (the owner is shutting down or restarting). */
   signal?: AbortSignal | undefined;
+  /** Asked after each failed publish: true ends the retries (what the message carries is no longer wanted). @default never */
+  abandon?: (() => boolean) | undefined;
   /** Told of the first failure and of every 20th after it. @default silent */
   warn?: ((message: string) => void) | undefined;
   /** What is being stored, for the warning. @default 'a message' */
@@ -24,7 +26,7 @@ export interface StoredAck extends PubAck {
  * Publishes to a stream until JetStream has stored the message: a server restart, a leader
  * election or a cut link between a site and the hub only delays it (a publish made during a cut
  * times out at the client and may or may not be stored: the same `msgID` makes a repeat count
- * once). Resolves with the ack once stored, `undefined` if `signal` ended the retries first (a
+ * once). Resolves with the ack once stored, `undefined` if `signal` or `abandon` ended the retries first (a
  * publish already sent may still be stored; its msgID keeps it single).
  */
 export async function publishUntilStored(
@@ -33,13 +35,13 @@ export async function publishUntilStored(
   data: Payload,
   options: PublishUntilStoredOptions,
 ): Promise<StoredAck | undefined> {
-  const { msgID, signal, warn, what = 'a message', timeoutMs = 5_000 } = options;
+  const { msgID, signal, abandon, warn, what = 'a message', timeoutMs = 5_000 } = options;
   for (let attempt = 1; !signal?.aborted; attempt++) {
     try {
       const ack = await js.publish(subject, data, { msgID, timeout: timeoutMs });
       return Object.assign(ack, { attempts: attempt });
     } catch (error) {
-      if (signal?.aborted) return undefined;
+      if (signal?.aborted || abandon?.()) return undefined;
       if (attempt === 1 || attempt % 20 === 0) warn?.(`storing ${what} not acknowledged (${(error as Error).message}); retrying`);
       try {
         // A timeout already waited; a refusal (no responders while a link is down) came at once.

@@ -5,6 +5,7 @@
 import { isBuiltin, register } from 'node:module';
 import type { FunctionRef, SourceImports } from '../wire/protocol.ts';
 import { importFromSpecifier, moduleHooksUrl } from './module-hooks.ts';
+import { entryUrl } from '../common/package-files.ts';
 
 /** A helper that tsx/esbuild injects into function bodies (see function-ref.ts). */
 const __name = <T>(target: T, value: string): T => {
@@ -36,8 +37,7 @@ let importHooks: Promise<void> | undefined;
  */
 function registerImportHooks(): Promise<void> {
   return (importHooks ??= registerTypeScript().then(() => {
-    const index = new URL(`../index.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url).href;
-    register(moduleHooksUrl({ parslTsIndex: index }));
+    register(moduleHooksUrl({ parslTsIndex: entryUrl('index').href }));
   }));
 }
 

@@ -7,6 +7,7 @@ import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from '
 import type { FromWorker, ToWorker } from '../wire/protocol.ts';
 import { comlink, nodeEndpoint } from './comlink-endpoint.ts';
 import { RunningSlot, TaskRunner } from './task-runner.ts';
+import { DEFERRED_START } from './spawn.ts';
 
 export interface WorkerThreadData {
   workerId: string;
@@ -14,6 +15,8 @@ export interface WorkerThreadData {
   slot: SharedArrayBuffer;
   /** How long the thread polls for more work once idle; the task runner's default if absent. */
   idleSpinMs?: number | undefined;
+  /** Tries the thread runs at once (HTEX's `tasksPerWorker`); 1 if absent. */
+  concurrency?: number | undefined;
 }
 
 /** What a worker thread reports of its own use of the machine. */
@@ -44,36 +47,43 @@ export interface WorkerControl {
   sample(): WorkerSample;
 }
 
-const { workerId, dataPort, slot, idleSpinMs } = workerData as WorkerThreadData;
-const running = new RunningSlot(slot);
-const runner = new TaskRunner(
-  (msg: FromWorker) => dataPort.postMessage(msg),
-  running,
-  () => receiveMessageOnPort(dataPort)?.message as ToWorker | undefined,
-  idleSpinMs,
-);
-dataPort.on('message', (msg: ToWorker) => runner.receive(msg));
+// Set up in the handler of the start message itself, not after an await: comlink's listener on
+// parentPort must be in place before the next message is dispatched.
+if (workerData === DEFERRED_START) parentPort!.once('message', (data: WorkerThreadData) => start(data));
+else start(workerData as WorkerThreadData);
 
-const control: WorkerControl = {
-  cancel: (taskId, attempt) => {
-    try {
-      return runner.cancel(taskId, attempt);
-    } finally {
-      running.answered();
-    }
-  },
-  sample: () => {
-    const { heapUsed, heapTotal } = process.memoryUsage();
-    const current = running.current();
-    return {
-      workerId,
-      heapUsed,
-      heapTotal,
-      rss: process.memoryUsage.rss(),
-      busyMs: performance.eventLoopUtilization().active,
-      running: current && { taskId: current.taskId, attempt: current.attempt },
-      ...(current && running.child() > 0 ? { childPid: running.child() } : {}),
-    };
-  },
-};
-comlink().expose(control, nodeEndpoint(parentPort!));
+function start({ workerId, dataPort, slot, idleSpinMs, concurrency }: WorkerThreadData): void {
+  const running = new RunningSlot(slot);
+  const runner = new TaskRunner(
+    (msg: FromWorker) => dataPort.postMessage(msg),
+    running,
+    () => receiveMessageOnPort(dataPort)?.message as ToWorker | undefined,
+    idleSpinMs,
+    concurrency,
+  );
+  dataPort.on('message', (msg: ToWorker) => runner.receive(msg));
+
+  const control: WorkerControl = {
+    cancel: (taskId, attempt) => {
+      try {
+        return runner.cancel(taskId, attempt);
+      } finally {
+        running.answered();
+      }
+    },
+    sample: () => {
+      const { heapUsed, heapTotal } = process.memoryUsage();
+      const current = running.current();
+      return {
+        workerId,
+        heapUsed,
+        heapTotal,
+        rss: process.memoryUsage.rss(),
+        busyMs: performance.eventLoopUtilization().active,
+        running: current && { taskId: current.taskId, attempt: current.attempt },
+        ...(current && running.child() > 0 ? { childPid: running.child() } : {}),
+      };
+    },
+  };
+  comlink().expose(control, nodeEndpoint(parentPort!));
+}

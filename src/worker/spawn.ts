@@ -1,6 +1,5 @@
 import { Worker, type ResourceLimits, type WorkerOptions } from 'node:worker_threads';
-
-const entry = new URL(`./main${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
+import { entryUrl } from '../common/package-files.ts';
 
 /**
  * Starts a worker thread running `worker-thread`. From the built package that is a plain
@@ -13,6 +12,11 @@ export function spawnThread(
   transferList: WorkerOptions['transferList'],
   resourceLimits?: ResourceLimits,
 ): Worker {
+  const spare = resourceLimits === undefined ? spares.shift() : undefined;
+  if (spare) {
+    spare.postMessage(workerData, transferList);
+    return spare;
+  }
   const options: WorkerOptions = {
     workerData,
     transferList,
@@ -21,7 +25,52 @@ export function spawnThread(
     stderr: false,
     execArgv: workerExecArgv(process.execArgv),
   };
-  return spawnEntryThread(entry, options);
+  return spawnEntryThread(entryUrl('worker/main'), options);
+}
+
+/**
+ * A worker thread made with this as its `workerData` waits for its real data as its first
+ * message on `parentPort` (see `prestartWorkerThreads`).
+ */
+export const DEFERRED_START = 'parsl-ts.deferred-start';
+
+/** Threads started ahead of need, not yet given to a worker; each is online or on its way. */
+const spares: Worker[] = [];
+const online = new WeakSet<Worker>();
+
+/**
+ * Starts `count` worker threads (without resource limits) now, for the next `spawnThread`s to
+ * take: a thread takes 25–50 ms to boot, which then runs while the caller does other work
+ * (the kernel's start, a block's NATS connection and registration) instead of after it.
+ */
+export function prestartWorkerThreads(count: number): void {
+  while (spares.length < count) {
+    const thread = spawnEntryThread(entryUrl('worker/main'), {
+      workerData: DEFERRED_START,
+      stdout: false,
+      stderr: false,
+      execArgv: workerExecArgv(process.execArgv),
+    });
+    // A spare never taken must not keep the process alive.
+    thread.unref();
+    thread.once('online', () => online.add(thread));
+    thread.once('exit', () => {
+      const at = spares.indexOf(thread);
+      if (at >= 0) spares.splice(at, 1);
+    });
+    spares.push(thread);
+  }
+}
+
+/** Ends the started threads that no worker took. */
+export function endSpareThreads(): Promise<unknown> {
+  return Promise.all(spares.splice(0).map((thread) => thread.terminate()));
+}
+
+/** Calls `ready` once `thread` runs: at once for a spare thread already online. */
+export function whenOnline(thread: Worker, ready: () => void): void {
+  if (online.has(thread)) ready();
+  else thread.once('online', ready);
 }
 
 /** Starts a worker thread running the module `entry` (`.js` as is; `.ts` through tsx's loader, as above). */

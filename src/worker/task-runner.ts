@@ -113,8 +113,10 @@ const ANNOUNCE_AFTER_MS = 0.5;
 const IDLE_SPIN_MS = 1;
 
 /**
- * Runs tasks one at a time in the thread that owns it and reports their ends in batches.
- * One implementation serves the thread executor's workers and the block manager's workers.
+ * Runs tasks in the thread that owns it and reports their ends in batches: one at a time, or
+ * with `concurrency` above 1 (HTEX's `tasksPerWorker`), that many at once, each started as
+ * soon as the one before it awaits (async apps that sleep or wait on I/O). One implementation
+ * serves the thread executor's workers and the block manager's workers.
  */
 export class TaskRunner {
   readonly #post: (msg: FromWorker) => void;
@@ -130,8 +132,20 @@ export class TaskRunner {
   #batchStarted = 0;
   #batchCount = 0;
   #lastTaskMs = Infinity;
-  /** The try running now and what cancels it. */
-  #current: { taskId: number; attempt: number; controller: AbortController } | undefined;
+  /** Tries started and not ended, by `taskId:attempt`, with what cancels each. */
+  readonly #running = new Map<string, AbortController>();
+  /** Tries run at once (1: one after the other). */
+  readonly #concurrency: number;
+  /** Wakes the drain loop waiting for one of `concurrency` tries to end. */
+  #slotFree: (() => void) | undefined;
+  /** A flush is due at the end of this turn of the event loop (tries that end on their own, concurrently). */
+  #turnEndScheduled = false;
+  /**
+   * Concurrent tries that awaited: announced as running at the end of the turn if still
+   * running then. Timing each try, as one at a time does, would announce every quick one: its
+   * time includes the tries that ran beside it, and each announcement is a stored message on HTEX.
+   */
+  #toAnnounce: WireTask[] = [];
   /** Queued tries that were cancelled, as `taskId:attempt`: skipped when reached. */
   readonly #cancelled = new Set<string>();
 
@@ -140,12 +154,14 @@ export class TaskRunner {
    * @param slot shared memory where the running task is shown
    * @param poll takes a waiting message without going through the event loop, if any
    * @param idleSpinMs how long to poll for more work after the queue empties (0: sleep at once)
+   * @param concurrency how many tries run at once
    */
-  constructor(post: (msg: FromWorker) => void, slot?: RunningSlot, poll?: () => ToWorker | undefined, idleSpinMs = IDLE_SPIN_MS) {
+  constructor(post: (msg: FromWorker) => void, slot?: RunningSlot, poll?: () => ToWorker | undefined, idleSpinMs = IDLE_SPIN_MS, concurrency = 1) {
     this.#post = post;
     this.#slot = slot;
     this.#poll = poll;
     this.#idleSpinMs = idleSpinMs;
+    this.#concurrency = Math.max(1, concurrency);
   }
 
   receive(msg: ToWorker): void {
@@ -159,9 +175,9 @@ export class TaskRunner {
    * that already ended leaves a key behind, never matched again.
    */
   cancel(taskId: number, attempt: number): 'running' | 'queued' | 'unknown' {
-    const current = this.#current;
-    if (current && current.taskId === taskId && current.attempt === attempt) {
-      current.controller.abort(new TaskCancelledError(`task ${taskId} was cancelled while running`));
+    const controller = this.#running.get(`${taskId}:${attempt}`);
+    if (controller) {
+      controller.abort(new TaskCancelledError(`task ${taskId} was cancelled while running`));
       return 'running';
     }
     // Queued, or still on its way: the data port and this control call do not keep each
@@ -215,7 +231,8 @@ export class TaskRunner {
           this.#queue.splice(0, this.#head);
           this.#head = 0;
         }
-        await this.#runOne(task);
+        if (this.#concurrency === 1) await this.#runOne(task);
+        else await this.#startConcurrently(task);
       }
     } finally {
       this.#draining = false;
@@ -223,6 +240,36 @@ export class TaskRunner {
       this.#head = 0;
       this.#flush();
     }
+  }
+
+  /**
+   * Starts a try without waiting for its end, then waits only while `concurrency` tries run.
+   * A try that ends after the loop went idle has its result flushed at the end of the turn,
+   * with the others that end in it (a thousand sleeps ending together travel as one batch).
+   */
+  async #startConcurrently(task: WireTask): Promise<void> {
+    void this.#runOne(task).finally(() => {
+      const wake = this.#slotFree;
+      this.#slotFree = undefined;
+      wake?.();
+      this.#atTurnEnd();
+    });
+    while (this.#running.size >= this.#concurrency) await new Promise<void>((resolve) => (this.#slotFree = resolve));
+  }
+
+  /** Flushes the results, and announces the concurrent tries still running, once this turn of the event loop ends. */
+  #atTurnEnd(): void {
+    if (this.#turnEndScheduled) return;
+    this.#turnEndScheduled = true;
+    setImmediate(() => {
+      this.#turnEndScheduled = false;
+      const awaiting = this.#toAnnounce;
+      this.#toAnnounce = [];
+      for (const { taskId, attempt } of awaiting) {
+        if (this.#running.has(`${taskId}:${attempt}`)) this.#post({ type: 'running', taskId, attempt });
+      }
+      this.#flush();
+    });
   }
 
   /** A control call is on its way: return to the event loop until it has been handled. */
@@ -242,13 +289,17 @@ export class TaskRunner {
     }
     const started = performance.now();
     if (this.#batchCount === 0) this.#batchStarted = started;
+    const key = `${task.taskId}:${task.attempt}`;
+    // With tries at once, the slot shows the one that started last (the only one that can be
+    // in synchronous code): the owner stops a thread only for a try it sees in PHASE_SYNC.
     this.#slot?.set(task.taskId, task.attempt, performance.timeOrigin + started);
-    if (this.#lastTaskMs >= ANNOUNCE_AFTER_MS) {
+    if (this.#concurrency === 1 && this.#lastTaskMs >= ANNOUNCE_AFTER_MS) {
       this.#post({ type: 'running', taskId: task.taskId, attempt: task.attempt });
     }
     let outcome: WireOutcome;
     const controller = new AbortController();
-    this.#current = { taskId: task.taskId, attempt: task.attempt, controller };
+    this.#running.set(key, controller);
+    const shown = (): boolean => this.#slot?.ids[0] === task.taskId && this.#slot.ids[1] === task.attempt;
     try {
       let fn = this.#functions.get(task.fnId);
       if (fn === undefined) throw new Error(`internal: function ${task.fnId} was never sent to this worker`);
@@ -263,29 +314,34 @@ export class TaskRunner {
       if (staging) {
         this.#slot?.setPhase(PHASE_AWAITING);
         await beforeTask(staging, controller.signal);
-        this.#slot?.setPhase(PHASE_SYNC);
+        if (shown()) this.#slot?.setPhase(PHASE_SYNC);
       }
       let value: unknown = runInTask(controller.signal, () => run(...args));
       if (isPromiseLike(value) || task.kind === 'bash') {
         this.#slot?.setPhase(PHASE_AWAITING);
-        // It will take a while: let the owner have what is done so far.
-        this.#flush();
+        if (this.#concurrency > 1) {
+          this.#toAnnounce.push(task);
+          this.#atTurnEnd();
+        }
+        // It will take a while: let the owner have what is done so far (tries at once flush
+        // at the end of the turn instead: one message for all that ended in it).
+        if (this.#concurrency === 1) this.#flush();
         value = await untilAborted(withWalltime(Promise.resolve(value), task.walltimeMs, controller), controller.signal);
         if (task.kind === 'bash') {
           const spec = task.bash ?? { outputs: [] };
-          value = await runBash(value as string, spec, task.walltimeMs, (pid) => this.#slot?.setChild(pid), controller.signal);
+          value = await runBash(value as string, spec, task.walltimeMs, (pid) => shown() && this.#slot?.setChild(pid), controller.signal);
         }
       }
       if (staging && staging.stageOut.length > 0) {
-        this.#slot?.setPhase(PHASE_AWAITING);
+        if (shown()) this.#slot?.setPhase(PHASE_AWAITING);
         await afterTask(staging, controller.signal);
       }
       outcome = { taskId: task.taskId, attempt: task.attempt, ok: true, value: encodeResult(value) };
     } catch (error) {
       outcome = { taskId: task.taskId, attempt: task.attempt, ok: false, error: serializeError(error) };
     }
-    this.#current = undefined;
-    this.#slot?.clear();
+    this.#running.delete(key);
+    if (shown()) this.#slot?.clear();
     const now = performance.now();
     this.#lastTaskMs = now - started;
     if (this.#outbox.length === 0) this.#outboxSince = now;

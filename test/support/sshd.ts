@@ -13,6 +13,7 @@ import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { canConnect } from '../../src/common/can-connect.ts';
+import { SSHChannel, type SSHChannelOptions } from '../../src/providers/channels/ssh.ts';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -184,6 +185,25 @@ export class Sshd {
   get knownHostsLine(): string {
     const [type, blob] = this.hostPublicKey.split(/\s+/);
     return `${this.port === 22 ? this.host : `[${this.host}]:${this.port}`} ${type} ${blob}`;
+  }
+
+  /**
+   * A channel that logs in to this server as root with the client key, trusting its host key
+   * through a known_hosts file written into `dir` (its path is the channel's `knownHostsPath`).
+   * `options` override any of it (e.g. `hostname` for a server reached at another address).
+   */
+  channel(dir: string, options: Partial<SSHChannelOptions> = {}): SSHChannel {
+    const knownHostsPath = join(dir, 'known_hosts');
+    writeFileSync(knownHostsPath, `${this.knownHostsLine}\n`);
+    return new SSHChannel({
+      hostname: this.host,
+      port: this.port,
+      username: 'root',
+      privateKeyPath: this.clientKeyPath,
+      knownHostsPath,
+      agent: false,
+      ...options,
+    });
   }
 
   /** What sshd logged so far (the -E file) and what it wrote to stderr. */

@@ -9,8 +9,11 @@
  *   their driver reconnect (their client redials forever) and find the same subjects.
  * - `tries.log`: one line per published try of a cached call, `<taskId> <attempt> <memoKey>`,
  *   `H <taskId> <attempt> <blockId>` when a block is known to hold one, and `R <taskId> <attempt>`
- *   when its result came. Appended, never
- *   rewritten: a kill -9 loses at most a torn last line, which is skipped.
+ *   when its result was committed. Appended as the run goes (a kill -9 loses at most a torn
+ *   last line, which is skipped), and rewritten with only the tries still unreported when a
+ *   resumed driver opens it and whenever it has grown by `COMPACT_AFTER_BYTES`: written aside
+ *   and renamed, so a kill mid-rewrite leaves the old journal whole. A campaign's journal stays
+ *   the size of its tries in flight, not of every try it ever ran.
  *
  * A resumed driver reads both at start. Its calls come with new task ids (dataflow/task-ids.ts),
  * so a result that carries an id of the journal is the result of an earlier driver's try. A
@@ -29,6 +32,8 @@ import type { ExecTask } from '../messages.ts';
 
 export const STATE_FILE = 'htex.json';
 export const JOURNAL_FILE = 'tries.log';
+/** Bytes appended to the journal after which it is rewritten with only the unreported tries. */
+export const COMPACT_AFTER_BYTES = 4 * 1024 * 1024;
 
 /** What a resumed driver needs to take the run's NATS side over. */
 export interface HtexRunState {
@@ -98,7 +103,15 @@ export class Adoption {
   readonly #drained = new Set<string>();
   readonly #startedAt = Date.now();
   readonly #thresholdMs: number;
+  /** This driver's published tries of cached calls not yet committed, by task id (what a rewrite keeps). */
+  readonly #live = new Map<number, OldTry>();
+  /** Task ids of the earlier drivers' unreported tries: their results are journalled when committed, even after adoption forgot them. */
+  readonly #oldIds = new Set<number>();
   #pending: string[] = [];
+  /** Bytes appended since the journal was last written whole. */
+  #appended = 0;
+  /** Journal size at which the next rewrite is due. */
+  #compactAt = COMPACT_AFTER_BYTES;
 
   /** Opens the journal in `dir`; `resumed` reads what earlier drivers left to adopt. */
   constructor(dir: string, resumed: boolean, oldBlocks: readonly string[], thresholdMs: number) {
@@ -130,6 +143,8 @@ export class Adoption {
       this.#byKey.set(old.key, old);
       this.#byTask.set(old.taskId, old);
     }
+    for (const taskId of this.#byTask.keys()) this.#oldIds.add(taskId);
+    this.#compact(); // what the drivers before left, without what they finished
   }
 
   /** Tries of earlier drivers still expected. */
@@ -184,7 +199,9 @@ export class Adoption {
         continue;
       }
       publish.push(task);
-      if (key !== undefined) this.#pending.push(`${task.taskId} ${task.attempt} ${key}\n`);
+      if (key === undefined) continue; // an uncached call: nothing to adopt, nothing to journal
+      this.#live.set(task.taskId, { taskId: task.taskId, attempt: task.attempt, key, holder: undefined });
+      this.#pending.push(`${task.taskId} ${task.attempt} ${key}\n`);
     }
     this.#flush();
     return { publish, outcomes };
@@ -193,8 +210,9 @@ export class Adoption {
   /** Blocks took these tries (claimed from the queue, or taken straight): journalled, and noted for earlier tries. */
   held(blockId: string, tries: Iterable<{ taskId: number; attempt: number }>): void {
     for (const { taskId, attempt } of tries) {
-      const old = this.#byTask.get(taskId);
-      if (old && old.attempt === attempt) old.holder = blockId;
+      const known = this.#byTask.get(taskId) ?? this.#live.get(taskId);
+      if (known?.attempt !== attempt) continue; // not a cached call's try, or an older try
+      known.holder = blockId;
       this.#pending.push(`H ${taskId} ${attempt} ${blockId}\n`);
     }
     this.#flush();
@@ -231,7 +249,11 @@ export class Adoption {
 
   /** These tries' results are committed (or need no commit): journalled, so a resumed run knows they need not run again (`isWanted`). */
   committed(outcomes: Iterable<{ taskId: number; attempt: number }>): void {
-    for (const { taskId, attempt } of outcomes) this.#pending.push(`R ${taskId} ${attempt}\n`);
+    for (const { taskId, attempt } of outcomes) {
+      if (this.#live.get(taskId)?.attempt === attempt) this.#live.delete(taskId);
+      else if (!this.#oldIds.delete(taskId)) continue; // an uncached call's try: never journalled
+      this.#pending.push(`R ${taskId} ${attempt}\n`);
+    }
     this.#flush();
   }
 
@@ -278,6 +300,30 @@ export class Adoption {
     } catch (error) {
       process.emitWarning(`${this.#journal}: ${(error as Error).message}; a resumed run may run these tries again`, { code: 'PARSL_TS_RESUME' });
     }
+    this.#appended += lines.length;
+    if (this.#appended >= this.#compactAt) this.#compact();
+  }
+
+  /** Rewrites the journal with the tries still unreported: the earlier drivers' and this one's. */
+  #compact(): void {
+    const lines: string[] = [];
+    for (const tries of [this.#byKey.values(), this.#live.values()]) {
+      for (const { taskId, attempt, key, holder } of tries) {
+        lines.push(`${taskId} ${attempt} ${key}\n`);
+        if (holder !== undefined) lines.push(`H ${taskId} ${attempt} ${holder}\n`);
+      }
+    }
+    const text = lines.join('');
+    const aside = `${this.#journal}.${process.pid}`;
+    try {
+      writeFileSync(aside, text);
+      renameSync(aside, this.#journal);
+    } catch (error) {
+      process.emitWarning(`${this.#journal}: not rewritten (${(error as Error).message}); it goes on growing`, { code: 'PARSL_TS_RESUME' });
+    }
+    this.#appended = 0;
+    // With many tries in flight a rewrite frees little: wait until the appends outgrow it.
+    this.#compactAt = Math.max(COMPACT_AFTER_BYTES, text.length);
   }
 }
 

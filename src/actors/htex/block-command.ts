@@ -3,14 +3,14 @@
  */
 import { fileURLToPath } from 'node:url';
 import { NATS_ENV } from '../../nats/connection.ts';
+import { entryUrl, FROM_SOURCES } from '../../common/package-files.ts';
 import { shellQuote } from '../../common/shell-quote.ts';
 import type { ResolvedHighThroughputExecutorOptions } from '../../executors/htex.ts';
 
 /** This installation's block manager entry: built `.js`, or the `.ts` source through tsx. */
 function localBlockCommand(): string {
-  const here = import.meta.url;
-  const entry = fileURLToPath(new URL(`../../cli/block${here.endsWith('.ts') ? '.ts' : '.js'}`, here));
-  const loader = here.endsWith('.ts') ? ` --import ${JSON.stringify(import.meta.resolve('tsx'))}` : '';
+  const entry = fileURLToPath(entryUrl('cli/block'));
+  const loader = FROM_SOURCES ? ` --import ${JSON.stringify(import.meta.resolve('tsx'))}` : '';
   return `${JSON.stringify(process.execPath)}${loader} ${JSON.stringify(entry)}`;
 }
 
@@ -44,6 +44,7 @@ export function blockArguments(runId: string, blockId: string, options: Resolved
     `--label ${JSON.stringify(options.label)}`,
     `--block-id ${blockId}`,
     `--cores-per-worker ${options.coresPerWorker}`,
+    `--tasks-per-worker ${options.tasksPerWorker}`,
     `--prefetch ${options.prefetchCapacity}`,
     `--heartbeat-period ${options.heartbeatPeriod}`,
     `--heartbeat-threshold ${options.heartbeatThreshold}`,

@@ -67,6 +67,8 @@ export interface DispatcherOptions {
   runId: string;
   /** Ends every retry and every wait: the manager is stopping. */
   signal: AbortSignal;
+  /** Whether any of these tries is still this executor's to run (not failed or moved elsewhere meanwhile). */
+  wanted: (tries: ReadonlyArray<{ taskId: number; attempt: number }>) => boolean;
   /** A block took a batch offered straight to it. */
   accepted: (blockId: string, tasks: Array<{ taskId: number; attempt: number }>) => void;
 }
@@ -105,12 +107,17 @@ export class Dispatcher {
     await this.#store(batch);
   }
 
-  /** Publishes a batch to the work queue until JetStream has stored it, or the manager stops. */
+  /**
+   * Publishes a batch to the work queue until JetStream has stored it, the manager stops, or
+   * none of its tries is wanted any more (a lost site's tries failed with `SiteLost` or moved
+   * to another executor: retrying their batch until shutdown would only warn).
+   */
   async #store(batch: Batch): Promise<void> {
-    const { js, subjects, runId, signal } = this.#options;
+    const { js, subjects, runId, signal, wanted } = this.#options;
     await publishUntilStored(js, subjects.tasks, encodeBinary(batch.message), {
       msgID: `${runId}.${batch.msgID}`,
       signal,
+      abandon: () => !wanted(batch.message.tasks),
       what: 'a task batch',
       warn: (message) => process.emitWarning(message),
     });

@@ -28,6 +28,7 @@ import {
 } from '../../nats/protocol.ts';
 import type { ResolvedHighThroughputExecutorOptions } from '../../executors/htex.ts';
 import { dropObjectRoute, registerObjectRoute } from '../../staging/object-routes.ts';
+import { within } from '../../common/within.ts';
 import { blockSiteConnection, dfkSiteConnection, hubServerOptions, openSiteSide, siteJetStream } from './site-nats.ts';
 
 /** Durable consumer through which the DFK reads the results stream. */
@@ -36,6 +37,8 @@ export const DFK_CONSUMER = 'dfk';
 const TASK_ACK_WAIT_MS = 30_000;
 /** How long a result read and not acked waits before it is handed out again. */
 const RESULT_ACK_WAIT_MS = 10_000;
+/** How long a shutdown tries to delete a run's streams at a site out of reach. */
+const OUT_OF_REACH_DELETE_MS = 1_000;
 const OK = new Uint8Array([1]);
 
 /** The run's NATS resources, once started. */
@@ -215,13 +218,20 @@ function subscribe(nc: NatsConnection, subjects: Subjects, handlers: NatsHandler
  * Ends what `startNats` began: consumers, subscriptions, the connection and the embedded
  * server. On a shared server, or at a site, the run's streams are deleted, so nothing of it stays behind.
  */
-export async function stopNats(connected: Connected, subjects: Subjects): Promise<void> {
+export async function stopNats(connected: Connected, subjects: Subjects, siteInReach = true): Promise<void> {
   connected.stopConsuming();
   for (const sub of connected.subscriptions) sub.unsubscribe();
   if (connected.label !== undefined) await dropObjectRoute(connected.label);
   if (!connected.server || connected.siteStreams) {
-    await connected.jsm.streams.delete(subjects.taskStream).catch(() => false);
-    await connected.jsm.streams.delete(subjects.resultStream).catch(() => false);
+    const streams = [subjects.taskStream, subjects.resultStream];
+    const deleted = Promise.all(streams.map((name) => connected.jsm.streams.delete(name).catch(() => false)));
+    // A site out of reach cannot answer: a shutdown does not wait the request timeout for each stream.
+    if (siteInReach) await deleted;
+    else {
+      await within(deleted, OUT_OF_REACH_DELETE_MS, () =>
+        process.emitWarning(`streams ${streams.join(', ')} are left at the site: it was out of reach at shutdown`, { code: 'PARSL_TS_SITE_LOST' }),
+      );
+    }
   }
   await connected.nc.close().catch(() => {});
   await connected.siteSide?.close();

@@ -50,5 +50,5 @@ export async function releaseHoldings(held: Holdings): Promise<void> {
   for (const blockId of held.takeover.earlierBlocks(held.blocks)) shutdown(blockId);
   if (jobs.length > 0) await held.provider.cancel(jobs).catch(() => {});
   held.monitoring?.close();
-  if (connected) await stopNats(connected, held.subjects);
+  if (connected) await stopNats(connected, held.subjects, held.link?.inReach ?? true);
 }

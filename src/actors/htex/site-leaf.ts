@@ -6,6 +6,7 @@
  * never put on a command line.
  */
 import { fileURLToPath } from 'node:url';
+import { packageFile } from '../../common/package-files.ts';
 import { shellQuote } from '../../common/shell-quote.ts';
 import type { ResolvedSite } from '../../executors/htex-site.ts';
 import { LocalProvider } from '../../providers/local.ts';
@@ -13,7 +14,7 @@ import type { ExecutionProvider } from '../../providers/provider.ts';
 
 /** This installation's `parsl-ts` command, by absolute paths (right on a shared file system). */
 function localSiteCommand(): string {
-  const bin = fileURLToPath(new URL('../../../bin/parsl-ts.js', import.meta.url));
+  const bin = fileURLToPath(packageFile('bin/parsl-ts.js'));
   return `${JSON.stringify(process.execPath)} ${JSON.stringify(bin)} site`;
 }
 

@@ -70,10 +70,15 @@ export class SiteLink {
     return this.#watch?.state === 'lost' ? this.#watch.error() : undefined;
   }
 
+  /** Whether the site answers (always, for an executor without `site`). */
+  get inReach(): boolean {
+    return (this.#watch?.state ?? 'up') === 'up';
+  }
+
   /** Tells the DFK the executor's capacity and reach, when they changed. */
   tell(): void {
     const slots = this.#options.slots();
-    const available = (this.#watch?.state ?? 'up') === 'up';
+    const available = this.inReach;
     const told = `${slots}/${available}`;
     if (told === this.#told) return;
     this.#told = told;

@@ -1,6 +1,7 @@
 import { lazySchema, z } from '../../common/zod.ts';
 import { parseOptions } from '../../common/validate.ts';
-import { checkCounts, debugLine, withSpace, writeCommandFile, type Launcher } from './launcher.ts';
+import { withSpace } from './launcher.ts';
+import { RunnerLauncher, type LaunchPlan } from './runner-launcher.ts';
 
 const baseSchema = lazySchema(() =>
   ({
@@ -27,25 +28,16 @@ export type AprunLauncherOptions = z.input<typeof aprunSchema>;
  * new CobaltProvider({ launcher: new AprunLauncher({ overrides: '-d 64' }) });
  * ```
  */
-export class AprunLauncher implements Launcher {
-  readonly name = 'AprunLauncher';
-  /** Print what is launched on stderr. */
-  readonly debug: boolean;
-  /** Extra arguments for the parallel runner. */
-  readonly overrides: string;
+export class AprunLauncher extends RunnerLauncher {
   constructor(options: AprunLauncherOptions = {}) {
     const parsed = parseOptions(aprunSchema, options, 'AprunLauncher');
-    this.debug = parsed.debug;
-    this.overrides = parsed.overrides;
+    super('AprunLauncher', parsed);
   }
-  launch(command: string, tasksPerNode: number, nodesPerBlock: number): string {
-    checkCounts(this.name, tasksPerNode, nodesPerBlock);
-    const tasks = tasksPerNode * nodesPerBlock;
-    return [
-      ...writeCommandFile(command),
-      ...debugLine(this.debug, this.name, `${tasks} tasks, ${tasksPerNode} per node`),
-      `aprun -n ${tasks} -N ${tasksPerNode}${withSpace(this.overrides)} /bin/bash "$PARSL_CMD_FILE"`,
-    ].join('\n');
+  protected plan(tasks: number, tasksPerNode: number): LaunchPlan {
+    return {
+      what: `${tasks} tasks, ${tasksPerNode} per node`,
+      run: [`aprun -n ${tasks} -N ${tasksPerNode}${withSpace(this.overrides)} /bin/bash "$PARSL_CMD_FILE"`],
+    };
   }
 }
 
@@ -64,25 +56,16 @@ export type JsrunLauncherOptions = z.input<typeof jsrunSchema>;
  * new LSFProvider({ nodesPerBlock: 2, launcher: new JsrunLauncher() });
  * ```
  */
-export class JsrunLauncher implements Launcher {
-  readonly name = 'JsrunLauncher';
-  /** Print what is launched on stderr. */
-  readonly debug: boolean;
-  /** Extra arguments for the parallel runner. */
-  readonly overrides: string;
+export class JsrunLauncher extends RunnerLauncher {
   constructor(options: JsrunLauncherOptions = {}) {
     const parsed = parseOptions(jsrunSchema, options, 'JsrunLauncher');
-    this.debug = parsed.debug;
-    this.overrides = parsed.overrides;
+    super('JsrunLauncher', parsed);
   }
-  launch(command: string, tasksPerNode: number, nodesPerBlock: number): string {
-    checkCounts(this.name, tasksPerNode, nodesPerBlock);
-    const tasks = tasksPerNode * nodesPerBlock;
-    return [
-      ...writeCommandFile(command),
-      ...debugLine(this.debug, this.name, `${tasks} resource sets, ${tasksPerNode} per node`),
-      `jsrun -n ${tasks} -r ${tasksPerNode}${withSpace(this.overrides)} /bin/bash "$PARSL_CMD_FILE"`,
-    ].join('\n');
+  protected plan(tasks: number, tasksPerNode: number): LaunchPlan {
+    return {
+      what: `${tasks} resource sets, ${tasksPerNode} per node`,
+      run: [`jsrun -n ${tasks} -r ${tasksPerNode}${withSpace(this.overrides)} /bin/bash "$PARSL_CMD_FILE"`],
+    };
   }
 }
 
@@ -112,34 +95,27 @@ export type MpiExecLauncherOptions = z.input<typeof mpiExecSchema>;
  * new PBSProProvider({ nodesPerBlock: 2, launcher: new MpiExecLauncher({ bindCmd: '--bind-to core' }) });
  * ```
  */
-export class MpiExecLauncher implements Launcher {
-  readonly name = 'MpiExecLauncher';
-  /** Print what is launched on stderr. */
-  readonly debug: boolean;
-  /** Extra arguments for the parallel runner. */
-  readonly overrides: string;
+export class MpiExecLauncher extends RunnerLauncher {
   /** Binding arguments, e.g. `--bind-to core`. */
   readonly bindCmd: string;
   /** The flag that sets processes per node. */
   readonly ppnFlag: string;
   constructor(options: MpiExecLauncherOptions = {}) {
     const parsed = parseOptions(mpiExecSchema, options, 'MpiExecLauncher');
-    this.debug = parsed.debug;
-    this.overrides = parsed.overrides;
+    super('MpiExecLauncher', parsed);
     this.bindCmd = parsed.bindCmd;
     this.ppnFlag = parsed.ppnFlag;
   }
-  launch(command: string, tasksPerNode: number, nodesPerBlock: number): string {
-    checkCounts(this.name, tasksPerNode, nodesPerBlock);
-    const tasks = tasksPerNode * nodesPerBlock;
-    return [
-      ...writeCommandFile(command),
-      'PARSL_HOSTFILE="${PBS_NODEFILE:-${COBALT_NODEFILE:-}}"',
-      ...debugLine(this.debug, this.name, `${tasks} ranks, ${tasksPerNode} per node`),
-      `mpiexec -n ${tasks} ${this.ppnFlag} ${tasksPerNode}` +
-        '${PARSL_HOSTFILE:+ -hostfile "$PARSL_HOSTFILE"}' +
-        `${withSpace(this.bindCmd)}${withSpace(this.overrides)} /bin/bash "$PARSL_CMD_FILE"`,
-    ].join('\n');
+  protected plan(tasks: number, tasksPerNode: number): LaunchPlan {
+    return {
+      setup: ['PARSL_HOSTFILE="${PBS_NODEFILE:-${COBALT_NODEFILE:-}}"'],
+      what: `${tasks} ranks, ${tasksPerNode} per node`,
+      run: [
+        `mpiexec -n ${tasks} ${this.ppnFlag} ${tasksPerNode}` +
+          '${PARSL_HOSTFILE:+ -hostfile "$PARSL_HOSTFILE"}' +
+          `${withSpace(this.bindCmd)}${withSpace(this.overrides)} /bin/bash "$PARSL_CMD_FILE"`,
+      ],
+    };
   }
 }
 
@@ -166,27 +142,18 @@ export type MpiRunLauncherOptions = z.input<typeof mpiRunSchema>;
  * new TorqueProvider({ nodesPerBlock: 2, launcher: new MpiRunLauncher() });
  * ```
  */
-export class MpiRunLauncher implements Launcher {
-  readonly name = 'MpiRunLauncher';
-  /** Print what is launched on stderr. */
-  readonly debug: boolean;
-  /** Extra arguments for the parallel runner. */
-  readonly overrides: string;
+export class MpiRunLauncher extends RunnerLauncher {
   /** The shell that runs the command file on each rank. */
   readonly bashLocation: string;
   constructor(options: MpiRunLauncherOptions = {}) {
     const parsed = parseOptions(mpiRunSchema, options, 'MpiRunLauncher');
-    this.debug = parsed.debug;
-    this.overrides = parsed.overrides;
+    super('MpiRunLauncher', parsed);
     this.bashLocation = parsed.bashLocation;
   }
-  launch(command: string, tasksPerNode: number, nodesPerBlock: number): string {
-    checkCounts(this.name, tasksPerNode, nodesPerBlock);
-    const tasks = tasksPerNode * nodesPerBlock;
-    return [
-      ...writeCommandFile(command),
-      ...debugLine(this.debug, this.name, `${tasks} ranks, ${tasksPerNode} per node`),
-      `mpirun -np ${tasks} --npernode ${tasksPerNode}${withSpace(this.overrides)} ${this.bashLocation} "$PARSL_CMD_FILE"`,
-    ].join('\n');
+  protected plan(tasks: number, tasksPerNode: number): LaunchPlan {
+    return {
+      what: `${tasks} ranks, ${tasksPerNode} per node`,
+      run: [`mpirun -np ${tasks} --npernode ${tasksPerNode}${withSpace(this.overrides)} ${this.bashLocation} "$PARSL_CMD_FILE"`],
+    };
   }
 }

@@ -1,6 +1,7 @@
 import { lazySchema, z } from '../../common/zod.ts';
 import { parseOptions } from '../../common/validate.ts';
-import { checkCounts, debugLine, waitForPids, withSpace, writeCommandFile, type Launcher } from './launcher.ts';
+import { waitForPids, withSpace } from './launcher.ts';
+import { RunnerLauncher, type LaunchPlan } from './runner-launcher.ts';
 
 const srunSchema = lazySchema(() =>
   z
@@ -28,25 +29,15 @@ export type SrunLauncherOptions = z.input<typeof srunSchema>;
  * new SlurmProvider({ nodesPerBlock: 2, launcher: new SrunLauncher({ overrides: '--cpu-bind=none' }) });
  * ```
  */
-export class SrunLauncher implements Launcher {
-  readonly name = 'SrunLauncher';
-  /** Print what is launched on stderr. */
-  readonly debug: boolean;
-  /** Extra arguments for the parallel runner. */
-  readonly overrides: string;
+export class SrunLauncher extends RunnerLauncher {
   constructor(options: SrunLauncherOptions = {}) {
-    const parsed = parseOptions(srunSchema, options, 'SrunLauncher');
-    this.debug = parsed.debug;
-    this.overrides = parsed.overrides;
+    super('SrunLauncher', parseOptions(srunSchema, options, 'SrunLauncher'));
   }
-  launch(command: string, tasksPerNode: number, nodesPerBlock: number): string {
-    checkCounts(this.name, tasksPerNode, nodesPerBlock);
-    const tasks = tasksPerNode * nodesPerBlock;
-    return [
-      ...writeCommandFile(command),
-      ...debugLine(this.debug, this.name, `${tasks} tasks on ${nodesPerBlock} node(s)`),
-      `srun --ntasks=${tasks} --ntasks-per-node=${tasksPerNode} -l${withSpace(this.overrides)} bash "$PARSL_CMD_FILE"`,
-    ].join('\n');
+  protected plan(tasks: number, tasksPerNode: number, nodesPerBlock: number): LaunchPlan {
+    return {
+      what: `${tasks} tasks on ${nodesPerBlock} node(s)`,
+      run: [`srun --ntasks=${tasks} --ntasks-per-node=${tasksPerNode} -l${withSpace(this.overrides)} bash "$PARSL_CMD_FILE"`],
+    };
   }
 }
 
@@ -63,43 +54,33 @@ export type SrunMPILauncherOptions = SrunLauncherOptions;
  * new SlurmProvider({ nodesPerBlock: 4, launcher: new SrunMPILauncher() });
  * ```
  */
-export class SrunMPILauncher implements Launcher {
-  readonly name = 'SrunMPILauncher';
-  /** Print what is launched on stderr. */
-  readonly debug: boolean;
-  /** Extra arguments for the parallel runner. */
-  readonly overrides: string;
+export class SrunMPILauncher extends RunnerLauncher {
   constructor(options: SrunMPILauncherOptions = {}) {
-    const parsed = parseOptions(srunSchema, options, 'SrunMPILauncher');
-    this.debug = parsed.debug;
-    this.overrides = parsed.overrides;
+    super('SrunMPILauncher', parseOptions(srunSchema, options, 'SrunMPILauncher'));
   }
-  launch(command: string, tasksPerNode: number, nodesPerBlock: number): string {
-    checkCounts(this.name, tasksPerNode, nodesPerBlock);
-    const blocks = tasksPerNode * nodesPerBlock;
+  protected plan(blocks: number, _tasksPerNode: number, nodesPerBlock: number): LaunchPlan {
     const extra = withSpace(this.overrides);
-    return [
-      ...writeCommandFile(command),
-      `PARSL_TASK_BLOCKS=${blocks}`,
-      `PARSL_NODES=\${SLURM_JOB_NUM_NODES:-${nodesPerBlock}}`,
-      'PARSL_CORES=${SLURM_CPUS_ON_NODE:-1}',
-      ...debugLine(this.debug, this.name, `${blocks} task blocks over $PARSL_NODES node(s) of $PARSL_CORES core(s)`),
-      'PARSL_PIDS=""',
-      'if [ "$PARSL_TASK_BLOCKS" -gt "$PARSL_NODES" ]; then',
-      '  PARSL_TASKS_PER_BLOCK=$(( PARSL_NODES * PARSL_CORES / PARSL_TASK_BLOCKS ))',
-      '  [ "$PARSL_TASKS_PER_BLOCK" -ge 1 ] || PARSL_TASKS_PER_BLOCK=1',
-      '  for PARSL_COUNT in $(seq 1 "$PARSL_TASK_BLOCKS"); do',
-      `    srun --exclusive --ntasks="$PARSL_TASKS_PER_BLOCK" -l${extra} bash "$PARSL_CMD_FILE" &`,
-      '    PARSL_PIDS="$PARSL_PIDS $!"',
-      '  done',
-      'else',
-      '  PARSL_NODES_PER_BLOCK=$(( PARSL_NODES / PARSL_TASK_BLOCKS ))',
-      '  for PARSL_COUNT in $(seq 1 "$PARSL_TASK_BLOCKS"); do',
-      `    srun --exclusive --nodes="$PARSL_NODES_PER_BLOCK" -l${extra} bash "$PARSL_CMD_FILE" &`,
-      '    PARSL_PIDS="$PARSL_PIDS $!"',
-      '  done',
-      'fi',
-      ...waitForPids(false),
-    ].join('\n');
+    return {
+      setup: [`PARSL_TASK_BLOCKS=${blocks}`, `PARSL_NODES=\${SLURM_JOB_NUM_NODES:-${nodesPerBlock}}`, 'PARSL_CORES=${SLURM_CPUS_ON_NODE:-1}'],
+      what: `${blocks} task blocks over $PARSL_NODES node(s) of $PARSL_CORES core(s)`,
+      run: [
+        'PARSL_PIDS=""',
+        'if [ "$PARSL_TASK_BLOCKS" -gt "$PARSL_NODES" ]; then',
+        '  PARSL_TASKS_PER_BLOCK=$(( PARSL_NODES * PARSL_CORES / PARSL_TASK_BLOCKS ))',
+        '  [ "$PARSL_TASKS_PER_BLOCK" -ge 1 ] || PARSL_TASKS_PER_BLOCK=1',
+        '  for PARSL_COUNT in $(seq 1 "$PARSL_TASK_BLOCKS"); do',
+        `    srun --exclusive --ntasks="$PARSL_TASKS_PER_BLOCK" -l${extra} bash "$PARSL_CMD_FILE" &`,
+        '    PARSL_PIDS="$PARSL_PIDS $!"',
+        '  done',
+        'else',
+        '  PARSL_NODES_PER_BLOCK=$(( PARSL_NODES / PARSL_TASK_BLOCKS ))',
+        '  for PARSL_COUNT in $(seq 1 "$PARSL_TASK_BLOCKS"); do',
+        `    srun --exclusive --nodes="$PARSL_NODES_PER_BLOCK" -l${extra} bash "$PARSL_CMD_FILE" &`,
+        '    PARSL_PIDS="$PARSL_PIDS $!"',
+        '  done',
+        'fi',
+        ...waitForPids(false),
+      ],
+    };
   }
 }
