@@ -12,6 +12,7 @@ import type { ExecutorContext } from './executor-managers.ts';
 import type * as HtexModuleNamespace from './executor-htex.ts';
 import type { HtexManager, ToHtex } from './executor-htex.ts';
 import type { ResolvedHighThroughputExecutorOptions } from '../executors/htex.ts';
+import { startupMark } from '../common/startup-trace.ts';
 
 type HtexModule = typeof HtexModuleNamespace;
 
@@ -42,7 +43,9 @@ class LazyHtexManager implements Behaviour<ToHtex> {
       this.#manager = Promise.resolve(this.#ready);
       return;
     }
+    startupMark('htex chunk: import');
     this.#manager = import('./executor-htex.ts').then((module) => {
+      startupMark('htex chunk: loaded');
       loaded = module;
       this.#ready = this.#make(module);
       this.#ready.started();

@@ -24,6 +24,7 @@ import { letGo } from './htex/let-go.ts';
 import type { ResolvedHighThroughputExecutorOptions } from '../executors/htex.ts';
 import type { ExecutorContext } from './executor-managers.ts';
 import { spawnStrategy, type FromStrategy, type ScalingDecision, type ScalingSnapshot } from './strategy.ts';
+import { startupMark } from '../common/startup-trace.ts';
 
 export { blockCommand } from './htex/block-command.ts';
 
@@ -162,13 +163,16 @@ export class HtexManager implements Behaviour<ToHtex> {
           this.#waiting.push(...msg.tasks);
           return;
         }
+        startupMark('dfk: publish');
         return this.#publish(msg.tasks);
       case 'cancel':
         this.#cancel(msg.taskId, msg.attempt);
         return msg.handled();
       case 'report':
+        startupMark('dfk: report');
         return this.#report(msg.report, msg.ack);
       case 'register':
+        startupMark('dfk: registration');
         return answerRegistration(msg.registration, this.#blocks.get(msg.registration.blockId), msg.respond, {
           heartbeatPeriodMs: this.#options.heartbeatPeriod,
           heartbeatThresholdMs: this.#options.heartbeatThreshold,
@@ -269,10 +273,11 @@ export class HtexManager implements Behaviour<ToHtex> {
       });
     }
     const waiting = this.#waiting.splice(0);
-    if (waiting.length > 0) this.#publish(waiting);
+    if (waiting.length > 0) (startupMark('dfk: publish waiting'), this.#publish(waiting));
   }
 
   #startBlock(): void {
+    startupMark('block: submit');
     const life = new BlockLife(this.#takeover.newBlock(this.#connected));
     this.#monitoring?.watch(life);
     const options = this.#options;

@@ -30,6 +30,7 @@ import type { ResolvedHighThroughputExecutorOptions } from '../../executors/htex
 import { dropObjectRoute, registerObjectRoute } from '../../staging/object-routes.ts';
 import { within } from '../../common/within.ts';
 import { blockSiteConnection, dfkSiteConnection, hubServerOptions, openSiteSide, siteJetStream } from './site-nats.ts';
+import { startupMark } from '../../common/startup-trace.ts';
 
 /** Durable consumer through which the DFK reads the results stream. */
 export const DFK_CONSUMER = 'dfk';
@@ -91,6 +92,7 @@ export async function startNats(
     const user = resume?.user ?? 'parsl';
     const password = resume?.password ?? randomBytes(24).toString('base64url');
     if (storeDir !== undefined) mkdirSync(storeDir, { recursive: true });
+    startupMark('nats-server: start');
     server = await startEmbeddedServer({ user, password }, storeDir, resume, site && hubServerOptions(site));
     connection = site ? dfkSiteConnection(site, server.url) : { servers: [server.url], user, password };
   } else {
@@ -100,12 +102,15 @@ export async function startNats(
   let siteSide: Connected['siteSide'];
   try {
     siteSide = site && (await openSiteSide(site, options.provider));
+    startupMark('nats-server: up');
     nc = await connectNats(connection, `parsl-ts dfk ${runId} ${options.label}`);
+    startupMark('dfk: connected');
     const { js, jsm } = site
       ? // The run's streams live at the site, in its JetStream domain: a cut delays, never loses.
         await siteJetStream(nc, site, signal, (jsm) => createStreams(jsm, subjects))
       : { js: jetstream(nc), jsm: await jetstreamManager(nc) };
     if (!site) await createStreams(jsm, subjects);
+    startupMark('dfk: streams made');
     const subscriptions = subscribe(nc, subjects, handlers);
     const consumer = await js.consumers.get(subjects.resultStream, DFK_CONSUMER);
     const messages = await consumer.consume({ max_messages: 1024 });
@@ -124,6 +129,7 @@ export async function startNats(
     const blockConnection = site ? blockSiteConnection(site) : connection;
     // Where the blocks' object store is (their site's domain): `nats://` files are relayed through it.
     registerObjectRoute(options.label, { js, jsm });
+    startupMark('dfk: consuming results');
     return { nc, js, jsm, server, blockConnection, siteStreams: site !== undefined, siteSide, subscriptions, stopConsuming: () => void messages.close(), label: options.label };
   } catch (error) {
     await nc?.close().catch(() => {});
