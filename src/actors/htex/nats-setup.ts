@@ -3,13 +3,12 @@
  * consumers, subscribes to registrations, direct results and heartbeats, and reads the
  * results stream. What arrives is handed to the manager through `NatsHandlers`.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { jetstream, jetstreamManager, AckPolicy, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { connectNats, releaseProcessHold, type NatsConnectionOptions } from '../../nats/connection.ts';
 import type { NatsServer } from '../../nats/server.ts';
-import { startEmbeddedServer, type ServerPlace } from './embedded-server.ts';
+import { newRunLogin, startEmbeddedServer, type ServerPlace, type ServerWithLogin } from './embedded-server.ts';
 import {
   BLOCK_CONSUMER,
   blockHeartbeatSchema,
@@ -67,6 +66,14 @@ export interface NatsHandlers {
   /** A block's report; `ack` once the manager has taken it. */
   report(report: BlockReport, ack: () => void): void;
   heartbeat(blockId: string, inFlight: number, workers: WorkerSampleMessage[] | undefined): void;
+  /**
+   * The embedded server accepts connections, and `blockConnection` is how blocks reach it (not
+   * called for a site's executor, whose blocks reach the site's leaf). Blocks started now boot
+   * (a process, its bundle, its threads: most of the way to a first result) while the manager
+   * connects and makes the streams; a block registers only once the manager answers, which it
+   * does once the streams exist, so the block never pulls before them.
+   */
+  serverUp?(blockConnection: NatsConnectionOptions): void;
   /** A block asks which tries of a batch delivered again are still wanted. */
   wanted(blockId: string, tries: WantedMessage['tries'], respond: (wanted: WantedMessage['tries']) => void): void;
 }
@@ -83,18 +90,25 @@ export async function startNats(
   signal?: AbortSignal,
   /** A resumed run: the embedded server starts again where the driver before had it (htex/adopt.ts). */
   resume?: ServerPlace & { user: string; password: string },
+  /** The server of a new run, started already (`startNewRunServer`): used instead of starting one. */
+  early?: Promise<ServerWithLogin>,
 ): Promise<Connected> {
   const site = options.site;
   let server: NatsServer | undefined;
   let connection: NatsConnectionOptions;
   if (options.nats.servers === undefined) {
-    // A credential for this run only: whoever can publish tasks can run code on the workers.
-    const user = resume?.user ?? 'parsl';
-    const password = resume?.password ?? randomBytes(24).toString('base64url');
-    if (storeDir !== undefined) mkdirSync(storeDir, { recursive: true });
-    startupMark('nats-server: start');
-    server = await startEmbeddedServer({ user, password }, storeDir, resume, site && hubServerOptions(site));
+    let user: string;
+    let password: string;
+    if (early) {
+      ({ server, auth: { user, password } } = await early);
+    } else {
+      ({ user, password } = resume ?? newRunLogin());
+      if (storeDir !== undefined) mkdirSync(storeDir, { recursive: true });
+      startupMark('nats-server: start');
+      server = await startEmbeddedServer({ user, password }, storeDir, resume, site && hubServerOptions(site));
+    }
     connection = site ? dfkSiteConnection(site, server.url) : { servers: [server.url], user, password };
+    if (!site) handlers.serverUp?.(connection);
   } else {
     connection = { ...options.nats, servers: options.nats.servers };
   }
