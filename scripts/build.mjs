@@ -58,9 +58,11 @@ const common = {
 /**
  * The NATS clients (@nats-io/*, ~100 ESM files) bundled in rather than imported from node_modules:
  * loading them was the largest step on the way from a block's start to its first pull (55–120 ms
- * read and compiled file by file, 12–35 ms as part of a bundle). Every other npm dependency stays
- * external. Only for the block: the driver's split bundle loads them lazily (and, bundled there, its
- * dynamic `import('@nats-io/transport-node')` came out without its exports). nkeys' tweetnacl requires
+ * read and compiled file by file, 12–35 ms as part of a bundle), and most of loading the driver's
+ * HTEX manager chunk, which comes before its first block is submitted. In the driver they land in
+ * chunks of their own, loaded lazily as before. They are CommonJS: a dynamic `import()` of one that is
+ * bundled gives only `default`, so src/ reads them through `cjsExports` (src/common/cjs-exports.ts).
+ * Every other npm dependency stays external; the threads do not carry them (see below). nkeys' tweetnacl requires
  * `crypto` through CommonJS `require`, which an ES module bundle must be given (the banner).
  */
 const natsBundled = {
@@ -105,7 +107,7 @@ else rmSync(dist, { recursive: true, force: true });
 const entries = (names) => names.map((name) => join('src', `${name}.ts`));
 await Promise.all([
   jsOnly ? undefined : tscDeclarations(),
-  esbuild.build({ ...common, entryPoints: entries(DRIVER_ENTRIES), splitting: true, chunkNames: 'chunks/[name]-[hash]' }),
+  esbuild.build({ ...common, ...natsBundled, entryPoints: entries(DRIVER_ENTRIES), splitting: true, chunkNames: 'chunks/[name]-[hash]' }),
   esbuild.build({ ...common, ...natsBundled, entryPoints: entries(['cli/block']), splitting: false }),
   // The threads load the NATS clients, if ever, only for a task's `nats://` files: not bundled in,
   // so a starting thread does not read them.
