@@ -55,6 +55,33 @@ const common = {
   logLevel: 'warning',
 };
 
+/**
+ * The NATS clients (@nats-io/*, ~100 ESM files) bundled in rather than imported from node_modules:
+ * loading them was the largest step on the way from a block's start to its first pull (55–120 ms
+ * read and compiled file by file, 12–35 ms as part of a bundle), and most of loading the driver's
+ * HTEX manager chunk, which comes before its first block is submitted. In the driver they land in
+ * chunks of their own, loaded lazily as before. They are CommonJS: a dynamic `import()` of one that is
+ * bundled gives only `default`, so src/ reads them through `cjsExports` (src/common/cjs-exports.ts).
+ * Every other npm dependency stays external; the threads do not carry them (see below). nkeys' tweetnacl requires
+ * `crypto` through CommonJS `require`, which an ES module bundle must be given (the banner).
+ */
+const natsBundled = {
+  plugins: [
+    {
+      name: 'bundle-nats-only',
+      setup(build) {
+        build.onResolve({ filter: /^[^./]/ }, (args) => {
+          if (args.path.startsWith('@nats-io/') || args.path.startsWith('node:')) return undefined;
+          // Other bare specifiers: npm packages (external) or Node built-ins without the prefix.
+          return { path: args.path, external: true };
+        });
+      },
+    },
+  ],
+  packages: undefined,
+  banner: { js: "import { createRequire as __parslTsCreateRequire } from 'node:module'; const require = __parslTsCreateRequire(import.meta.url);" },
+};
+
 /** The list in src/common/bundled-dependency.ts. */
 function bundledDependencies() {
   const text = readFileSync(join(root, 'src/common/bundled-dependency.ts'), 'utf8');
@@ -80,8 +107,11 @@ else rmSync(dist, { recursive: true, force: true });
 const entries = (names) => names.map((name) => join('src', `${name}.ts`));
 await Promise.all([
   jsOnly ? undefined : tscDeclarations(),
-  esbuild.build({ ...common, entryPoints: entries(DRIVER_ENTRIES), splitting: true, chunkNames: 'chunks/[name]-[hash]' }),
-  esbuild.build({ ...common, entryPoints: entries(THREAD_AND_PROCESS_ENTRIES), splitting: false }),
+  esbuild.build({ ...common, ...natsBundled, entryPoints: entries(DRIVER_ENTRIES), splitting: true, chunkNames: 'chunks/[name]-[hash]' }),
+  esbuild.build({ ...common, ...natsBundled, entryPoints: entries(['cli/block']), splitting: false }),
+  // The threads load the NATS clients, if ever, only for a task's `nats://` files: not bundled in,
+  // so a starting thread does not read them.
+  esbuild.build({ ...common, entryPoints: entries(THREAD_AND_PROCESS_ENTRIES.filter((name) => name !== 'cli/block')), splitting: false }),
   // zod itself bundled in, tree-shaken to what the package uses (see src/common/zod-subset.ts),
   // CommonJS because zod.ts requires it synchronously on first use.
   esbuild.build({

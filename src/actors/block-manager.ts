@@ -22,6 +22,7 @@ import { register } from '../block/register.ts';
 import { ResourceSampler } from '../block/resources.ts';
 import { BlockManager, blockManagers, type BlockManagerContext, type ToBlock } from './block-manager-actor.ts';
 import { prestartWorkerThreads } from '../worker/spawn.ts';
+import { startupMark } from '../common/startup-trace.ts';
 
 export { BLOCK_CONSUMER } from '../nats/protocol.ts';
 
@@ -49,6 +50,8 @@ export interface BlockManagerOptions {
 
 /** Runs a block manager until it is drained, shut down, or the DFK is gone. Resolves with the exit code. */
 export async function runBlockManager(options: BlockManagerOptions): Promise<number> {
+  startupMark('block process: start', performance.timeOrigin);
+  startupMark('block: bundle loaded');
   const log = options.log ?? ((line: string) => process.stderr.write(`[block ${options.blockId}] ${line}\n`));
   const subjects = subjectsFor(options.runId, options.label);
   const threads = Math.max(1, Math.min(options.maxWorkers ?? Infinity, Math.floor(availableParallelism() / options.coresPerWorker)));
@@ -58,6 +61,7 @@ export async function runBlockManager(options: BlockManagerOptions): Promise<num
   // The worker threads boot (25–50 ms each) while NATS connects and the block registers.
   prestartWorkerThreads(threads);
   const nc = await connectNats(options.nats, `parsl-ts block ${options.blockId}`);
+  startupMark('block: connected');
   try {
     const answer = await register(
       nc,
@@ -69,6 +73,7 @@ export async function runBlockManager(options: BlockManagerOptions): Promise<num
       log(`registration refused: ${answer.error}`);
       return 3;
     }
+    startupMark('block: registered');
     log(`registered with the DFK: ${workers} workers (${threads} threads × ${tasksPerWorker}) on ${hostname()}, pid ${process.pid}`);
     const system = startActorSystem();
     let finished!: (code: number) => void;

@@ -12,6 +12,9 @@ import type { ExecutorContext } from './executor-managers.ts';
 import type * as HtexModuleNamespace from './executor-htex.ts';
 import type { HtexManager, ToHtex } from './executor-htex.ts';
 import type { ResolvedHighThroughputExecutorOptions } from '../executors/htex.ts';
+import type { ServerWithLogin } from './htex/embedded-server.ts';
+import { join } from 'node:path';
+import { startupMark } from '../common/startup-trace.ts';
 
 type HtexModule = typeof HtexModuleNamespace;
 
@@ -26,12 +29,20 @@ export function provideHtexModule(module: HtexModule): void {
 }
 
 class LazyHtexManager implements Behaviour<ToHtex> {
-  readonly #make: (module: HtexModule) => HtexManager;
+  readonly #make: (module: HtexModule, early?: Promise<ServerWithLogin>) => HtexManager;
   #manager: Promise<HtexManager | undefined> = Promise.resolve(undefined);
   #ready: HtexManager | undefined;
 
+  readonly #startServerAhead: (() => Promise<ServerWithLogin>) | undefined;
+
   constructor(self: Ref<ToHtex>, dfk: Ref<FromExecutor>, options: ResolvedHighThroughputExecutorOptions, context: ExecutorContext) {
-    this.#make = (module) => new module.HtexManager(self, dfk, options, context);
+    this.#make = (module, early) => new module.HtexManager(self, dfk, options, context, early);
+    // A new run's own server (not a site's hub, not a resumed run's, which starts where the one
+    // before was) needs nothing of the manager's module: it starts while that module loads.
+    if (options.nats.servers === undefined && options.site === undefined && !context.resumed) {
+      const storeDir = join(context.run.nats, options.label);
+      this.#startServerAhead = () => import('./htex/embedded-server.ts').then((module) => module.startNewRunServer(storeDir));
+    }
   }
 
   /** Makes and starts the manager: at once if its module is in, else once it is. */
@@ -42,14 +53,20 @@ class LazyHtexManager implements Behaviour<ToHtex> {
       this.#manager = Promise.resolve(this.#ready);
       return;
     }
+    startupMark('htex chunk: import');
+    const early = this.#startServerAhead?.();
+    // Rejected, it fails the manager's start (nats-setup.ts); not also an unhandled rejection.
+    early?.catch(() => {});
     this.#manager = import('./executor-htex.ts').then((module) => {
+      startupMark('htex chunk: loaded');
       loaded = module;
-      this.#ready = this.#make(module);
+      this.#ready = this.#make(module, early);
       this.#ready.started();
       return this.#ready;
     });
-    // A failed import crashes the actor at its first message, not as an unhandled rejection.
-    this.#manager.catch(() => {});
+    // A failed import crashes the actor at its first message, not as an unhandled rejection;
+    // the server started ahead for it is stopped.
+    this.#manager.catch(() => early?.then(({ server }) => server.stop(), () => {}));
   }
 
   receive(msg: ToHtex): void | Promise<void> {

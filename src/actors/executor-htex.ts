@@ -10,6 +10,7 @@ import { StatusPoller } from './htex/status-poller.ts';
 import { BlockLife, scalingSnapshot } from './htex/block-phase.ts';
 import { blockArguments, blockCommand } from './htex/block-command.ts';
 import { startNats, type Connected } from './htex/nats-setup.ts';
+import type { ServerWithLogin } from './htex/embedded-server.ts';
 import { batchesOf, Dispatcher, DIRECT_MAX_TASKS, encodeTasks } from './htex/dispatch.ts';
 import { TryLedger } from './htex/tries.ts';
 import { SiteLink } from './htex/site-link.ts';
@@ -24,6 +25,7 @@ import { letGo } from './htex/let-go.ts';
 import type { ResolvedHighThroughputExecutorOptions } from '../executors/htex.ts';
 import type { ExecutorContext } from './executor-managers.ts';
 import { spawnStrategy, type FromStrategy, type ScalingDecision, type ScalingSnapshot } from './strategy.ts';
+import { startupMark } from '../common/startup-trace.ts';
 
 export { blockCommand } from './htex/block-command.ts';
 
@@ -59,6 +61,9 @@ export class HtexManager implements Behaviour<ToHtex> {
   #connected: Connected | undefined;
   #dispatcher: Dispatcher | undefined;
   #startError: unknown;
+  readonly #early: Promise<ServerWithLogin> | undefined;
+  /** How blocks reach NATS, once known (`server-up` or `started`); blocks start only then. */
+  #blockConnection: NatsConnectionOptions | undefined;
   #waiting: ExecTask[] = [];
   readonly #blocks = new BlockTable();
   readonly #tries = new TryLedger();
@@ -78,7 +83,15 @@ export class HtexManager implements Behaviour<ToHtex> {
   /** The run state a later driver resumes from, and, in a resumed run, what this one adopts. */
   readonly #takeover: RunTakeover;
 
-  constructor(self: Ref<ToHtex>, dfk: Ref<FromExecutor>, options: ResolvedHighThroughputExecutorOptions, context: ExecutorContext) {
+  constructor(
+    self: Ref<ToHtex>,
+    dfk: Ref<FromExecutor>,
+    options: ResolvedHighThroughputExecutorOptions,
+    context: ExecutorContext,
+    /** The embedded server of a new run, started while this module loaded (executor-htex-lazy.ts). */
+    early?: Promise<ServerWithLogin>,
+  ) {
+    this.#early = early;
     this.#self = self;
     this.#dfk = dfk;
     this.#options = options;
@@ -110,8 +123,10 @@ export class HtexManager implements Behaviour<ToHtex> {
       register: (registration, respond) => send(self, { type: 'register', run, registration, respond }),
       report: (report, ack) => send(self, { type: 'report', run, report, ack }),
       heartbeat: (blockId, inFlight, workers) => send(self, { type: 'heartbeat', run, blockId, inFlight, workers }),
+      // Not in a resumed run: its blocks start once the run's state is taken over (run-takeover.ts).
+      serverUp: this.#takeover.server ? undefined : (blockConnection) => send(self, { type: 'server-up', run, blockConnection }),
       wanted: (blockId, tries, respond) => send(self, { type: 'wanted', run, blockId, tries, respond }),
-    }, this.#storeDir, this.#abort.signal, this.#takeover.server).then(
+    }, this.#storeDir, this.#abort.signal, this.#takeover.server, this.#early).then(
       (connected) => {
         if (!this.#abort.signal.aborted) send(self, { type: 'started', run, connected });
         return connected;
@@ -148,6 +163,8 @@ export class HtexManager implements Behaviour<ToHtex> {
         return this.#link?.check(this.#connected?.jsm, () => send(this.#self, { type: 'site-contact', run: this.#runId }));
       case 'site-contact':
         return;
+      case 'server-up':
+        return this.#startInitBlocks(msg.blockConnection);
       case 'started':
         return this.#started(msg.connected);
       case 'start-failed':
@@ -162,13 +179,16 @@ export class HtexManager implements Behaviour<ToHtex> {
           this.#waiting.push(...msg.tasks);
           return;
         }
+        startupMark('dfk: publish');
         return this.#publish(msg.tasks);
       case 'cancel':
         this.#cancel(msg.taskId, msg.attempt);
         return msg.handled();
       case 'report':
+        startupMark('dfk: report');
         return this.#report(msg.report, msg.ack);
       case 'register':
+        startupMark('dfk: registration');
         return answerRegistration(msg.registration, this.#blocks.get(msg.registration.blockId), msg.respond, {
           heartbeatPeriodMs: this.#options.heartbeatPeriod,
           heartbeatThresholdMs: this.#options.heartbeatThreshold,
@@ -259,8 +279,8 @@ export class HtexManager implements Behaviour<ToHtex> {
     this.#ticker = setInterval(() => send(this.#self, { type: 'tick' }), this.#options.heartbeatPeriod);
     this.#ticker.unref();
     connected.nc.publish(this.#subjects.dfkHeartbeat, encodeJson({ at: Date.now() }));
-    const { initBlocks, minBlocks, maxBlocks, parallelism } = this.#options.provider.options;
-    for (let i = 0; i < initBlocks; i++) this.#startBlock();
+    const { minBlocks, maxBlocks, parallelism } = this.#options.provider.options;
+    this.#startInitBlocks(connected.blockConnection);
     if (this.#context.strategy === 'simple') {
       spawnStrategy(this.#self, {
         manager: this.#self as Ref<FromStrategy>,
@@ -269,10 +289,21 @@ export class HtexManager implements Behaviour<ToHtex> {
       });
     }
     const waiting = this.#waiting.splice(0);
-    if (waiting.length > 0) this.#publish(waiting);
+    if (waiting.length > 0) (startupMark('dfk: publish waiting'), this.#publish(waiting));
+  }
+
+  /**
+   * Starts the provider's `initBlocks`, once: as soon as the embedded server is up (`server-up`),
+   * or when NATS is ready (`started`: a site, or servers of the user's).
+   */
+  #startInitBlocks(blockConnection: NatsConnectionOptions): void {
+    if (this.#blockConnection !== undefined || this.#abort.signal.aborted) return;
+    this.#blockConnection = blockConnection;
+    for (let i = 0; i < this.#options.provider.options.initBlocks; i++) this.#startBlock();
   }
 
   #startBlock(): void {
+    startupMark('block: submit');
     const life = new BlockLife(this.#takeover.newBlock(this.#connected));
     this.#monitoring?.watch(life);
     const options = this.#options;
@@ -282,7 +313,7 @@ export class HtexManager implements Behaviour<ToHtex> {
       poller: this.#poller,
       manager: this.#self as Ref<FromBlockActor>,
       command: blockCommand(options, blockArguments(this.#runId, life.blockId, options)),
-      env: { [NATS_ENV]: JSON.stringify(this.#connected!.blockConnection) },
+      env: { [NATS_ENV]: JSON.stringify(this.#blockConnection) },
       tasksPerNode: 1,
       heartbeatPeriodMs: options.heartbeatPeriod,
       heartbeatThresholdMs: options.heartbeatThreshold,

@@ -1,6 +1,7 @@
 import type { Consumer, JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import { BLOCK_CONSUMER, type Subjects } from '../nats/protocol.ts';
 import type { PullBudget } from './pull-budget.ts';
+import { startupMark } from '../common/startup-trace.ts';
 
 /**
  * How long one pull waits at the server for a batch. The client gives up on a pull that hears
@@ -41,6 +42,7 @@ export function pullBatches(
           continue;
         }
         consumer ??= await js.consumers.get(subjects.taskStream, BLOCK_CONSUMER);
+        startupMark('block: fetch');
         const messages = await consumer.fetch({ max_messages: free, expires: FETCH_EXPIRES_MS });
         for await (const msg of messages) {
           if (!running || budget.closed) {
@@ -49,6 +51,7 @@ export function pullBatches(
           }
           // Counted here, not when the actor gets to it, so the next fetch never asks for too many.
           budget.take();
+          startupMark('block: batch');
           onBatch(msg);
         }
       } catch (error) {

@@ -25,6 +25,7 @@ import { openRun } from './resume.ts';
 import { ThreadPoolExecutor } from '../executors/thread-executor.ts';
 import { endSpareThreads, prestartWorkerThreads } from '../worker/spawn.ts';
 import { isStagingApp, StagingPlanner } from '../dataflow/staging-plan.ts';
+import { startupMark } from '../common/startup-trace.ts';
 
 /**
  * Lifecycle of a kernel. One owner: the `DataFlowKernel` facade, through `#moveTo`.
@@ -94,6 +95,7 @@ export class DataFlowKernel implements Submitter, AsyncDisposable {
       throw new ConfigError('load(config)', `expected a Config, got ${typeof config}; write load(new Config({...}))`);
     }
     // A resumed run works in the run directory it resumes, with resume's defaults (resume.ts).
+    startupMark('load()');
     ({ config, run: this.run } = openRun(config));
     this.config = config;
     this.runId = randomUUID();

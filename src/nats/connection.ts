@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { lazySchema, z } from '../common/zod.ts';
+import { cjsExports } from '../common/cjs-exports.ts';
 
 /** Fields of the NATS connection options. */
 export const natsConnectionShape = lazySchema(() =>
@@ -53,7 +54,7 @@ export const NATS_ENV = 'PARSL_TS_NATS';
  */
 export async function connectNats(options: NatsConnectionOptions, name: string): Promise<NatsConnection> {
   // Loaded on first use (~170 ms with JetStream): a thread-pool user never needs it.
-  const { connect, credsAuthenticator, nkeyAuthenticator } = await import('@nats-io/transport-node');
+  const { connect, credsAuthenticator, nkeyAuthenticator } = cjsExports(await import('@nats-io/transport-node'));
   const servers = Array.isArray(options.servers) ? options.servers : [options.servers];
   const authenticator = options.nkeySeed
     ? nkeyAuthenticator(new TextEncoder().encode(options.nkeySeed))

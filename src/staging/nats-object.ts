@@ -17,6 +17,7 @@ import { StagingError } from './errors.ts';
 import type { File } from './file.ts';
 import { getFile, putFile, type ObjectEnd } from './object-store.ts';
 import { outputLocalPath, type StageOptions, type StagingProvider } from './provider.ts';
+import { cjsExports } from '../common/cjs-exports.ts';
 
 /** What a bucket may be called (the object store's rule). */
 const BUCKET = /^[-\w]+$/;
@@ -127,8 +128,8 @@ async function connectBlock(): Promise<ObjectEnd> {
     );
   }
   const login = JSON.parse(raw) as { servers: string | string[]; user?: string; password?: string; token?: string };
-  const { connect } = await import('@nats-io/transport-node');
-  const { jetstream, jetstreamManager } = await import('@nats-io/jetstream');
+  const { connect } = cjsExports(await import('@nats-io/transport-node'));
+  const { jetstream, jetstreamManager } = cjsExports(await import('@nats-io/jetstream'));
   const nc = await connect({
     servers: login.servers,
     user: login.user,

@@ -18,6 +18,7 @@ import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { MsgHdrs } from '@nats-io/transport-node';
+import { cjsExports } from '../common/cjs-exports.ts';
 
 /** One JetStream an object store lives in: a client and a manager of the same domain. */
 export interface ObjectEnd {
@@ -75,7 +76,7 @@ export async function ensureBucket(end: ObjectEnd, bucket: string, signal?: Abor
   let made = madeBuckets.get(end);
   if (made?.has(bucket)) return;
   await untilDone(signal, bucket, '', () => 0, async () => {
-    const { Objm } = await import('@nats-io/obj');
+    const { Objm } = cjsExports(await import('@nats-io/obj'));
     await new Objm(end.js).create(bucket);
   });
   if (!made) madeBuckets.set(end, (made = new Set()));
@@ -203,7 +204,7 @@ class ObjectWriter {
   }
 
   async finish(): Promise<string> {
-    const { headers } = await import('@nats-io/transport-node');
+    const { headers } = cjsExports(await import('@nats-io/transport-node'));
     const old = await objectInfo(this.end, this.bucket, this.name, this.options.signal);
     const digest = `SHA-256=${digestText(this.#sha)}`;
     const meta: ObjectMeta = {
@@ -240,7 +241,7 @@ class ObjectWriter {
  * a new consumer starts at the stream sequence after the last chunk received.
  */
 async function readChunks(end: ObjectEnd, bucket: string, meta: ObjectMeta, options: ObjectTransferOptions, onChunk: (chunk: Uint8Array) => Promise<void>): Promise<void> {
-  const { AckPolicy, DeliverPolicy } = await import('@nats-io/jetstream');
+  const { AckPolicy, DeliverPolicy } = cjsExports(await import('@nats-io/jetstream'));
   const subject = `$O.${bucket}.C.${meta.nuid}`;
   let received = 0;
   let bytes = 0;
@@ -336,6 +337,6 @@ function streamOf(bucket: string): string {
 }
 
 async function metaSubject(bucket: string, name: string): Promise<string> {
-  const { Base64UrlPaddedCodec } = await import('@nats-io/obj');
+  const { Base64UrlPaddedCodec } = cjsExports(await import('@nats-io/obj'));
   return `$O.${bucket}.M.${Base64UrlPaddedCodec.encode(name)}`;
 }

@@ -1,5 +1,6 @@
 import { Worker, type ResourceLimits, type WorkerOptions } from 'node:worker_threads';
 import { entryUrl } from '../common/package-files.ts';
+import { startupMark } from '../common/startup-trace.ts';
 
 /**
  * Starts a worker thread running `worker-thread`. From the built package that is a plain
@@ -53,7 +54,7 @@ export function prestartWorkerThreads(count: number): void {
     });
     // A spare never taken must not keep the process alive.
     thread.unref();
-    thread.once('online', () => online.add(thread));
+    thread.once('online', () => (online.add(thread), startupMark('thread online')));
     thread.once('exit', () => {
       const at = spares.indexOf(thread);
       if (at >= 0) spares.splice(at, 1);

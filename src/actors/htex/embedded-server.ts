@@ -3,7 +3,10 @@
  * login and JetStream store of the driver before it, so that the blocks that outlived that
  * driver reconnect to it: their NATS client redials the same URL forever (nats/connection.ts).
  */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
 import { NatsServer, NatsServerError, type NatsServerOptions } from '../../nats/server.ts';
+import { startupMark } from '../../common/startup-trace.ts';
 
 /** How long a resumed driver waits for the killed driver's server to be gone (it flushes its store on SIGTERM). */
 const OLD_SERVER_GONE_MS = 15_000;
@@ -15,6 +18,31 @@ const RETRY_MS = 100;
 export interface ServerPlace {
   port: number;
   pid: number | undefined;
+}
+
+/** An embedded server with the run's login. */
+export interface ServerWithLogin {
+  server: NatsServer;
+  auth: { user: string; password: string };
+}
+
+/** A credential for this run only: whoever can publish tasks can run code on the workers. */
+export function newRunLogin(): { user: string; password: string } {
+  return { user: 'parsl', password: randomBytes(24).toString('base64url') };
+}
+
+/**
+ * Starts the server of a new run (no site, not resumed) with a new login, its store in `dir`
+ * (made if missing). The lazy HTEX manager calls it while the manager's module still loads
+ * (executor-htex-lazy.ts): the server's start then runs beside that load, not after it.
+ */
+export async function startNewRunServer(dir: string): Promise<ServerWithLogin> {
+  const auth = newRunLogin();
+  mkdirSync(dir, { recursive: true });
+  startupMark('nats-server: start ahead');
+  const server = await NatsServer.start({ auth, dir });
+  startupMark('nats-server: up ahead');
+  return { server, auth };
 }
 
 /**

@@ -3,13 +3,12 @@
  * consumers, subscribes to registrations, direct results and heartbeats, and reads the
  * results stream. What arrives is handed to the manager through `NatsHandlers`.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { jetstream, jetstreamManager, AckPolicy, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { connectNats, releaseProcessHold, type NatsConnectionOptions } from '../../nats/connection.ts';
 import type { NatsServer } from '../../nats/server.ts';
-import { startEmbeddedServer, type ServerPlace } from './embedded-server.ts';
+import { newRunLogin, startEmbeddedServer, type ServerPlace, type ServerWithLogin } from './embedded-server.ts';
 import {
   BLOCK_CONSUMER,
   blockHeartbeatSchema,
@@ -30,6 +29,7 @@ import type { ResolvedHighThroughputExecutorOptions } from '../../executors/htex
 import { dropObjectRoute, registerObjectRoute } from '../../staging/object-routes.ts';
 import { within } from '../../common/within.ts';
 import { blockSiteConnection, dfkSiteConnection, hubServerOptions, openSiteSide, siteJetStream } from './site-nats.ts';
+import { startupMark } from '../../common/startup-trace.ts';
 
 /** Durable consumer through which the DFK reads the results stream. */
 export const DFK_CONSUMER = 'dfk';
@@ -66,6 +66,14 @@ export interface NatsHandlers {
   /** A block's report; `ack` once the manager has taken it. */
   report(report: BlockReport, ack: () => void): void;
   heartbeat(blockId: string, inFlight: number, workers: WorkerSampleMessage[] | undefined): void;
+  /**
+   * The embedded server accepts connections, and `blockConnection` is how blocks reach it (not
+   * called for a site's executor, whose blocks reach the site's leaf). Blocks started now boot
+   * (a process, its bundle, its threads: most of the way to a first result) while the manager
+   * connects and makes the streams; a block registers only once the manager answers, which it
+   * does once the streams exist, so the block never pulls before them.
+   */
+  serverUp?(blockConnection: NatsConnectionOptions): void;
   /** A block asks which tries of a batch delivered again are still wanted. */
   wanted(blockId: string, tries: WantedMessage['tries'], respond: (wanted: WantedMessage['tries']) => void): void;
 }
@@ -82,17 +90,25 @@ export async function startNats(
   signal?: AbortSignal,
   /** A resumed run: the embedded server starts again where the driver before had it (htex/adopt.ts). */
   resume?: ServerPlace & { user: string; password: string },
+  /** The server of a new run, started already (`startNewRunServer`): used instead of starting one. */
+  early?: Promise<ServerWithLogin>,
 ): Promise<Connected> {
   const site = options.site;
   let server: NatsServer | undefined;
   let connection: NatsConnectionOptions;
   if (options.nats.servers === undefined) {
-    // A credential for this run only: whoever can publish tasks can run code on the workers.
-    const user = resume?.user ?? 'parsl';
-    const password = resume?.password ?? randomBytes(24).toString('base64url');
-    if (storeDir !== undefined) mkdirSync(storeDir, { recursive: true });
-    server = await startEmbeddedServer({ user, password }, storeDir, resume, site && hubServerOptions(site));
+    let user: string;
+    let password: string;
+    if (early) {
+      ({ server, auth: { user, password } } = await early);
+    } else {
+      ({ user, password } = resume ?? newRunLogin());
+      if (storeDir !== undefined) mkdirSync(storeDir, { recursive: true });
+      startupMark('nats-server: start');
+      server = await startEmbeddedServer({ user, password }, storeDir, resume, site && hubServerOptions(site));
+    }
     connection = site ? dfkSiteConnection(site, server.url) : { servers: [server.url], user, password };
+    if (!site) handlers.serverUp?.(connection);
   } else {
     connection = { ...options.nats, servers: options.nats.servers };
   }
@@ -100,12 +116,15 @@ export async function startNats(
   let siteSide: Connected['siteSide'];
   try {
     siteSide = site && (await openSiteSide(site, options.provider));
+    startupMark('nats-server: up');
     nc = await connectNats(connection, `parsl-ts dfk ${runId} ${options.label}`);
+    startupMark('dfk: connected');
     const { js, jsm } = site
       ? // The run's streams live at the site, in its JetStream domain: a cut delays, never loses.
         await siteJetStream(nc, site, signal, (jsm) => createStreams(jsm, subjects))
       : { js: jetstream(nc), jsm: await jetstreamManager(nc) };
     if (!site) await createStreams(jsm, subjects);
+    startupMark('dfk: streams made');
     const subscriptions = subscribe(nc, subjects, handlers);
     const consumer = await js.consumers.get(subjects.resultStream, DFK_CONSUMER);
     const messages = await consumer.consume({ max_messages: 1024 });
@@ -124,6 +143,7 @@ export async function startNats(
     const blockConnection = site ? blockSiteConnection(site) : connection;
     // Where the blocks' object store is (their site's domain): `nats://` files are relayed through it.
     registerObjectRoute(options.label, { js, jsm });
+    startupMark('dfk: consuming results');
     return { nc, js, jsm, server, blockConnection, siteStreams: site !== undefined, siteSide, subscriptions, stopConsuming: () => void messages.close(), label: options.label };
   } catch (error) {
     await nc?.close().catch(() => {});
