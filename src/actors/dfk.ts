@@ -166,11 +166,20 @@ class DfkSupervisor implements Behaviour<ToDfk> {
     forEachDependency(record.args, record.kwargsIndex, (dep) => {
       if (dep instanceof BaseFuture && dep.done()) return;
       record.waitingOn++;
-      this.#deps.whenSettled(dep, record, () => {
-        if (--record.waitingOn === 0 && !record.sentAhead) this.#launch(record);
-      });
+      this.#deps.whenSettled(dep, record, () => this.#dependencySettled(record, dep));
     });
     this.#launch(record);
+  }
+
+  #dependencySettled(record: TaskRecord, dep: PromiseLike<unknown>): void {
+    if (--record.waitingOn > 0) return;
+    if (record.sentAhead && this.#deps.valueOf(record, dep).failed) {
+      // Its try, sent ahead, would wait on its worker to be told so: take it back, fail it now.
+      const executor = record.executor === undefined ? undefined : this.#executors.get(record.executor);
+      if (executor) send(executor, { type: 'cancel', taskId: record.id, attempt: record.attempt, handled: () => {} });
+      record.sentAhead = false;
+    }
+    if (!record.sentAhead) this.#launch(record);
   }
 
   // ---- launching ----------------------------------------------------------------------
