@@ -9,7 +9,7 @@ import {
   SerializationError,
   TaskCancelledError,
 } from '../common/errors.ts';
-import { forEachDependency, resolveArguments } from '../dataflow/arguments.ts';
+import { forEachDependency, resolveArguments, type DependencyValue } from '../dataflow/arguments.ts';
 import type { TaskRecord } from '../dataflow/task.ts';
 import { Memoizer } from '../dataflow/memo.ts';
 import { joinProblem, joinResult } from '../dataflow/join.ts';
@@ -26,6 +26,7 @@ import { MonitorEvents } from './monitor-events.ts';
 import { MONITOR_ACTOR_NAME } from './monitor.ts';
 import { DependencyWaits } from './dependency-waits.ts';
 import { appIsCached } from './app-cached.ts';
+import { sendAheadOf } from './send-ahead.ts';
 
 /** Messages the DFK supervisor handles. */
 export type ToDfk =
@@ -68,6 +69,8 @@ class DfkSupervisor implements Behaviour<ToDfk> {
   readonly #table = new Map<number, TaskRecord>();
   readonly #executors = new Map<string, Ref<ToExecutor>>();
   readonly #labels: string[];
+  /** Executors that take tasks sent ahead of their dependency (actors/send-ahead.ts). */
+  readonly #sendsAhead: ReadonlySet<string>;
   readonly #placement: Placement;
   readonly #functions = new FunctionDefs();
   readonly #memo = new Memoizer();
@@ -88,6 +91,7 @@ class DfkSupervisor implements Behaviour<ToDfk> {
     this.#config = config;
     this.#hooks = hooks;
     this.#labels = config.executors.map((e) => e.label);
+    this.#sendsAhead = new Set(config.executors.filter((e) => e.kind === 'threads').map((e) => e.label));
     this.#placement = new Placement(config.executors);
     // First: the executors record their blocks through it from their start.
     this.#monitor = MonitorEvents.start(self, config, run, hooks.runId);
@@ -163,19 +167,38 @@ class DfkSupervisor implements Behaviour<ToDfk> {
     forEachDependency(record.args, record.kwargsIndex, (dep) => {
       if (dep instanceof BaseFuture && dep.done()) return;
       record.waitingOn++;
-      this.#deps.whenSettled(dep, record, () => {
-        if (--record.waitingOn === 0) this.#launch(record);
-      });
+      this.#deps.whenSettled(dep, record, () => this.#dependencySettled(record, dep));
     });
-    if (record.waitingOn === 0) this.#launch(record);
+    this.#launch(record);
+  }
+
+  #dependencySettled(record: TaskRecord, dep: PromiseLike<unknown>): void {
+    if (--record.waitingOn > 0) return;
+    if (record.sentAhead && this.#deps.valueOf(record, dep).failed) {
+      // Its try, sent ahead, would wait on its worker to be told so: take it back, fail it now.
+      const executor = record.executor === undefined ? undefined : this.#executors.get(record.executor);
+      if (executor) send(executor, { type: 'cancel', taskId: record.id, attempt: record.attempt, handled: () => {} });
+      record.sentAhead = false;
+    }
+    if (!record.sentAhead) this.#launch(record);
   }
 
   // ---- launching ----------------------------------------------------------------------
 
+  /** Launches a try of a task whose dependencies have settled; one still waiting is sent ahead, if it can be, or left to wait. */
   #launch(record: TaskRecord): void {
     const { future, app } = record;
     if (future.done() || future.cancelRequested) return;
-    const { args, failures } = resolveArguments(record.args, record.kwargsIndex, (dep) => this.#deps.valueOf(record, dep));
+    record.sentAhead = false;
+    let ahead: ReturnType<typeof sendAheadOf>;
+    if (record.waitingOn > 0) {
+      const cached = (app.options.cache ?? this.#config.resume !== undefined) && this.#config.appCache;
+      ahead = sendAheadOf(record, this.#table, (label) => this.#sendsAhead.has(label), cached);
+      if (!ahead) return;
+    }
+    const valueOf = (dep: PromiseLike<unknown>): DependencyValue =>
+      dep === ahead?.dependency ? { failed: false, value: undefined } : this.#deps.valueOf(record, dep);
+    const { args, failures } = resolveArguments(record.args, record.kwargsIndex, valueOf);
     if (failures.length > 0) return this.#fail(record, dependencyError(record.id, failures), 'dep_fail');
     const fn = this.#functions.of(
       app,
@@ -190,7 +213,8 @@ class DfkSupervisor implements Behaviour<ToDfk> {
       if (known?.ok) return this.#complete(record, known.value, 'memo_done');
       if (known) return this.#fail(record, known.error, 'memo_done');
     }
-    const label = record.stagingExecutor ?? this.#chooseExecutor(app);
+    const label = ahead?.label ?? record.stagingExecutor ?? this.#chooseExecutor(app);
+    record.sentAhead = ahead !== undefined;
     record.attempt++;
     record.executor = label;
     if (label !== MAIN_THREAD_EXECUTOR_LABEL) this.#placement.launched(record.id, label);
@@ -207,6 +231,7 @@ class DfkSupervisor implements Behaviour<ToDfk> {
       walltimeMs: record.walltimeMs,
       bash: record.bash,
       memoKey: record.memoKey,
+      after: ahead?.after,
     });
   }
 
@@ -249,9 +274,16 @@ class DfkSupervisor implements Behaviour<ToDfk> {
     const record = this.#table.get(outcome.taskId);
     // A stale try (retried since, or its worker was replaced) or a task already ended.
     if (!record || record.attempt !== outcome.attempt || record.future.done() || record.future.cancelRequested) return;
+    if (!outcome.ok && outcome.unmet) return this.#unmet(record);
     if (!outcome.ok) return this.#tryFailed(record, outcome.error);
     if (record.app.kind === 'join') return this.#join(record, outcome.value);
     this.#complete(record, outcome.value);
+  }
+
+  /** A try sent ahead did not run (its dependency's result was not on its worker): it waits for the dependency here. */
+  #unmet(record: TaskRecord): void {
+    record.sentAhead = false;
+    if (record.waitingOn === 0) this.#launch(record);
   }
 
   #complete(record: TaskRecord, value: unknown, state: 'exec_done' | 'memo_done' = 'exec_done'): void {

@@ -1,7 +1,7 @@
 /**
  * Messages between the DFK supervisor and its executor managers.
  */
-import type { AppKind, BashSpec, FunctionDef } from '../wire/protocol.ts';
+import type { AppKind, BashSpec, FunctionDef, SentAhead } from '../wire/protocol.ts';
 
 /** One try of one task, as the DFK hands it to an executor. */
 export interface ExecTask {
@@ -18,12 +18,15 @@ export interface ExecTask {
   bash?: BashSpec | undefined;
   /** The call's memo key, when it is cached: a resumed HTEX adopts an earlier driver's try by it (htex/adopt.ts). */
   memoKey?: string | undefined;
+  /** Sent ahead of the try it depends on, to run after it on the same worker (wire/protocol.ts SentAhead). */
+  after?: SentAhead | undefined;
 }
 
 /** The end of one try. */
 export type TaskOutcome =
   | { taskId: number; attempt: number; ok: true; value: unknown }
-  | { taskId: number; attempt: number; ok: false; error: unknown };
+  /** `unmet`: a try sent ahead that did not run (wire/protocol.ts SentAhead). */
+  | { taskId: number; attempt: number; ok: false; error: unknown; unmet?: true | undefined };
 
 /** DFK supervisor → executor manager. */
 export type ToExecutor =

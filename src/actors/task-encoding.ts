@@ -12,7 +12,7 @@ import type { PoolTask } from './worker.ts';
 export function fromWire(outcome: WireOutcome): TaskOutcome {
   return outcome.ok
     ? { taskId: outcome.taskId, attempt: outcome.attempt, ok: true, value: decodeValue(outcome.value) }
-    : { taskId: outcome.taskId, attempt: outcome.attempt, ok: false, error: deserializeError(outcome.error) };
+    : { taskId: outcome.taskId, attempt: outcome.attempt, ok: false, error: deserializeError(outcome.error), unmet: outcome.unmet };
 }
 
 /** Encodes one try for a worker; an argument that cannot travel fails that try alone. */
@@ -29,6 +29,7 @@ export function toPoolTask(task: ExecTask): PoolTask | TaskOutcome {
         args,
         walltimeMs: task.walltimeMs,
         bash: task.bash,
+        after: task.after,
       },
     };
   } catch (error) {

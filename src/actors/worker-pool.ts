@@ -67,6 +67,11 @@ export class WorkerPool {
   #head = 0;
   /** Tasks a worker is always given room for: its `tasksPerWorker`. */
   readonly #floor: number;
+  /**
+   * Tasks sent ahead of a queued task they depend on (wire/protocol.ts SentAhead), by that
+   * task: they go to the same worker, in the same batch, right behind it.
+   */
+  readonly #followers = new Map<PoolTask, PoolTask[]>();
 
   constructor(owner: Ref<FromWorkerActor>, options: WorkerPoolOptions) {
     this.#options = options;
@@ -93,8 +98,52 @@ export class WorkerPool {
   }
 
   submit(tasks: PoolTask[]): void {
-    for (const task of tasks) this.#queue.push(task);
+    // Tasks of this batch by id, made only when one of them was sent ahead.
+    let batch: Map<number, PoolTask> | undefined;
+    for (const task of tasks) {
+      if (task.wire.after) {
+        batch ??= new Map(tasks.map((t) => [t.wire.taskId, t]));
+        if (this.#follow(task, batch)) continue;
+      }
+      this.#queue.push(task);
+    }
     this.#pump();
+  }
+
+  /**
+   * Puts a task sent ahead behind the try it depends on: on that try's worker, or with it when
+   * it is queued in the same batch. Elsewhere (already ended, or queued earlier) it takes the
+   * queue like any task: the worker that gets it reports it `unmet` and the DFK launches it
+   * again once its dependency has ended. Returns whether it was placed.
+   */
+  #follow(task: PoolTask, batch: Map<number, PoolTask>): boolean {
+    const { taskId, attempt } = task.wire.after!;
+    const queued = batch.get(taskId);
+    if (queued?.wire.attempt === attempt) {
+      const followers = this.#followers.get(queued);
+      if (followers) followers.push(task);
+      else this.#followers.set(queued, [task]);
+      return true;
+    }
+    for (const worker of this.#workers) {
+      if (worker.channel?.open && worker.channel.inFlight.get(taskId)?.wire.attempt === attempt) {
+        worker.channel.run([task]);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Appends to `batch` the tasks that follow its tasks (and theirs), taking them off #followers. */
+  #withFollowers(batch: PoolTask[]): PoolTask[] {
+    if (this.#followers.size === 0) return batch;
+    for (let i = 0; i < batch.length; i++) {
+      const followers = this.#followers.get(batch[i]!);
+      if (!followers) continue;
+      this.#followers.delete(batch[i]!);
+      for (const follower of followers) batch.push(follower);
+    }
+    return batch;
   }
 
   /** Handles a message from one of the pool's worker actors. */
@@ -130,12 +179,26 @@ export class WorkerPool {
   cancel(taskId: number, attempt: number): boolean {
     let found = false;
     for (let i = this.#head; i < this.#queue.length; i++) {
-      const { wire } = this.#queue[i]!;
-      if (wire.taskId === taskId && wire.attempt === attempt) {
-        this.#queue.splice(i, 1);
+      const task = this.#queue[i]!;
+      if (task.wire.taskId === taskId && task.wire.attempt === attempt) {
+        // Its followers take its place: the worker that gets them reports them unmet.
+        this.#queue.splice(i, 1, ...(this.#followers.get(task) ?? []));
+        this.#followers.delete(task);
         found = true;
         break;
       }
+    }
+    for (const followers of found ? [] : this.#followers.values()) {
+      const i = followers.findIndex(({ wire }) => wire.taskId === taskId && wire.attempt === attempt);
+      if (i < 0) continue;
+      const [cancelled] = followers.splice(i, 1);
+      const behind = this.#followers.get(cancelled!);
+      if (behind) {
+        this.#followers.delete(cancelled!);
+        followers.push(...behind);
+      }
+      found = true;
+      break;
     }
     if (!found) {
       for (const worker of this.#workers) {
@@ -216,7 +279,7 @@ export class WorkerPool {
 
   /** Takes back every task not yet on a worker, e.g. to hand them elsewhere at shutdown. */
   drainQueue(): PoolTask[] {
-    const rest = this.#queue.slice(this.#head);
+    const rest = this.#withFollowers(this.#queue.slice(this.#head));
     this.#queue = [];
     this.#head = 0;
     return rest;
@@ -246,7 +309,7 @@ export class WorkerPool {
       const channel = open[i]!.channel!;
       const share = Math.ceil(waiting / (open.length - i));
       const count = Math.min(share, open[i]!.capacity - channel.inFlight.size);
-      const batch = this.#queue.slice(this.#head, this.#head + count);
+      const batch = this.#withFollowers(this.#queue.slice(this.#head, this.#head + count));
       // Let go of what was handed out: a queue of a million tasks otherwise keeps every
       // dispatched (and finished) task's arguments until half of it has gone.
       this.#queue.fill(RELEASED, this.#head, this.#head + count);

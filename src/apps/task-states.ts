@@ -52,7 +52,8 @@ export type TaskState =
  */
 export const TASK_TRANSITIONS: Readonly<Record<TaskState, readonly TaskState[]>> = {
   pending: ['launched', 'memo_done', 'dep_fail', 'failed'],
-  launched: ['launched', 'running', 'joining', 'exec_done', 'failed'],
+  // dep_fail: a try sent ahead of its dependency (actors/send-ahead.ts) that failed meanwhile.
+  launched: ['launched', 'running', 'joining', 'exec_done', 'failed', 'dep_fail'],
   running: ['launched', 'joining', 'exec_done', 'failed'],
   joining: ['exec_done', 'failed'],
   exec_done: [],

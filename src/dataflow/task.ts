@@ -25,6 +25,11 @@ export interface TaskRecord {
   memoKey: string | undefined;
   /** The executor its files were staged for, when the call must run there. */
   stagingExecutor?: string | undefined;
+  /**
+   * Its current try was sent ahead of its one unsettled dependency (actors/send-ahead.ts): that
+   * dependency's settling does not launch it; its worker runs it, or says it could not.
+   */
+  sentAhead?: boolean | undefined;
   /** Values of dependencies that are promises rather than futures. */
   foreign: Map<PromiseLike<unknown>, { ok: boolean; value: unknown }> | undefined;
 }

@@ -97,6 +97,10 @@ const wireTask = lazySchema(() =>
       args: z.array(z.unknown()),
       walltimeMs: z.number().positive().optional(),
       bash: z.object({ stdout: streamSpec.optional(), stderr: streamSpec.optional(), outputs: z.array(z.string()) }).strict().optional(),
+      after: z
+        .object({ taskId: z.number().int().nonnegative(), attempt: z.number().int().positive(), index: z.number().int().nonnegative() })
+        .strict()
+        .optional(),
     })
     .strict(),
 );
@@ -104,7 +108,9 @@ const wireTask = lazySchema(() =>
 const wireOutcome = lazySchema(() =>
   z.union([
     z.object({ taskId: z.number().int(), attempt: z.number().int(), ok: z.literal(true), value: z.unknown() }).strict(),
-    z.object({ taskId: z.number().int(), attempt: z.number().int(), ok: z.literal(false), error: serializedError }).strict(),
+    z
+      .object({ taskId: z.number().int(), attempt: z.number().int(), ok: z.literal(false), error: serializedError, unmet: z.literal(true).optional() })
+      .strict(),
   ]),
 );
 

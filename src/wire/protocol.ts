@@ -64,12 +64,34 @@ export interface WireTask {
   args: unknown[];
   walltimeMs?: number | undefined;
   bash?: BashSpec | undefined;
+  /** Sent ahead of its dependency (see SentAhead): runs only after that try succeeded on the same worker. */
+  after?: SentAhead | undefined;
+}
+
+/**
+ * A task sent to a worker before the one it depends on has ended there, so that a chain pays
+ * no round trip to the DFK per link. The worker keeps the result of try `attempt` of `taskId`
+ * and puts it at `args[index]`; when that try failed, or did not run on this worker before this
+ * task arrived, the task does not run and its outcome says `unmet`: the DFK then waits for the
+ * dependency as usual and launches (or fails) the task itself.
+ */
+export interface SentAhead {
+  taskId: number;
+  attempt: number;
+  index: number;
 }
 
 /** The end of one try, as a worker sends it back. */
 export type WireOutcome =
   | { taskId: number; attempt: number; ok: true; value: unknown }
-  | { taskId: number; attempt: number; ok: false; error: SerializedError };
+  | {
+      taskId: number;
+      attempt: number;
+      ok: false;
+      error: SerializedError;
+      /** Not run: it was sent ahead and its dependency's result is not here (SentAhead). */
+      unmet?: true | undefined;
+    };
 
 /** Main side → worker thread, on the data port. */
 export type ToWorker = {

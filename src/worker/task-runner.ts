@@ -5,6 +5,7 @@ import { runBash } from './bash.ts';
 import { runInTask } from './task-context.ts';
 import { loadFunction } from './load-function.ts';
 import { afterTask, beforeTask, taskStagingOf } from './in-task-staging.ts';
+import { KeptResults } from './kept-results.ts';
 
 /** What the running task is doing, as `RunningSlot.phase()` shows it to the owner. */
 export const PHASE_IDLE = 0;
@@ -148,6 +149,8 @@ export class TaskRunner {
   #toAnnounce: WireTask[] = [];
   /** Queued tries that were cancelled, as `taskId:attempt`: skipped when reached. */
   readonly #cancelled = new Set<string>();
+  /** Results that tasks sent ahead of them will take (KeptResults). */
+  readonly #kept = new KeptResults();
 
   /**
    * @param post sends a message to the owner
@@ -199,7 +202,10 @@ export class TaskRunner {
         this.#functions.set(def.id, loading);
       }
     }
-    for (const task of msg.tasks) this.#queue.push(task);
+    for (const task of msg.tasks) {
+      this.#kept.expect(task);
+      this.#queue.push(task);
+    }
   }
 
   /** With the queue empty, results sent: wait a little for more work, awake. */
@@ -283,7 +289,16 @@ export class TaskRunner {
   async #runOne(task: WireTask): Promise<void> {
     if (this.#cancelled.size > 0 && this.#cancelled.delete(`${task.taskId}:${task.attempt}`)) {
       const error = new TaskCancelledError(`task ${task.taskId} was cancelled before it started`);
+      this.#kept.release(task);
       this.#outbox.push({ taskId: task.taskId, attempt: task.attempt, ok: false, error: serializeError(error) });
+      if (this.#outbox.length === 1) this.#outboxSince = performance.now();
+      return;
+    }
+    const wireArgs = this.#kept.argumentsOf(task);
+    if (wireArgs === undefined) {
+      // Sent ahead, and what it depends on did not succeed here: the DFK decides (SentAhead).
+      const error = new Error(`task ${task.taskId}: its dependency, task ${task.after!.taskId}, did not succeed on this worker first`);
+      this.#outbox.push({ taskId: task.taskId, attempt: task.attempt, ok: false, error: serializeError(error), unmet: true });
       if (this.#outbox.length === 1) this.#outboxSince = performance.now();
       return;
     }
@@ -307,7 +322,7 @@ export class TaskRunner {
         fn = await fn;
         this.#functions.set(task.fnId, fn);
       }
-      const args = task.args.map(decodeValue);
+      const args = wireArgs.map(decodeValue);
       const run = fn;
       // In-task staging (worker/in-task-staging.ts): files the DFK marked, around the app.
       const staging = taskStagingOf(args);
@@ -342,6 +357,7 @@ export class TaskRunner {
     }
     this.#running.delete(key);
     if (shown()) this.#slot?.clear();
+    this.#kept.ended(outcome);
     const now = performance.now();
     this.#lastTaskMs = now - started;
     if (this.#outbox.length === 0) this.#outboxSince = now;
