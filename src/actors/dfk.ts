@@ -13,7 +13,7 @@ import { forEachDependency, resolveArguments, type DependencyValue } from '../da
 import type { TaskRecord } from '../dataflow/task.ts';
 import { Memoizer } from '../dataflow/memo.ts';
 import { joinProblem, joinResult } from '../dataflow/join.ts';
-import { dependencyError, retryHandlerFailure } from '../dataflow/failures.ts';
+import { dependencyError } from '../dataflow/failures.ts';
 import { transition, type TaskState } from '../apps/task-states.ts';
 import { MAIN_THREAD_EXECUTOR_LABEL } from '../executors/executor.ts';
 import { spawnExecutorManager, spawnMainThreadExecutor } from './executor-managers.ts';
@@ -27,6 +27,7 @@ import { MONITOR_ACTOR_NAME } from './monitor.ts';
 import { DependencyWaits } from './dependency-waits.ts';
 import { appIsCached } from './app-cached.ts';
 import { sendAheadOf } from './send-ahead.ts';
+import { retryCost } from './retry-cost.ts';
 
 /** Messages the DFK supervisor handles. */
 export type ToDfk =
@@ -313,21 +314,10 @@ class DfkSupervisor implements Behaviour<ToDfk> {
   #tryFailed(record: TaskRecord, error: unknown): void {
     // These fail the same way every time.
     if (error instanceof SerializationError || error instanceof FunctionSerializationError) return this.#appFailed(record, error);
-    const { retries, retryHandler } = this.#config;
-    let cost = 1;
-    if (retryHandler) {
-      try {
-        cost = retryHandler(error, {
-          taskId: record.id,
-          appName: record.app.name,
-          tries: record.attempt,
-          failCost: record.failCost,
-          executor: record.executor ?? '',
-        });
-      } catch (handlerError) {
-        return this.#appFailed(record, retryHandlerFailure(handlerError, error));
-      }
-    }
+    const { retries } = this.#config;
+    const charged = retryCost(this.#config, record, error);
+    if ('failure' in charged) return this.#appFailed(record, charged.failure);
+    const { cost } = charged;
     this.#monitor?.tryFailed(record, error, cost, record.failCost + cost <= retries);
     record.failCost += cost;
     if (record.failCost <= retries) return this.#launch(record);
