@@ -16,6 +16,7 @@ import { joinProblem, joinResult } from '../dataflow/join.ts';
 import { dependencyError } from '../dataflow/failures.ts';
 import { transition, type TaskState } from '../apps/task-states.ts';
 import { MAIN_THREAD_EXECUTOR_LABEL } from '../executors/executor.ts';
+import type { HighThroughputExecutor } from '../executors/htex.ts';
 import { spawnExecutorManager, spawnMainThreadExecutor } from './executor-managers.ts';
 import { Placement } from './placement.ts';
 import type { RunDir } from '../dataflow/run-dir.ts';
@@ -92,7 +93,10 @@ class DfkSupervisor implements Behaviour<ToDfk> {
     this.#config = config;
     this.#hooks = hooks;
     this.#labels = config.executors.map((e) => e.label);
-    this.#sendsAhead = new Set(config.executors.filter((e) => e.kind === 'threads').map((e) => e.label));
+    // Executors whose workers run one try at a time: a try sent ahead there waits for its dependency.
+    this.#sendsAhead = new Set(
+      config.executors.filter((e) => e.kind === 'threads' || (e.kind === 'htex' && (e as HighThroughputExecutor).options.tasksPerWorker === 1)).map((e) => e.label),
+    );
     this.#placement = new Placement(config.executors);
     // First: the executors record their blocks through it from their start.
     this.#monitor = MonitorEvents.start(self, config, run, hooks.runId);
@@ -193,8 +197,7 @@ class DfkSupervisor implements Behaviour<ToDfk> {
     record.sentAhead = false;
     let ahead: ReturnType<typeof sendAheadOf>;
     if (record.waitingOn > 0) {
-      const cached = (app.options.cache ?? this.#config.resume !== undefined) && this.#config.appCache;
-      ahead = sendAheadOf(record, this.#table, (label) => this.#sendsAhead.has(label), cached);
+      ahead = sendAheadOf(record, this.#table, (label) => this.#sendsAhead.has(label), appIsCached(app.options.cache, this.#config));
       if (!ahead) return;
     }
     const valueOf = (dep: PromiseLike<unknown>): DependencyValue =>

@@ -12,6 +12,7 @@ import { blockArguments, blockCommand } from './htex/block-command.ts';
 import { startNats, type Connected } from './htex/nats-setup.ts';
 import type { ServerWithLogin } from './htex/embedded-server.ts';
 import { batchesOf, Dispatcher, DIRECT_MAX_TASKS, encodeTasks } from './htex/dispatch.ts';
+import { routeFollowers } from './htex/followers.ts';
 import { TryLedger } from './htex/tries.ts';
 import { SiteLink } from './htex/site-link.ts';
 import { HtexMonitoring } from './htex/monitoring.ts';
@@ -345,11 +346,19 @@ export class HtexManager implements Behaviour<ToHtex> {
     const { ready, functions, refused } = encodeTasks(tasks);
     if (refused.length > 0) send(this.#dfk, { type: 'results', outcomes: refused });
     if (ready.length === 0) return;
-    this.#tries.published(ready);
+    // Tasks sent ahead go with the try they follow, to its block, or back (htex/followers.ts).
+    const routes = routeFollowers(ready, (taskId, attempt) => this.#tries.holder(taskId, attempt));
+    if (routes && routes.unmet.length > 0) send(this.#dfk, { type: 'results', outcomes: routes.unmet.map(fromWire) });
+    for (const [blockId, followers] of routes?.toBlocks ?? []) {
+      this.#tries.published(followers);
+      for (const batch of batchesOf(followers, functions, 1, Infinity)) this.#dispatcher!.dispatch(batch, blockId);
+    }
+    const toBatch = routes?.ordered ?? ready;
+    this.#tries.published(toBatch);
     // Spread over threads, not slots: a thread with `tasksPerWorker` slots takes a batch whole
     // (10,000 async slots would otherwise make a flood into one-task batches, each a request).
     const threads = this.#blocks.liveWorkers / this.#options.tasksPerWorker;
-    for (const batch of batchesOf(ready, functions, threads, this.#options.maxTasksPerMessage)) {
+    for (const batch of batchesOf(toBatch, functions, threads, this.#options.maxTasksPerMessage, routes?.staysWith)) {
       const target = batch.message.tasks.length <= DIRECT_MAX_TASKS ? this.#blocks.nextDirect() : undefined;
       this.#dispatcher!.dispatch(batch, target);
     }

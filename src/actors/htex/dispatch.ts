@@ -41,13 +41,19 @@ export interface Batch {
 
 /**
  * Splits tasks into batch messages. Many small messages spread a short queue over blocks;
- * large ones carry a flood cheaply.
+ * large ones carry a flood cheaply. A task for which `staysWith` is true stays in the batch of
+ * the task before it (a task sent ahead, with the try it follows: followers.ts).
  */
-export function batchesOf(ready: WireTask[], functions: Map<number, FunctionDef>, workers: number, maxTasksPerMessage: number): Batch[] {
+export function batchesOf(
+  ready: WireTask[],
+  functions: Map<number, FunctionDef>,
+  workers: number,
+  maxTasksPerMessage: number,
+  staysWith?: (task: WireTask) => boolean,
+): Batch[] {
   const size = Math.max(1, Math.min(maxTasksPerMessage, Math.ceil(ready.length / (8 * Math.max(1, workers)))));
   const batches: Batch[] = [];
-  for (let i = 0; i < ready.length; i += size) {
-    const chunk = ready.slice(i, i + size);
+  const close = (chunk: WireTask[]): void => {
     const needed = new Set(chunk.map((t) => t.fnId));
     const message: TaskBatchMessage = {
       v: PROTOCOL_VERSION,
@@ -56,6 +62,12 @@ export function batchesOf(ready: WireTask[], functions: Map<number, FunctionDef>
       tasks: chunk,
     };
     batches.push({ message, msgID: `${chunk[0]!.taskId}.${chunk[0]!.attempt}.${chunk.length}` });
+  };
+  let start = 0;
+  for (let end = size; start < ready.length; end = start + size) {
+    while (staysWith && end < ready.length && staysWith(ready[end]!)) end++;
+    close(ready.slice(start, end));
+    start = end;
   }
   return batches;
 }
