@@ -3,6 +3,7 @@
  * an `ExecTask` encoded for the wire, and a `WireOutcome` decoded for the DFK.
  */
 import { deserializeError } from '../common/errors.ts';
+import { NO_ARGS } from '../dataflow/arguments.ts';
 import { decodeValue, encodeValue } from '../wire/codec.ts';
 import type { WireOutcome } from '../wire/protocol.ts';
 import type { ExecTask, TaskOutcome } from './messages.ts';
@@ -18,7 +19,7 @@ export function fromWire(outcome: WireOutcome): TaskOutcome {
 /** Encodes one try for a worker; an argument that cannot travel fails that try alone. */
 export function toPoolTask(task: ExecTask): PoolTask | TaskOutcome {
   try {
-    const args = encodeValue(task.args, 'argument') as unknown[];
+    const args = task.args.length === 0 ? NO_ARGS : (encodeValue(task.args, 'argument') as unknown[]);
     return {
       fn: task.fn,
       wire: {

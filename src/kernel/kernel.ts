@@ -10,7 +10,7 @@ import { AppFuture, DataFuture, type TaskControl } from '../apps/future.ts';
 import { Config } from '../config/config.ts';
 import { parseDuration } from '../common/validate.ts';
 import { ConfigError, IllegalStateError, TaskCancelledError } from '../common/errors.ts';
-import { findCallOptions } from '../dataflow/arguments.ts';
+import { findCallOptions, NO_ARGS } from '../dataflow/arguments.ts';
 import type { TaskRecord } from '../dataflow/task.ts';
 import { File } from '../staging/file.ts';
 import { watchDriverEnd } from './driver-exit.ts';
@@ -174,7 +174,7 @@ export class DataFlowKernel implements Submitter, AsyncDisposable {
       id: future.tid,
       app,
       future,
-      args,
+      args: args.length === 0 ? NO_ARGS : args,
       kwargsIndex,
       walltimeMs,
       bash,
