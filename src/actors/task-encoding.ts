@@ -5,7 +5,7 @@
 import { deserializeError } from '../common/errors.ts';
 import { NO_ARGS } from '../dataflow/arguments.ts';
 import { decodeValue, encodeValue } from '../wire/codec.ts';
-import type { WireOutcome } from '../wire/protocol.ts';
+import type { WireOutcome, WireTask } from '../wire/protocol.ts';
 import type { ExecTask, TaskOutcome } from './messages.ts';
 import type { PoolTask } from './worker.ts';
 
@@ -20,18 +20,11 @@ export function fromWire(outcome: WireOutcome): TaskOutcome {
 export function toPoolTask(task: ExecTask): PoolTask | TaskOutcome {
   try {
     const args = task.args.length === 0 ? NO_ARGS : (encodeValue(task.args, 'argument') as unknown[]);
-    return {
-      fn: task.fn,
-      wire: {
-        taskId: task.taskId,
-        attempt: task.attempt,
-        kind: task.kind === 'bash' ? 'bash' : 'python',
-        fnId: task.fn.id,
-        args,
-        walltimeMs: task.walltimeMs,
-        bash: task.bash,
-      },
-    };
+    const wire: WireTask = { taskId: task.taskId, attempt: task.attempt, kind: task.kind === 'bash' ? 'bash' : 'python', fnId: task.fn.id, args };
+    // Only when set: a try queued at the pool keeps this object, and most have neither (16 bytes a task).
+    if (task.walltimeMs !== undefined) wire.walltimeMs = task.walltimeMs;
+    if (task.bash !== undefined) wire.bash = task.bash;
+    return { fn: task.fn, wire };
   } catch (error) {
     return { taskId: task.taskId, attempt: task.attempt, ok: false, error };
   }
