@@ -176,16 +176,16 @@ export class DataFlowKernel implements Submitter, AsyncDisposable {
       future,
       args: args.length === 0 ? NO_ARGS : args,
       kwargsIndex,
-      walltimeMs,
-      bash,
       waitingOn: 0,
       attempt: 0,
       failCost: 0,
       executor: undefined,
       memoKey: undefined,
-      foreign: undefined,
-      stagingExecutor: staging?.executor,
     };
+    // Only when set: most calls have none of them, and a field is 8 bytes on each pending task.
+    if (walltimeMs !== undefined) record.walltimeMs = walltimeMs;
+    if (bash !== undefined) record.bash = bash;
+    if (staging !== undefined) record.stagingExecutor = staging.executor;
     this.#counts.add('pending');
     if (this.#submissions.length === 0) queueMicrotask(() => this.#flushSubmissions());
     this.#submissions.push(record);
