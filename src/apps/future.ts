@@ -23,8 +23,8 @@ const REJECTED = 2;
  */
 export abstract class BaseFuture<T> implements PromiseLike<T> {
   #status: 0 | 1 | 2 = PENDING;
-  #value: T | undefined;
-  #error: unknown;
+  /** The value once fulfilled, the error once rejected: one field, as a future has only one of them (8 bytes a future). */
+  #outcome: unknown;
   #listeners: Settled[] | undefined;
   /**
    * The first `then` while pending: its callbacks and the settlers of the promise it returned,
@@ -66,7 +66,7 @@ export abstract class BaseFuture<T> implements PromiseLike<T> {
   /** Waits until done, then gives the error the future failed with, or `undefined`. */
   async exception(): Promise<unknown> {
     if (!this.done()) await new Promise<void>((resolve) => this.onSettled(() => resolve()));
-    return this.#status === REJECTED ? this.#error : undefined;
+    return this.#status === REJECTED ? this.#outcome : undefined;
   }
 
   then<R1 = T, R2 = never>(
@@ -95,12 +95,12 @@ export abstract class BaseFuture<T> implements PromiseLike<T> {
 
   /** @internal The value, for a future known to be fulfilled. */
   get settledValue(): T | undefined {
-    return this.#value;
+    return this.#status === FULFILLED ? (this.#outcome as T) : undefined;
   }
 
   /** @internal The error, for a future known to be rejected. */
   get settledError(): unknown {
-    return this.#error;
+    return this.#status === REJECTED ? this.#outcome : undefined;
   }
 
   /** @internal */
@@ -117,7 +117,7 @@ export abstract class BaseFuture<T> implements PromiseLike<T> {
   setResult(value: T): void {
     if (this.#status !== PENDING) return;
     this.#status = FULFILLED;
-    this.#value = value;
+    this.#outcome = value;
     this.#notify();
   }
 
@@ -125,7 +125,7 @@ export abstract class BaseFuture<T> implements PromiseLike<T> {
   setException(error: unknown): void {
     if (this.#status !== PENDING) return;
     this.#status = REJECTED;
-    this.#error = error;
+    this.#outcome = error;
     this.#notify();
   }
 
@@ -135,7 +135,7 @@ export abstract class BaseFuture<T> implements PromiseLike<T> {
       this.#first = undefined;
       // As a promise would: the callback runs in a microtask, its result or throw settles the promise `then` returned.
       const fulfilled = this.#status === FULFILLED;
-      const outcome = fulfilled ? this.#value : this.#error;
+      const outcome = this.#outcome;
       queueMicrotask(() => {
         const callback = fulfilled ? first.onfulfilled : first.onrejected;
         if (typeof callback !== 'function') return fulfilled ? first.resolve(outcome) : first.reject(outcome);
@@ -152,10 +152,10 @@ export abstract class BaseFuture<T> implements PromiseLike<T> {
   }
 
   #promise(): Promise<T> {
-    if (this.#status === FULFILLED) return Promise.resolve(this.#value as T);
-    if (this.#status === REJECTED) return Promise.reject(this.#error);
+    if (this.#status === FULFILLED) return Promise.resolve(this.#outcome as T);
+    if (this.#status === REJECTED) return Promise.reject(this.#outcome);
     return new Promise<T>((resolve, reject) =>
-      this.onSettled(() => (this.#status === FULFILLED ? resolve(this.#value as T) : reject(this.#error))),
+      this.onSettled(() => (this.#status === FULFILLED ? resolve(this.#outcome as T) : reject(this.#outcome))),
     );
   }
 }
@@ -196,10 +196,8 @@ export class AppFuture<T> extends BaseFuture<T> {
   /** Name of the app that made this task. */
   readonly appName: string;
   #outputs: DataFuture[] | undefined;
-  /** The bash app's stdout file, if one was given. */
-  readonly stdout: string | undefined;
-  /** The bash app's stderr file, if one was given. */
-  readonly stderr: string | undefined;
+  /** The call's stdout and stderr files; one field, and none kept when neither was given (most calls). */
+  readonly #streams: { stdout?: string | undefined; stderr?: string | undefined } | undefined;
   /** @internal */
   readonly control: TaskControl;
   /** @internal Set by `cancel()`: from then on the DFK ends this task only as cancelled. */
@@ -216,8 +214,17 @@ export class AppFuture<T> extends BaseFuture<T> {
     this.tid = tid;
     this.appName = appName;
     this.control = control;
-    this.stdout = streams.stdout;
-    this.stderr = streams.stderr;
+    if (streams.stdout !== undefined || streams.stderr !== undefined) this.#streams = streams;
+  }
+
+  /** The bash app's stdout file, if one was given. */
+  get stdout(): string | undefined {
+    return this.#streams?.stdout;
+  }
+
+  /** The bash app's stderr file, if one was given. */
+  get stderr(): string | undefined {
+    return this.#streams?.stderr;
   }
 
   /** A `DataFuture` for each entry of the call's `outputs` (most calls have none: no array is kept for them). */

@@ -2,6 +2,13 @@ import { CALL_OPTION_KEYS } from '../apps/app.ts';
 import { type BaseFuture, DataFuture, isThenable } from '../apps/future.ts';
 
 /**
+ * The arguments of every call made with none. A million pending no-argument calls would
+ * otherwise keep two empty arrays each (the call's, and its encoding for a worker): 64 bytes a
+ * task. Frozen, so that a writer finds out at once that it is shared.
+ */
+export const NO_ARGS: unknown[] = Object.freeze([]) as unknown as unknown[];
+
+/**
  * Index of the call's trailing options object (Parsl's keyword arguments), or -1: the last
  * argument, when it is a plain object with at least one of `inputs`, `outputs`, `stdout`,
  * `stderr`, `walltime`, `signal`.

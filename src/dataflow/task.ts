@@ -11,8 +11,9 @@ export interface TaskRecord {
   readonly args: unknown[];
   /** Index in `args` of the trailing options object, or -1. */
   readonly kwargsIndex: number;
-  readonly walltimeMs: number | undefined;
-  readonly bash: BashSpec | undefined;
+  /** Absent unless the call has a walltime (as `bash`, `stagingExecutor` and `foreign` are unless set: 8 bytes each on every pending task). */
+  walltimeMs?: number | undefined;
+  bash?: BashSpec | undefined;
   /** Dependencies not yet settled. */
   waitingOn: number;
   /** Tries launched so far. */
@@ -31,5 +32,5 @@ export interface TaskRecord {
    */
   sentAhead?: boolean | undefined;
   /** Values of dependencies that are promises rather than futures. */
-  foreign: Map<PromiseLike<unknown>, { ok: boolean; value: unknown }> | undefined;
+  foreign?: Map<PromiseLike<unknown>, { ok: boolean; value: unknown }> | undefined;
 }

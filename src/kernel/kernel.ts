@@ -10,7 +10,7 @@ import { AppFuture, DataFuture, type TaskControl } from '../apps/future.ts';
 import { Config } from '../config/config.ts';
 import { parseDuration } from '../common/validate.ts';
 import { ConfigError, IllegalStateError, TaskCancelledError } from '../common/errors.ts';
-import { findCallOptions } from '../dataflow/arguments.ts';
+import { findCallOptions, NO_ARGS } from '../dataflow/arguments.ts';
 import type { TaskRecord } from '../dataflow/task.ts';
 import { File } from '../staging/file.ts';
 import { watchDriverEnd } from './driver-exit.ts';
@@ -174,18 +174,18 @@ export class DataFlowKernel implements Submitter, AsyncDisposable {
       id: future.tid,
       app,
       future,
-      args,
+      args: args.length === 0 ? NO_ARGS : args,
       kwargsIndex,
-      walltimeMs,
-      bash,
       waitingOn: 0,
       attempt: 0,
       failCost: 0,
       executor: undefined,
       memoKey: undefined,
-      foreign: undefined,
-      stagingExecutor: staging?.executor,
     };
+    // Only when set: most calls have none of them, and a field is 8 bytes on each pending task.
+    if (walltimeMs !== undefined) record.walltimeMs = walltimeMs;
+    if (bash !== undefined) record.bash = bash;
+    if (staging !== undefined) record.stagingExecutor = staging.executor;
     this.#counts.add('pending');
     if (this.#submissions.length === 0) queueMicrotask(() => this.#flushSubmissions());
     this.#submissions.push(record);
