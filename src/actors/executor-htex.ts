@@ -165,7 +165,10 @@ export class HtexManager implements Behaviour<ToHtex> {
       case 'site-contact':
         return;
       case 'server-up':
-        return this.#startInitBlocks(msg.blockConnection);
+        // Blocks are not started this early: a block registers within its heartbeatThreshold, and
+        // on a loaded machine the DFK's subscription (after the streams) could come later than
+        // that (seen in htex-restarts run three at once). They start at `started`.
+        return;
       case 'started':
         return this.#started(msg.connected);
       case 'start-failed':
@@ -294,8 +297,7 @@ export class HtexManager implements Behaviour<ToHtex> {
   }
 
   /**
-   * Starts the provider's `initBlocks`, once: as soon as the embedded server is up (`server-up`),
-   * or when NATS is ready (`started`: a site, or servers of the user's).
+   * Starts the provider's `initBlocks`, once, when NATS is ready (`started`).
    */
   #startInitBlocks(blockConnection: NatsConnectionOptions): void {
     if (this.#blockConnection !== undefined || this.#abort.signal.aborted) return;

@@ -303,11 +303,15 @@ export class WorkerPool {
       if (!this.#workers.some((w) => w.alive)) this.#failQueue('no worker is alive');
       return;
     }
-    // Least loaded first, and an even share each, so a short queue spreads over all workers.
+    // Least loaded first, and an even share each, so a short queue spreads over all workers:
+    // those still booting too (they take theirs when they come online), or the first thread up
+    // would take a short queue whole and run it one task after another while the others idle.
+    let booting = 0;
+    for (const w of this.#workers) if (w.alive && !w.channel?.open) booting++;
     open.sort((a, b) => a.channel!.inFlight.size - b.channel!.inFlight.size);
     for (let i = 0; i < open.length && waiting > 0; i++) {
       const channel = open[i]!.channel!;
-      const share = Math.ceil(waiting / (open.length - i));
+      const share = Math.ceil(waiting / (open.length + booting - i));
       const count = Math.min(share, open[i]!.capacity - channel.inFlight.size);
       const batch = this.#withFollowers(this.#queue.slice(this.#head, this.#head + count));
       // Let go of what was handed out: a queue of a million tasks otherwise keeps every
