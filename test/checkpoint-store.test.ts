@@ -278,34 +278,44 @@ test('checkpoint - a driver killed with results queued: everything committed loa
   store.close();
 });
 
+/** Starts a writer child on `path`, SIGKILLs it once it has said it committed `killAfter` results; returns how many it had said. */
+async function killWhileCommitting(path: string, mode: 'busy' | 'journal', killAfter: number): Promise<number> {
+  const { child, exited, lines } = startWriter(path, mode);
+  let printed = 0;
+  try {
+    for (;;) {
+      const line = (await deadline(lines.next(), 60_000, 'writer')).value as string;
+      printed = Number(/^committed (\d+)$/.exec(line)![1]);
+      if (printed >= killAfter) break;
+    }
+    child.kill('SIGKILL');
+    await deadline(exited, 30_000, 'writer exit');
+  } finally {
+    child.kill('SIGKILL');
+  }
+  return printed;
+}
+
+/** The killed writer's file loads whole batches: results 0..n-1 with their values, nothing past them, n ≥ `printed`; returns n. */
+function assertCommittedPrefix(path: string, printed: number): number {
+  const { store, warnings } = open({ checkpointFiles: [path] });
+  assert.equal(warnings, [], 'the file of a killed driver is sound');
+  // The driver may be ahead of the lines read here (the pipe buffers them): count the prefix.
+  let found = 0;
+  while (store.get(resultKey(found)) !== undefined) found++;
+  assert.ok(found >= printed, `found ${found}, the driver had committed at least ${printed}`);
+  assert.is(found % 100, 0, 'whole batches only');
+  assert.is(loaded(store, found), found, 'results 0..found-1, each with its value');
+  for (let i = found; i < found + 200; i++) assert.is(store.get(resultKey(i)), undefined, 'nothing past the prefix');
+  store.close();
+  return found;
+}
+
 test('checkpoint - a driver killed while it commits: every committed result loads, the file is sound', async () => {
   for (let round = 0; round < 3; round++) {
     const path = freshFile();
-    const { child, exited, lines } = startWriter(path, 'busy');
-    let printed = 0;
     // Kill after a number of commits that differs per round, at whatever point of a commit the child is.
-    const killAfter = 1000 + round * 1700;
-    try {
-      for (;;) {
-        const line = (await deadline(lines.next(), 60_000, 'writer')).value as string;
-        printed = Number(/^committed (\d+)$/.exec(line)![1]);
-        if (printed >= killAfter) break;
-      }
-      child.kill('SIGKILL');
-      await deadline(exited, 30_000, 'writer exit');
-    } finally {
-      child.kill('SIGKILL');
-    }
-    const { store, warnings } = open({ checkpointFiles: [path] });
-    assert.equal(warnings, [], 'the file of a killed driver is sound');
-    // The driver may be ahead of the lines read here (the pipe buffers them): count the prefix.
-    let found = 0;
-    while (store.get(resultKey(found)) !== undefined) found++;
-    assert.ok(found >= printed, `found ${found}, the driver had committed at least ${printed}`);
-    assert.is(found % 100, 0, 'whole batches only');
-    assert.is(loaded(store, found), found, 'results 0..found-1, each with its value');
-    for (let i = found; i < found + 200; i++) assert.is(store.get(resultKey(i)), undefined, 'nothing past the prefix');
-    store.close();
+    assertCommittedPrefix(path, await killWhileCommitting(path, 'busy', 1000 + round * 1700));
   }
 });
 
@@ -313,28 +323,7 @@ test("checkpoint - a driver killed while it appends to the journal (task_exit): 
   // Before the first merge of the journal into the results table (at 50,000 rows), and after it.
   for (const killAfter of [1500, 51_000]) {
     const path = freshFile();
-    const { child, exited, lines } = startWriter(path, 'journal');
-    let printed = 0;
-    try {
-      for (;;) {
-        const line = (await deadline(lines.next(), 60_000, 'writer')).value as string;
-        printed = Number(/^committed (\d+)$/.exec(line)![1]);
-        if (printed >= killAfter) break;
-      }
-      child.kill('SIGKILL');
-      await deadline(exited, 30_000, 'writer exit');
-    } finally {
-      child.kill('SIGKILL');
-    }
-    const { store, warnings } = open({ checkpointFiles: [path] });
-    assert.equal(warnings, [], 'the file of a killed driver is sound');
-    let found = 0;
-    while (store.get(resultKey(found)) !== undefined) found++;
-    assert.ok(found >= printed, `found ${found}, the driver had committed at least ${printed}`);
-    assert.is(found % 100, 0, 'whole batches only');
-    assert.is(loaded(store, found), found, 'results 0..found-1, each with its value');
-    for (let i = found; i < found + 200; i++) assert.is(store.get(resultKey(i)), undefined, 'nothing past the prefix');
-    store.close();
+    const found = assertCommittedPrefix(path, await killWhileCommitting(path, 'journal', killAfter));
     // A resumed run's writer merges what the killed one left in its journal.
     open({ path }).store.close();
     const Database = require('better-sqlite3');
