@@ -13,12 +13,12 @@
  * column counts the process and the children it waited for: not HTEX blocks (started in the
  * background by the provider), nor fully the commands the bash helper forked.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { runTimedNode } from './lib/timed-node.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dist = pathToFileURL(join(root, 'dist/index.js')).href;
@@ -26,7 +26,6 @@ const distInternal = pathToFileURL(join(root, 'dist/internal.js')).href;
 const distSpawner = pathToFileURL(join(root, 'dist/worker/bash-spawner.js')).href;
 // Resolved here: the scripts live in a temporary directory, outside this package's node_modules.
 const natsClient = import.meta.resolve('@nats-io/transport-node');
-const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 
 /** Shared head of every workload script: the package and a Config for threads or HTEX. */
 const PRELUDE = `
@@ -98,8 +97,7 @@ load();
 const hello = app(() => 'Hello World!');
 console.log(await hello());
 await clear();`,
-  rawNodeSpawn: `import { spawn } from 'node:child_process';
-const one = () => new Promise((resolve, reject) =>
+  rawNodeSpawn: `const one = () => new Promise((resolve, reject) =>
   spawn('bash', ['-c', 'true'], { stdio: 'ignore', detached: true }).on('error', reject).on('close', resolve));
 await one();
 let left = 300;
@@ -180,31 +178,11 @@ interface Sample {
 }
 
 /** Runs one script in a fresh node; its figure, the wall time of the whole child, and its CPU. */
-function runOnce(file: string, arg: string | undefined): Promise<Sample> {
-  const nodeArgs = [file, ...(arg ? [arg] : [])];
-  const command = TIME ? TIME : process.execPath;
-  const args = TIME ? ['-f', 'TIME %e %U %S', process.execPath, ...nodeArgs] : nodeArgs;
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    // cwd: the package root, so that the scripts resolve its dependencies (nats client).
-    const child = spawn(command, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d));
-    child.stderr.on('data', (d: Buffer) => (err += d));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const wallMs = performance.now() - started;
-      const time = /TIME ([\d.]+) ([\d.]+) ([\d.]+)/.exec(err);
-      if (code !== 0) return reject(new Error(`exit ${code}: ${err.replace(/TIME .*/, '').trim().split('\n').slice(-3).join(' | ')}`));
-      const line = out.trim().split('\n').reverse().find((l) => l.startsWith('{"value"'));
-      resolve({
-        value: line ? (JSON.parse(line) as { value: number }).value : wallMs,
-        wallMs: time ? Number(time[1]) * 1000 : wallMs,
-        cpuMs: time ? (Number(time[2]) + Number(time[3])) * 1000 : undefined,
-      });
-    });
-  });
+async function runOnce(file: string, arg: string | undefined): Promise<Sample> {
+  // cwd: the package root, so that the scripts resolve its dependencies (nats client).
+  const { out, wallMs, cpuMs } = await runTimedNode([file, ...(arg ? [arg] : [])], root);
+  const line = out.trim().split('\n').reverse().find((l) => l.startsWith('{"value"'));
+  return { value: line ? (JSON.parse(line) as { value: number }).value : wallMs, wallMs, cpuMs };
 }
 
 const median = (values: number[]): number => {

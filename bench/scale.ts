@@ -18,17 +18,16 @@
  * processes of their own: their memory is not in it). CPU is the whole child's user+sys from
  * /usr/bin/time (children it waited for included; not the blocks, started in the background).
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { runTimedNode } from './lib/timed-node.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dist = pathToFileURL(join(root, 'dist/index.js')).href;
 const distInternal = pathToFileURL(join(root, 'dist/internal.js')).href;
-const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 
 const peakRss = `const peakMiB = () => process.resourceUsage().maxRSS / 1024;`;
 
@@ -92,25 +91,11 @@ interface Result {
   cpuMs: number | undefined;
 }
 
-function run(file: string, args: number[]): Promise<Result> {
-  const nodeArgs = [file, ...args.map(String)];
-  const command = TIME ?? process.execPath;
-  const argv = TIME ? ['-f', 'TIME %e %U %S', process.execPath, ...nodeArgs] : nodeArgs;
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, argv, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d));
-    child.stderr.on('data', (d: Buffer) => (err += d));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const time = /TIME ([\d.]+) ([\d.]+) ([\d.]+)/.exec(err);
-      if (code !== 0) return reject(new Error(`exit ${code}: ${err.replace(/TIME .*/, '').trim().split('\n').slice(-3).join(' | ')}`));
-      const line = out.trim().split('\n').reverse().find((l) => l.startsWith('{'));
-      if (!line) return reject(new Error(`no figures: ${out.slice(-200)}`));
-      resolve({ ...(JSON.parse(line) as Omit<Result, 'cpuMs'>), cpuMs: time ? (Number(time[2]) + Number(time[3])) * 1000 : undefined });
-    });
-  });
+async function run(file: string, args: number[]): Promise<Result> {
+  const { out, cpuMs } = await runTimedNode([file, ...args.map(String)], root);
+  const line = out.trim().split('\n').reverse().find((l) => l.startsWith('{'));
+  if (!line) throw new Error(`no figures: ${out.slice(-200)}`);
+  return { ...(JSON.parse(line) as Omit<Result, 'cpuMs'>), cpuMs };
 }
 
 const int = (n: number): string => Math.round(n).toLocaleString('en-US');
