@@ -37,7 +37,8 @@ export async function rejection(promise: PromiseLike<unknown>, check?: (error: a
 /** A fresh temporary directory, removed by the returned function. */
 export function tempDir(prefix = 'parsl-ts-test-'): { path: string; remove: () => void } {
   const path = mkdtempSync(join(tmpdir(), prefix));
-  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+  // Retried: a block or helper that is still ending may write a last line into it while it goes.
+  return { path, remove: () => rmSync(path, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 }) };
 }
 
 /** Resolves once `check` holds (it may be async); rejects naming `what` after `ms`. */
