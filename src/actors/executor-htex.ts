@@ -63,7 +63,7 @@ export class HtexManager implements Behaviour<ToHtex> {
   #dispatcher: Dispatcher | undefined;
   #startError: unknown;
   readonly #early: Promise<ServerWithLogin> | undefined;
-  /** How blocks reach NATS, once known (`server-up` or `started`); blocks start only then. */
+  /** How blocks reach NATS, once known (`started`); blocks start only then. */
   #blockConnection: NatsConnectionOptions | undefined;
   #waiting: ExecTask[] = [];
   readonly #blocks = new BlockTable();
@@ -124,8 +124,6 @@ export class HtexManager implements Behaviour<ToHtex> {
       register: (registration, respond) => send(self, { type: 'register', run, registration, respond }),
       report: (report, ack) => send(self, { type: 'report', run, report, ack }),
       heartbeat: (blockId, inFlight, workers) => send(self, { type: 'heartbeat', run, blockId, inFlight, workers }),
-      // Not in a resumed run: its blocks start once the run's state is taken over (run-takeover.ts).
-      serverUp: this.#takeover.server ? undefined : (blockConnection) => send(self, { type: 'server-up', run, blockConnection }),
       wanted: (blockId, tries, respond) => send(self, { type: 'wanted', run, blockId, tries, respond }),
     }, this.#storeDir, this.#abort.signal, this.#takeover.server, this.#early).then(
       (connected) => {
@@ -163,11 +161,6 @@ export class HtexManager implements Behaviour<ToHtex> {
       case 'site-check':
         return this.#link?.check(this.#connected?.jsm, () => send(this.#self, { type: 'site-contact', run: this.#runId }));
       case 'site-contact':
-        return;
-      case 'server-up':
-        // Blocks are not started this early: a block registers within its heartbeatThreshold, and
-        // on a loaded machine the DFK's subscription (after the streams) could come later than
-        // that (seen in htex-restarts run three at once). They start at `started`.
         return;
       case 'started':
         return this.#started(msg.connected);

@@ -6,7 +6,6 @@ import type { FromBlockActor } from '../block.ts';
 import type { FromStrategy } from '../strategy.ts';
 import type { BlockReport, Registration, RegistrationReply, WorkerSampleMessage } from '../../nats/protocol.ts';
 import type { Connected } from './nats-setup.ts';
-import type { NatsConnectionOptions } from '../../nats/connection.ts';
 import type { BlockPhase } from './block-phase.ts';
 
 /**
@@ -20,7 +19,6 @@ export type ToHtex =
   | FromStrategy
   | { type: 'started'; run: string; connected: Connected }
   /** The embedded server is up and how blocks log in is known: blocks may start (they boot while the manager connects). */
-  | { type: 'server-up'; run: string; blockConnection: NatsConnectionOptions }
   | { type: 'start-failed'; run: string; error: unknown }
   | { type: 'report'; run: string; report: BlockReport; ack: () => void }
   | { type: 'register'; run: string; registration: Registration; respond: (reply: RegistrationReply) => void }

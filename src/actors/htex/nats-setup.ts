@@ -66,14 +66,6 @@ export interface NatsHandlers {
   /** A block's report; `ack` once the manager has taken it. */
   report(report: BlockReport, ack: () => void): void;
   heartbeat(blockId: string, inFlight: number, workers: WorkerSampleMessage[] | undefined): void;
-  /**
-   * The embedded server accepts connections, and `blockConnection` is how blocks reach it (not
-   * called for a site's executor, whose blocks reach the site's leaf). Blocks started now boot
-   * (a process, its bundle, its threads: most of the way to a first result) while the manager
-   * connects and makes the streams; a block registers only once the manager answers, which it
-   * does once the streams exist, so the block never pulls before them.
-   */
-  serverUp?(blockConnection: NatsConnectionOptions): void;
   /** A block asks which tries of a batch delivered again are still wanted. */
   wanted(blockId: string, tries: WantedMessage['tries'], respond: (wanted: WantedMessage['tries']) => void): void;
 }
@@ -108,7 +100,6 @@ export async function startNats(
       server = await startEmbeddedServer({ user, password }, storeDir, resume, site && hubServerOptions(site));
     }
     connection = site ? dfkSiteConnection(site, server.url) : { servers: [server.url], user, password };
-    if (!site) handlers.serverUp?.(connection);
   } else {
     connection = { ...options.nats, servers: options.nats.servers };
   }
