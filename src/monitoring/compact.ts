@@ -39,11 +39,8 @@ const OP = {
   EVENT: 6,
 } as const;
 
-/** Numbers a builder starts with, and the most it keeps between batches (a 100k-task submit grows it far beyond). */
 /** Numbers per chunk (256 KiB): a 100k-task submit fills a few dozen, and none is ever copied. */
 const CHUNK = 32_768;
-/** A batch this small is copied out, and its chunk kept for the next batch. */
-const SMALL_BATCH = 2_048;
 
 /** Builds one batch at a time; `take()` hands it over and starts the next. */
 export class CompactBatchBuilder {
@@ -151,15 +148,12 @@ export class CompactBatchBuilder {
   /** The batch so far (undefined if empty); the builder starts a new one. */
   take(): CompactBatch | undefined {
     if (this.empty) return undefined;
-    let chunks: Float64Array[];
-    if (this.#full.length === 0 && this.#length <= SMALL_BATCH) {
-      chunks = [this.#nums.slice(0, this.#length)];
-    } else {
-      chunks = this.#full;
-      chunks.push(this.#nums.subarray(0, this.#length));
-      this.#full = [];
-      this.#nums = new Float64Array(CHUNK);
-    }
+    // The chunk being filled is copied out (a few KiB for a DFK message's batch) and kept for
+    // the next batch: handing it over would allocate a fresh 256 KiB chunk per batch, which the
+    // GC then has to collect. Full chunks are handed over whole.
+    const chunks = this.#full;
+    if (this.#length > 0) chunks.push(this.#nums.slice(0, this.#length));
+    this.#full = [];
     this.#length = 0;
     const batch: CompactBatch = { runId: this.#runId, chunks, strings: this.#strings, events: this.#events };
     this.#strings = [];
