@@ -158,7 +158,7 @@ class DfkSupervisor implements Behaviour<ToDfk> {
       else durable?.();
       this.#inReceive = false;
       this.#flushLaunches();
-      this.#monitor?.flush();
+      this.#monitor?.flushSoon();
     }
   }
 

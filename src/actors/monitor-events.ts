@@ -18,11 +18,18 @@ import { appIsCached } from './app-cached.ts';
 /** States in which a task has a try on an executor: leaving them ends the try. */
 const TRY_STATES: ReadonlySet<TaskState> = new Set<TaskState>(['launched', 'running', 'joining']);
 
+/** How long events wait in the DFK before they go to the writer as one batch, in ms. */
+const BATCH_WINDOW_MS = 20;
+
 /**
- * Turns the DFK's task changes into monitoring events and sends them to the monitoring actor,
- * one batch per DFK message (`flush()` at its end), so that a message that moves 1000 tasks
- * costs one send. The DFK calls it from its one place of state changes (`#move`), at
- * submission and when a try fails.
+ * Turns the DFK's task changes into monitoring events and sends them to the monitoring actor
+ * in batches, one every `BATCH_WINDOW_MS` while events come (`flushSoon()` at the end of each
+ * DFK message arms it): the thread executor's results arrive in hundreds of small messages per
+ * second, and a batch per message cost the DFK more than the events themselves (a send, a
+ * copy and an ArrayBuffer each). The dashboard sees them 20 ms later; the writer commits every
+ * 100 ms anyway. The DFK calls it from its one place of state changes (`#move`), at submission
+ * and when a try fails; executors' events (blocks, nodes, placements) join the same batches,
+ * so that everything reaches the writer in the order it happened.
  */
 export class MonitorEvents {
   readonly #runId: string;
@@ -41,6 +48,9 @@ export class MonitorEvents {
   };
   /** Task id → the try whose failure is already recorded (by `tryFailed`). */
   readonly #failedTry = new Map<number, number>();
+  /** Armed by `flushSoon()` while the batch holds events. */
+  #timer: NodeJS.Timeout | undefined;
+  readonly #flushNow = (): void => this.flush();
 
   /** Spawns the monitoring actor under `parent` when `config.monitoring` is set; records the workflow's start. */
   static start(parent: Ref<unknown>, config: Config, run: RunDir, runId: string): MonitorEvents | undefined {
@@ -52,7 +62,10 @@ export class MonitorEvents {
     events.forExecutors = {
       runId,
       resourceIntervalMs: hub.resourceMonitoringEnabled ? hub.resourceMonitoringInterval : undefined,
-      send: (batch) => send(ref, { type: 'events', events: batch }),
+      send: (batch) => {
+        for (const event of batch) events.#batch.event(event);
+        events.flushSoon();
+      },
     };
     const time = Date.now();
     events.#batch.event({
@@ -172,8 +185,15 @@ export class MonitorEvents {
     return new Promise((done) => send(this.#ref, { type: 'close', done }));
   }
 
-  /** Sends what the current DFK message produced, as one batch. */
+  /** Sends the events so far within `BATCH_WINDOW_MS`, with any that come before then. */
+  flushSoon(): void {
+    if (this.#timer === undefined && !this.#batch.empty) this.#timer = setTimeout(this.#flushNow, BATCH_WINDOW_MS).unref();
+  }
+
+  /** Sends the events so far, as one batch, now. */
   flush(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
     const batch = this.#batch.take();
     if (batch) send(this.#ref, { type: 'compact', batch });
   }

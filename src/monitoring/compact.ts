@@ -39,6 +39,9 @@ const OP = {
   EVENT: 6,
 } as const;
 
+/** The `events` of a batch that has none (never written to: a new array is made when one comes). */
+const NO_EVENTS: MonitoringEvent[] = [];
+
 /** Numbers per chunk (256 KiB): a 100k-task submit fills a few dozen, and none is ever copied. */
 const CHUNK = 32_768;
 
@@ -50,7 +53,7 @@ export class CompactBatchBuilder {
   #length = 0;
   #full: Float64Array[] = [];
   #strings: string[] = [];
-  #index = new Map<string, number>();
+  readonly #index = new Map<string, number>();
   #events: MonitoringEvent[] = [];
 
   constructor(runId: string) {
@@ -157,8 +160,9 @@ export class CompactBatchBuilder {
     this.#length = 0;
     const batch: CompactBatch = { runId: this.#runId, chunks, strings: this.#strings, events: this.#events };
     this.#strings = [];
-    this.#index = new Map();
-    this.#events = [];
+    this.#index.clear();
+    if (this.#events.length > 0) this.#events = [];
+    else batch.events = NO_EVENTS;
     return batch;
   }
 }
