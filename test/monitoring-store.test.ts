@@ -166,7 +166,7 @@ test('tasks and tries written in one batch (each one row, written at its end) eq
   writer.close();
   const other = new Sqlite(onePath, { readonly: true });
   try {
-    for (const [table, order] of [['try', 'run_id, task_id, try_id'], ['task', 'run_id, task_id'], ['status', 'run_id, task_id, rowid']]) {
+    for (const [table, order] of [['try', 'run_id, task_id, try_id'], ['task', 'run_id, task_id'], ['status', 'run_id, task_id, timestamp']]) {
       const rows = (db: typeof sql) => db.prepare(`SELECT * FROM ${table} ORDER BY ${order}`).raw().all();
       const batched = rows(sql);
       assert.ok(batched.length > 100, `${table}: ${batched.length} rows`);

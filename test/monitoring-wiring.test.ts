@@ -59,7 +59,7 @@ test('monitoring - a run with failures, a retry, a dependency failure, a memo hi
     assert.is(String(tasks[3]!.task_depends), String(tasks[2]!.task_id));
     assert.is(tasks[4]!.task_stdout, stdout);
 
-    const states = (id: number) => (db.prepare('SELECT task_status_name FROM status WHERE run_id = ? AND task_id = ? ORDER BY timestamp, rowid').all(runId, id) as { task_status_name: string }[]).map((r) => r.task_status_name);
+    const states = (id: number) => (db.prepare('SELECT task_status_name FROM status WHERE run_id = ? AND task_id = ? ORDER BY timestamp').all(runId, id) as { task_status_name: string }[]).map((r) => r.task_status_name);
     // 'running' is reported by the worker and may come after the outcome: left out here.
     assert.equal(states(tasks[2]!.task_id).filter((s) => s !== 'running'), ['pending', 'launched', 'fail_retryable', 'launched', 'failed']);
     assert.equal(states(tasks[3]!.task_id), ['pending', 'dep_fail']);

@@ -87,20 +87,32 @@ export class MonitoringDatabase {
     return row && summary(row, this.#stateCounts(runId).get(runId) ?? {});
   }
 
-  /** Latest state of each task, counted per run: from our `task_state`, else from Parsl's `status` rows. */
+  /**
+   * Latest state of each task, counted per run: the sums of our `parsl_ts_state_changes` (a few
+   * rows per second of the run), else from our `task_state`, else from Parsl's `status` rows.
+   */
   #stateCounts(runId?: string): Map<string, Record<string, number>> {
     const where = runId === undefined ? '' : 'WHERE run_id = ?';
-    const sql = this.#hasColumn('task', 'task_state')
-      ? `SELECT run_id, coalesce(task_state, 'pending'), count(*) FROM task ${where} GROUP BY run_id, task_state`
-      : `SELECT run_id, task_status_name, count(*) FROM (SELECT run_id, task_id, task_status_name, max(timestamp) FROM status ${where}
-         GROUP BY run_id, task_id) GROUP BY run_id, task_status_name`;
+    const args = runId === undefined ? [] : [runId];
     const out = new Map<string, Record<string, number>>();
-    const rows = this.#db.prepare(sql).raw().all(...(runId === undefined ? [] : [runId])) as [string, string, number][];
-    for (const [run, state, count] of rows) {
-      const byState = out.get(run) ?? {};
-      byState[state] = (byState[state] ?? 0) + count;
-      out.set(run, byState);
+    const add = (rows: [string, string, number][]) => {
+      for (const [run, state, count] of rows) {
+        const byState = out.get(run) ?? {};
+        byState[state] = (byState[state] ?? 0) + count;
+        out.set(run, byState);
+      }
+    };
+    if (this.#hasTable('parsl_ts_state_changes')) {
+      add(this.#db.prepare(`SELECT run_id, state, sum(delta) FROM parsl_ts_state_changes ${where} GROUP BY run_id, state HAVING sum(delta) <> 0`).raw().all(...args) as [string, string, number][]);
     }
+    // Runs the table does not know (a Parsl database, or a run of a writer before it) are counted from their rows.
+    const known = [...out.keys()];
+    const others = `${where === '' ? 'WHERE' : `${where} AND`} run_id NOT IN (SELECT value FROM json_each(?))`;
+    const sql = this.#hasColumn('task', 'task_state')
+      ? `SELECT run_id, coalesce(task_state, 'pending'), count(*) FROM task ${others} GROUP BY run_id, task_state`
+      : `SELECT run_id, task_status_name, count(*) FROM (SELECT run_id, task_id, task_status_name, max(timestamp) FROM status ${others}
+         GROUP BY run_id, task_id) GROUP BY run_id, task_status_name`;
+    add(this.#db.prepare(sql).raw().all(...args, JSON.stringify(known)) as [string, string, number][]);
     return out;
   }
 
@@ -245,16 +257,16 @@ export class MonitoringDatabase {
       out.set(name, app);
     }
     const failed = this.#hasColumn('try', 'task_fail_class') ? 'y.task_fail_class' : 'y.task_fail_history';
-    // Over maxTries tries, the quantiles are estimated from a sample: rows whose hashed rowid
-    // falls under a threshold (a plain rowid % k would alias with the run's own period: with
-    // three apps called in turn, every k-th try may belong to one app).
+    // Over maxTries tries, the quantiles are estimated from a sample: rows whose hashed task and
+    // try ids fall under a threshold (a plain id % k would alias with the run's own period: with
+    // three apps called in turn, every k-th task may belong to one app).
     const total = this.#db.prepare(`SELECT count(*) FROM try WHERE run_id = ?`).pluck().get(runId) as number;
     const every = Math.max(1, Math.ceil(total / maxTries));
     const tries = this.#db
       .prepare(
         `SELECT t.task_func_name, ${ms('y.task_try_time_returned')} - ${ms('coalesce(y.task_try_time_running, y.task_try_time_launched)')}
          FROM try y JOIN task t ON t.task_id = y.task_id AND t.run_id = y.run_id
-         WHERE y.run_id = ? AND (y.rowid * 40503) % 65536 < ? AND y.task_try_time_returned IS NOT NULL AND ${failed} IS NULL`,
+         WHERE y.run_id = ? AND ((y.task_id * 8 + y.try_id) * 40503) % 65536 < ? AND y.task_try_time_returned IS NOT NULL AND ${failed} IS NULL`,
       )
       .raw()
       .iterate(runId, Math.floor(65536 / every)) as IterableIterator<[string, number]>;

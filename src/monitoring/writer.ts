@@ -5,6 +5,7 @@ import type { MonitoringEvent } from './events.ts';
 import { APPLICATION_ID, COMPLETED_STATES, FINAL_STATES, INDEXES, SCHEMA_VERSION, TABLES, formatTime } from './schema.ts';
 import { loadSqlite, type SqliteDatabase, type SqliteStatement } from '../common/sqlite.ts';
 import { BatchRows, type PendingTask, type PendingTry } from './batch-rows.ts';
+import { BulkInsert } from './bulk-insert.ts';
 
 /**
  * The one writer of a monitoring database. `write(event)` queues a plain event object; the
@@ -73,7 +74,8 @@ export class MonitoringWriter {
         this.#db.exec(TABLES);
         this.#db.exec(INDEXES);
         this.#db.pragma(`application_id = ${APPLICATION_ID}`);
-        this.#db.pragma(`user_version = ${SCHEMA_VERSION}`);
+        // A file keeps the layout it was made with (its tables are created once).
+        if ((this.#db.pragma('user_version', { simple: true }) as number) === 0) this.#db.pragma(`user_version = ${SCHEMA_VERSION}`);
       })();
     } catch (error) {
       this.#db.close();
@@ -164,23 +166,25 @@ function makeApplier(db: SqliteDatabase): { apply: (event: MonitoringEvent) => v
     `UPDATE workflow SET time_completed = ?, tasks_completed_count = coalesce(?, tasks_completed_count),
      tasks_failed_count = coalesce(?, tasks_failed_count) WHERE run_id = ?`,
   );
-  const taskInsert = s(
+  // Rows written at a batch's end go in many per statement (bulk-insert.ts).
+  const taskRows = new BulkInsert(
+    db,
     `INSERT OR REPLACE INTO task (task_id, run_id, task_depends, task_func_name, task_memoize, task_hashsum, task_inputs,
      task_outputs, task_stdin, task_stdout, task_stderr, task_time_invoked, task_fail_count, task_fail_cost, task_state,
-     task_args_summary, task_time_returned) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?)`,
+     task_args_summary, task_time_returned)`,
+    17,
   );
-  const statusInsert = s(
-    `INSERT OR IGNORE INTO status (task_id, task_status_name, timestamp, run_id, try_id) VALUES (?, ?, ?, ?, ?)`,
-  );
+  const statusRows = new BulkInsert(db, `INSERT OR IGNORE INTO status (task_id, task_status_name, timestamp, run_id, try_id)`, 5);
   const taskState = s(`UPDATE task SET task_state = ? WHERE task_id = ? AND run_id = ?`);
   const previousState = s(`SELECT task_state FROM task WHERE task_id = ? AND run_id = ?`).pluck();
   const stateChange = s(
     `INSERT INTO parsl_ts_state_changes (run_id, second, state, delta) VALUES (?, ?, ?, ?)
      ON CONFLICT DO UPDATE SET delta = delta + excluded.delta`,
   );
-  // The state of each unfinished task, so that a change needs no read (a writer that restarts
-  // finds it in the task table), and the batch's per-second deltas, summed before they are written.
-  const states = new Map<string, Map<number, string>>();
+  // The state of each unfinished task and the time it was recorded at, so that a change needs
+  // no read (a writer that restarts finds the state in the task table), and the batch's
+  // per-second deltas, summed before they are written.
+  const states = new Map<string, Map<number, { state: string; time: number }>>();
   const deltas = new Map<string, number>();
   const addDelta = (runId: string, second: number, state: string, delta: number) => {
     const key = `${runId}\u0000${second}\u0000${state}`;
@@ -191,8 +195,11 @@ function makeApplier(db: SqliteDatabase): { apply: (event: MonitoringEvent) => v
   const lastStates = new Map<string, Map<number, string>>();
   const counts = new Map<string, { completed: number; failed: number }>();
   const writeDeltas = () => {
-    newTasks.drain(writeTask);
-    launches.drain(writeLaunch);
+    statusRows.write();
+    newTasks.drain((_runId, t) => taskRows.add(taskRow(t)));
+    taskRows.write();
+    launches.drain((runId, t) => tryRows.add(tryRow(runId, t)));
+    tryRows.write();
     for (const [key, delta] of deltas) {
       const [runId, second, state] = key.split('\u0000') as [string, string, string];
       if (delta !== 0) stateChange.run(runId, Number(second), state, delta);
@@ -211,10 +218,12 @@ function makeApplier(db: SqliteDatabase): { apply: (event: MonitoringEvent) => v
   );
   // A try's launch, start and return, written as one row when they are in one batch (a quick
   // task's usually are): one insert instead of an insert and two updates (see `tries`).
-  const tryLaunched = s(
+  const tryRows = new BulkInsert(
+    db,
     `INSERT INTO try (try_id, task_id, run_id, block_id, hostname, task_executor, task_try_time_launched,
-     task_try_time_running, task_try_time_returned) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-     ON CONFLICT DO UPDATE SET task_try_time_launched = excluded.task_try_time_launched, task_executor = excluded.task_executor,
+     task_try_time_running, task_try_time_returned)`,
+    9,
+    `ON CONFLICT DO UPDATE SET task_try_time_launched = excluded.task_try_time_launched, task_executor = excluded.task_executor,
      task_try_time_running = coalesce(excluded.task_try_time_running, task_try_time_running),
      task_try_time_returned = coalesce(excluded.task_try_time_returned, task_try_time_returned),
      block_id = coalesce(excluded.block_id, block_id), hostname = coalesce(excluded.hostname, hostname)`,
@@ -252,19 +261,20 @@ function makeApplier(db: SqliteDatabase): { apply: (event: MonitoringEvent) => v
   const n = (value: number | undefined): number | null => (value === undefined ? null : value);
   // Tasks and tries first seen in this batch, written at its end (batch-rows.ts).
   const newTasks = new BatchRows<PendingTask>();
-  const writeTask = (_runId: string, t: PendingTask) => {
-    t.values[12] = t.state;
-    t.values[14] = t.returned;
-    taskInsert.run(...t.values);
+  /** A held task's row, with the latest state and return time the batch gave it. */
+  const taskRow = (t: PendingTask): unknown[] => {
+    t.values[14] = t.state;
+    t.values[16] = t.returned;
+    return t.values;
   };
   /** Writes the held row of `e`'s task now: an event that updates it in the table comes. */
   const writeNewTask = (e: { runId: string; taskId: number }): void => {
     const t = newTasks.take(e.runId, e.taskId);
-    if (t) writeTask(e.runId, t);
+    if (t) taskRows.insertNow(taskRow(t));
   };
   const launches = new BatchRows<PendingTry>();
-  const writeLaunch = (runId: string, t: PendingTry) =>
-    tryLaunched.run(t.tryId, t.taskId, runId, t.blockId, t.hostname, t.executor, t.launched, t.running, t.returned);
+  const tryRow = (runId: string, t: PendingTry): unknown[] =>
+    [t.tryId, t.taskId, runId, t.blockId, t.hostname, t.executor, t.launched, t.running, t.returned];
   /** The held row of `e`'s try, if it was launched in this batch. */
   const pendingTry = (e: { runId: string; taskId: number; tryId: number }): PendingTry | undefined => {
     const t = launches.get(e.runId, e.taskId);
@@ -273,7 +283,7 @@ function makeApplier(db: SqliteDatabase): { apply: (event: MonitoringEvent) => v
   /** Writes the held row of `e`'s task's try now: an event that is not a launch, start or return comes for it. */
   const writePendingTry = (e: { runId: string; taskId: number }): void => {
     const t = launches.take(e.runId, e.taskId);
-    if (t) writeLaunch(e.runId, t);
+    if (t) tryRows.insertNow(tryRow(e.runId, t));
   };
 
   const apply = (e: MonitoringEvent): void => {
@@ -293,29 +303,39 @@ function makeApplier(db: SqliteDatabase): { apply: (event: MonitoringEvent) => v
         // A new task has no state yet: its first state event needs no look-up.
         let run = states.get(e.runId);
         if (!run) states.set(e.runId, (run = new Map()));
-        if (!run.has(e.taskId)) run.set(e.taskId, '');
+        if (!run.has(e.taskId)) run.set(e.taskId, { state: '', time: -Infinity });
         // Parsl's bool in a TEXT column reads '1'/'0' (a JS number would be bound as REAL: '1.0').
         // Sent again with its memo key, it replaces the row (INSERT OR REPLACE), state kept.
         const held = newTasks.get(e.runId, e.taskId);
         const values = [
           e.taskId, e.runId, list(e.depends), e.funcName, e.memoize ? '1' : '0', e.hashsum ?? null,
           e.inputs ? JSON.stringify(e.inputs) : null, e.outputs ? JSON.stringify(e.outputs) : null,
-          e.stdin ?? null, e.stdout ?? null, e.stderr ?? null, formatTime(e.time), null, text(e.argsSummary, 1000), null,
+          e.stdin ?? null, e.stdout ?? null, e.stderr ?? null, formatTime(e.time), 0, 0, null, text(e.argsSummary, 1000), null,
         ];
         newTasks.set(e.runId, e.taskId, { taskId: e.taskId, values, state: held?.state ?? null, returned: held?.returned ?? null });
         return;
       }
       case 'task-state': {
-        const time = formatTime(e.time);
-        if (statusInsert.run(e.taskId, e.state, time, e.runId, e.tryId).changes === 0) return; // a repeat
-        const second = Math.floor(e.time / 1000);
         let run = states.get(e.runId);
         if (!run) states.set(e.runId, (run = new Map()));
-        const previous = run.get(e.taskId) ?? (previousState.get(e.taskId, e.runId) as string | null | undefined);
+        const known = run.get(e.taskId);
+        if (known?.state === e.state) return; // a repeat
+        // A task's states are ordered by their time (`status` has no insertion order): one
+        // that comes within the millisecond clock's tick of the last is recorded 1 µs after it.
+        const at = known !== undefined && e.time <= known.time ? known.time + 0.001 : e.time;
+        const time = formatTime(at);
+        const row = [e.taskId, e.state, time, e.runId, e.tryId];
+        if (known) statusRows.add(row);
+        else if (statusRows.insertNow(row) === 0) return; // a repeat (written before a restart)
+        const second = Math.floor(e.time / 1000);
+        const previous = known?.state ?? (previousState.get(e.taskId, e.runId) as string | null | undefined);
         if (previous) addDelta(e.runId, second, previous, -1);
         addDelta(e.runId, second, e.state, 1);
         if (FINAL_STATES.has(e.state)) run.delete(e.taskId);
-        else run.set(e.taskId, e.state);
+        else if (known) {
+          known.state = e.state;
+          known.time = at;
+        } else run.set(e.taskId, { state: e.state, time: at });
         const held = newTasks.get(e.runId, e.taskId);
         let last = lastStates.get(e.runId);
         if (!last) lastStates.set(e.runId, (last = new Map()));
@@ -396,6 +416,9 @@ function makeApplier(db: SqliteDatabase): { apply: (event: MonitoringEvent) => v
     }
   };
   const abandonBatch = () => {
+    statusRows.clear();
+    taskRows.clear();
+    tryRows.clear();
     newTasks.clear();
     launches.clear();
     deltas.clear();
