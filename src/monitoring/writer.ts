@@ -6,6 +6,7 @@ import { APPLICATION_ID, COMPLETED_STATES, FINAL_STATES, INDEXES, SCHEMA_VERSION
 import { loadSqlite, type SqliteDatabase, type SqliteStatement } from '../common/sqlite.ts';
 import { BatchRows, type PendingTask, type PendingTry } from './batch-rows.ts';
 import { BulkInsert } from './bulk-insert.ts';
+import { StateDeltas } from './state-deltas.ts';
 
 /**
  * The one writer of a monitoring database. `write(event)` queues a plain event object; the
@@ -177,19 +178,10 @@ function makeApplier(db: SqliteDatabase): { apply: (event: MonitoringEvent) => v
   const statusRows = new BulkInsert(db, `INSERT OR IGNORE INTO status (task_id, task_status_name, timestamp, run_id, try_id)`, 5);
   const taskState = s(`UPDATE task SET task_state = ? WHERE task_id = ? AND run_id = ?`);
   const previousState = s(`SELECT task_state FROM task WHERE task_id = ? AND run_id = ?`).pluck();
-  const stateChange = s(
-    `INSERT INTO parsl_ts_state_changes (run_id, second, state, delta) VALUES (?, ?, ?, ?)
-     ON CONFLICT DO UPDATE SET delta = delta + excluded.delta`,
-  );
   // The state of each unfinished task and the time it was recorded at, so that a change needs
-  // no read (a writer that restarts finds the state in the task table), and the batch's
-  // per-second deltas, summed before they are written.
+  // no read (a writer that restarts finds the state in the task table).
   const states = new Map<string, Map<number, { state: string; time: number }>>();
-  const deltas = new Map<string, number>();
-  const addDelta = (runId: string, second: number, state: string, delta: number) => {
-    const key = `${runId}\u0000${second}\u0000${state}`;
-    deltas.set(key, (deltas.get(key) ?? 0) + delta);
-  };
+  const deltas = new StateDeltas(db);
   // Within a batch, only a task's last unfinished state is written to `task.task_state`, and
   // each run's completed and failed counts are added once: fewer statements per task.
   const lastStates = new Map<string, Map<number, string>>();
@@ -200,11 +192,7 @@ function makeApplier(db: SqliteDatabase): { apply: (event: MonitoringEvent) => v
     taskRows.write();
     launches.drain((runId, t) => tryRows.add(tryRow(runId, t)));
     tryRows.write();
-    for (const [key, delta] of deltas) {
-      const [runId, second, state] = key.split('\u0000') as [string, string, string];
-      if (delta !== 0) stateChange.run(runId, Number(second), state, delta);
-    }
-    deltas.clear();
+    deltas.write();
     for (const [runId, tasks] of lastStates) for (const [taskId, state] of tasks) taskState.run(state, taskId, runId);
     lastStates.clear();
     for (const [runId, c] of counts) countEnded.run(c.completed, c.failed, runId);
@@ -329,8 +317,8 @@ function makeApplier(db: SqliteDatabase): { apply: (event: MonitoringEvent) => v
         else if (statusRows.insertNow(row) === 0) return; // a repeat (written before a restart)
         const second = Math.floor(e.time / 1000);
         const previous = known?.state ?? (previousState.get(e.taskId, e.runId) as string | null | undefined);
-        if (previous) addDelta(e.runId, second, previous, -1);
-        addDelta(e.runId, second, e.state, 1);
+        if (previous) deltas.add(e.runId, second, previous, -1);
+        deltas.add(e.runId, second, e.state, 1);
         if (FINAL_STATES.has(e.state)) run.delete(e.taskId);
         else if (known) {
           known.state = e.state;
