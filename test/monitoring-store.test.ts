@@ -24,6 +24,13 @@ let events = 0;
 }
 const sql = new Sqlite(path, { readonly: true });
 const one = (query: string, ...args: unknown[]) => sql.prepare(query).pluck().get(...args);
+/** A read-only connection to another database of this file, closed with the file's. */
+const others: (typeof sql)[] = [];
+const db2 = (p: string) => {
+  const d = new Sqlite(p, { readonly: true });
+  others.push(d);
+  return d;
+};
 
 /** Parsl's parsl/monitoring/db_manager.py, column for column. */
 const PARSL_COLUMNS: Record<string, string[]> = {
@@ -179,6 +186,77 @@ test('tasks and tries written in one batch (each one row, written at its end) eq
   }
 });
 
+test("a task's states within one tick of the millisecond clock keep their order (status has no rowid)", () => {
+  const orderPath = join(dir.path, 'order.db');
+  const writer = MonitoringWriter.open(orderPath);
+  const runId = 'order-run';
+  const time = Date.UTC(2026, 10, 30, 12, 0, 0, 5);
+  writer.write({ type: 'workflow-start', runId, time, host: 'h', user: 'u', rundir: '/r' });
+  writer.write({ type: 'task-submitted', runId, taskId: 1, time, funcName: 'f', memoize: false, depends: [] });
+  for (const state of ['pending', 'launched', 'running', 'exec_done']) writer.write({ type: 'task-state', runId, taskId: 1, tryId: 0, time, state });
+  writer.write({ type: 'task-state', runId, taskId: 1, tryId: 0, time, state: 'exec_done' }); // a repeat: no row
+  writer.close();
+  const db = new Sqlite(orderPath, { readonly: true });
+  try {
+    const rows = db.prepare(`SELECT task_status_name, timestamp FROM status WHERE run_id = ? ORDER BY timestamp`).raw().all(runId);
+    assert.equal(rows, [
+      ['pending', '2026-11-30 12:00:00.005000'],
+      ['launched', '2026-11-30 12:00:00.005001'],
+      ['running', '2026-11-30 12:00:00.005002'],
+      ['exec_done', '2026-11-30 12:00:00.005003'],
+    ]);
+  } finally {
+    db.close();
+  }
+});
+
+test('a file of layout 1 (rowid tables, their indexes) is written as it is and reads the same', () => {
+  const oldPath = join(dir.path, 'layout-1.db');
+  const old = new Sqlite(oldPath);
+  old.exec(`
+    CREATE TABLE status (task_id INTEGER NOT NULL, task_status_name TEXT NOT NULL, timestamp DATETIME NOT NULL, run_id TEXT NOT NULL,
+      try_id INTEGER NOT NULL, PRIMARY KEY (run_id, task_id, task_status_name, timestamp));
+    CREATE TABLE task (task_id INTEGER NOT NULL, run_id TEXT NOT NULL, task_depends TEXT, task_func_name TEXT NOT NULL, task_memoize TEXT NOT NULL,
+      task_hashsum TEXT, task_inputs TEXT, task_outputs TEXT, task_stdin TEXT, task_stdout TEXT, task_stderr TEXT, task_time_invoked DATETIME,
+      task_time_returned DATETIME, task_fail_count INTEGER NOT NULL, task_fail_cost FLOAT NOT NULL, task_state TEXT, task_args_summary TEXT,
+      PRIMARY KEY (task_id, run_id));
+    CREATE TABLE try (try_id INTEGER NOT NULL, task_id INTEGER NOT NULL, run_id TEXT NOT NULL, block_id TEXT, hostname TEXT,
+      task_executor TEXT NOT NULL, task_try_time_launched DATETIME, task_try_time_running DATETIME, task_try_time_returned DATETIME,
+      task_fail_history TEXT, task_joins TEXT, task_fail_class TEXT, task_fail_message TEXT, task_fail_traceback TEXT,
+      PRIMARY KEY (run_id, task_id, try_id));
+    CREATE INDEX ix_task_run_state ON task (run_id, task_state);
+    CREATE INDEX ix_task_run_app ON task (run_id, task_func_name);
+    PRAGMA application_id = 1347702095;
+    PRAGMA user_version = 1;`);
+  old.close();
+  const writer = MonitoringWriter.open(oldPath);
+  const oldRun = emptyRun();
+  for (const event of syntheticRun({ samples: 100, logDir: join(dir.path, 'logs') }, oldRun)) writer.write(event);
+  writer.close();
+  const db = new Sqlite(oldPath, { readonly: true });
+  try {
+    assert.is(db.pragma('user_version', { simple: true }), 1, 'the layout is not re-labelled');
+    assert.ok(db.prepare(`SELECT count(*) FROM sqlite_schema WHERE name = 'ix_task_run_state'`).pluck().get() === 1);
+    assert.is(db.prepare(`SELECT sql FROM sqlite_schema WHERE name = 'status'`).pluck().get().includes('WITHOUT ROWID'), false);
+    for (const [table, order] of [['try', 'task_id, try_id'], ['task', 'task_id'], ['status', 'task_id, timestamp']]) {
+      const rows = (d: typeof sql, runId: string) =>
+        d.prepare(`SELECT * FROM ${table} WHERE run_id = ? ORDER BY ${order}`).raw().all(runId).map((r: unknown[]) => r.filter((v) => v !== runId));
+      assert.equal(rows(db, oldRun.runId), rows(sql, run.runId), table);
+    }
+  } finally {
+    db.close();
+  }
+  const reader = MonitoringDatabase.open(oldPath);
+  try {
+    const [w] = reader.workflows();
+    assert.equal(w!.byState, { ...oldRun.finalStates }, "counts from parsl_ts_state_changes");
+    const fromRows = Object.fromEntries(db2(oldPath).prepare(`SELECT task_state, count(*) FROM task GROUP BY task_state`).raw().all());
+    assert.equal(w!.byState, fromRows, "the same as the task rows say");
+  } finally {
+    reader.close();
+  }
+});
+
 test('times: SQLAlchemy text, microseconds kept', () => {
   const t = Date.UTC(2026, 10, 30, 12, 41, 39, 123) + 0.456;
   assert.is(formatTime(t), '2026-11-30 12:41:39.123456');
@@ -186,6 +264,7 @@ test('times: SQLAlchemy text, microseconds kept', () => {
 });
 
 test.after(() => {
+  for (const d of others) d.close();
   sql.close();
   dir.remove();
 });

@@ -307,7 +307,10 @@ function makeApplier(db: SqliteDatabase): { apply: (event: MonitoringEvent) => v
         let run = states.get(e.runId);
         if (!run) states.set(e.runId, (run = new Map()));
         const known = run.get(e.taskId);
-        if (known?.state === e.state) return; // a repeat
+        // Unknown: the task ended (in this batch, or before), or a restarted writer did not see it.
+        const held = newTasks.get(e.runId, e.taskId);
+        const previous = known ? known.state : held ? held.state : (previousState.get(e.taskId, e.runId) as string | null | undefined);
+        if (previous === e.state) return; // a repeat
         // A task's states are ordered by their time (`status` has no insertion order): one
         // that comes within the millisecond clock's tick of the last is recorded 1 µs after it.
         const at = known !== undefined && e.time <= known.time ? known.time + 0.001 : e.time;
@@ -316,7 +319,6 @@ function makeApplier(db: SqliteDatabase): { apply: (event: MonitoringEvent) => v
         if (known) statusRows.add(row);
         else if (statusRows.insertNow(row) === 0) return; // a repeat (written before a restart)
         const second = Math.floor(e.time / 1000);
-        const previous = known?.state ?? (previousState.get(e.taskId, e.runId) as string | null | undefined);
         if (previous) deltas.add(e.runId, second, previous, -1);
         deltas.add(e.runId, second, e.state, 1);
         if (FINAL_STATES.has(e.state)) run.delete(e.taskId);
@@ -324,7 +326,6 @@ function makeApplier(db: SqliteDatabase): { apply: (event: MonitoringEvent) => v
           known.state = e.state;
           known.time = at;
         } else run.set(e.taskId, { state: e.state, time: at });
-        const held = newTasks.get(e.runId, e.taskId);
         let last = lastStates.get(e.runId);
         if (!last) lastStates.set(e.runId, (last = new Map()));
         if (held) {
