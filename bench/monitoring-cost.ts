@@ -46,7 +46,13 @@ function mainThreadCpu(): number {
 }
 const dfkCpu: { on: number[]; off: number[] } = { on: [], off: [] };
 
-async function once(monitoring: boolean, i: number): Promise<number> {
+/** One run's figures: tasks/s until the last result, and until `clear()` returned (every event committed). */
+interface Rates {
+  results: number;
+  endToEnd: number;
+}
+
+async function once(monitoring: boolean, i: number): Promise<Rates> {
   const runDir = join(work, `${monitoring ? 'on' : 'off'}-${i}`);
   load(new Config({ executors: [new ThreadPoolExecutor({ maxThreads: 2 })], runDir, progress: false,
     ...(monitoring ? { monitoring: new MonitoringHub() } : {}) }));
@@ -60,29 +66,44 @@ async function once(monitoring: boolean, i: number): Promise<number> {
   const cpu = process.cpuUsage(cpu0);
   const main = ((mainThreadCpu() - main0) * 1e6) / tasks;
   dfkCpu[monitoring ? 'on' : 'off'].push(main);
+  // clear() returns once the writer has committed every event: the database then holds the run.
   await clear();
+  const total = (performance.now() - start) / 1000;
   const rate = tasks / seconds;
   const size = monitoring ? ` db ${(statSync(join(runDir, 'monitoring.db')).size / tasks).toFixed(0)} B/task` : '';
   const cpuPerTask = ((cpu.user + cpu.system) / tasks).toFixed(1);
-  console.log(`monitoring ${monitoring ? 'on ' : 'off'}: ${rate.toFixed(0)} tasks/s (${seconds.toFixed(1)} s) cpu ${cpuPerTask} µs/task (DFK thread ${main.toFixed(1)})${size} load ${loadavg()[0]!.toFixed(1)}`);
-  return rate;
+  console.log(
+    `monitoring ${monitoring ? 'on ' : 'off'}: ${rate.toFixed(0)} tasks/s (${seconds.toFixed(2)} s; to clear() ${total.toFixed(2)} s) ` +
+      `cpu ${cpuPerTask} µs/task (DFK thread ${main.toFixed(1)})${size} load ${loadavg()[0]!.toFixed(1)}`,
+  );
+  rmSync(runDir, { recursive: true, force: true });
+  return { results: rate, endToEnd: tasks / total };
 }
 
-const off: number[] = [];
-const on: number[] = [];
-const ratios: number[] = [];
+const off: Rates[] = [];
+const on: Rates[] = [];
 for (let i = 0; i < repeat; i++) {
   // Alternate which goes first, so that neither always meets a warmer (or busier) machine.
-  const pair = i % 2 === 0 ? [await once(false, i), await once(true, i)] : [await once(true, i), await once(false, i)].reverse();
-  off.push(pair[0]!);
-  on.push(pair[1]!);
-  ratios.push(pair[1]! / pair[0]!);
+  if (i % 2 === 0) {
+    off.push(await once(false, i));
+    on.push(await once(true, i));
+  } else {
+    on.push(await once(true, i));
+    off.push(await once(false, i));
+  }
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const percent = (a: number, b: number) => `${((100 * a) / b).toFixed(0)}%`;
+for (const [what, key] of [['until the last result', 'results'], ['until clear() (the database complete)', 'endToEnd']] as const) {
+  const offRate = median(off.map((r) => r[key]));
+  const onRate = median(on.map((r) => r[key]));
+  console.log(
+    `${what}: off ${offRate.toFixed(0)}/s, on ${onRate.toFixed(0)}/s: on is ${percent(onRate, offRate)} of off; ` +
+      `median of the pairs' ratios ${percent(median(on.map((r, i) => r[key] / off[i]![key])), 1)}`,
+  );
+}
 console.log(
-  `median: off ${median(off).toFixed(0)}/s, on ${median(on).toFixed(0)}/s: on is ${((100 * median(on)) / median(off)).toFixed(0)}% of off; ` +
-    `median of the pairs' ratios ${(100 * median(ratios)).toFixed(0)}%; ` +
-    `DFK thread CPU per task: off ${median(dfkCpu.off).toFixed(1)} µs, on ${median(dfkCpu.on).toFixed(1)} µs ` +
-    `(a DFK-bound rate with monitoring on would be ${((100 * median(dfkCpu.off)) / median(dfkCpu.on)).toFixed(0)}% of off)`,
+  `DFK thread CPU per task: off ${median(dfkCpu.off).toFixed(1)} µs, on ${median(dfkCpu.on).toFixed(1)} µs ` +
+    `(a DFK-bound rate with monitoring on would be ${percent(median(dfkCpu.off), median(dfkCpu.on))} of off)`,
 );
 rmSync(work, { recursive: true, force: true });
