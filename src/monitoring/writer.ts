@@ -5,7 +5,7 @@ import type { MonitoringEvent } from './events.ts';
 import { APPLICATION_ID, COMPLETED_STATES, FINAL_STATES, INDEXES, SCHEMA_VERSION, TABLES, formatTime } from './schema.ts';
 import { loadSqlite, type SqliteDatabase, type SqliteStatement } from '../common/sqlite.ts';
 import { BatchRows, type PendingTask, type PendingTry } from './batch-rows.ts';
-import { BulkInsert } from './bulk-insert.ts';
+import { BulkWrite } from './bulk-write.ts';
 import { StateDeltas } from './state-deltas.ts';
 
 /**
@@ -167,21 +167,34 @@ function makeApplier(db: SqliteDatabase): { apply: (event: MonitoringEvent) => v
     `UPDATE workflow SET time_completed = ?, tasks_completed_count = coalesce(?, tasks_completed_count),
      tasks_failed_count = coalesce(?, tasks_failed_count) WHERE run_id = ?`,
   );
-  // Rows written at a batch's end go in many per statement (bulk-insert.ts).
-  const taskRows = new BulkInsert(
+  // Rows written at a batch's end go in many per statement (bulk-write.ts).
+  const taskRows = new BulkWrite(
     db,
     `INSERT OR REPLACE INTO task (task_id, run_id, task_depends, task_func_name, task_memoize, task_hashsum, task_inputs,
      task_outputs, task_stdin, task_stdout, task_stderr, task_time_invoked, task_fail_count, task_fail_cost, task_state,
      task_args_summary, task_time_returned)`,
     17,
   );
-  const statusRows = new BulkInsert(db, `INSERT OR IGNORE INTO status (task_id, task_status_name, timestamp, run_id, try_id)`, 5);
-  const taskState = s(`UPDATE task SET task_state = ? WHERE task_id = ? AND run_id = ?`);
+  const statusRows = new BulkWrite(db, `INSERT OR IGNORE INTO status (task_id, task_status_name, timestamp, run_id, try_id)`, 5);
+  // Task rows written before this batch get their latest state (and return time) at its end, many per statement.
+  const taskStates = new BulkWrite(db, `UPDATE task SET task_state = v.column1 FROM (`, 3, `) AS v WHERE task.task_id = v.column2 AND task.run_id = v.column3`);
+  const taskReturns = new BulkWrite(
+    db,
+    `UPDATE task SET task_state = v.column1, task_time_returned = v.column2 FROM (`,
+    4,
+    `) AS v WHERE task.task_id = v.column3 AND task.run_id = v.column4`,
+  );
   const previousState = s(`SELECT task_state FROM task WHERE task_id = ? AND run_id = ?`).pluck();
   // The state of each unfinished task and the time it was recorded at, so that a change needs
   // no read (a writer that restarts finds the state in the task table).
   const states = new Map<string, Map<number, { state: string; time: number }>>();
   const deltas = new StateDeltas(db);
+  /** Run and task ids (in pairs) of the tasks that ended in this batch. */
+  const ended: (string | number)[] = [];
+  const forgetEnded = () => {
+    for (let i = 0; i < ended.length; i += 2) states.get(ended[i] as string)?.delete(ended[i + 1] as number);
+    ended.length = 0;
+  };
   // Within a batch, only a task's last unfinished state is written to `task.task_state`, and
   // each run's completed and failed counts are added once: fewer statements per task.
   const lastStates = new Map<string, Map<number, string>>();
@@ -193,20 +206,20 @@ function makeApplier(db: SqliteDatabase): { apply: (event: MonitoringEvent) => v
     launches.drain((runId, t) => tryRows.add(tryRow(runId, t)));
     tryRows.write();
     deltas.write();
-    for (const [runId, tasks] of lastStates) for (const [taskId, state] of tasks) taskState.run(state, taskId, runId);
+    for (const [runId, tasks] of lastStates) for (const [taskId, state] of tasks) taskStates.add([state, taskId, runId]);
     lastStates.clear();
+    taskStates.write();
+    taskReturns.write();
+    forgetEnded();
     for (const [runId, c] of counts) countEnded.run(c.completed, c.failed, runId);
     counts.clear();
   };
-  const taskReturned = s(
-    `UPDATE task SET task_state = ?, task_time_returned = ? WHERE task_id = ? AND run_id = ?`,
-  );
   const countEnded = s(
     `UPDATE workflow SET tasks_completed_count = tasks_completed_count + ?, tasks_failed_count = tasks_failed_count + ? WHERE run_id = ?`,
   );
   // A try's launch, start and return, written as one row when they are in one batch (a quick
   // task's usually are): one insert instead of an insert and two updates (see `tries`).
-  const tryRows = new BulkInsert(
+  const tryRows = new BulkWrite(
     db,
     `INSERT INTO try (try_id, task_id, run_id, block_id, hostname, task_executor, task_try_time_launched,
      task_try_time_running, task_try_time_returned)`,
@@ -321,11 +334,12 @@ function makeApplier(db: SqliteDatabase): { apply: (event: MonitoringEvent) => v
         const second = Math.floor(e.time / 1000);
         if (previous) deltas.add(e.runId, second, previous, -1);
         deltas.add(e.runId, second, e.state, 1);
-        if (FINAL_STATES.has(e.state)) run.delete(e.taskId);
-        else if (known) {
+        if (known) {
           known.state = e.state;
           known.time = at;
         } else run.set(e.taskId, { state: e.state, time: at });
+        // An ended task is forgotten at the batch's end, when its row says it ended.
+        if (FINAL_STATES.has(e.state)) ended.push(e.runId, e.taskId);
         let last = lastStates.get(e.runId);
         if (!last) lastStates.set(e.runId, (last = new Map()));
         if (held) {
@@ -334,7 +348,7 @@ function makeApplier(db: SqliteDatabase): { apply: (event: MonitoringEvent) => v
         }
         if (FINAL_STATES.has(e.state)) {
           last.delete(e.taskId);
-          if (!held) taskReturned.run(e.state, time, e.taskId, e.runId);
+          if (!held) taskReturns.add([e.state, time, e.taskId, e.runId]);
           let c = counts.get(e.runId);
           if (!c) counts.set(e.runId, (c = { completed: 0, failed: 0 }));
           if (COMPLETED_STATES.has(e.state)) c.completed++;
@@ -407,6 +421,9 @@ function makeApplier(db: SqliteDatabase): { apply: (event: MonitoringEvent) => v
   const abandonBatch = () => {
     statusRows.clear();
     taskRows.clear();
+    taskStates.clear();
+    taskReturns.clear();
+    forgetEnded();
     tryRows.clear();
     newTasks.clear();
     launches.clear();

@@ -9,7 +9,7 @@ const MAX_VALUES = 32_766;
  * in one statement: ~40% less CPU per row). `head` is the statement up to `VALUES`, `tail`
  * what follows the rows (an upsert's `ON CONFLICT …`, which applies to each row).
  */
-export class BulkInsert {
+export class BulkWrite {
   readonly #db: SqliteDatabase;
   readonly #head: string;
   readonly #tail: string;
