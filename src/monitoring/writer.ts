@@ -7,6 +7,7 @@ import { loadSqlite, type SqliteDatabase, type SqliteStatement } from '../common
 import { BatchRows, type PendingTask, type PendingTry } from './batch-rows.ts';
 import { BulkWrite } from './bulk-write.ts';
 import { StateDeltas } from './state-deltas.ts';
+import { siteRowWriter } from './site-rows.ts';
 
 /**
  * The one writer of a monitoring database. `write(event)` queues a plain event object; the
@@ -246,19 +247,7 @@ function makeApplier(db: SqliteDatabase): { apply: (event: MonitoringEvent) => v
     `UPDATE task SET task_fail_count = task_fail_count + 1, task_fail_cost = task_fail_cost + ? WHERE task_id = ? AND run_id = ?`,
   );
   const tryJoins = s(`UPDATE try SET task_joins = ? WHERE try_id = ? AND task_id = ? AND run_id = ?`);
-  const blockInsert = s(
-    `INSERT OR IGNORE INTO block (run_id, executor_label, block_id, job_id, timestamp, status) VALUES (?, ?, ?, ?, ?, ?)`,
-  );
-  const nodeInsert = s(
-    `INSERT INTO node (run_id, hostname, uid, block_id, cpu_count, total_memory, active, worker_count, python_v, timestamp,
-     last_heartbeat) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  );
-  const resourceInsert = s(
-    `INSERT OR IGNORE INTO resource (try_id, task_id, run_id, timestamp, resource_monitoring_interval, psutil_process_pid,
-     psutil_process_cpu_percent, psutil_process_memory_percent, psutil_process_children_count, psutil_process_time_user,
-     psutil_process_time_system, psutil_process_memory_virtual, psutil_process_memory_resident, psutil_process_disk_read,
-     psutil_process_disk_write, psutil_process_status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  );
+  const writeSiteRow = siteRowWriter(db);
   const n = (value: number | undefined): number | null => (value === undefined ? null : value);
   // Tasks and tries first seen in this batch, written at its end (batch-rows.ts).
   const newTasks = new BatchRows<PendingTask>();
@@ -401,20 +390,9 @@ function makeApplier(db: SqliteDatabase): { apply: (event: MonitoringEvent) => v
         tryJoins.run(list(e.joins), e.tryId, e.taskId, e.runId);
         return;
       case 'block':
-        blockInsert.run(e.runId, e.executor, e.blockId, e.jobId ?? null, formatTime(e.time), e.status);
-        return;
       case 'node':
-        nodeInsert.run(
-          e.runId, e.hostname, e.uid, e.blockId, e.cpuCount, Math.round(e.totalMemory), e.active ? 1 : 0, e.workerCount,
-          e.runtimeVersion, formatTime(e.time), formatTime(e.lastHeartbeat ?? e.time),
-        );
-        return;
       case 'resource':
-        resourceInsert.run(
-          e.tryId, e.taskId, e.runId, formatTime(e.time), e.intervalMs === undefined ? null : e.intervalMs / 1000, n(e.pid),
-          n(e.cpuPercent), n(e.memoryPercent), n(e.childrenCount), n(e.timeUser), n(e.timeSystem), n(e.memoryVirtual),
-          n(e.memoryResident), n(e.diskRead), n(e.diskWrite), e.status ?? null,
-        );
+        writeSiteRow(e);
         return;
     }
   };
