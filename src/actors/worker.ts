@@ -3,7 +3,7 @@ import type * as Comlink from 'comlink';
 import { spawnBehaviour, send, type Behaviour, type Ref } from './actor.ts';
 import type { FromWorker, FunctionDef, ToWorker, WireOutcome, WireTask } from '../wire/protocol.ts';
 import { comlink, nodeEndpoint } from '../worker/comlink-endpoint.ts';
-import { spawnThread, whenOnline } from '../worker/spawn.ts';
+import { spawnThread } from '../worker/spawn.ts';
 import { PHASE_SYNC, RunningSlot } from '../worker/task-runner.ts';
 import type { WorkerControl, WorkerSample, WorkerThreadData } from '../worker/main.ts';
 
@@ -54,6 +54,10 @@ export class WorkerChannel {
     this.#port = port;
     port.on('message', (msg: FromWorker) => {
       if (!this.#open) return;
+      if (msg.type === 'ready') {
+        send(pool, { type: 'worker-ready', workerId, channel: this });
+        return;
+      }
       if (msg.type === 'running') {
         send(pool, { type: 'worker-running', workerId, taskId: msg.taskId, attempt: msg.attempt });
         return;
@@ -204,13 +208,12 @@ class WorkerActor implements Behaviour<ToWorkerActor> {
     this.#control = comlink().wrap<WorkerControl>(nodeEndpoint(this.#thread));
     // After comlink's listener: adding a 'message' listener refs the thread's port again.
     this.#thread.unref();
-    // Ready once the thread runs, not when it is made: a task sent earlier waits in the port
-    // while the thread boots (25–50 ms, longer on a busy machine), and of threads started
-    // together the first tasks would as likely go to the slowest while another sits idle.
-    const channel = this.#channel;
-    whenOnline(this.#thread, () => {
-      if (!this.#stopping) send(options.pool, { type: 'worker-ready', workerId: this.#id, channel });
-    });
+    // The channel tells the pool the worker is ready when the thread says its task loop runs
+    // (FromWorker 'ready'), not when it is made nor at its 'online' event: a task sent earlier
+    // waits in the port while the thread boots (25–50 ms from the built package, up to a second
+    // from the sources on a busy machine), and of threads started together the first tasks
+    // would as likely go to the slowest while another sits idle. A closed channel (the worker
+    // stopping) drops the message.
   }
 
   receive(msg: ToWorkerActor): void {

@@ -109,4 +109,11 @@ export type FromWorker =
       /** Mean time per task of this batch, in ms, for sizing how many tasks a worker holds. */
       meanTaskMs: number;
     }
-  | { type: 'running'; taskId: number; attempt: number };
+  | { type: 'running'; taskId: number; attempt: number }
+  /**
+   * The thread's task loop runs: it is handed tasks from now on. Its `online` event is no sign
+   * of that: it comes before the thread has loaded its modules, 0.45–1 s earlier from the
+   * TypeScript sources on a machine at load 10, and a task sent then waits that long (or for
+   * as long as a stalled load takes) while another thread may sit idle.
+   */
+  | { type: 'ready' };

@@ -86,4 +86,6 @@ function start({ workerId, dataPort, slot, idleSpinMs, concurrency }: WorkerThre
     },
   };
   comlink().expose(control, nodeEndpoint(parentPort!));
+  // Last: the owner hands this thread tasks from now on (FromWorker 'ready').
+  dataPort.postMessage({ type: 'ready' } satisfies FromWorker);
 }

@@ -37,7 +37,6 @@ export const DEFERRED_START = 'parsl-ts.deferred-start';
 
 /** Threads started ahead of need, not yet given to a worker; each is online or on its way. */
 const spares: Worker[] = [];
-const online = new WeakSet<Worker>();
 
 /**
  * Starts `count` worker threads (without resource limits) now, for the next `spawnThread`s to
@@ -54,7 +53,7 @@ export function prestartWorkerThreads(count: number): void {
     });
     // A spare never taken must not keep the process alive.
     thread.unref();
-    thread.once('online', () => (online.add(thread), startupMark('thread online')));
+    thread.once('online', () => startupMark('thread online'));
     thread.once('exit', () => {
       const at = spares.indexOf(thread);
       if (at >= 0) spares.splice(at, 1);
@@ -66,12 +65,6 @@ export function prestartWorkerThreads(count: number): void {
 /** Ends the started threads that no worker took. */
 export function endSpareThreads(): Promise<unknown> {
   return Promise.all(spares.splice(0).map((thread) => thread.terminate()));
-}
-
-/** Calls `ready` once `thread` runs: at once for a spare thread already online. */
-export function whenOnline(thread: Worker, ready: () => void): void {
-  if (online.has(thread)) ready();
-  else thread.once('online', ready);
 }
 
 /** Starts a worker thread running the module `entry` (`.js` as is; `.ts` through tsx's loader, as above). */
