@@ -14,6 +14,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type * as ParslTs from '../src/index.ts';
 
 const fromSources = process.argv.includes('--src');
 const [tasksArg, repeatArg] = process.argv.slice(2).filter((a) => !a.startsWith('--'));
@@ -26,7 +27,7 @@ if (!fromSources && !existsSync(fileURLToPath(dist))) {
 }
 const { app, clear, Config, load, MonitoringHub, ThreadPoolExecutor } = (await import(
   fromSources ? '../src/index.ts' : dist.href
-)) as typeof import('../src/index.ts');
+)) as typeof ParslTs;
 console.log(`parsl-ts from ${fromSources ? 'src/ (tsx)' : 'dist/'}: ${tasks} no-op tasks, ${repeat} pairs`);
 const work = mkdtempSync(join(tmpdir(), 'parsl-ts-bench-monitoring-'));
 const noop = app((x: number) => x);
