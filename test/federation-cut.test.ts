@@ -74,6 +74,8 @@ it('cut - the link down for 10 s mid-stream: every task published with a msgID a
   const publishers = Array.from({ length: IN_FLIGHT }, publisher);
 
   await waitFor(() => acked.before >= 40, '40 tasks stored before the cut', 30_000);
+  // Each publisher has one publish out at any time: those begun and not yet stored cross the cut.
+  const inFlightAtCut = issued - acked.before;
   rig!.site.linkDown();
   phase = 'cut';
   await new Promise((resolve) => setTimeout(resolve, OUTAGE_MS)); // the outage itself
@@ -91,10 +93,12 @@ it('cut - the link down for 10 s mid-stream: every task published with a msgID a
     seen.set(msg!.string(), (seen.get(msg!.string()) ?? 0) + 1);
   }
   console.log(
-    `  cut: ${issued} tasks (${startedIn.cut} begun during the cut), ${retried} retried, ${duplicates} acked as duplicates, ` +
+    `  cut: ${issued} tasks (${inFlightAtCut} in flight at the cut, ${startedIn.cut} begun during it), ${retried} retried, ${duplicates} acked as duplicates, ` +
       `${info.state.messages} stored`,
   );
-  assert.ok(startedIn.cut > 0, 'publishes were made during the cut');
+  // A publisher starts a new publish during the cut only if one was stored just as the link went
+  // down (a race: 0–8 in runs under load); what the cut must meet is publishes in flight.
+  assert.ok(inFlightAtCut > 0, 'publishes were in flight when the link went down');
   assert.ok(retried > 0, 'the cut made publishes fail and retry');
   assert.is(info.state.messages, issued, 'stored = published: nothing lost, nothing twice');
   for (let n = 0; n < issued; n++) assert.is(seen.get(String(n)), 1, `task ${n} stored exactly once`);
