@@ -12,9 +12,10 @@ import { siteRowWriter } from './site-rows.ts';
 /**
  * The one writer of a monitoring database. `write(event)` queues a plain event object; the
  * queue is committed in one transaction when it holds `batchSize` events, `flushIntervalMs`
- * after the first queued one, on `flush()` and on `close()`. A transaction of 1000 events
- * costs about one commit, so the writer keeps up with the thread executor's task rate, and a
- * dashboard sees a run within `flushIntervalMs`.
+ * after the first queued one, on `flush()` and on `close()`. Each commit rewrites the
+ * tables' last pages and the per-second counts, so fewer, larger ones cost less per event
+ * (4000 rather than 1000 events: -9% of the writer's CPU per no-op task); a dashboard still
+ * sees a run within `flushIntervalMs`.
  *
  * Journal: WAL with `synchronous=NORMAL`. Readers (the dashboard, a notebook) read the last
  * committed state without taking a lock the writer waits on, and the writer never waits on
@@ -24,7 +25,7 @@ import { siteRowWriter } from './site-rows.ts';
  */
 
 export interface MonitoringWriterOptions {
-  /** Events per transaction. @default 1000 */
+  /** Events per transaction (a no-op task makes about 7). @default 4000 */
   batchSize?: number;
   /** At most this long between a `write` and its commit, in ms. @default 100 */
   flushIntervalMs?: number;
@@ -59,7 +60,7 @@ export class MonitoringWriter {
 
   private constructor(path: string, options: MonitoringWriterOptions) {
     this.path = path;
-    this.#batchSize = positive(options.batchSize ?? 1000, 'batchSize');
+    this.#batchSize = positive(options.batchSize ?? 4000, 'batchSize');
     this.#flushIntervalMs = positive(options.flushIntervalMs ?? 100, 'flushIntervalMs');
     this.#onCommit = options.onCommit;
     const Sqlite = loadSqlite('monitoring');
