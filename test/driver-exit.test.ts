@@ -6,6 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { killCommand } from '../src/providers/background.ts';
 import { deadline, waitFor } from './helpers.ts';
@@ -175,10 +176,12 @@ test('driver exit - a script with its own uncaughtException handler keeps contro
 });
 
 test('driver exit - the delayed SIGKILL of a cancelled job ends as soon as the job is gone', async () => {
-  const job = spawn('sleep', ['600'], { detached: true, stdio: 'ignore' });
+  // A stand-in for startCommand's wrapper: a group leader whose arguments name its exit file.
+  const exitFile = join(tmpdir(), `parsl-ts-driver-exit-${process.pid}.ec`);
+  const job = spawn('bash', ['-c', 'sleep 600; :', exitFile], { detached: true, stdio: 'ignore' });
   const pgid = job.pid!;
   const gone = new Promise((resolve) => job.once('exit', resolve));
-  assert.is(spawnSync('bash', ['-c', killCommand(pgid)]).status, 0);
+  assert.is(spawnSync('bash', ['-c', killCommand({ pid: pgid, exitFile })]).status, 0);
   await deadline(gone, 10_000, 'the job ending on SIGTERM');
   // It polls every 0.1 s; the SIGKILL it stands ready to send comes 5 s after the SIGTERM.
   await deadline(

@@ -3,6 +3,7 @@
  * LocalChannel; nothing is faked.
  */
 import { rejects } from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -108,6 +109,31 @@ test('local provider - a block killed from outside is failed, without an exit co
       assert.is(last.state, 'failed');
       assert.is(last.exitCode, undefined);
       assert.match(last.message!, /without recording an exit code/);
+    })(),
+  );
+});
+
+test('local provider - a killed block whose pid another process took is failed, and cancel leaves that process alone', async () => {
+  await deadline(
+    (async () => {
+      const p = provider();
+      const jobId = await p.submit('sleep 300', 1, 'pid-reused');
+      await watchJob(p, jobId, (s) => s === 'running');
+      process.kill(-Number(jobId), 'SIGKILL');
+      await waitUntil(() => !processAlive(Number(jobId)), 20_000, 'the block did not die');
+      // Pids are reused (every 32,768 here): put the state that follows into the record, a live
+      // process (a group leader, as a job is) under the dead job's pid.
+      const stranger = spawn('sleep', ['300'], { detached: true, stdio: 'ignore' });
+      try {
+        (p as unknown as { jobs: Map<string, { pid: number }> }).jobs.get(jobId)!.pid = stranger.pid!;
+        assert.equal(await p.cancel([jobId]), [false]);
+        const [status] = await p.status([jobId]);
+        assert.is(status!.state, 'failed');
+        assert.match(status!.message!, /without recording an exit code/);
+        assert.ok(processAlive(stranger.pid!), 'cancel signalled the process that took the pid');
+      } finally {
+        stranger.kill('SIGKILL');
+      }
     })(),
   );
 });

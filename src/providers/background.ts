@@ -44,8 +44,22 @@ export function parseStartOutput(stdout: string): number | undefined {
 }
 
 /**
+ * Shell text that is true while `pid` is a live process (not a zombie) started by
+ * `startCommand` for the job whose exit code goes to `exitFile`: its wrapper's arguments name
+ * that file. A job killed with its wrapper leaves no exit code, and its pid may by then be
+ * another process's (Linux reuses pids, every 32,768 by default): that one is not the job.
+ */
+function jobAlive(pid: number, exitFile: string): string {
+  return (
+    `{ kill -0 ${pid} 2> /dev/null && [ "$(ps -o stat= -p ${pid} 2> /dev/null | tr -d ' ' | cut -c1)" != Z ] && ` +
+    `ps -ww -o args= -p ${pid} 2> /dev/null | grep -qF -- ${shellQuote(exitFile)}; }`
+  );
+}
+
+/**
  * Shell text that reports, for each job, `X <code>` (ended; its exit code), `R` (running),
- * `T` (killed at its walltime) or `G` (gone without an exit code: killed). A zombie counts as gone.
+ * `T` (killed at its walltime) or `G` (gone without an exit code: killed). A zombie counts as
+ * gone, and so does a process that took a killed job's pid.
  */
 export function probeCommand(jobs: Array<{ pid: number; exitFile: string }>): string {
   return jobs
@@ -53,7 +67,7 @@ export function probeCommand(jobs: Array<{ pid: number; exitFile: string }>): st
       const file = shellQuote(exitFile);
       return [
         `if [ -s ${file} ]; then echo "__parsl_job ${i} X $(cat ${file})";`,
-        `elif kill -0 ${pid} 2> /dev/null && [ "$(ps -o stat= -p ${pid} 2> /dev/null | cut -c1)" != Z ]; then echo "__parsl_job ${i} R";`,
+        `elif ${jobAlive(pid, exitFile)}; then echo "__parsl_job ${i} R";`,
         // It may have ended between the two checks.
         `elif [ -s ${file} ]; then echo "__parsl_job ${i} X $(cat ${file})";`,
         `elif [ -e ${shellQuote(`${exitFile}.walltime`)} ]; then echo "__parsl_job ${i} T";`,
@@ -92,14 +106,19 @@ const KILL_GRACE_TENTHS = 50;
  * kill ends as soon as the group is gone (it looks every 0.1 s): it never outlives the job it was
  * for, and never hits a process that reuses the group id much later. (It runs in an exec'd
  * bash: a `( … ) &` subshell would keep copies of the channel's pipes open while it waits, and
- * the channel would wait for it.)
+ * the channel would wait for it.) If a live process under the pid is not the job's wrapper, it
+ * took the pid after the job ended, and the job's group is gone too (Linux reuses no id while a
+ * group of that id lives): nothing is signalled.
  */
-export function killCommand(pid: number): string {
+export function killCommand(job: { pid: number; exitFile: string }): string {
+  const { pid } = job;
   const delayedKill =
     `for ((i = 0; i < ${KILL_GRACE_TENTHS}; i++)); do kill -0 -- -${pid} 2> /dev/null || exit 0; sleep 0.1; done; ` +
     `kill -KILL -- -${pid} 2> /dev/null`;
+  const notTheJob = `kill -0 ${pid} 2> /dev/null && [ "$(ps -o stat= -p ${pid} 2> /dev/null | tr -d ' ' | cut -c1)" != Z ] && ! ${jobAlive(pid, job.exitFile)}`;
   return (
-    `if kill -TERM -- -${pid} 2> /dev/null || kill -TERM ${pid} 2> /dev/null; then ` +
+    `if ${notTheJob}; then false; ` +
+    `elif kill -TERM -- -${pid} 2> /dev/null || kill -TERM ${pid} 2> /dev/null; then ` +
     `bash -c ${shellQuote(delayedKill)} > /dev/null 2>&1 < /dev/null & true; ` +
     'else false; fi'
   );
@@ -200,7 +219,7 @@ export abstract class BackgroundProcessProvider<O extends ResolvedProviderOption
       [...this.byChannel(jobIds)].map(async ([channel, records]) => {
         const results = await this.killEach(
           records.map((r) => r.jobId),
-          (id) => killCommand(this.jobs.get(id)!.pid),
+          (id) => killCommand(this.jobs.get(id)!),
           'kill',
           channel,
         );
