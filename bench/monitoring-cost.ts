@@ -8,7 +8,10 @@
  * It measures the compiled package (dist/, as a user installs it: run `npm run build` first);
  * `--src` measures the sources through tsx instead, where the writer's thread compiles its
  * TypeScript as it starts (~0.2 s of CPU that a user never pays, charged to "on" alone).
- * Prints; asserts nothing. `node --import tsx bench/monitoring-cost.ts [tasks=50000] [repeat=5] [--src]`
+ * `--spin-ms=X` makes each task spin X ms of CPU instead: tasks that keep both threads busy, where
+ * the writer (at nice 19) gets only what they leave, and the rate until `clear()` shows how far
+ * behind it ends.
+ * Prints; asserts nothing. `node --import tsx bench/monitoring-cost.ts [tasks=50000] [repeat=5] [--src] [--spin-ms=X]`
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -17,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import type * as ParslTs from '../src/index.ts';
 
 const fromSources = process.argv.includes('--src');
+const spinMs = Number(process.argv.find((a) => a.startsWith('--spin-ms='))?.slice('--spin-ms='.length) ?? 0);
 const [tasksArg, repeatArg] = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const tasks = Number(tasksArg ?? 50_000);
 const repeat = Number(repeatArg ?? 5);
@@ -28,9 +32,16 @@ if (!fromSources && !existsSync(fileURLToPath(dist))) {
 const { app, clear, Config, load, MonitoringHub, ThreadPoolExecutor } = (await import(
   fromSources ? '../src/index.ts' : dist.href
 )) as typeof ParslTs;
-console.log(`parsl-ts from ${fromSources ? 'src/ (tsx)' : 'dist/'}: ${tasks} no-op tasks, ${repeat} pairs`);
+console.log(`parsl-ts from ${fromSources ? 'src/ (tsx)' : 'dist/'}: ${tasks} ${spinMs > 0 ? `tasks spinning ${spinMs} ms` : 'no-op tasks'}, ${repeat} pairs`);
 const work = mkdtempSync(join(tmpdir(), 'parsl-ts-bench-monitoring-'));
-const noop = app((x: number) => x);
+const noop =
+  spinMs > 0
+    ? app((ms: number) => {
+        const end = performance.now() + ms;
+        while (performance.now() < end);
+        return ms;
+      })
+    : app((x: number) => x);
 
 /**
  * CPU seconds of this process's main thread (the DFK's), from Linux's /proc (10 ms ticks):
@@ -61,7 +72,7 @@ async function once(monitoring: boolean, i: number): Promise<Rates> {
   const cpu0 = process.cpuUsage();
   const main0 = mainThreadCpu();
   const futures = new Array(tasks);
-  for (let t = 0; t < tasks; t++) futures[t] = noop(t);
+  for (let t = 0; t < tasks; t++) futures[t] = noop(spinMs > 0 ? spinMs : t);
   await Promise.all(futures);
   const seconds = (performance.now() - start) / 1000;
   const cpu = process.cpuUsage(cpu0);
