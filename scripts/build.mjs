@@ -26,6 +26,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import * as esbuild from 'esbuild';
+import { dropRedundantNamesIn } from './build-names.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 // `--outdir DIR`: build there instead of dist/ (test/built-package.test.ts builds into a temporary package).
@@ -122,6 +123,9 @@ await Promise.all([
     outExtension: { '.js': '.cjs' },
     minifyWhitespace: true,
     minifySyntax: true,
+    // zod names its classes itself; with keepNames, each schema it makes while parsing names
+    // its methods (~30 `defineProperty` calls per object schema).
+    keepNames: false,
   }),
   // Dependencies required synchronously on the way to a first result, each bundled into one file
   // (src/common/bundled-dependency.ts).
@@ -137,3 +141,4 @@ await Promise.all([
     }),
   ),
 ]);
+dropRedundantNamesIn(dist);

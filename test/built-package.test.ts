@@ -86,6 +86,77 @@ await P.clear();`,
   assert.not.match(command!, /tsx/);
 });
 
+test('built package - no function is named per task (esbuild keepNames wrappers of closures are dropped)', async () => {
+  // Counts Object.defineProperty(fn, 'name', …) by name in every thread of every process (the
+  // driver, its worker threads, the HTEX block manager and its threads): keepNames' __name does
+  // that, 0.35-1 µs each, and a closure made per task paid it per task.
+  const counts = join(work.path, 'name-counts');
+  mkdirSync(counts);
+  const preload = join(work.path, 'count-names.mjs');
+  writeFileSync(
+    preload,
+    `import { threadId } from 'node:worker_threads';
+import { renameSync, writeFileSync } from 'node:fs';
+const counts = {};
+const define = Object.defineProperty;
+Object.defineProperty = function (target, key, descriptor) {
+  if (key === 'name' && typeof target === 'function' && descriptor && 'value' in descriptor) counts[descriptor.value] = (counts[descriptor.value] ?? 0) + 1;
+  return define.call(this, target, key, descriptor);
+};
+const file = ${JSON.stringify(counts)} + '/' + process.pid + '-' + threadId;
+// Whole files only (written, then renamed): a process may still be ending while the test reads.
+const save = () => { writeFileSync(file + '.tmp', JSON.stringify(counts)); renameSync(file + '.tmp', file + '.json'); };
+setInterval(save, 100).unref();
+process.on('exit', save);`,
+  );
+  const tasks = 400;
+  const script = join(work.path, 'per-task.mjs');
+  writeFileSync(
+    script,
+    `import * as P from ${JSON.stringify(index)};
+P.load(new P.Config({ runDir: ${JSON.stringify(join(work.path, 'runinfo-names'))}, strategy: 'none', appCache: true, progress: false,
+  monitoring: new P.MonitoringHub(), executors: [
+  new P.ThreadPoolExecutor({ label: 'threads', maxThreads: 2 }),
+  new P.HighThroughputExecutor({ label: 'htex', maxWorkersPerNode: 2, provider: new P.LocalProvider({ initBlocks: 1, minBlocks: 1, maxBlocks: 1 }) }),
+] }));
+const many = (call) => Promise.all(Array.from({ length: ${tasks} }, (_, i) => call(i)));
+for (const executors of [['threads'], ['htex']]) {
+  const noop = P.app((x) => x, { executors });
+  const inc = P.app((x) => x + 1, { executors });
+  await many(noop);
+  let chain = inc(0);
+  for (let i = 1; i < ${tasks}; i++) chain = inc(chain);
+  await chain;
+  await many(P.bashApp((x) => 'true ' + x, { executors }));
+}
+const cached = P.app((x) => x, { cache: true, executors: ['threads'] });
+await many((i) => cached(i % 10));
+const inner = P.app((x) => x, { executors: ['threads'] });
+await many(P.joinApp((x) => inner(x)));
+await P.clear();
+console.log('DONE');`,
+  );
+  const env = { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${pathToFileURL(preload).href}` };
+  const out = await deadline(
+    new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, [script], { cwd: work.path, env, timeout: 180_000 }, (error, stdout, stderr) =>
+        error ? reject(new Error(`${error.message}\n${stdout}\n${stderr}`)) : resolve(stdout),
+      ),
+    ),
+    180_000,
+  );
+  assert.match(out, /DONE/);
+  const files = readdirSync(counts).filter((name) => name.endsWith('.json'));
+  // The driver, its two threads, the block manager and its two threads at least.
+  assert.ok(files.length >= 6, `counts from ${files.length} threads: ${files.join(', ')}`);
+  const perTask = files.flatMap((file) =>
+    Object.entries(JSON.parse(readFileSync(join(counts, file), 'utf8')) as Record<string, number>)
+      .filter(([, n]) => n >= tasks / 2)
+      .map(([name, n]) => `${name} ×${n} (${file})`),
+  );
+  assert.equal(perTask, [], 'functions named about once per task');
+});
+
 test('built package - parsl-ts run runs a TypeScript script against the built package', async () => {
   const script = join(work.path, 'script.ts');
   writeFileSync(

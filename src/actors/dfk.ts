@@ -200,9 +200,11 @@ class DfkSupervisor implements Behaviour<ToDfk> {
       ahead = sendAheadOf(record, this.#table, (label) => this.#sendsAhead.has(label), appIsCached(app.options.cache, this.#config));
       if (!ahead) return;
     }
-    const valueOf = (dep: PromiseLike<unknown>): DependencyValue =>
-      dep === ahead?.dependency ? { failed: false, value: undefined } : this.#deps.valueOf(record, dep);
-    const { args, failures } = resolveArguments(record.args, record.kwargsIndex, valueOf);
+    // The closure is passed, not assigned to a name: esbuild's keepNames would name it with a
+    // defineProperty per task (see resolveOne in dataflow/arguments.ts).
+    const { args, failures } = resolveArguments(record.args, record.kwargsIndex, (dep): DependencyValue =>
+      dep === ahead?.dependency ? { failed: false, value: undefined } : this.#deps.valueOf(record, dep),
+    );
     if (failures.length > 0) return this.#fail(record, dependencyError(record.id, failures), 'dep_fail');
     const fn = this.#functions.of(
       app,

@@ -276,13 +276,17 @@ function follow(upstream: DataFuture, file: File): DataFuture {
 /** Where a file sits in a call's arguments. */
 type Place = { arg: number } | { key: string } | { input: number };
 
+/** A module function, not a closure in `inputFiles`: see `resolveOne` in `arguments.ts`. */
+function isFile(value: unknown): value is File | DataFuture {
+  return value instanceof File || value instanceof DataFuture;
+}
+
 /**
  * The call's input files and where they sit: positional arguments, values of the options
  * object (but `outputs`) and items of its `inputs`, as deep as dependencies are looked for.
  */
 function inputFiles(args: readonly unknown[], kwargsIndex: number): { place: Place; value: File | DataFuture }[] {
   const found: { place: Place; value: File | DataFuture }[] = [];
-  const isFile = (value: unknown): value is File | DataFuture => value instanceof File || value instanceof DataFuture;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     if (i !== kwargsIndex) {

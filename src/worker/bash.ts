@@ -41,7 +41,7 @@ export async function runBash(
   // then is done when it arrives.
   let pid = 0;
   let killed = false;
-  const killGroup = (): void => {
+  const killThisCommand = (): void => {
     killed = true;
     if (pid <= 0) return;
     try {
@@ -55,19 +55,19 @@ export async function runBash(
       ? undefined
       : setTimeout(() => {
           timedOut = true;
-          killGroup();
+          killThisCommand();
         }, walltimeMs);
-  signal?.addEventListener('abort', killGroup, { once: true });
+  signal?.addEventListener('abort', killThisCommand, { once: true });
   let exitCode: number;
   try {
     exitCode = await spawnBash(command, process.cwd(), stdoutPath, stderrPath, (childPid) => {
       pid = childPid;
       started?.(childPid);
-      if (killed) killGroup();
+      if (killed) killThisCommand();
     });
   } finally {
     if (timer) clearTimeout(timer);
-    signal?.removeEventListener('abort', killGroup);
+    signal?.removeEventListener('abort', killThisCommand);
   }
   if (signal?.aborted) throw signal.reason;
   if (timedOut) throw new AppTimeout(walltimeMs!);

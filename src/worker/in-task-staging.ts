@@ -23,21 +23,27 @@ export interface TaskStaging {
  */
 export function taskStagingOf(args: readonly unknown[]): TaskStaging | undefined {
   let found: TaskStaging | undefined;
-  const visit = (value: unknown): void => {
-    if (!(value instanceof File) || value.inTaskStaging === undefined) return;
-    found ??= { stageIn: [], stageOut: [] };
-    (value.inTaskStaging.direction === 'in' ? found.stageIn : found.stageOut).push(value);
-  };
-  for (const arg of args) visit(arg);
+  for (const arg of args) found = visit(arg, found);
   const last = args[args.length - 1];
   if (typeof last === 'object' && last !== null && Object.getPrototypeOf(last) === Object.prototype) {
     const kwargs = last as Record<string, unknown>;
     for (const key in kwargs) {
       const value = kwargs[key];
-      if ((key === 'inputs' || key === 'outputs') && Array.isArray(value)) for (const item of value) visit(item);
-      else visit(value);
+      if ((key === 'inputs' || key === 'outputs') && Array.isArray(value)) for (const item of value) found = visit(item, found);
+      else found = visit(value, found);
     }
   }
+  return found;
+}
+
+/**
+ * Adds `value` to `found` if it is a marked file. A module function, not a closure per task:
+ * esbuild's `keepNames` would name that closure with a `defineProperty` (~0.4-1 µs) each time.
+ */
+function visit(value: unknown, found: TaskStaging | undefined): TaskStaging | undefined {
+  if (!(value instanceof File) || value.inTaskStaging === undefined) return found;
+  found ??= { stageIn: [], stageOut: [] };
+  (value.inTaskStaging.direction === 'in' ? found.stageIn : found.stageOut).push(value);
   return found;
 }
 

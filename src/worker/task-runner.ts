@@ -314,7 +314,6 @@ export class TaskRunner {
     let outcome: WireOutcome;
     const controller = new AbortController();
     this.#running.set(key, controller);
-    const shown = (): boolean => this.#slot?.ids[0] === task.taskId && this.#slot.ids[1] === task.attempt;
     try {
       let fn = this.#functions.get(task.fnId);
       if (fn === undefined) throw new Error(`internal: function ${task.fnId} was never sent to this worker`);
@@ -329,7 +328,7 @@ export class TaskRunner {
       if (staging) {
         this.#slot?.setPhase(PHASE_AWAITING);
         await beforeTask(staging, controller.signal);
-        if (shown()) this.#slot?.setPhase(PHASE_SYNC);
+        if (this.#shows(task)) this.#slot?.setPhase(PHASE_SYNC);
       }
       let value: unknown = runInTask(controller.signal, () => run(...args));
       if (isPromiseLike(value) || task.kind === 'bash') {
@@ -344,11 +343,11 @@ export class TaskRunner {
         value = await untilAborted(withWalltime(Promise.resolve(value), task.walltimeMs, controller), controller.signal);
         if (task.kind === 'bash') {
           const spec = task.bash ?? { outputs: [] };
-          value = await runBash(value as string, spec, task.walltimeMs, (pid) => shown() && this.#slot?.setChild(pid), controller.signal);
+          value = await runBash(value as string, spec, task.walltimeMs, (pid) => this.#shows(task) && this.#slot?.setChild(pid), controller.signal);
         }
       }
       if (staging && staging.stageOut.length > 0) {
-        if (shown()) this.#slot?.setPhase(PHASE_AWAITING);
+        if (this.#shows(task)) this.#slot?.setPhase(PHASE_AWAITING);
         await afterTask(staging, controller.signal);
       }
       outcome = { taskId: task.taskId, attempt: task.attempt, ok: true, value: encodeResult(value) };
@@ -356,7 +355,7 @@ export class TaskRunner {
       outcome = { taskId: task.taskId, attempt: task.attempt, ok: false, error: serializeError(error) };
     }
     this.#running.delete(key);
-    if (shown()) this.#slot?.clear();
+    if (this.#shows(task)) this.#slot?.clear();
     this.#kept.ended(outcome);
     const now = performance.now();
     this.#lastTaskMs = now - started;
@@ -364,6 +363,11 @@ export class TaskRunner {
     this.#outbox.push(outcome);
     this.#batchCount++;
     if (this.#outbox.length >= FLUSH_AFTER_COUNT || now - this.#outboxSince >= FLUSH_AFTER_MS) this.#flush();
+  }
+
+  /** Whether the slot shows this try. A method: a closure per try costs a `defineProperty` under keepNames (dataflow/arguments.ts, resolveOne). */
+  #shows(task: WireTask): boolean {
+    return this.#slot?.ids[0] === task.taskId && this.#slot.ids[1] === task.attempt;
   }
 
   #flush(): void {
