@@ -3,6 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CompactBatchBuilder, decodeBatch, transferList } from '../src/monitoring/compact.ts';
 import type { MonitoringEvent } from '../src/monitoring/events.ts';
+import { summarizeArguments } from '../src/monitoring/args-summary.ts';
 
 test('compact - every kind of record decodes to its event, in order, over many chunks', () => {
   const builder = new CompactBatchBuilder('run-1');
@@ -53,6 +54,31 @@ test('compact - every kind of record decodes to its event, in order, over many c
   const small: MonitoringEvent[] = [];
   decodeBatch(builder.take()!, (e) => small.push(e));
   assert.equal(small, [{ type: 'task-state', runId: 'run-1', taskId: 1, tryId: 0, time, state: 'exec_done' }]);
+});
+
+test('compact - a call of numbers alone gets the summary summarizeArguments writes, across chunks, with its dependencies', () => {
+  const builder = new CompactBatchBuilder('run-1');
+  const calls: number[][] = [[], [7], [-0, 2.5, -1e-7], [Number.NaN, Infinity, -Infinity, 1e21, Number.MAX_VALUE, Number.MIN_VALUE]];
+  const expected: MonitoringEvent[] = [];
+  // Enough records to cross a chunk's end, so that a record's numbers never straddle two.
+  for (let id = 0; id < 40_000; id++) {
+    const args = calls[id % calls.length]!;
+    const depends = id % 5 === 0 ? [id - 1, id - 2] : [];
+    builder.submittedNumbers(id, 1000, 'sweep', false, args, depends);
+    expected.push(
+      { type: 'task-submitted', runId: 'run-1', taskId: id, time: 1000, funcName: 'sweep', memoize: false, argsSummary: summarizeArguments(args, -1), depends },
+      { type: 'task-state', runId: 'run-1', taskId: id, tryId: 0, time: 1000, state: 'pending' },
+    );
+    builder.state(id, 0, 1001, 'exec_done');
+    expected.push({ type: 'task-state', runId: 'run-1', taskId: id, tryId: 0, time: 1001, state: 'exec_done' });
+  }
+  const batch = builder.take()!;
+  assert.ok(batch.chunks.length > 1, `several chunks (${batch.chunks.length})`);
+  assert.is(batch.strings.length, 2, 'only the app and state names travel as strings');
+  const got: MonitoringEvent[] = [];
+  decodeBatch(batch, (e) => got.push(e));
+  assert.equal(got, expected);
+  assert.is((got[2 * 3] as { argsSummary: string }).argsSummary, '(0, 2.5, -1e-7)');
 });
 
 test('compact - a batch that does not decode says where', () => {

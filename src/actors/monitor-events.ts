@@ -8,7 +8,7 @@ import type { RunDir } from '../dataflow/run-dir.ts';
 import type { TaskStateCounts } from '../dataflow/state-counts.ts';
 import type { TaskRecord } from '../dataflow/task.ts';
 import { monitoringDatabasePath } from '../monitoring/endpoint.ts';
-import { CompactBatchBuilder } from '../monitoring/compact.ts';
+import { CompactBatchBuilder, MAX_NUMBER_ARGS } from '../monitoring/compact.ts';
 import { inputsOf, summarizeArguments } from '../monitoring/args-summary.ts';
 import type { ExecutorMonitoring, MonitoringEvent, TaskSubmittedEvent } from '../monitoring/events.ts';
 import { send, type Ref } from './actor.ts';
@@ -98,13 +98,15 @@ export class MonitorEvents {
     const time = Date.now();
     const memoize = appIsCached(app.options.cache, this.#config);
     const batch = this.#batch;
-    const argsSummary = summarizeArguments(record.args, record.kwargsIndex);
     const inputs = inputsOf(record.args, record.kwargsIndex);
     if (!memoize && inputs === undefined && future.outputs.length === 0 && future.stdout === undefined && future.stderr === undefined) {
-      // The common call: a few numbers and its summary (its state `pending` included).
-      batch.submitted(record.id, time, app.name, false, argsSummary, depends);
+      // The common call: a few numbers and its summary (its state `pending` included); a call
+      // of numbers alone sends them, and the writer's thread writes the summary.
+      if (onlyNumbers(record.args)) batch.submittedNumbers(record.id, time, app.name, false, record.args as number[], depends);
+      else batch.submitted(record.id, time, app.name, false, summarizeArguments(record.args, record.kwargsIndex), depends);
       return;
     }
+    const argsSummary = summarizeArguments(record.args, record.kwargsIndex);
     const event: TaskSubmittedEvent = {
       type: 'task-submitted',
       runId: this.#runId,
@@ -219,6 +221,13 @@ export class MonitorEvents {
       cost,
     };
   }
+}
+
+/** Whether a call's arguments are a few numbers (no options object: that is not a number). */
+function onlyNumbers(args: readonly unknown[]): boolean {
+  if (args.length > MAX_NUMBER_ARGS) return false;
+  for (let i = 0; i < args.length; i++) if (typeof args[i] !== 'number') return false;
+  return true;
 }
 
 function currentUser(): string {

@@ -33,11 +33,21 @@ const OP = {
   RUNNING: 3,
   /** taskId, tryId, time: the try's return and the state `exec_done` */
   RETURNED: 4,
-  /** taskId, time, funcName (string), memoize (0/1), args summary (string or -1), n, then n dependency ids: the task and its state `pending` */
+  /**
+   * taskId, time, funcName (string), memoize (0/1), args summary, n, then n dependency ids: the
+   * task and its state `pending`. The summary is -1 (none), a string's index, or -2 - k for a
+   * call of k numbers, which follow the dependencies (the writer writes the summary).
+   */
   SUBMITTED: 5,
   /** index in `events` */
   EVENT: 6,
 } as const;
+
+/**
+ * Most numbers a call may have for `submittedNumbers`: their summary stays under the 200
+ * characters that `summarizeArguments` cuts at (a number is at most 24 characters).
+ */
+export const MAX_NUMBER_ARGS = 6;
 
 /** Numbers per chunk (256 KiB): a 100k-task submit fills a few dozen, handed over without a copy. */
 const CHUNK = 32_768;
@@ -122,10 +132,27 @@ export class CompactBatchBuilder {
 
   /** A new task, `pending`. */
   submitted(taskId: number, time: number, funcName: string, memoize: boolean, argsSummary: string | undefined, depends: readonly number[]): void {
-    const n = depends.length;
     // Not looked up: a summary is seldom the same twice, and hashing each one costs more than it saves.
     const summary = argsSummary === undefined ? -1 : this.#strings.push(argsSummary) - 1;
-    const at = this.#room(7 + n);
+    this.#submitted(taskId, time, funcName, memoize, summary, depends, 0);
+  }
+
+  /**
+   * A new task, `pending`, called with `numbers` alone (at most `MAX_NUMBER_ARGS`): they travel
+   * as numbers and the writer's thread writes the summary, `(1, 2.5)`, as `summarizeArguments`
+   * would. A sweep over numbers is the common call; its summary strings were most of what the
+   * DFK allocated for monitoring.
+   */
+  submittedNumbers(taskId: number, time: number, funcName: string, memoize: boolean, numbers: readonly number[], depends: readonly number[]): void {
+    const at = this.#submitted(taskId, time, funcName, memoize, -2 - numbers.length, depends, numbers.length);
+    const nums = this.#nums;
+    for (let i = 0; i < numbers.length; i++) nums[at + i] = numbers[i]!;
+  }
+
+  /** Writes a SUBMITTED record with room for `extra` numbers after it; returns where they go. */
+  #submitted(taskId: number, time: number, funcName: string, memoize: boolean, summary: number, depends: readonly number[], extra: number): number {
+    const n = depends.length;
+    const at = this.#room(7 + n + extra);
     const nums = this.#nums;
     nums[at] = OP.SUBMITTED;
     nums[at + 1] = taskId;
@@ -135,6 +162,7 @@ export class CompactBatchBuilder {
     nums[at + 5] = summary;
     nums[at + 6] = n;
     for (let i = 0; i < n; i++) nums[at + 7 + i] = depends[i]!;
+    return at + 7 + n;
   }
 
   /** Any event, whole. */
@@ -210,6 +238,7 @@ function decodeChunk(batch: CompactBatch, nums: Float64Array, each: (event: Moni
         const n = nums[i + 6]!;
         const taskId = nums[i + 1]!;
         const time = nums[i + 2]!;
+        const numbers = summary <= -2 ? -2 - summary : 0;
         each({
           type: 'task-submitted',
           runId,
@@ -217,11 +246,11 @@ function decodeChunk(batch: CompactBatch, nums: Float64Array, each: (event: Moni
           time,
           funcName: str(nums[i + 3]!),
           memoize: nums[i + 4] === 1,
-          argsSummary: summary < 0 ? undefined : str(summary),
+          argsSummary: summary >= 0 ? str(summary) : summary === -1 ? undefined : `(${nums.subarray(i + 7 + n, i + 7 + n + numbers).join(', ')})`,
           depends: Array.from(nums.subarray(i + 7, i + 7 + n)),
         });
         each({ type: 'task-state', runId, taskId, tryId: 0, time, state: 'pending' });
-        i += 7 + n;
+        i += 7 + n + numbers;
         break;
       }
       case OP.EVENT:
