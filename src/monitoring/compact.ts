@@ -45,7 +45,7 @@ const OP = {
 
 /**
  * Most numbers a call may have for `submittedNumbers`: their summary stays under the 200
- * characters that `summarizeArguments` cuts at (a number is at most 24 characters).
+ * characters that `summarizeArguments` cuts at (a number is at most 26 characters).
  */
 export const MAX_NUMBER_ARGS = 6;
 
