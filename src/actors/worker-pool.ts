@@ -13,8 +13,6 @@ import {
   type WorkerChannel,
 } from './worker.ts';
 
-/** Tasks a worker holds before anything is known about how long its tasks take. */
-const INITIAL_CAPACITY = 2;
 /** A worker holds enough tasks for about this much work, so that it never waits for the next batch. */
 const BUFFER_MS = 4;
 /** Never more than this many tasks on one worker. */
@@ -65,7 +63,14 @@ export class WorkerPool {
   readonly #byId = new Map<string, WorkerSlot>();
   #queue: PoolTask[] = [];
   #head = 0;
-  /** Tasks a worker is always given room for: its `tasksPerWorker`. */
+  /**
+   * Tasks a worker is always given room for: its `tasksPerWorker`. It is also all a worker
+   * holds until its first results say how long its tasks take: a task queued behind one that
+   * runs for long waits there while the other workers idle (6 held tasks on a block of 2
+   * threads: the first thread up took two one-task batches, one running and one behind it, the
+   * block's pull budget was then full and the second thread never got a task). Parsl's HTEX
+   * gives a worker one task at a time too, unless prefetch is asked for.
+   */
   readonly #floor: number;
   /**
    * Tasks sent ahead of a queued task they depend on (wire/protocol.ts SentAhead), by that
@@ -79,7 +84,7 @@ export class WorkerPool {
     for (let i = 0; i < options.workers; i++) {
       const id = `${options.name}-worker-${i}`;
       const ref = spawnWorker(owner, { workerId: id, pool: owner, resourceLimits: options.resourceLimits, idleSpinMs: options.idleSpinMs, concurrency: this.#floor });
-      const slot: WorkerSlot = { id, ref, channel: undefined, capacity: Math.max(INITIAL_CAPACITY, this.#floor), crashes: 0, alive: true };
+      const slot: WorkerSlot = { id, ref, channel: undefined, capacity: this.#floor, crashes: 0, alive: true };
       this.#workers.push(slot);
       this.#byId.set(id, slot);
     }
@@ -156,7 +161,7 @@ export class WorkerPool {
     if (msg.type === 'worker-ready') {
       if (slot) {
         slot.channel = msg.channel;
-        slot.capacity = Math.max(INITIAL_CAPACITY, this.#floor);
+        slot.capacity = this.#floor;
       }
       this.#pump();
       return;
