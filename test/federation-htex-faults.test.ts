@@ -71,7 +71,10 @@ it('sites - a 10 s cut of a site\'s link mid-run loses nothing: its blocks work 
 it('sites - a site\'s leaf and blocks killed mid-run: unpinned tasks move to the other site, pinned ones fail with SiteLost', async () => {
   load(
     new Config({
-      executors: [siteExecutor(a, net), siteExecutor(b, net, { maxWorkersPerNode: 4, siteLostTimeout: 8_000 })],
+      // Site b runs 4 worker threads whatever the machine's cores (a block runs at most cores /
+      // coresPerWorker threads: 2 on a 2-core machine): the two pinned tasks take two of them, and
+      // the unpinned tasks placed at b must find free ones to start there.
+      executors: [siteExecutor(a, net), siteExecutor(b, net, { maxWorkersPerNode: 4, coresPerWorker: 0.25, siteLostTimeout: 8_000 })],
       runDir: work.path,
       retries: 1,
       strategy: 'none',

@@ -46,6 +46,7 @@ class ThreadExecutorManager implements Behaviour<ToExecutor | FromWorkerActor> {
       case 'worker-ready':
       case 'worker-results':
       case 'worker-running':
+      case 'worker-gave-back':
         this.pool.handle(msg);
         return;
       case 'shutdown':

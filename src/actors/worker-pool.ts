@@ -13,10 +13,13 @@ import {
   type WorkerChannel,
 } from './worker.ts';
 
-/** Tasks a worker holds before anything is known about how long its tasks take. */
-const INITIAL_CAPACITY = 2;
 /** A worker holds enough tasks for about this much work, so that it never waits for the next batch. */
 const BUFFER_MS = 4;
+/**
+ * A worker silent this long while it holds more tries than it runs is on a long one: the tries
+ * behind it go to an idle worker (#rebalance), and it gets no more than it runs until it reports.
+ */
+const STUCK_AFTER_MS = 50;
 /** Never more than this many tasks on one worker. */
 const MAX_CAPACITY = 1024;
 /** What a dispatched task's place in the queue holds until the queue is compacted. */
@@ -32,6 +35,10 @@ interface WorkerSlot {
   capacity: number;
   crashes: number;
   alive: boolean;
+  /** When it was last heard from (ready, results), or given work while it had none. */
+  lastHeard: number;
+  /** Asked for its unstarted tries; not asked again until it answers. */
+  askedBack: boolean;
 }
 
 export interface WorkerPoolOptions {
@@ -57,7 +64,8 @@ export interface WorkerPoolOptions {
  * manager on a node), and the queue in front of them. The owning actor forwards the workers'
  * messages and crashes here. Each worker gets as many tasks as it can finish in a few
  * milliseconds, judged from how long its tasks have taken, so quick tasks travel in large
- * batches and slow tasks spread one by one.
+ * batches and slow tasks spread one by one; one task each until a worker's first results, and
+ * what waits behind a task that runs long is taken back for a worker that is free.
  */
 export class WorkerPool {
   readonly #options: WorkerPoolOptions;
@@ -65,13 +73,22 @@ export class WorkerPool {
   readonly #byId = new Map<string, WorkerSlot>();
   #queue: PoolTask[] = [];
   #head = 0;
-  /** Tasks a worker is always given room for: its `tasksPerWorker`. */
+  /**
+   * Tasks a worker is always given room for: its `tasksPerWorker`. It is also all a worker
+   * holds until its first results say how long its tasks take: a task queued behind one that
+   * runs for long waits there while the other workers idle (6 held tasks on a block of 2
+   * threads: the first thread up took two one-task batches, one running and one behind it, the
+   * block's pull budget was then full and the second thread never got a task). Parsl's HTEX
+   * gives a worker one task at a time too, unless prefetch is asked for.
+   */
   readonly #floor: number;
   /**
    * Tasks sent ahead of a queued task they depend on (wire/protocol.ts SentAhead), by that
    * task: they go to the same worker, in the same batch, right behind it.
    */
   readonly #followers = new Map<PoolTask, PoolTask[]>();
+  /** Looks again for a stuck worker once one may have been silent long enough. */
+  #recheck: NodeJS.Timeout | undefined;
 
   constructor(owner: Ref<FromWorkerActor>, options: WorkerPoolOptions) {
     this.#options = options;
@@ -79,7 +96,7 @@ export class WorkerPool {
     for (let i = 0; i < options.workers; i++) {
       const id = `${options.name}-worker-${i}`;
       const ref = spawnWorker(owner, { workerId: id, pool: owner, resourceLimits: options.resourceLimits, idleSpinMs: options.idleSpinMs, concurrency: this.#floor });
-      const slot: WorkerSlot = { id, ref, channel: undefined, capacity: Math.max(INITIAL_CAPACITY, this.#floor), crashes: 0, alive: true };
+      const slot: WorkerSlot = { id, ref, channel: undefined, capacity: this.#floor, crashes: 0, alive: true, lastHeard: 0, askedBack: false };
       this.#workers.push(slot);
       this.#byId.set(id, slot);
     }
@@ -153,16 +170,23 @@ export class WorkerPool {
       this.#options.running?.(msg.taskId, msg.attempt);
       return;
     }
+    if (msg.type === 'worker-gave-back') {
+      if (slot) this.#tookBack(slot, msg.channel, msg.tries);
+      return;
+    }
     if (msg.type === 'worker-ready') {
       if (slot) {
         slot.channel = msg.channel;
-        slot.capacity = Math.max(INITIAL_CAPACITY, this.#floor);
+        slot.capacity = this.#floor;
+        slot.lastHeard = performance.now();
+        slot.askedBack = false;
       }
       this.#pump();
       return;
     }
     if (slot && slot.channel === msg.channel) {
       slot.crashes = 0;
+      slot.lastHeard = performance.now();
       const wanted = Math.ceil(BUFFER_MS / Math.max(msg.meanTaskMs, 1e-3));
       slot.capacity = Math.max(this.#floor, Math.min(MAX_CAPACITY, wanted));
     }
@@ -270,6 +294,7 @@ export class WorkerPool {
 
   /** Stops every worker and its thread. */
   async stop(): Promise<void> {
+    clearTimeout(this.#recheck);
     await Promise.all(
       this.#workers
         .filter((w) => w.alive)
@@ -297,8 +322,9 @@ export class WorkerPool {
 
   #pump(): void {
     let waiting = this.queued;
-    if (waiting === 0) return;
-    const open = this.#workers.filter((w) => w.alive && w.channel?.open && w.channel.inFlight.size < w.capacity);
+    if (waiting === 0) return this.#rebalance();
+    const now = performance.now();
+    const open = this.#workers.filter((w) => w.alive && w.channel?.open && w.channel.inFlight.size < this.#room(w, now));
     if (open.length === 0) {
       if (!this.#workers.some((w) => w.alive)) this.#failQueue('no worker is alive');
       return;
@@ -312,7 +338,8 @@ export class WorkerPool {
     for (let i = 0; i < open.length && waiting > 0; i++) {
       const channel = open[i]!.channel!;
       const share = Math.ceil(waiting / (open.length + booting - i));
-      const count = Math.min(share, open[i]!.capacity - channel.inFlight.size);
+      const count = Math.min(share, this.#room(open[i]!, now) - channel.inFlight.size);
+      if (channel.inFlight.size === 0) open[i]!.lastHeard = now;
       const batch = this.#withFollowers(this.#queue.slice(this.#head, this.#head + count));
       // Let go of what was handed out: a queue of a million tasks otherwise keeps every
       // dispatched (and finished) task's arguments until half of it has gone.
@@ -328,5 +355,54 @@ export class WorkerPool {
       this.#queue = this.#queue.slice(this.#head);
       this.#head = 0;
     }
+    if (waiting === 0) this.#rebalance();
+  }
+
+  /** Tries a worker may hold: its floor only while it looks stuck (STUCK_AFTER_MS). */
+  #room(w: WorkerSlot, now: number): number {
+    return now - w.lastHeard >= STUCK_AFTER_MS && w.channel!.inFlight.size >= this.#floor ? this.#floor : w.capacity;
+  }
+
+  /**
+   * With nothing queued and a worker idle, takes back the tries another holds behind a long one:
+   * a free worker never waits while tries wait elsewhere (a worker of quick tasks holds ~4 ms).
+   */
+  #rebalance(): void {
+    if (this.queued > 0 || !this.#workers.some((w) => w.alive && w.channel?.open && w.channel.inFlight.size === 0)) return;
+    const now = performance.now();
+    let soonest = Infinity;
+    for (const w of this.#workers) {
+      if (!w.alive || !w.channel?.open || w.askedBack || w.channel.inFlight.size <= this.#floor) continue;
+      const silent = now - w.lastHeard;
+      if (silent < STUCK_AFTER_MS) {
+        soonest = Math.min(soonest, STUCK_AFTER_MS - silent);
+        continue;
+      }
+      w.askedBack = true;
+      send(w.ref, { type: 'give-back' });
+    }
+    if (soonest < Infinity && this.#recheck === undefined) {
+      this.#recheck = setTimeout(() => {
+        this.#recheck = undefined;
+        this.#rebalance();
+      }, Math.ceil(soonest));
+      this.#recheck.unref();
+    }
+  }
+
+  /** A worker handed back tries it had not started: they go to the front of the queue. */
+  #tookBack(slot: WorkerSlot, channel: WorkerChannel, tries: Array<{ taskId: number; attempt: number }>): void {
+    // From a thread since ended: its tries went back to the queue with its crash.
+    if (slot.channel !== channel) return;
+    slot.askedBack = false;
+    const back: PoolTask[] = [];
+    for (const { taskId, attempt } of tries) {
+      const task = channel.inFlight.get(taskId);
+      if (task?.wire.attempt !== attempt) continue; // cancelled (and reported) meanwhile
+      channel.inFlight.delete(taskId);
+      back.push(task);
+    }
+    this.#queue.splice(this.#head, 0, ...back);
+    this.#pump();
   }
 }

@@ -23,13 +23,17 @@ export type ToWorkerActor =
   | { type: 'cancel-check'; taskId: number; attempt: number }
   /** Memory and busy time of the thread; undefined if it does not answer in time (busy in synchronous code). */
   | { type: 'sample'; reply: (sample: WorkerSample | undefined) => void }
+  /** Take back the tries the thread has not started; the pool hears 'worker-gave-back'. */
+  | { type: 'give-back' }
   | { type: 'stop'; done: () => void };
 
 /** Messages a worker actor, or its channel, sends to the pool that supervises it. */
 export type FromWorkerActor =
   | { type: 'worker-ready'; workerId: string; channel: WorkerChannel }
   | { type: 'worker-results'; workerId: string; channel: WorkerChannel; outcomes: WireOutcome[]; meanTaskMs: number }
-  | { type: 'worker-running'; workerId: string; taskId: number; attempt: number };
+  | { type: 'worker-running'; workerId: string; taskId: number; attempt: number }
+  /** The tries the thread handed back unstarted (none if it could not answer: it ended). */
+  | { type: 'worker-gave-back'; workerId: string; channel: WorkerChannel; tries: Array<{ taskId: number; attempt: number }> };
 
 /**
  * The data plane of one worker thread: batches of tasks out, batches of results back, and
@@ -227,6 +231,8 @@ class WorkerActor implements Behaviour<ToWorkerActor> {
         return;
       case 'sample':
         return this.#sample(msg.reply);
+      case 'give-back':
+        return this.#giveBack();
       case 'thread-exit':
         if (msg.generation === this.#generation) this.#exited(msg.reason);
         return;
@@ -269,6 +275,20 @@ class WorkerActor implements Behaviour<ToWorkerActor> {
     if (this.#cancelledRun || this.#stopping) return;
     this.#cancelledRun = true;
     void this.#thread.terminate();
+  }
+
+  /**
+   * Asks the thread for the tries it has not started. The bell makes a thread busy in
+   * synchronous code answer before it starts the next one; one that awaits answers at once.
+   */
+  #giveBack(): void {
+    const { pool } = this.#options;
+    const channel = this.#channel;
+    this.#slot.ring();
+    this.#control.giveBack().then(
+      (tries) => send(pool, { type: 'worker-gave-back', workerId: this.#id, channel, tries }),
+      () => send(pool, { type: 'worker-gave-back', workerId: this.#id, channel, tries: [] }),
+    );
   }
 
   #sample(reply: (sample: WorkerSample | undefined) => void): void {

@@ -32,7 +32,11 @@ const htexSchema = lazySchema(() =>
           message: 'expected a provider such as new LocalProvider({...}) or new SlurmProvider({...})',
         })
         .optional(),
-      /** Workers per node at most. @default cores / coresPerWorker */
+      /**
+       * Workers per node at most: a block runs the smaller of this and its node's cores ÷
+       * `coresPerWorker` (as Parsl does), so 4 here on a 2-core node is 2 workers unless
+       * `coresPerWorker` is 0.5 or less. @default cores / coresPerWorker
+       */
       maxWorkersPerNode: z.number().int().positive().optional(),
       /** Cores each worker needs. @default 1 */
       coresPerWorker: z.number().positive().default(1),

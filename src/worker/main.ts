@@ -45,6 +45,8 @@ export interface WorkerControl {
   cancel(taskId: number, attempt: number): 'running' | 'queued' | 'unknown';
   /** Memory and busy time of this thread. */
   sample(): WorkerSample;
+  /** Hands back the tries queued here and not started (TaskRunner.giveBack). */
+  giveBack(): Array<{ taskId: number; attempt: number }>;
 }
 
 // Set up in the handler of the start message itself, not after an await: comlink's listener on
@@ -67,6 +69,13 @@ function start({ workerId, dataPort, slot, idleSpinMs, concurrency }: WorkerThre
     cancel: (taskId, attempt) => {
       try {
         return runner.cancel(taskId, attempt);
+      } finally {
+        running.answered();
+      }
+    },
+    giveBack: () => {
+      try {
+        return runner.giveBack();
       } finally {
         running.answered();
       }

@@ -208,6 +208,31 @@ export class TaskRunner {
     }
   }
 
+  /**
+   * Hands back the tries queued here and not started, so that an idle worker runs them (the
+   * pool asks when this thread has been silent for long: its current try runs long). Kept:
+   * tries sent ahead (they must run here, behind their dependency), those a queued try was sent
+   * ahead behind, and cancelled ones (they report their cancel here).
+   */
+  giveBack(): Array<{ taskId: number; attempt: number }> {
+    const leading = new Set<string>();
+    for (let i = this.#head; i < this.#queue.length; i++) {
+      const { after } = this.#queue[i]!;
+      if (after) leading.add(`${after.taskId}:${after.attempt}`);
+    }
+    const stay: WireTask[] = [];
+    const back: Array<{ taskId: number; attempt: number }> = [];
+    for (let i = this.#head; i < this.#queue.length; i++) {
+      const task = this.#queue[i]!;
+      const key = `${task.taskId}:${task.attempt}`;
+      if (task.after || leading.has(key) || this.#cancelled.has(key)) stay.push(task);
+      else back.push({ taskId: task.taskId, attempt: task.attempt });
+    }
+    this.#queue.length = this.#head;
+    for (const task of stay) this.#queue.push(task);
+    return back;
+  }
+
   /** With the queue empty, results sent: wait a little for more work, awake. */
   #spinForWork(): boolean {
     if (!this.#poll || this.#idleSpinMs <= 0) return false;

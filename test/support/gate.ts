@@ -56,3 +56,16 @@ export function holdUntilReleased<T>(buffer: SharedArrayBuffer, value: T): T {
   Atomics.wait(cells, 1, 0, 120_000);
   return value;
 }
+
+/**
+ * Like `holdUntilReleased`, but awaits the release: its worker thread's event loop stays free
+ * (an async app that waits on I/O), so the thread still answers its owner's control calls.
+ */
+export async function awaitRelease<T>(buffer: SharedArrayBuffer, value: T): Promise<T> {
+  const cells = new Int32Array(buffer);
+  Atomics.add(cells, 0, 1);
+  Atomics.notify(cells, 0);
+  const waited = Atomics.waitAsync(cells, 1, 0, 120_000);
+  if (waited.async) await waited.value;
+  return value;
+}
