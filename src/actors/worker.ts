@@ -4,7 +4,7 @@ import { spawnBehaviour, send, type Behaviour, type Ref } from './actor.ts';
 import type { FromWorker, FunctionDef, ToWorker, WireOutcome, WireTask } from '../wire/protocol.ts';
 import { comlink, nodeEndpoint } from '../worker/comlink-endpoint.ts';
 import { spawnThread } from '../worker/spawn.ts';
-import { PHASE_SYNC, RunningSlot } from '../worker/task-runner.ts';
+import { PHASE_SYNC, RunningSlot } from '../worker/running-slot.ts';
 import type { WorkerControl, WorkerSample, WorkerThreadData } from '../worker/main.ts';
 
 /** A task ready for a worker thread: its encoded form and its function. */

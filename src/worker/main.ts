@@ -6,7 +6,8 @@
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import type { FromWorker, ToWorker } from '../wire/protocol.ts';
 import { comlink, nodeEndpoint } from './comlink-endpoint.ts';
-import { RunningSlot, TaskRunner } from './task-runner.ts';
+import { RunningSlot } from './running-slot.ts';
+import { TaskRunner } from './task-runner.ts';
 import { DEFERRED_START } from './spawn.ts';
 
 export interface WorkerThreadData {
