@@ -41,13 +41,14 @@ export class PullBudget {
   /** Resolves when a batch is released (or the budget closed), or after `ms`. */
   waitForRoom(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      const self = this;
-      function done(): void {
+      // An arrow bound to a const: the build leaves it unwrapped (scripts/build-names.mjs), where a
+      // nested function declaration is named with a defineProperty at each wait.
+      const done = (): void => {
         clearTimeout(timer);
-        self.#wake = undefined;
+        this.#wake = undefined;
         resolve();
-      }
+      };
+      const timer = setTimeout(done, ms);
       this.#wake = done;
     });
   }
