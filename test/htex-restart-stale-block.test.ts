@@ -95,4 +95,28 @@ test('restarts - a status answered after a restart for the old job does not make
   }
 });
 
+test('restarts - a block actor that keeps crashing is stopped: its job is cancelled and its block given up on', async () => {
+  const provider = new GatedProvider({ initBlocks: 1, minBlocks: 0, maxBlocks: 1 });
+  const lost: string[] = [];
+  const onWarning = (warning: Error & { code?: string }): void => {
+    if (warning.code === 'PARSL_TS_BLOCK_LOST') lost.push(warning.message);
+  };
+  process.on('warning', onWarning);
+  try {
+    load(new Config({ executors: [new HighThroughputExecutor({ label: 'crashing', provider, maxWorkersPerNode: 1, heartbeatPeriod: 200, heartbeatThreshold: 10_000 })] }));
+    const manager = htexManager(dfk(), 'crashing');
+    assert.equal(await deadline(square(3)), 9);
+    // Its supervisor (the manager) finds the block by the actor that crashed, and counts.
+    for (let i = 0; i < 3; i++) send(manager.blockActor('0') as never, { type: 'job-state', status: null } as never);
+    await deadline(waitFor(() => manager.blocks()[0]?.phase === 'cancelled', 'the block actor to be stopped'));
+    await deadline(waitFor(() => lost.length > 0, 'the block to be declared lost'));
+    assert.match(lost[0]!, /block 0 of executor 'crashing' is lost: its actor crashed 3 times/);
+    const job = provider.submitted[0]!;
+    await deadline(waitFor(async () => (await provider.status([job]))[0]?.state === 'cancelled', 'its job to be cancelled'));
+  } finally {
+    process.off('warning', onWarning);
+    await clear();
+  }
+});
+
 test.run();
