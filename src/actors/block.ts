@@ -17,12 +17,18 @@ export type ToBlockActor =
   | { type: 'job-state'; status: JobStatus; stderrTail?: string | undefined }
   | { type: 'cancel'; done: () => void };
 
-/** What a block actor tells its executor manager. */
+/**
+ * What a block actor tells its executor manager, with the `run` of the manager state that
+ * started the block: a restarted manager drops what the previous state's blocks still say
+ * (block ids start at 0 again in each state, so the id alone would name one of its own).
+ */
 export type FromBlockActor =
-  | { type: 'block-lost'; blockId: string; reason: string; graceful?: boolean }
-  | { type: 'block-registered'; blockId: string; workers: number };
+  | { type: 'block-lost'; run: string; blockId: string; reason: string; graceful?: boolean }
+  | { type: 'block-registered'; run: string; blockId: string; workers: number };
 
 export interface BlockActorOptions {
+  /** The run id of the manager state that starts the block (its generation: a restarted manager has another). */
+  run: string;
   /** The block's phase and facts, shared with the executor manager (see block-phase.ts). */
   life: BlockLife;
   provider: ExecutionProvider;
@@ -98,7 +104,7 @@ class BlockActor implements Behaviour<ToBlockActor> {
         return this.#lost(`the provider could not submit it: ${(msg.error as Error)?.message ?? String(msg.error)}`);
       case 'registered':
         this.#lastHeartbeat = Date.now();
-        send(this.#options.manager, { type: 'block-registered', blockId: life.blockId, workers: life.workers });
+        send(this.#options.manager, { type: 'block-registered', run: this.#options.run, blockId: life.blockId, workers: life.workers });
         return;
       case 'refused':
         void this.#cancelJob();
@@ -110,6 +116,8 @@ class BlockActor implements Behaviour<ToBlockActor> {
         return this.#check();
       case 'job-state': {
         const { status } = msg;
+        // Only a status of this block's own job says anything of it.
+        if (status.jobId !== life.jobId) return;
         if (!TERMINAL_JOB_STATES.has(status.state) || life.ended || life.phase === 'submitting') return;
         const details = [
           status.state,
@@ -127,7 +135,7 @@ class BlockActor implements Behaviour<ToBlockActor> {
         return this.#cancel()
           .then(() => {
             // Cancelled at the end of its drain period: what it still held is lost, and must fail, not hang.
-            if (draining) send(this.#options.manager, { type: 'block-lost', blockId: life.blockId, reason: 'cancelled: it did not finish draining within drainPeriod' });
+            if (draining) send(this.#options.manager, { type: 'block-lost', run: this.#options.run, blockId: life.blockId, reason: 'cancelled: it did not finish draining within drainPeriod' });
           })
           .finally(msg.done);
       }
@@ -174,7 +182,7 @@ class BlockActor implements Behaviour<ToBlockActor> {
     if (this.#life.ended) return;
     this.#life.to('lost');
     this.#stopTimer();
-    send(this.#options.manager, { type: 'block-lost', blockId: this.#life.blockId, reason, graceful });
+    send(this.#options.manager, { type: 'block-lost', run: this.#options.run, blockId: this.#life.blockId, reason, graceful });
   }
 
   /** Cancels the block: its phase first, then its job (if the provider gave one yet). */
@@ -200,7 +208,18 @@ class BlockActor implements Behaviour<ToBlockActor> {
   }
 }
 
+/**
+ * The name of a block's actor: its block id and its manager state's run. nact finds an actor
+ * by its name under its parent, and a restarted manager keeps its reference and numbers its
+ * blocks from 0 again: with the block id alone, what an old block actor had under way (a job
+ * status asked before the restart and answered after it, about the job the old state
+ * cancelled) would reach the new state's block of the same id and declare it lost.
+ */
+export function blockActorName(run: string, blockId: string): string {
+  return `block-${blockId}.${run}`;
+}
+
 /** Spawns the actor of one block; it submits the job when it starts. */
 export function spawnBlock(parent: Ref<unknown>, options: BlockActorOptions): Ref<ToBlockActor> {
-  return spawnBehaviour<ToBlockActor, BlockActor>(parent, `block-${options.life.blockId}`, (ctx) => new BlockActor(ctx.self, options));
+  return spawnBehaviour<ToBlockActor, BlockActor>(parent, blockActorName(options.run, options.life.blockId), (ctx) => new BlockActor(ctx.self, options));
 }

@@ -106,6 +106,7 @@ export class HtexManager implements Behaviour<ToHtex> {
     this.#monitoring = context.monitoring && new HtexMonitoring(context.monitoring, options.label);
     this.#loss = new BlockLoss({
       label: options.label,
+      run: this.#runId,
       self,
       dfk,
       blocks: this.#blocks,
@@ -304,6 +305,7 @@ export class HtexManager implements Behaviour<ToHtex> {
     this.#monitoring?.watch(life);
     const options = this.#options;
     const ref = spawnBlock(this.#self, {
+      run: this.#runId,
       life,
       provider: options.provider,
       poller: this.#poller,

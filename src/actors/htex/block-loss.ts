@@ -21,6 +21,8 @@ const MAX_BLOCK_ACTOR_CRASHES = 3;
 
 export interface BlockLossOptions {
   label: string;
+  /** The manager state's run id, on the losses it sends itself (block.ts: FromBlockActor). */
+  run: string;
   self: Ref<ToHtex>;
   dfk: Ref<FromExecutor>;
   blocks: BlockTable;
@@ -57,10 +59,10 @@ export class BlockLoss {
    * is stopped (which cancels its job) and its block is lost.
    */
   actorCrashed(child: Ref<unknown>, error: Error | undefined): 'restart' | 'stop' {
-    const blockId = ((child as { name?: string }).name ?? '').replace(/^block-/, '');
-    const block = this.#options.blocks.get(blockId);
+    const block = this.#options.blocks.ofActor(child);
     if (!block || ++block.crashes < MAX_BLOCK_ACTOR_CRASHES) return 'restart';
-    send(this.#options.self, { type: 'block-lost', blockId, reason: `its actor crashed ${block.crashes} times; last: ${error?.message ?? 'unknown error'}` });
+    const { blockId } = block.life;
+    send(this.#options.self, { type: 'block-lost', run: this.#options.run, blockId, reason: `its actor crashed ${block.crashes} times; last: ${error?.message ?? 'unknown error'}` });
     return 'stop';
   }
 

@@ -33,6 +33,13 @@ export class BlockTable {
     return this.#blocks.get(blockId);
   }
 
+  /** The block whose actor is `actor` (a crashed child, as its supervisor sees it), if it is one of this table's. */
+  ofActor(actor: Ref<unknown>): BlockEntry | undefined {
+    const name = (actor as { name?: string }).name;
+    for (const block of this.#blocks.values()) if ((block.ref as { name?: string }).name === name) return block;
+    return undefined;
+  }
+
   /** Whether `blockId` was started by this manager (not by an earlier driver of a resumed run). */
   has(blockId: string): boolean {
     return this.#blocks.has(blockId);

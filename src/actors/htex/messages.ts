@@ -9,9 +9,9 @@ import type { Connected } from './nats-setup.ts';
 import type { BlockPhase } from './block-phase.ts';
 
 /**
- * Messages the HTEX manager handles. Those that come from its own NATS side carry the `run`
- * they belong to: after a restart, what the previous state's connection still delivers is
- * dropped, not mistaken for the new run's.
+ * Messages the HTEX manager handles. Those that come from its own NATS side or from its block
+ * actors carry the `run` they belong to: after a restart, what the previous state's connection
+ * or blocks still deliver is dropped, not mistaken for the new run's.
  */
 export type ToHtex =
   | ToExecutor
