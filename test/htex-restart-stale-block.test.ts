@@ -54,13 +54,19 @@ class GatedProvider extends LocalProvider {
 
 const square = app((x: number) => x * x);
 
-test('restarts - a status answered after a restart for the old job does not make the new block of the same id lost', async () => {
-  const provider = new GatedProvider({ initBlocks: 1, minBlocks: 0, maxBlocks: 1 });
+/** The messages of the PARSL_TS_BLOCK_LOST warnings emitted until `stop()`. */
+function blockLostWarnings(): { lost: string[]; stop: () => void } {
   const lost: string[] = [];
   const onWarning = (warning: Error & { code?: string }): void => {
     if (warning.code === 'PARSL_TS_BLOCK_LOST') lost.push(warning.message);
   };
   process.on('warning', onWarning);
+  return { lost, stop: () => process.off('warning', onWarning) };
+}
+
+test('restarts - a status answered after a restart for the old job does not make the new block of the same id lost', async () => {
+  const provider = new GatedProvider({ initBlocks: 1, minBlocks: 0, maxBlocks: 1 });
+  const { lost, stop } = blockLostWarnings();
   try {
     load(new Config({ executors: [new HighThroughputExecutor({ label: 'gated', provider, maxWorkersPerNode: 1, heartbeatPeriod: 200, heartbeatThreshold: 10_000 })] }));
     const before = htexManager(dfk(), 'gated');
@@ -89,7 +95,7 @@ test('restarts - a status answered after a restart for the old job does not make
     assert.equal(await deadline(Promise.all([square(4), square(5)])), [16, 25], 'the new state runs tasks');
     assert.equal(lost, [], 'no block was declared lost');
   } finally {
-    process.off('warning', onWarning);
+    stop();
     provider.letGo();
     await clear();
   }
@@ -97,11 +103,7 @@ test('restarts - a status answered after a restart for the old job does not make
 
 test('restarts - a block actor that keeps crashing is stopped: its job is cancelled and its block given up on', async () => {
   const provider = new GatedProvider({ initBlocks: 1, minBlocks: 0, maxBlocks: 1 });
-  const lost: string[] = [];
-  const onWarning = (warning: Error & { code?: string }): void => {
-    if (warning.code === 'PARSL_TS_BLOCK_LOST') lost.push(warning.message);
-  };
-  process.on('warning', onWarning);
+  const { lost, stop } = blockLostWarnings();
   try {
     load(new Config({ executors: [new HighThroughputExecutor({ label: 'crashing', provider, maxWorkersPerNode: 1, heartbeatPeriod: 200, heartbeatThreshold: 10_000 })] }));
     const manager = htexManager(dfk(), 'crashing');
@@ -114,7 +116,7 @@ test('restarts - a block actor that keeps crashing is stopped: its job is cancel
     const job = provider.submitted[0]!;
     await deadline(waitFor(async () => (await provider.status([job]))[0]?.state === 'cancelled', 'its job to be cancelled'));
   } finally {
-    process.off('warning', onWarning);
+    stop();
     await clear();
   }
 });
