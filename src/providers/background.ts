@@ -50,10 +50,17 @@ export function parseStartOutput(stdout: string): number | undefined {
  * another process's (Linux reuses pids, every 32,768 by default): that one is not the job.
  */
 function jobAlive(pid: number, exitFile: string): string {
-  return (
-    `{ kill -0 ${pid} 2> /dev/null && [ "$(ps -o stat= -p ${pid} 2> /dev/null | tr -d ' ' | cut -c1)" != Z ] && ` +
-    `ps -ww -o args= -p ${pid} 2> /dev/null | grep -qF -- ${shellQuote(exitFile)}; }`
-  );
+  return `{ ${processAlive(pid)} && ${namesFile(pid, exitFile)}; }`;
+}
+
+/** Shell text: true while `pid` is a live process, not a zombie. */
+function processAlive(pid: number): string {
+  return `kill -0 ${pid} 2> /dev/null && [ "$(ps -o stat= -p ${pid} 2> /dev/null | tr -d ' ' | cut -c1)" != Z ]`;
+}
+
+/** Shell text: true if the arguments of process `pid` name `exitFile` (startCommand's wrapper does). */
+function namesFile(pid: number, exitFile: string): string {
+  return `ps -ww -o args= -p ${pid} 2> /dev/null | grep -qF -- ${shellQuote(exitFile)}`;
 }
 
 /**
@@ -115,7 +122,7 @@ export function killCommand(job: { pid: number; exitFile: string }): string {
   const delayedKill =
     `for ((i = 0; i < ${KILL_GRACE_TENTHS}; i++)); do kill -0 -- -${pid} 2> /dev/null || exit 0; sleep 0.1; done; ` +
     `kill -KILL -- -${pid} 2> /dev/null`;
-  const notTheJob = `kill -0 ${pid} 2> /dev/null && [ "$(ps -o stat= -p ${pid} 2> /dev/null | tr -d ' ' | cut -c1)" != Z ] && ! ${jobAlive(pid, job.exitFile)}`;
+  const notTheJob = `${processAlive(pid)} && ! ${namesFile(pid, job.exitFile)}`;
   return (
     `if ${notTheJob}; then false; ` +
     `elif kill -TERM -- -${pid} 2> /dev/null || kill -TERM ${pid} 2> /dev/null; then ` +
